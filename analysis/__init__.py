@@ -1,0 +1,1 @@
+"""Handoff Health analysis engine: store, import, demo history and metrics (no Streamlit)."""
