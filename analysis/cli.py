@@ -1,0 +1,240 @@
+"""The ``handoff`` command line: generate, import, inspect and serve a Handoff Health database.
+
+Every command exits non-zero with a one-line reason on failure: 2 for unusable input
+(missing file, wrong format, newer schema), 1 for an import that refused some rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from analysis import config, store
+
+app = typer.Typer(
+    help="Handoff Health: the marketing-to-sales handoff, from your own history.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[
+    Path,
+    typer.Option(
+        "--db",
+        help="DuckDB database file (default: $HANDOFF_DB or data/demo.duckdb).",
+        default_factory=config.db_path,
+        show_default=False,
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line reason to stderr and exit with ``code``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def progress_printer() -> callable:
+    """A progress callback that prints each step with the seconds elapsed so far."""
+    t0 = time.perf_counter()
+
+    def report(step: str) -> None:
+        console.print(f"[dim]{time.perf_counter() - t0:7.1f}s[/] {step}", highlight=False)
+
+    return report
+
+
+def open_read_only(db: Path):
+    """Open ``db`` read-only or exit 2 with the reason."""
+    try:
+        return store.connect_read_only(db)
+    except (FileNotFoundError, store.SchemaError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def generate(
+    db: DbOption,
+    leads: Annotated[int, typer.Option(min=100, help="Number of leads.")] = 50_000,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed and end, same data.")] = 7,
+    end: Annotated[
+        str | None, typer.Option(help="Last day of history, YYYY-MM-DD (default: today, UTC).")
+    ] = None,
+) -> None:
+    """Write a complete, seeded demo history (and its planted truth as JSON beside it)."""
+    from analysis import synth
+
+    end_date = _parse_date(end, "--end") if end else None
+    t0 = time.perf_counter()
+    truth = synth.generate_database(
+        db, leads=leads, months=months, seed=seed, end=end_date, progress=progress_printer()
+    )
+    counts = truth.get("counts", {})
+    summary = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    console.print(f"wrote {db} in {time.perf_counter() - t0:.1f}s: {summary}", highlight=False)
+    console.print(f"planted truth: {config.truth_path(db)}", highlight=False)
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files, one per table.")],
+    db: DbOption,
+    table: Annotated[
+        str | None, typer.Option(help="Target table (default: taken from each file name).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Refuse the whole batch when any row is refused.")
+    ] = False,
+) -> None:
+    """Import native-format files; refused rows are kept in import_rejects with their reason.
+
+    Exit codes: 0 every row accepted; 1 some rows refused (the good rows are applied
+    unless --strict); 2 unusable input, nothing written.
+    """
+    from analysis import ingest
+
+    t0 = time.perf_counter()
+    try:
+        result = ingest.import_files(
+            db, files, table=table, strict=strict, progress=progress_printer()
+        )
+    except (ingest.UnusableInput, store.SchemaError, FileNotFoundError) as exc:
+        fail(str(exc))
+    seconds = time.perf_counter() - t0
+    summary = result.summary()
+    rich_table = RichTable(title=f"batch {result.batch_id}")
+    for col in summary.columns:
+        rich_table.add_column(str(col))
+    for row in summary.itertuples(index=False):
+        rich_table.add_row(*(str(v) for v in row))
+    out.print(rich_table)
+    accepted = sum(result.accepted.values())
+    console.print(
+        f"{accepted:,} rows accepted, {len(result.refused):,} refused in {seconds:.1f}s"
+        + ("" if result.applied else " — strict mode: nothing was written"),
+        highlight=False,
+    )
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def info(
+    db: DbOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Tables, row counts, date ranges, schema version and the last imports."""
+    con = open_read_only(db)
+    summary = store.table_summary(con)
+    batches = store.import_batches(con, limit=5)
+    version = store.schema_version(con)
+    if as_json:
+        payload = {
+            "database": str(db),
+            "schema_version": version,
+            "tables": {
+                r.table: {
+                    "rows": int(r.rows),
+                    "first": None if r.first is None or str(r.first) == "NaT" else str(r.first),
+                    "last": None if r.last is None or str(r.last) == "NaT" else str(r.last),
+                }
+                for r in summary.itertuples()
+            },
+            "last_batches": json.loads(batches.to_json(orient="records", date_format="iso")),
+        }
+        out.print_json(json.dumps(payload))
+        return
+    rich_table = RichTable(title=f"{db} (schema version {version})")
+    for col in ("table", "rows", "first", "last"):
+        rich_table.add_column(col, justify="right" if col == "rows" else "left")
+    for r in summary.itertuples():
+        rich_table.add_row(
+            r.table,
+            f"{r.rows:,}",
+            "" if str(r.first) == "NaT" else str(r.first),
+            "" if str(r.last) == "NaT" else str(r.last),
+        )
+    out.print(rich_table)
+    if len(batches):
+        last = batches.iloc[0]
+        out.print(
+            f"last batch: {last.batch_id} ({last.kind}) at {last.finished_at}, "
+            f"{last.accepted:,} accepted, {last.refused:,} refused",
+            highlight=False,
+        )
+
+
+@app.command()
+def serve(
+    db: DbOption,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Serve the dashboard on http://ADDRESS:PORT against DB (opened read-only)."""
+    db = db.resolve()
+    if not db.exists():
+        fail(f"database not found: {db} (run `handoff generate --db {db}` or `handoff demo`)")
+    open_read_only(db).close()
+    app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_file),
+        "--server.headless",
+        "true",
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    console.print(f"serving {db} on http://{address}:{port}", highlight=False)
+    env = {**os.environ, "HANDOFF_DB": str(db)}
+    try:
+        raise typer.Exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+@app.command()
+def demo(
+    db: DbOption,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    leads: Annotated[int, typer.Option(min=100, help="Leads to generate when missing.")] = 50_000,
+) -> None:
+    """Generate the demo database when it is missing, then serve the dashboard."""
+    if not db.exists():
+        generate(db=db, leads=leads)
+    serve(db=db, port=port)
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, got {value!r}")
+
+
+def main() -> None:
+    """Entry point for ``python -m analysis.cli``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Home: what is in the database (row counts, date range, last imports)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import config, store
+from dashboard import state
+
+st.title("Handoff Health")
+st.caption("The marketing → sales handoff, from your own history.")
+
+try:
+    key = state.db_key()
+    summary = state.call(store.table_summary)
+    batches = state.call(store.import_batches, 10)
+except FileNotFoundError:
+    st.error(
+        f"No database at `{config.db_path()}`. Create the demo history with "
+        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
+    )
+    st.stop()
+except store.SchemaError as exc:
+    st.error(str(exc))
+    st.stop()
+
+counts = dict(zip(summary["table"], summary["rows"], strict=True))
+st.markdown(f"**Database** `{key[0]}`")
+cols = st.columns(5)
+for col, (label, table) in zip(
+    cols,
+    [
+        ("Leads", "leads"),
+        ("Touchpoints", "touchpoints"),
+        ("Stage changes", "stage_changes"),
+        ("Sales activities", "sales_activities"),
+        ("Opportunities", "opportunities"),
+    ],
+    strict=True,
+):
+    col.metric(label, f"{counts[table]:,}")
+
+leads_row = summary.loc[summary["table"] == "leads"].iloc[0]
+if counts["leads"]:
+    st.markdown(
+        f"History from **{leads_row['first']:%Y-%m-%d}** to **{leads_row['last']:%Y-%m-%d}** "
+        "(lead creation dates, UTC)."
+    )
+else:
+    st.info("The database has no leads yet: import files with `handoff import`.")
+
+st.subheader("Tables")
+st.dataframe(
+    summary,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "rows": st.column_config.NumberColumn("rows", format="localized"),
+        "first": st.column_config.DatetimeColumn("first event", format="YYYY-MM-DD HH:mm"),
+        "last": st.column_config.DatetimeColumn("last event", format="YYYY-MM-DD HH:mm"),
+    },
+)
+
+st.subheader("Last imports")
+if len(batches):
+    st.dataframe(batches, hide_index=True, width="stretch")
+else:
+    st.caption("No import batches recorded.")

@@ -1,0 +1,57 @@
+"""Shared dashboard state: the read-only database connection and the cached calls into analysis/.
+
+The connection is cached per (path, inode, mtime) of the database file, so when an import
+swaps a new version of the file in, the next rerun opens it and cached results made from
+the old file are not reused. Each query takes its own cursor: one DuckDB connection is not
+thread-safe and Streamlit serves each session from its own thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import streamlit as st
+
+from analysis import config, store
+
+DbKey = tuple[str, int, int]
+
+
+def db_key() -> DbKey:
+    """(path, inode, mtime) of the live database; raises FileNotFoundError when missing."""
+    path = config.db_path()
+    ino, mtime = store.file_signature(path)
+    return (str(path), ino, mtime)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _connection(key: DbKey) -> duckdb.DuckDBPyConnection:
+    return store.connect_read_only(Path(key[0]))
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """A fresh cursor on the current version of the database."""
+    return _connection(db_key()).cursor()
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached_call(module: str, name: str, key: DbKey, args: tuple, kwargs: dict) -> Any:
+    fn = getattr(importlib.import_module(module), name)
+    con = _connection(key).cursor()
+    try:
+        return fn(con, *args, **kwargs)
+    finally:
+        con.close()
+
+
+def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn(cursor, *args, **kwargs)`` through the data cache, keyed on the db version.
+
+    ``fn`` must be a module-level function of analysis/; its arguments must be hashable
+    values (dates, strings, tuples, frozen dataclasses). Do not mutate what it returns.
+    """
+    return _cached_call(fn.__module__, fn.__name__, db_key(), args, kwargs)

@@ -1,0 +1,38 @@
+"""Helpers for real-browser tests: wait for Streamlit to finish a run, check for exceptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:
+    """Wait until the app has rendered and no element is stale or running."""
+    expect(page.get_by_test_id("stApp")).to_be_visible(timeout=timeout_ms)
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            if (!app) return false;
+            if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+            if (document.querySelector('[data-stale="true"]')) return false;
+            return document.querySelectorAll('[data-testid="stMainBlockContainer"] *').length > 5;
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+def assert_no_exception(page: Page) -> None:
+    """Fail when Streamlit shows an exception box."""
+    boxes = page.get_by_test_id("stException")
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot under artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

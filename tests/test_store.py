@@ -1,0 +1,89 @@
+"""The store: schema creation, version check, read-only opening and the atomic write path."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from analysis import store
+
+
+def test_write_session_creates_every_table(tmp_path):
+    """It creates all tables of the data model and records the schema version."""
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True):
+        pass
+    con = store.connect_read_only(db)
+    names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert set(store.TABLES) | {"meta", "import_rejects", "import_batches"} <= names
+    assert store.schema_version(con) == store.SCHEMA_VERSION
+
+
+def test_failed_write_leaves_file_unchanged(tmp_path):
+    """A block that raises leaves the live file byte-for-byte as it was, with no temp files."""
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True) as con:
+        con.execute("INSERT INTO reps (rep_id) VALUES ('r1')")
+    before = db.read_bytes()
+    with pytest.raises(RuntimeError), store.write_session(db) as con:
+        con.execute("INSERT INTO reps (rep_id) VALUES ('r2')")
+        raise RuntimeError("boom")
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.duckdb"]
+
+
+def test_write_swaps_under_an_open_reader(tmp_path):
+    """A writer succeeds while a reader holds the file; the reader sees the old data until it
+    reconnects, and a new reader sees the new data."""
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True) as con:
+        con.execute("INSERT INTO reps (rep_id) VALUES ('r1')")
+    reader = store.connect_read_only(db)
+    sig = store.file_signature(db)
+    with store.write_session(db) as con:
+        con.execute("INSERT INTO reps (rep_id) VALUES ('r2')")
+    assert reader.execute("SELECT count(*) FROM reps").fetchone() == (1,)
+    assert store.file_signature(db) != sig
+    assert store.connect_read_only(db).execute("SELECT count(*) FROM reps").fetchone() == (2,)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    """Opening a file written by a newer schema version gives a clear error."""
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True) as con:
+        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(store.SchemaError, match="schema version 99"):
+        store.connect_read_only(db)
+
+
+def test_foreign_file_is_refused(tmp_path):
+    """A DuckDB file that is not ours is refused rather than misread."""
+    db = tmp_path / "other.duckdb"
+    duckdb.connect(str(db)).execute("CREATE TABLE x (a INT)").close()
+    with pytest.raises(store.SchemaError, match="not a Handoff Health database"):
+        store.connect_read_only(db)
+
+
+def test_missing_file_is_refused(tmp_path):
+    """A missing file raises FileNotFoundError naming the path, and creates nothing."""
+    db = tmp_path / "missing.duckdb"
+    with pytest.raises(FileNotFoundError, match="missing.duckdb"):
+        store.connect_read_only(db)
+    with pytest.raises(FileNotFoundError), store.write_session(db):
+        pass
+    assert not db.exists()
+
+
+def test_table_summary_counts_and_ranges(tmp_path):
+    """It reports rows and the first/last event per table."""
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True) as con:
+        con.execute(
+            "INSERT INTO leads (lead_id, created_at) VALUES "
+            "('a', '2024-01-05 10:00'), ('b', '2024-03-01 08:30')"
+        )
+    summary = store.table_summary(store.connect_read_only(db)).set_index("table")
+    assert summary.loc["leads", "rows"] == 2
+    assert str(summary.loc["leads", "first"]) == "2024-01-05 10:00:00"
+    assert str(summary.loc["leads", "last"]) == "2024-03-01 08:30:00"
+    assert summary.loc["touchpoints", "rows"] == 0
