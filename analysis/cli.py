@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out = Console()
+REFUSED_SHOWN = 10
+"""How many refused rows `handoff import` prints; all of them are kept in import_rejects."""
 
 DbOption = Annotated[
     Path,
@@ -122,6 +124,19 @@ def import_(
     for row in summary.itertuples(index=False):
         rich_table.add_row(*(str(v) for v in row))
     out.print(rich_table)
+    for note in getattr(result, "notes", []):
+        console.print(f"note: {note}", highlight=False)
+    shown = result.refused.head(REFUSED_SHOWN)
+    for r in shown.itertuples(index=False):
+        console.print(
+            f"refused {r.file} row {r.row_number} [{r.column}]: {r.reason}", highlight=False
+        )
+    if len(result.refused) > len(shown):
+        console.print(
+            f"... and {len(result.refused) - len(shown):,} more refused rows "
+            "(all kept in the import_rejects table)",
+            highlight=False,
+        )
     accepted = sum(result.accepted.values())
     console.print(
         f"{accepted:,} rows accepted, {len(result.refused):,} refused in {seconds:.1f}s"

@@ -65,7 +65,16 @@ def served_app(demo_db: Path) -> Iterator[str]:
     log = ARTIFACTS / "serve.log"
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.cli", "serve", "--db", str(demo_db), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "analysis.cli",
+                "serve",
+                "--db",
+                str(demo_db),
+                "--port",
+                str(port),
+            ],
             cwd=ROOT,
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,148 @@
+"""Benchmark sections, in the order `make bench` runs them."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Context:
+    """What every section gets: history size, a work folder, a child-process runner."""
+
+    leads: int
+    workdir: Path
+    run_child: Callable[[list[str]], tuple[float, float]]
+
+    @property
+    def db(self) -> Path:
+        """The benchmark database at the requested size (made by the generate section)."""
+        return self.workdir / f"bench-{self.leads}.duckdb"
+
+
+def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
+    """(first call seconds, median of the following calls in seconds)."""
+    t0 = time.perf_counter()
+    fn()
+    cold = time.perf_counter() - t0
+    warm = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        warm.append(time.perf_counter() - t0)
+    return cold, statistics.median(warm)
+
+
+def generate(ctx: Context) -> None:
+    """Generate the demo history at 50k leads and at the benchmark size."""
+    for n in sorted({50_000, ctx.leads}):
+        path = ctx.workdir / f"bench-{n}.duckdb"
+        if path.exists():
+            path.unlink()
+        seconds, rss = ctx.run_child(
+            ["-m", "analysis.cli", "generate", "--db", str(path), "--leads", str(n)]
+        )
+        size = path.stat().st_size / 2**20
+        print(
+            f"generate {n:>9,} leads: {seconds:6.1f} s, peak RSS {rss:7.0f} MiB, "
+            f"file {size:.0f} MiB"
+        )
+
+
+def pages(ctx: Context) -> None:
+    """Time each dashboard page in headless chromium: first load (cold) and reload (warm)."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import wait_for_app
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
+
+    if not ctx.db.exists():
+        print(f"no database {ctx.db}: run the generate section first")
+        return
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.cli", "serve", "--db", str(ctx.db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for path in PAGE_PATHS:
+                t0 = time.perf_counter()
+                page.goto(url + path)
+                wait_for_app(page, timeout_ms=120_000)
+                cold = time.perf_counter() - t0
+                warm = []
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    page.reload()
+                    wait_for_app(page, timeout_ms=120_000)
+                    warm.append(time.perf_counter() - t0)
+                print(
+                    f"page {path or '/':<14} cold {cold:6.2f} s, warm median "
+                    f"{statistics.median(warm):6.2f} s (to fully rendered in chromium)"
+                )
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+PAGE_PATHS: list[str] = ["/"]
+"""URL paths of the dashboard pages, as st.navigation names them."""
+
+
+def import_(ctx: Context) -> None:
+    """Export leads and touchpoints of the benchmark database to CSV and import them fresh."""
+    import duckdb
+
+    from analysis import ingest
+
+    if not ctx.db.exists():
+        print(f"no database {ctx.db}: run the generate section first")
+        return
+    folder = ctx.workdir / "import"
+    folder.mkdir(exist_ok=True)
+    con = duckdb.connect(str(ctx.db), read_only=True)
+    rows = 0
+    for table in ("leads", "touchpoints"):
+        con.execute(f"COPY {table} TO '{folder / (table + '.csv')}' (HEADER)")
+        rows += con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    con.close()
+    target = folder / "imported.duckdb"
+    target.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    result = ingest.import_files(target, [folder / "leads.csv", folder / "touchpoints.csv"])
+    seconds = time.perf_counter() - t0
+    print(
+        f"import leads+touchpoints CSV: {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} "
+        f"rows/s ({len(result.refused):,} refused)"
+    )
+    t0 = time.perf_counter()
+    ingest.import_files(target, [folder / "leads.csv", folder / "touchpoints.csv"])
+    seconds = time.perf_counter() - t0
+    print(f"re-import (every row upserted): {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
+
+
+
+SECTIONS: dict[str, Callable[[Context], None]] = {
+    "generate": generate,
+    "import": import_,
+    "pages": pages,
+}

@@ -1,0 +1,89 @@
+"""The `handoff` command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def handoff(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", ["generate", "import", "info", "serve", "demo"])
+def test_every_command_has_help(command):
+    """Every command answers --help with its usage."""
+    result = handoff(command, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout and "--db" in result.stdout
+
+
+def test_info_json_matches_database(demo_db, demo_truth):
+    """`info --json` reports the schema version and the row counts the generator wrote."""
+    result = handoff("info", "--db", str(demo_db), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["schema_version"] == 1
+    assert payload["tables"]["leads"]["rows"] == demo_truth["counts"]["leads"]
+    assert payload["tables"]["leads"]["first"] < payload["tables"]["leads"]["last"]
+    assert payload["last_batches"][0]["kind"] == "generate"
+
+
+def test_info_on_missing_file_exits_2_with_one_line(tmp_path):
+    """A missing database gives exit code 2 and a one-line reason naming the file."""
+    result = handoff("info", "--db", str(tmp_path / "nope.duckdb"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "nope.duckdb" in lines[0]
+
+
+def test_import_exit_codes(tmp_path):
+    """Import exits 0 for clean samples, 1 when rows are refused, 2 for a missing file."""
+    db = tmp_path / "h.duckdb"
+    samples = sorted((ROOT / "data" / "samples").glob("*.csv"))
+    assert samples, "data/samples holds the example import files"
+    ok = handoff("import", "--db", str(db), *map(str, samples))
+    assert ok.returncode == 0, ok.stderr
+    dirty = sorted((ROOT / "data" / "samples" / "dirty").glob("*.csv"))
+    bad = handoff("import", "--db", str(db), *map(str, dirty))
+    assert bad.returncode == 1, bad.stderr
+    missing = handoff("import", "--db", str(db), str(tmp_path / "leads.csv"))
+    assert missing.returncode == 2
+    assert "leads.csv" in missing.stderr
+
+
+def test_generate_small_history_is_deterministic(tmp_path):
+    """The same seed and end date write the same history."""
+    counts = []
+    for name in ("a", "b"):
+        db = tmp_path / f"{name}.duckdb"
+        result = handoff(
+            "generate",
+            "--db",
+            str(db),
+            "--leads",
+            "500",
+            "--months",
+            "3",
+            "--seed",
+            "5",
+            "--end",
+            "2026-06-30",
+        )
+        assert result.returncode == 0, result.stderr
+        truth = json.loads((tmp_path / f"{name}.truth.json").read_text())
+        counts.append(truth["counts"])
+    assert counts[0] == counts[1]
+    assert counts[0]["leads"] >= 500
