@@ -27,7 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 REFUSED_SHOWN = 10
 """How many refused rows `handoff import` prints; all of them are kept in import_rejects."""

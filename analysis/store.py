@@ -261,6 +261,10 @@ CREATE TABLE IF NOT EXISTS import_rejects (
 """
 
 
+ATTACHED = "hh"
+"""Name under which :func:`connect_read_only` attaches the database file."""
+
+
 class SchemaError(RuntimeError):
     """The database file was written by a newer version, or is not a Handoff Health file."""
 
@@ -321,10 +325,20 @@ def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise FileNotFoundError(f"database not found: {path}")
     con = duckdb.connect(":memory:")
-    con.execute("ATTACH ? AS hh (READ_ONLY)", [str(path)])
-    con.execute("USE hh")
+    con.execute(f"ATTACH ? AS {ATTACHED} (READ_ONLY)", [str(path)])
+    con.execute(f"USE {ATTACHED}")
     check_schema(con, path)
     return con
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor on a :func:`connect_read_only` connection, for one thread or one query.
+
+    A DuckDB cursor does not inherit its parent's ``USE``, so this sets it again.
+    """
+    cur = con.cursor()
+    cur.execute(f"USE {ATTACHED}")
+    return cur
 
 
 @contextlib.contextmanager

@@ -35,13 +35,13 @@ def _connection(key: DbKey) -> duckdb.DuckDBPyConnection:
 
 def cursor() -> duckdb.DuckDBPyConnection:
     """A fresh cursor on the current version of the database."""
-    return _connection(db_key()).cursor()
+    return store.read_cursor(_connection(db_key()))
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _cached_call(module: str, name: str, key: DbKey, args: tuple, kwargs: dict) -> Any:
     fn = getattr(importlib.import_module(module), name)
-    con = _connection(key).cursor()
+    con = store.read_cursor(_connection(key))
     try:
         return fn(con, *args, **kwargs)
     finally:
