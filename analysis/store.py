@@ -280,9 +280,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(BOOKKEEPING_DDL)
     for table in TABLES.values():
         con.execute(table_ddl(table))
-    con.execute(
-        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-    )
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:

@@ -14,7 +14,9 @@ def test_write_session_creates_every_table(tmp_path):
     with store.write_session(db, create=True):
         pass
     con = store.connect_read_only(db)
-    names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    names = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     assert set(store.TABLES) | {"meta", "import_rejects", "import_batches"} <= names
     assert store.schema_version(con) == store.SCHEMA_VERSION
 
