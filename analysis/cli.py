@@ -218,6 +218,8 @@ def serve(
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     console.print(f"serving {db} on http://{address}:{port}", highlight=False)
     env = {**os.environ, "HANDOFF_DB": str(db)}

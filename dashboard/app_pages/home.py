@@ -54,6 +54,7 @@ st.dataframe(
     summary,
     hide_index=True,
     width="stretch",
+    height=(len(summary) + 1) * 35 + 3,
     column_config={
         "rows": st.column_config.NumberColumn("rows", format="localized"),
         "first": st.column_config.DatetimeColumn("first event", format="YYYY-MM-DD HH:mm"),
