@@ -1,15 +1,34 @@
-"""Handoff Health dashboard entry point: page config, navigation, shared state."""
+"""Handoff Health dashboard entry point: page config, navigation, shared sidebar filters."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+
+from dashboard import sidebar
 
 st.set_page_config(page_title="Handoff Health", page_icon="🤝", layout="wide")
 
-pages = {
-    "Overview": [
-        st.Page("app_pages/home.py", title="Home", icon="🏠", default=True),
+HERE = Path(__file__).resolve().parent
+SECTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "Overview": [("app_pages/home.py", "Home", "🏠")],
+    "Funnel health": [
+        ("app_pages/funnel.py", "Funnel", "📊"),
+        ("app_pages/sla.py", "SLA & response", "⏱️"),
+        ("app_pages/rejections.py", "Rejections", "🚫"),
     ],
+    "Tuning": [("app_pages/scoring.py", "Scoring lab", "🎯")],
 }
 
-st.navigation(pages).run()
+pages = {
+    section: [
+        st.Page(path, title=title, icon=icon, default=path.endswith("home.py"))
+        for path, title, icon in entries
+        if (HERE / path).exists()
+    ]
+    for section, entries in SECTIONS.items()
+}
+nav = st.navigation({k: v for k, v in pages.items() if v})
+st.session_state["filters"] = sidebar.global_filters()
+nav.run()

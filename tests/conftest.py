@@ -125,3 +125,27 @@ def page(browser):
     pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
     yield pg
     context.close()
+
+
+@pytest.fixture()
+def app_at(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
+    """Factory for AppTest runs of the dashboard against the demo database.
+
+    ``app_at("app_pages/funnel.py")`` returns an AppTest that has run the app and
+    switched to that page (None stays on the home page); it fails on any exception.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HANDOFF_DB", str(demo_db))
+
+    def make(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
+        at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+        if query:
+            at.query_params.update(query)
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return make

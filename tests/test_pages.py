@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import duckdb
-import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = "../dashboard/app.py"
 
 
-@pytest.fixture()
-def app(demo_db, monkeypatch) -> AppTest:
-    monkeypatch.setenv("HANDOFF_DB", str(demo_db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def test_home_shows_table_counts(app, demo_db):
+def test_home_shows_table_counts(app_at, demo_db):
     """The home page shows the real number of leads and touchpoints."""
     con = duckdb.connect(str(demo_db), read_only=True)
     leads, touches = con.execute(
         "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM touchpoints)"
     ).fetchone()
     con.close()
-    values = {m.label: m.value for m in app.metric}
+    values = {m.label: m.value for m in app_at().metric}
     assert values["Leads"] == f"{leads:,}"
     assert values["Touchpoints"] == f"{touches:,}"
 

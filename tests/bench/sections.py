@@ -140,7 +140,6 @@ def import_(ctx: Context) -> None:
     print(f"re-import (every row upserted): {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
 
 
-
 SECTIONS: dict[str, Callable[[Context], None]] = {
     "generate": generate,
     "import": import_,
