@@ -1,0 +1,324 @@
+"""Global filters and breakdown dimensions, as parameterised SQL over the lead relation.
+
+Query intuition
+---------------
+Every metric starts from leads: a lead belongs to a source, a campaign, a place, a
+company-size band and, through its owner (``leads.owner_rep_id`` joined to ``reps``), to a
+team and a rep. So a filter is a ``WHERE`` fragment over ``leads l LEFT JOIN reps r ON
+r.rep_id = l.owner_rep_id``, and a breakdown is a ``GROUP BY`` over one of the
+expressions in :data:`DIMENSIONS`. Missing values become a visible label (``unknown``,
+``none``, ``unassigned``) so that filtering and grouping never silently drop leads.
+
+Dates are different: each metric counts something that happened at a particular moment,
+and the date range applies to *that* moment. Funnel cohorts filter on the entry time of
+the cohort's stage, period volumes on each stage entry, SLA figures on the handoff time,
+dispositions on the decision time. Each function says which; :meth:`Filters.date_sql`
+builds the fragment for whatever time expression the caller passes. ``start`` and ``end``
+are inclusive calendar dates in UTC: a row counts when ``start 00:00 <= t < end + 1 day``.
+
+All values are bound as named parameters (``$f_sources``, ``$f_start``, ...); only the
+fixed expressions of this module become SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+SIZE_BANDS: tuple[str, ...] = ("1-49", "50-199", "200-999", "1000+", "unknown")
+"""Company-size bands by number of employees, in display order (0 or missing is unknown)."""
+
+SCORE_BANDS: tuple[str, ...] = ("<25", "25-49", "50-74", "75+")
+"""Bands of the starter rule score (see :func:`rule_score_sql`), in display order."""
+
+STARTER_POINTS: dict[str, int] = {
+    "pricing_page": 25,
+    "demo_request": 50,
+    "blog_over_hour": 10,
+    "careers_only": -10,
+}
+"""The example points from DESIGN.md, used for ``score_band`` until a model is chosen."""
+
+DIMENSIONS: dict[str, str] = {
+    "source": "coalesce(nullif(l.source, ''), 'unknown')",
+    "campaign": "coalesce(nullif(l.campaign, ''), 'none')",
+    "region": "coalesce(nullif(l.region, ''), 'unknown')",
+    "country": "coalesce(nullif(l.country, ''), 'unknown')",
+    "industry": "coalesce(nullif(l.industry, ''), 'unknown')",
+    "size_band": (
+        "CASE WHEN l.employees IS NULL OR l.employees < 1 THEN 'unknown' "
+        "WHEN l.employees < 50 THEN '1-49' WHEN l.employees < 200 THEN '50-199' "
+        "WHEN l.employees < 1000 THEN '200-999' ELSE '1000+' END"
+    ),
+    "team": "coalesce(nullif(r.team, ''), 'unassigned')",
+    "rep": "coalesce(nullif(r.name, ''), l.owner_rep_id, 'unassigned')",
+    "score_band": "coalesce(sb.score_band, 'not handed off')",
+}
+"""Breakdown name -> SQL expression over ``leads l``, ``reps r`` (the owner) and, for
+``score_band`` only, ``sb`` (:func:`rule_score_sql`, joined by :func:`lead_from_sql`).
+
+``rep`` is the owner's name (its id when the name is missing), ``size_band`` follows
+:data:`SIZE_BANDS`, ``score_band`` follows :data:`SCORE_BANDS`."""
+
+FIELD_DIMENSION: dict[str, str] = {
+    "sources": "source",
+    "campaigns": "campaign",
+    "regions": "region",
+    "countries": "country",
+    "industries": "industry",
+    "size_bands": "size_band",
+    "teams": "team",
+    "reps": "rep",
+}
+"""Filters field -> the dimension it filters on."""
+
+TIME_GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
+"""Periods a time axis can be truncated to (weeks start on Monday)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's global filters: a date range plus allowed values per dimension.
+
+    Hashable, so Streamlit can cache on it. An empty tuple means "no restriction"; a
+    non-empty one keeps only leads whose dimension value (as in :data:`DIMENSIONS`) is
+    one of its values. ``start`` and ``end`` are inclusive UTC dates applied to the event
+    time each metric documents; None leaves that side open.
+    """
+
+    start: date | None = None
+    end: date | None = None
+    sources: tuple[str, ...] = ()
+    campaigns: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    size_bands: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    reps: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in FIELD_DIMENSION:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(
+                    f"Filters.{name} must be a tuple of strings, got the string {value!r}"
+                )
+            object.__setattr__(self, name, tuple(str(v) for v in value))
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                object.__setattr__(self, name, value.date())
+            elif isinstance(value, str):
+                object.__setattr__(self, name, date.fromisoformat(value))
+            elif value is not None and not isinstance(value, date):
+                raise TypeError(f"Filters.{name} must be a date or None, got {value!r}")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"Filters.start must not be after end, got {self.start} > {self.end}")
+
+    def with_dates(self, start: date | None, end: date | None) -> Filters:
+        """The same dimension filters over another date range."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(start=start, end=end)
+        return Filters(**values)
+
+    def lead_sql(self) -> tuple[str, dict[str, Any]]:
+        """WHERE fragment over ``leads l`` / ``reps r`` for the dimension filters.
+
+        Returns
+        -------
+        (sql, params)
+            ``sql`` is ``TRUE`` or a conjunction such as
+            ``list_contains($f_sources, coalesce(...))``; ``params`` binds the values.
+        """
+        parts, params = ["TRUE"], {}
+        for name, dim in FIELD_DIMENSION.items():
+            values = getattr(self, name)
+            if values:
+                parts.append(f"list_contains($f_{name}, {DIMENSIONS[dim]})")
+                params[f"f_{name}"] = list(values)
+        return " AND ".join(parts), params
+
+    def date_sql(self, time_expr: str) -> tuple[str, dict[str, Any]]:
+        """WHERE fragment keeping rows whose ``time_expr`` lies in the date range.
+
+        ``time_expr`` is a naive UTC TIMESTAMP expression chosen by the caller (never user
+        input). The range is ``start 00:00 <= t < (end + 1 day) 00:00``.
+        """
+        parts, params = ["TRUE"], {}
+        if self.start is not None:
+            parts.append(f"{time_expr} >= $f_start")
+            params["f_start"] = datetime.combine(self.start, datetime.min.time())
+        if self.end is not None:
+            parts.append(f"{time_expr} < $f_end")
+            params["f_end"] = datetime.combine(self.end + timedelta(days=1), datetime.min.time())
+        return " AND ".join(parts), params
+
+    def sql(self, time_expr: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Dimension filters plus, when ``time_expr`` is given, the date range on it."""
+        where, params = self.lead_sql()
+        if time_expr is not None:
+            date_where, date_params = self.date_sql(time_expr)
+            where = f"{where} AND {date_where}"
+            params = {**params, **date_params}
+        return where, params
+
+
+def dimension_sql(name: str) -> str:
+    """SQL expression of the breakdown ``name``; raises ValueError for an unknown name."""
+    try:
+        return DIMENSIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown breakdown {name!r}; expected one of {', '.join(DIMENSIONS)}"
+        ) from None
+
+
+def rule_score_sql(
+    points: dict[str, int] | None = None,
+    only: str | None = None,
+    touchpoints: str = "touchpoints",
+) -> str:
+    """SQL (a SELECT) of the starter rule score of every handed-off lead.
+
+    The score adds the points of each feature the lead showed in its touchpoints at or
+    before its handoff (the first entry of ``mql`` or, when skipped, of the next stage it
+    reached), with the feature definitions of ``analysis.features``: ``pricing_page`` (a
+    page view of the pricing page), ``demo_request`` (a demo-request touchpoint),
+    ``blog_over_hour`` (blog page views adding up to at least 3,600 seconds) and
+    ``careers_only`` (at least one page view, all of them of the careers page). Columns:
+    ``lead_id``, ``score`` (points), ``score_band`` (:data:`SCORE_BANDS`). The points are
+    our own constants, written into the SQL as integers. ``only`` names a relation of the
+    caller's query (a CTE with a ``lead_id`` column) to score only those leads;
+    ``touchpoints`` names the relation to read touchpoints from (a CTE of the caller that
+    already holds just the touchpoints it needs).
+    """
+    pts = {**STARTER_POINTS, **(points or {})}
+    p = {k: int(v) for k, v in pts.items()}
+    keep = f"AND lead_id IN (SELECT lead_id FROM {only})" if only else ""
+    return f"""
+        SELECT h.lead_id, score,
+            CASE WHEN score < 25 THEN '<25' WHEN score < 50 THEN '25-49'
+                 WHEN score < 75 THEN '50-74' ELSE '75+' END AS score_band
+        FROM (
+            SELECT h.lead_id,
+                {p["pricing_page"]} * (count(*) FILTER (
+                    WHERE t.kind = 'page_view' AND lower(t.detail) = 'pricing') > 0)::INT
+              + {p["demo_request"]} * (count(*) FILTER (WHERE t.kind = 'demo_request') > 0)::INT
+              + {p["blog_over_hour"]} * (coalesce(sum(t.value) FILTER (
+                    WHERE t.kind = 'page_view' AND lower(t.detail) = 'blog'), 0) >= 3600)::INT
+              + {p["careers_only"]} * (count(*) FILTER (WHERE t.kind = 'page_view') > 0
+                    AND count(*) FILTER (WHERE t.kind = 'page_view') = count(*) FILTER (
+                    WHERE t.kind = 'page_view' AND lower(t.detail) = 'careers'))::INT
+                AS score
+            FROM (
+                SELECT lead_id, min(changed_at) AS handoff_at FROM stage_changes
+                WHERE stage IN ('mql', 'sql', 'opportunity', 'customer') {keep}
+                GROUP BY lead_id
+            ) h
+            LEFT JOIN (SELECT * FROM {touchpoints} WHERE TRUE {keep}) t
+              ON t.lead_id = h.lead_id AND t.occurred_at <= h.handoff_at
+            GROUP BY h.lead_id
+        ) h
+    """
+
+
+def lead_from_sql(with_score: bool = False) -> str:
+    """FROM clause of the lead relation the dimension expressions refer to."""
+    sql = "leads l LEFT JOIN reps r ON r.rep_id = l.owner_rep_id"
+    if with_score:
+        sql += f" LEFT JOIN ({rule_score_sql()}) sb ON sb.lead_id = l.lead_id"
+    return sql
+
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def query_df(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run ``sql`` with the named ``params`` it references (others are left out).
+
+    The result goes through Arrow, which is markedly faster than ``.df()`` for wide
+    string columns (pandas 3 keeps them Arrow-backed). DuckDB refuses ``con.sql`` while
+    the caller still holds an unfinished ``execute`` result on the same connection; then
+    the query runs through ``execute`` (which abandons that result) and ``.df()``.
+    """
+    used = set(_PARAM.findall(sql))
+    bound = {k: v for k, v in params.items() if k in used}
+    try:
+        return con.sql(sql, params=bound or None).to_arrow_table().to_pandas()
+    except duckdb.ResourceInUseException:
+        return con.execute(sql, bound).df()
+
+
+def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Distinct values per filter, for the sidebar widgets.
+
+    Returns
+    -------
+    dict
+        One key per :class:`Filters` field (``sources``, ``campaigns``, ...) mapping to the
+        sorted list of values present (``size_bands`` in :data:`SIZE_BANDS` order), plus
+        ``first_date`` (date of the earliest lead) and ``last_date`` (date of
+        :func:`data_as_of`), None when the database is empty.
+    """
+    aggs = ", ".join(
+        f"list(DISTINCT {DIMENSIONS[dim]}) AS {name}" for name, dim in FIELD_DIMENSION.items()
+    )
+    (row,) = con.execute(f"SELECT {aggs} FROM {lead_from_sql()}").fetchall()
+    out: dict[str, Any] = {}
+    for name, values in zip(FIELD_DIMENSION, row, strict=True):
+        values = [v for v in (values or []) if v is not None]
+        if name == "size_bands":
+            out[name] = [b for b in SIZE_BANDS if b in values]
+        else:
+            out[name] = sorted(values)
+    ((first,),) = con.execute("SELECT min(created_at) FROM leads").fetchall()
+    last = data_as_of(con)
+    out["first_date"] = first.date() if first is not None else None
+    out["last_date"] = last.date() if last is not None else None
+    return out
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """Time of the latest recorded fact (naive UTC), the default "now" of every metric.
+
+    The latest of: lead creation, touchpoint, stage change, sales activity, disposition,
+    opportunity creation or close. None when the database holds none of them.
+    """
+    ((value,),) = con.execute(
+        """
+        SELECT greatest(
+            (SELECT max(created_at) FROM leads),
+            (SELECT max(occurred_at) FROM touchpoints),
+            (SELECT max(changed_at) FROM stage_changes),
+            (SELECT max(occurred_at) FROM sales_activities),
+            (SELECT max(decided_at) FROM dispositions),
+            (SELECT max(created_at) FROM opportunities),
+            (SELECT max(closed_at) FROM opportunities))
+        """
+    ).fetchall()
+    return value
+
+
+def as_datetime(value: date | datetime | str | pd.Timestamp | None) -> datetime | None:
+    """``value`` as a naive UTC datetime (a date means its midnight); None stays None.
+
+    Time-zone-aware values are converted to UTC first. Raises ValueError for text that is
+    not an ISO date or time.
+    """
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"expected a date or timestamp, got {value!r}") from exc
+    if ts is pd.NaT:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.to_pydatetime()
