@@ -19,7 +19,9 @@ def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:
             if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
             if (document.querySelector('[data-stale="true"]')) return false;
             const grids = document.querySelectorAll('[data-testid="stDataFrame"]');
-            for (const g of grids) { if (g.querySelectorAll('[role="row"]').length < 2) return false; }
+            for (const g of grids) {
+                if (g.querySelectorAll('[role="row"]').length < 2) return false;
+            }
             const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
             for (const c of charts) { if (!c.querySelector('.main-svg')) return false; }
             return document.querySelectorAll('[data-testid="stMainBlockContainer"] *').length > 5;
