@@ -588,6 +588,8 @@ def _check_leads(batch: _TableBatch, lead_created: pd.Series) -> None:
     )
     batch.add(_fault(unknown, order, "lead_id", "unknown lead", says))
     when = table.time_column
+    if when is None:
+        return
     early = clean & ~unknown & (batch.values[when] < created)
     says = _order_says(when, batch.values[when], "the lead's created_at", created)
     batch.add(

@@ -129,6 +129,17 @@ TABLES: dict[str, Table] = {
             time_column="created_at",
         ),
         Table(
+            "lead_properties",
+            (
+                C("lead_id", "VARCHAR", required=True),
+                C("name", "VARCHAR", required=True),
+                C("value", "VARCHAR"),
+                C("value_number", "DOUBLE"),
+            ),
+            key=("lead_id", "name"),
+            needs_lead=True,
+        ),
+        Table(
             "touchpoints",
             (
                 C("lead_id", "VARCHAR", required=True),
