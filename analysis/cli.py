@@ -193,6 +193,40 @@ def info(
 
 
 @app.command()
+def metrics(
+    db: DbOption,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: open).")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Also per value of a dimension (source, team, ...).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+) -> None:
+    """Headline numbers: volumes, stage conversions, SLA compliance, response times, reasons.
+
+    Every rate carries k, n and its 95% Wilson interval. JSON goes to stdout so scripts
+    and scheduled jobs can read it.
+    """
+    from analysis import filters as flt
+    from analysis import metrics as m
+
+    start = _parse_date(from_, "--from") if from_ else None
+    end = _parse_date(to, "--to") if to else None
+    if start and end and start > end:
+        fail(f"--from {start} is after --to {end}")
+    if by is not None and by not in flt.DIMENSIONS:
+        fail(f"--by must be one of {', '.join(sorted(flt.DIMENSIONS))}; got {by!r}")
+    con = open_read_only(db)
+    try:
+        payload = m.headline(con, start, end, by=by)
+    except ValueError as exc:
+        fail(str(exc))
+    print(json.dumps(payload, indent=2 if as_json else None))
+
+
+@app.command()
 def serve(
     db: DbOption,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,

@@ -22,7 +22,7 @@ def handoff(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("command", ["generate", "import", "info", "serve", "demo"])
+@pytest.mark.parametrize("command", ["generate", "import", "info", "metrics", "serve", "demo"])
 def test_every_command_has_help(command):
     """Every command answers --help with its usage."""
     result = handoff(command, "--help")
@@ -87,3 +87,27 @@ def test_generate_small_history_is_deterministic(tmp_path):
         counts.append(truth["counts"])
     assert counts[0] == counts[1]
     assert counts[0]["leads"] >= 500
+
+
+def test_metrics_json_equals_the_engine(demo_db):
+    """`metrics --json` prints exactly what metrics.headline computes for the range."""
+    from analysis import metrics, store
+
+    result = handoff("metrics", "--db", str(demo_db), "--from", "2026-06-01", "--to", "2026-06-30")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    expected = metrics.headline(store.connect_read_only(demo_db), "2026-06-01", "2026-06-30")
+    assert printed == json.loads(json.dumps(expected))
+    assert printed["volumes"]["lead"] > 0
+    assert printed["conversions"]["mql_to_sql"]["n"] == printed["volumes"]["mql"]
+
+
+def test_metrics_by_dimension_and_bad_input(demo_db):
+    """`--by source` adds one group per source; an unknown dimension exits 2 naming it."""
+    result = handoff("metrics", "--db", str(demo_db), "--by", "source")
+    assert result.returncode == 0, result.stderr
+    groups = json.loads(result.stdout)["groups"]
+    assert len(groups) >= 6
+    assert sum(g["volumes"]["lead"] for g in groups) == json.loads(result.stdout)["volumes"]["lead"]
+    bad = handoff("metrics", "--db", str(demo_db), "--by", "colour")
+    assert bad.returncode == 2 and "colour" in bad.stderr
