@@ -140,8 +140,16 @@ def import_(ctx: Context) -> None:
     print(f"re-import (every row upserted): {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
 
 
+def analysis(ctx: Context) -> None:
+    """Analysis functions cold and warm, and the DuckDB/pandas ratio."""
+    from tests.bench import analysis as bench_analysis
+
+    bench_analysis.run(ctx)
+
+
 SECTIONS: dict[str, Callable[[Context], None]] = {
     "generate": generate,
     "import": import_,
+    "analysis": analysis,
     "pages": pages,
 }

@@ -1,0 +1,107 @@
+"""Benchmark of the analysis engine: each function cold and warm, and DuckDB vs plain pandas.
+
+"Cold" is the first call on a freshly opened read-only connection (file pages not yet in
+DuckDB's buffer pool); "warm" is the median of the following calls.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from analysis import filters as flt
+from analysis import funnel, metrics, rejections, sla, store
+from analysis.store import STAGES
+from tests.bench.sections import Context, timed
+
+
+def pandas_headline_funnel(
+    leads: pd.DataFrame, changes: pd.DataFrame, start: date, end: date
+) -> dict[str, tuple[int, int]]:
+    """Stage volumes and step conversions for [start, end] with plain pandas.
+
+    The same definitions as :func:`analysis.funnel.entries_cte`: a stage's entry is the
+    earliest change to it or any later stage; the lead stage also counts the creation time.
+    Returns {stage: (volume, 0)} and {"S_to_T": (k, n)}.
+    """
+    order = {s: i for i, s in enumerate(STAGES)}
+    c = changes[changes["stage"].isin(order)].copy()
+    c["rank"] = c["stage"].map(order)
+    firsts = c.groupby(["lead_id", "rank"])["changed_at"].min().unstack()
+    firsts = firsts.reindex(columns=range(len(STAGES)))
+    # reached S at the earliest entry of S or any later stage: reverse fill, cumulative min
+    reach = firsts.iloc[:, ::-1].ffill(axis=1).cummin(axis=1).iloc[:, ::-1]
+    reach.columns = list(STAGES)
+    any_change = changes.groupby("lead_id")["changed_at"].min()
+    created = leads.set_index("lead_id")["created_at"]
+    reach = reach.reindex(created.index)
+    reach["lead"] = np.minimum(created, any_change.reindex(created.index).fillna(created))
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    out: dict[str, tuple[int, int]] = {}
+    for s in STAGES:
+        out[s] = (int(((reach[s] >= lo) & (reach[s] < hi)).sum()), 0)
+    for s, t in [*zip(STAGES, STAGES[1:], strict=False), ("mql", "customer")]:
+        cohort = (reach[s] >= lo) & (reach[s] < hi)
+        out[f"{s}_to_{t}"] = (int((cohort & reach[t].notna()).sum()), int(cohort.sum()))
+    return out
+
+
+def run(ctx: Context) -> None:
+    """Print cold/warm times per analysis function and the DuckDB/pandas ratio."""
+    if not ctx.db.exists():
+        print(f"no database {ctx.db}: run the generate section first")
+        return
+    con = store.connect_read_only(ctx.db)
+    as_of = flt.data_as_of(con)
+    end = as_of.date()
+    f = flt.Filters(start=end - timedelta(days=365), end=end)
+    month = flt.Filters(start=date(end.year, end.month, 1) - timedelta(days=31), end=end)
+    calls = {
+        "filter_options": lambda: flt.filter_options(con),
+        "period_volumes (month)": lambda: funnel.period_volumes(con, f, "month"),
+        "stage_conversion": lambda: funnel.stage_conversion(con, f),
+        "step_conversions": lambda: funnel.step_conversions(con, f),
+        "cohort_conversion mql->sql 30d": lambda: funnel.cohort_conversion(
+            con, f, "mql", "sql", window_days=30
+        ),
+        "cohort_matrix": lambda: funnel.cohort_matrix(con, f),
+        "velocity mql->sql": lambda: funnel.velocity(con, f, "mql", "sql"),
+        "breakdown by source": lambda: funnel.breakdown(con, f, "source"),
+        "response_times": lambda: sla.response_times(con, f),
+        "sla_compliance by team x month": lambda: sla.sla_compliance(con, f, by=("team", "month")),
+        "breach_queue": lambda: sla.breach_queue(con, as_of, f),
+        "speed_to_lead": lambda: sla.speed_to_lead(con, f),
+        "disposition_mix by source": lambda: rejections.disposition_mix(con, f, by="source"),
+        "reason_pareto": lambda: rejections.reason_pareto(con, f),
+        "recycle_summary": lambda: rejections.recycle_summary(con, f),
+        "headline (last month)": lambda: metrics.headline(con, month.start, month.end),
+    }
+    print(f"{'function':<34} {'cold s':>8} {'warm s':>8}")
+    for name, fn in calls.items():
+        cold, warm = timed(fn, repeat=3)
+        print(f"{name:<34} {cold:8.3f} {warm:8.3f}")
+
+    t0 = time.perf_counter()
+    leads = con.execute("SELECT lead_id, created_at FROM leads").df()
+    changes = con.execute("SELECT lead_id, stage, changed_at FROM stage_changes").df()
+    load = time.perf_counter() - t0
+    ours = funnel.step_conversions(con, f)
+    vols = funnel.period_volumes(con, f, "year")
+    _, duck = timed(
+        lambda: (funnel.step_conversions(con, f), funnel.period_volumes(con, f, "year"))
+    )
+    t0 = time.perf_counter()
+    plain = pandas_headline_funnel(leads, changes, f.start, f.end)
+    pandas_s = time.perf_counter() - t0
+    same = all(
+        plain[f"{r.from_stage}_to_{r.to_stage}"] == (int(r.k), int(r.n)) for r in ours.itertuples()
+    ) and all(plain[s][0] == int(vols.loc[vols["stage"] == s, "entries"].sum()) for s in STAGES)
+    print(
+        f"\nheadline funnel numbers (volumes + step conversions, 12 months): DuckDB {duck:.3f} s, "
+        f"pandas {pandas_s:.3f} s compute + {load:.3f} s load -> DuckDB is "
+        f"{pandas_s / duck:.1f}x faster (compute only), {(pandas_s + load) / duck:.1f}x with "
+        f"loading; numbers {'match' if same else 'DIFFER'}"
+    )
