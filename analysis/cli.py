@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import date, datetime
@@ -256,11 +255,10 @@ def serve(
         "viewer",
     ]
     console.print(f"serving {db} on http://{address}:{port}", highlight=False)
-    env = {**os.environ, "HANDOFF_DB": str(db)}
-    try:
-        raise typer.Exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Replace this process with the server, so stopping `handoff serve` stops Streamlit too.
+    os.execve(sys.executable, cmd, {**os.environ, "HANDOFF_DB": str(db)})
 
 
 @app.command()

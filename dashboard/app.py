@@ -12,13 +12,14 @@ st.set_page_config(page_title="Handoff Health", page_icon="🤝", layout="wide")
 
 HERE = Path(__file__).resolve().parent
 SECTIONS: dict[str, list[tuple[str, str, str]]] = {
-    "Overview": [("app_pages/home.py", "Home", "🏠")],
+    "Overview": [("app_pages/home.py", "Home", ":material/home:")],
     "Funnel health": [
-        ("app_pages/funnel.py", "Funnel", "📊"),
-        ("app_pages/sla.py", "SLA & response", "⏱️"),
-        ("app_pages/rejections.py", "Rejections", "🚫"),
+        ("app_pages/funnel.py", "Funnel", ":material/filter_alt:"),
+        ("app_pages/sla.py", "SLA & response", ":material/timer:"),
+        ("app_pages/rejections.py", "Rejections", ":material/block:"),
     ],
-    "Tuning": [("app_pages/scoring.py", "Scoring lab", "🎯")],
+    "Review": [("app_pages/review.py", "Monthly review", ":material/calendar_month:")],
+    "Tuning": [("app_pages/scoring.py", "Scoring lab", ":material/tune:")],
 }
 
 pages = {

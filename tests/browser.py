@@ -37,7 +37,20 @@ def assert_no_exception(page: Page) -> None:
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/ and return its path."""
+    """Save a screenshot of the whole page under artifacts/ and return its path.
+
+    Streamlit scrolls inside its own container, so Playwright's ``full_page`` alone only
+    captures the first screen: the viewport first grows to the content's height.
+    """
+    height = page.evaluate(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            return Math.max(main ? main.scrollHeight : 0, document.body.scrollHeight);
+        }"""
+    )
+    width = page.viewport_size["width"] if page.viewport_size else 1400
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12_000)})
+    wait_for_app(page)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

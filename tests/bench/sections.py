@@ -104,7 +104,7 @@ def pages(ctx: Context) -> None:
         proc.wait(timeout=10)
 
 
-PAGE_PATHS: list[str] = ["/"]
+PAGE_PATHS: list[str] = ["/", "/funnel", "/sla", "/rejections", "/review", "/scoring", "/data"]
 """URL paths of the dashboard pages, as st.navigation names them."""
 
 
@@ -140,6 +140,13 @@ def import_(ctx: Context) -> None:
     print(f"re-import (every row upserted): {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
 
 
+def scoring(ctx: Context) -> None:
+    """Scoring lab: feature build, fit, what-if recompute, slider update in the browser."""
+    from tests.bench import scoring as bench_scoring
+
+    bench_scoring.run(ctx)
+
+
 def analysis(ctx: Context) -> None:
     """Analysis functions cold and warm, and the DuckDB/pandas ratio."""
     from tests.bench import analysis as bench_analysis
@@ -151,5 +158,6 @@ SECTIONS: dict[str, Callable[[Context], None]] = {
     "generate": generate,
     "import": import_,
     "analysis": analysis,
+    "scoring": scoring,
     "pages": pages,
 }

@@ -1,0 +1,414 @@
+"""Scoring lab: replay proposed scoring points and an MQL threshold on history, side by side."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import config, scoring, store, whatif
+from analysis.scoring import ScoringConfig
+from dashboard import scoring_ui as ui
+from dashboard import state
+from dashboard.charts import scoring as charts
+
+ss = st.session_state
+TABS = [
+    "Current vs proposed",
+    "Threshold curve",
+    "Model quality",
+    "Leads that change side",
+    "Saved configurations",
+]
+
+st.title("Scoring lab")
+st.caption(
+    "Change the points per feature or the MQL threshold and see what the rule would have "
+    "done on your own history: MQLs per month, how many sales would have accepted, how many "
+    "eventual wins it would have handed over, and the load on each rep. Features are taken "
+    "as of each lead's handoff (or 30 days after creation when it was never handed off). "
+    "The sidebar filters do not apply here: the lab replays the whole history."
+)
+
+try:
+    key = state.db_key()
+    fm = ui.feature_matrix(key)
+    configs = state.call(scoring.load_configs)
+    reps = state.call(whatif.load_reps)
+except FileNotFoundError:
+    st.error(
+        f"No database at `{config.db_path()}`. Create the demo history with "
+        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
+    )
+    st.stop()
+except store.SchemaError as exc:
+    st.error(str(exc))
+    st.stop()
+
+if fm.n == 0:
+    st.info("The database has no leads yet: import files with `handoff import`.")
+    st.stop()
+
+current, saved = ui.current_rule()
+if not saved:
+    st.info(
+        "No scoring configuration is saved yet, so there is no current rule to compare with: "
+        "it is shown as a rule with no points (no MQLs). Set points below or use the model's "
+        "suggestion, then save it under a name containing “current”."
+    )
+
+
+ui.init_state(current)
+
+left, right = st.columns(2, gap="large")
+
+with right:
+    st.subheader("What counts as a good MQL")
+    c1, c2 = st.columns(2)
+    outcome = c1.selectbox(
+        "A good MQL is a lead that…",
+        list(ui.OUTCOME_LABELS),
+        format_func=ui.OUTCOME_LABELS.get,
+        key="sl_outcome",
+    )
+    window_choice = c2.selectbox(
+        "…within",
+        ui.WINDOWS,
+        format_func=ui.window_label,
+        key="sl_window",
+        help="Count the outcome only when reached within this many days of the handoff. "
+        "Leads handed off more recently than the window are left out of the rates.",
+    )
+    outcome_label = ui.OUTCOME_LABELS[outcome]
+    window = ui.within_days(window_choice)
+report, why_no_model = ui.model_report(key, outcome, window)
+
+with left:
+    st.subheader("Points per feature")
+    edited = st.data_editor(
+        ui.points_table(key, current, ss["sl_base"], report),
+        key=ui.editor_key(ss["sl_points_version"]),
+        hide_index=True,
+        num_rows="fixed",
+        disabled=[c for c in ui.EDITOR_COLUMNS if c != "proposed"],
+        width="stretch",
+        height=(fm.X.shape[1] + 1) * 35 + 3,
+        column_config={
+            "feature": st.column_config.TextColumn("feature", width=136, pinned=True),
+            "kind": st.column_config.TextColumn(
+                "kind", width=86, help="fit: who they are; engagement: what they did"
+            ),
+            "current": st.column_config.NumberColumn(
+                "current",
+                width=60,
+                format="%d",
+                help=f"Points of the current rule ({current.name})",
+            ),
+            "proposed": st.column_config.NumberColumn(
+                "proposed ✏️", width=90, format="%d", step=1, help="Your points: edit to replay"
+            ),
+            "suggested": st.column_config.NumberColumn(
+                "model", width=56, format="%d", help="Points the fitted model suggests"
+            ),
+            "share": st.column_config.NumberColumn(
+                "leads with it", format="percent", help="Share of all leads that have it"
+            ),
+            "description": st.column_config.TextColumn("what it means"),
+        },
+    )
+    weights = ui.weights_from_table(edited)
+    ss["sl_base"] = weights
+
+with right:
+    draft = ScoringConfig(weights, ss["sl_keep_threshold"])
+    low, high = ui.threshold_range(current, draft)
+    ui.seed_threshold(low, high)
+    threshold = st.slider(
+        "MQL threshold (points)",
+        min_value=low,
+        max_value=high,
+        step=1,
+        key="sl_threshold",
+        help=f"A lead whose score reaches the threshold becomes an MQL. "
+        f"Current rule: {current.threshold:g} points.",
+    )
+    ss["sl_keep_threshold"] = float(threshold)
+    proposed = ScoringConfig(weights, float(threshold), name="proposed")
+    b1, b2 = st.columns([3, 2])
+    b1.button(
+        "Use the model's suggested points",
+        key="sl_suggest",
+        on_click=ui.apply_rule,
+        args=(report.suggested.weights, report.suggested.threshold) if report else ({}, 0.0),
+        disabled=report is None,
+        width="stretch",
+        help="Points from the fitted model and the threshold that keeps today's MQL volume"
+        if report
+        else f"No model: {why_no_model}",
+    )
+    b2.button(
+        "Reset to current rule",
+        key="sl_reset",
+        on_click=ui.apply_rule,
+        args=(current.weights, current.threshold),
+        width="stretch",
+    )
+
+    try:
+        w = whatif.what_if(fm, current, proposed, outcome, reps, window)
+    except ValueError as exc:
+        st.error(f"The rule cannot be replayed on these features: {exc}")
+        st.stop()
+    st.subheader("Proposed vs current")
+    if w.n_decided == 0:
+        st.info("No lead has reached its decision point yet, so there is nothing to replay.")
+        st.stop()
+    metrics = ui.headline(w, outcome_label)
+    for row in (metrics[0:2], metrics[2:4], metrics[4:6]):
+        for col, metric in zip(st.columns(2), row, strict=True):
+            col.metric(**metric)
+    st.warning(ui.unobserved_note(w, outcome_label), icon="⚠️")
+    for note in w.notes[1:]:
+        st.caption(note)
+
+tab_compare, tab_curve, tab_model, tab_changed, tab_saved = st.tabs(
+    TABS, key="sl_tab", on_change="rerun"
+)
+
+with tab_compare:
+    if tab_compare.open:
+        a, b = st.columns(2, gap="large")
+        with a:
+            st.markdown("**Side by side**")
+            st.table(ui.comparison_table(w).set_index("measure"))
+        with b:
+            st.markdown("**MQLs per month**")
+            st.plotly_chart(charts.monthly_mqls(w.monthly()), key="sl_chart_monthly")
+        st.markdown(
+            "**Fit × engagement quadrants**: good fit = fit points at least half the "
+            "threshold, sales-ready = engagement points at least half the threshold"
+        )
+        st.plotly_chart(
+            charts.quadrants(
+                w.quadrant_table(),
+                [
+                    ("current", w.current.fit_threshold, w.current.engagement_threshold),
+                    ("proposed", w.proposed.fit_threshold, w.proposed.engagement_threshold),
+                ],
+            ),
+            key="sl_chart_quadrants",
+        )
+        st.markdown("**Rep load against capacity**")
+        load = ui.rep_comparison(w)
+        if load.empty:
+            st.info("No rep would receive MQLs: no lead has an owner or a rep for its region.")
+        else:
+            st.plotly_chart(charts.rep_load(load), key="sl_chart_reps")
+            over = load.loc[load["proposed_months_over"] > 0]
+            if len(over):
+                st.markdown(
+                    f"**{len(over)} reps would be over capacity** in at least one complete month "
+                    "under the proposed rule:"
+                )
+                st.dataframe(
+                    over,
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "current_mean": st.column_config.NumberColumn(format="%.1f"),
+                        "proposed_mean": st.column_config.NumberColumn(format="%.1f"),
+                        "current_max": st.column_config.NumberColumn(format="%.0f"),
+                        "proposed_max": st.column_config.NumberColumn(format="%.0f"),
+                    },
+                )
+            else:
+                st.success("No rep would be over capacity in any complete month.")
+
+with tab_curve:
+    if tab_curve.open:
+        curve = ui.threshold_curve(key, tuple(sorted(weights.items())), outcome, window)
+        if curve.empty:
+            st.info("No decided lead to draw the curve from.")
+        else:
+            st.plotly_chart(
+                charts.threshold_curve(curve, current.threshold, threshold, outcome_label),
+                key="sl_chart_curve",
+            )
+            st.caption(
+                "The curve uses the proposed points; both thresholds are marked on it (the "
+                "current threshold with the proposed points). Precision and recall count only "
+                "MQLs whose outcome is known; MQLs per month are over complete months."
+            )
+
+with tab_model:
+    if tab_model.open:
+        if report is None:
+            st.warning(f"The model could not be fitted: {why_no_model}")
+        else:
+            cols = st.columns(4)
+            cols[0].metric(
+                "Test AUC",
+                f"{report.auc_test:.3f}",
+                help=f"Area under the ROC curve on the newer leads (training: "
+                f"{report.auc_train:.3f}). 0.5 = no better than chance.",
+            )
+            cols[1].metric(
+                "Training leads",
+                f"{report.n_train:,}",
+                help=f"{report.positives_train:,} of them {outcome_label}.",
+            )
+            cols[2].metric(
+                "Test leads",
+                f"{report.n_test:,}",
+                help=f"{report.positives_test:,} of them {outcome_label}.",
+            )
+            cols[3].metric("Test leads decided from", str(report.split_at)[:10])
+            for note in report.notes:
+                st.caption(note)
+            a, b = st.columns(2, gap="large")
+            with a:
+                st.markdown("**Calibration** (test leads)")
+                st.plotly_chart(
+                    charts.calibration(report.calibration, outcome_label),
+                    key="sl_chart_calibration",
+                )
+            with b:
+                st.markdown("**Lift by tenth of predicted probability** (test leads)")
+                st.plotly_chart(charts.lift(report.lift), key="sl_chart_lift")
+            st.markdown("**Coefficients** (hollow marker: constant in training, nothing learnt)")
+            st.plotly_chart(charts.coefficients(report.coefficients), key="sl_chart_coef")
+
+with tab_changed:
+    if tab_changed.open:
+        changed = w.changed(fm)
+        if changed.empty:
+            st.info("No lead changes side: both rules pick the same MQLs.")
+        else:
+            st.markdown(
+                f"**{w.changed_in:,}** leads would become MQLs under the proposed rule and "
+                f"**{w.changed_out:,}** would stop being MQLs. “unobserved”: never handed to "
+                "sales (or too recent), so the outcome is unknown."
+            )
+            st.dataframe(ui.changed_counts(changed), hide_index=True)
+            st.download_button(
+                f"Download all {len(changed):,} as CSV",
+                data=lambda: changed.to_csv(index=False),
+                file_name="leads-changing-side.csv",
+                mime="text/csv",
+                key="sl_dl_changed",
+                on_click="ignore",
+            )
+            shown = changed.head(1000)
+            st.caption(f"Largest score changes first; showing {len(shown):,} of {len(changed):,}.")
+            st.dataframe(
+                shown,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "decision_at": st.column_config.DatetimeColumn(
+                        "decision point (UTC)", format="YYYY-MM-DD HH:mm"
+                    ),
+                    "current_score": st.column_config.NumberColumn(format="%d"),
+                    "proposed_score": st.column_config.NumberColumn(format="%d"),
+                },
+            )
+
+with tab_saved:
+    if tab_saved.open:
+        labels = ui.config_labels(configs)
+        a, b = st.columns(2, gap="large")
+        with a:
+            st.markdown("**Save the proposed configuration**")
+            st.text_input(
+                "Name",
+                key="sl_save_name",
+                help="A name containing “current” makes it the current rule for everyone.",
+            )
+            st.text_input("Author (optional)", key="sl_save_author")
+            st.text_area("Note", key="sl_save_note", height=80)
+            matches_model = report is not None and ui.same_points(proposed, report.suggested)
+            st.button(
+                "Save",
+                key="sl_save",
+                type="primary",
+                on_click=ui.save_proposed,
+                args=(proposed, "fitted" if matches_model else "manual"),
+            )
+            if "sl_save_msg" in ss:
+                kind, text = ss.pop("sl_save_msg")
+                (st.success if kind == "success" else st.error)(text)
+        with b:
+            if configs.empty:
+                st.info("No saved configuration yet.")
+            else:
+                st.markdown("**Load a saved configuration into the editor**")
+                chosen = st.selectbox(
+                    "Saved configuration", list(labels), format_func=labels.get, key="sl_load"
+                )
+                loaded = state.call(scoring.load_config, chosen)
+                st.button(
+                    "Load into the editor",
+                    key="sl_load_apply",
+                    on_click=ui.apply_rule,
+                    args=(loaded.weights, loaded.threshold),
+                )
+            st.markdown("**Export**")
+            options = ["proposed", *labels]
+            picked = st.selectbox(
+                "Configuration to export",
+                options,
+                format_func=lambda k: (
+                    "the proposed rule (unsaved)" if k == "proposed" else labels[k]
+                ),
+                key="sl_export",
+            )
+            export = proposed if picked == "proposed" else state.call(scoring.load_config, picked)
+            e1, e2 = st.columns(2)
+            e1.download_button(
+                "Download JSON",
+                scoring.config_to_json(export),
+                file_name=f"{ui.file_stem(export)}.json",
+                mime="application/json",
+                key="sl_dl_json",
+                on_click="ignore",
+                width="stretch",
+            )
+            e2.download_button(
+                "Download CSV",
+                ui.export_csv(export, configs),
+                file_name=f"{ui.file_stem(export)}.csv",
+                mime="text/csv",
+                key="sl_dl_csv",
+                help="A one-row scoring_models.csv that `handoff import` accepts.",
+                on_click="ignore",
+                width="stretch",
+            )
+        if not configs.empty:
+            st.markdown("**Saved configurations**")
+            st.dataframe(
+                configs.drop(columns=["weights"]),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "created_at": st.column_config.DatetimeColumn(
+                        "created (UTC)", format="YYYY-MM-DD HH:mm"
+                    )
+                },
+            )
+        if len(configs) >= 2:
+            st.markdown("**Compare two saved configurations**")
+            ids = list(labels)
+            c1, c2 = st.columns(2)
+            first = c1.selectbox("First", ids, format_func=labels.get, key="sl_cmp_a")
+            second = c2.selectbox("Second", ids, index=1, format_func=labels.get, key="sl_cmp_b")
+            cfg_a = state.call(scoring.load_config, first)
+            cfg_b = state.call(scoring.load_config, second)
+            try:
+                pair = whatif.what_if(fm, cfg_a, cfg_b, outcome, reps, window)
+            except ValueError as exc:
+                st.error(f"These configurations cannot be replayed on these features: {exc}")
+            else:
+                names = (f"first: {cfg_a.name}", f"second: {cfg_b.name}")
+                st.table(ui.comparison_table(pair, names).set_index("measure"))
+                st.warning(ui.unobserved_note(pair, outcome_label, ("first", "second")), icon="⚠️")
+                st.plotly_chart(charts.monthly_mqls(pair.monthly(), names), key="sl_chart_pair")
+        elif not configs.empty:
+            st.caption("Save a second configuration to compare two saved ones.")

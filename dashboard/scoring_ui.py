@@ -1,0 +1,578 @@
+"""Cached resources and small table helpers for the Scoring lab page.
+
+The feature matrix (one row per lead, ~20 float32 columns) is built once per version of
+the database file and kept with ``st.cache_resource``: it is never pickled, copied or
+mutated. The fitted model is kept the same way per (database version, outcome, window).
+Everything that depends on the points or the threshold is numpy over that matrix
+(:func:`analysis.whatif.what_if`), so moving a slider never re-queries or refits.
+
+The helpers below only reshape what :mod:`analysis.whatif` and :mod:`analysis.scoring`
+return into tables for display; the numbers themselves come from there.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import config, features, scoring, store, whatif
+from analysis.features import FeatureMatrix
+from analysis.scoring import ModelReport, ScoringConfig
+from dashboard import state
+
+OUTCOME_LABELS: dict[str, str] = {
+    "sql": "reached SQL",
+    "opportunity": "reached opportunity",
+    "customer": "became customer",
+}
+"""Outcome codes of :data:`analysis.features.OUTCOMES` and how the page names them."""
+
+WINDOWS: tuple[int, ...] = (0, 30, 60, 90, 180, 365)
+"""Conversion windows offered (days after the decision point); 0 = any time."""
+
+EDITOR_COLUMNS = ["feature", "kind", "current", "proposed", "suggested", "share", "description"]
+"""Columns of the points editor, in display order."""
+
+NO_RULE_NAME = "no saved rule"
+
+
+def window_label(days: int) -> str:
+    """'any time' (0) or 'within N days'."""
+    return f"within {days} days" if days else "any time"
+
+
+def within_days(days: int) -> int | None:
+    """The ``within_days`` argument of the engine for a window choice (0 = None)."""
+    return int(days) if days else None
+
+
+def editor_key(version: int) -> str:
+    """Widget key of the points editor; a new version starts from fresh, unedited data."""
+    return f"sl_points_{version}"
+
+
+# --------------------------------------------------------------------------------------
+# Page state: the proposed points and threshold survive reruns and page switches
+# --------------------------------------------------------------------------------------
+
+
+def init_state(current: ScoringConfig) -> None:
+    """Start the proposed rule from the current one, once per session.
+
+    ``sl_base`` holds the proposed points, ``sl_keep_threshold`` the proposed threshold
+    (kept outside the slider's own state, which Streamlit drops when the page is left or
+    the slider's range changes) and ``sl_points_version`` the editor's key suffix.
+    """
+    ss = st.session_state
+    ss.setdefault("sl_base", dict(current.weights))
+    ss.setdefault("sl_keep_threshold", current.threshold)
+    ss.setdefault("sl_points_version", 0)
+
+
+def seed_threshold(low: int, high: int) -> None:
+    """Give the threshold slider its kept value when it is new or its range changed."""
+    ss = st.session_state
+    if ss.get("sl_range") != (low, high) or "sl_threshold" not in ss:
+        ss["sl_range"] = (low, high)
+        ss["sl_threshold"] = min(max(math.ceil(ss["sl_keep_threshold"]), low), high)
+
+
+def apply_rule(weights: dict[str, float], threshold: float) -> None:
+    """Button callback: put a rule into the editor and on the slider, edits discarded."""
+    ss = st.session_state
+    ss["sl_base"] = dict(weights)
+    ss["sl_keep_threshold"] = float(threshold)
+    ss["sl_points_version"] = ss.get("sl_points_version", 0) + 1
+    ss.pop("sl_range", None)
+
+
+def save_proposed(proposed: ScoringConfig, origin: str) -> None:
+    """Button callback: save the proposed rule under the typed name as a new saved row.
+
+    Writes through :func:`analysis.scoring.save_config` (the store's write path, which
+    swaps a new file in); the dashboard's own connection stays read-only and reconnects
+    on the next rerun because the file version changed. The outcome is left in
+    ``sl_save_msg`` as (kind, text) for the page to show.
+    """
+    ss = st.session_state
+    name = ss.get("sl_save_name", "").strip()
+    if not name:
+        ss["sl_save_msg"] = ("error", "Give the configuration a name before saving.")
+        return
+    try:
+        model_id = scoring.save_config(
+            config.db_path(),
+            proposed.with_changes(name=name),
+            note=ss.get("sl_save_note", "").strip(),
+            author=ss.get("sl_save_author", "").strip(),
+            origin=origin,
+        )
+    except (OSError, ValueError, RuntimeError, duckdb.Error) as exc:
+        ss["sl_save_msg"] = ("error", f"The configuration was not saved: {exc}")
+        return
+    ss["sl_save_msg"] = ("success", f"Saved as `{model_id}` ({name}).")
+    ss["sl_save_name"] = ""
+    ss["sl_save_note"] = ""
+
+
+# --------------------------------------------------------------------------------------
+# Cached resources
+# --------------------------------------------------------------------------------------
+
+
+@st.cache_resource(
+    max_entries=1, show_spinner="Building the lead features (once per data version)…"
+)
+def feature_matrix(key: state.DbKey) -> FeatureMatrix:
+    """The feature matrix of database version ``key``; shared, never to be mutated."""
+    con = store.connect_read_only(Path(key[0]))
+    try:
+        return features.build_features(con)
+    finally:
+        con.close()
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def catalogue(key: state.DbKey) -> pd.DataFrame:
+    """:meth:`FeatureMatrix.catalogue` of version ``key`` (feature, kind, description, share)."""
+    return feature_matrix(key).catalogue()
+
+
+def current_rule() -> tuple[ScoringConfig, bool]:
+    """The current rule (:func:`analysis.scoring.load_config`) and whether one is saved.
+
+    Without any saved configuration the current rule gives no points and a threshold of
+    1, so it makes no MQLs.
+    """
+    try:
+        return state.call(scoring.load_config), True
+    except LookupError:
+        return ScoringConfig({}, 1.0, name=NO_RULE_NAME), False
+
+
+@st.cache_resource(max_entries=6, show_spinner="Fitting the model…")
+def model_report(
+    key: state.DbKey, outcome: str, within_days: int | None
+) -> tuple[ModelReport | None, str]:
+    """(fitted report, '') or (None, why it could not be fitted) for version ``key``."""
+    fm = feature_matrix(key)
+    current, saved = current_rule()
+    try:
+        report = scoring.fit_model(fm, outcome, within_days, current=current if saved else None)
+    except ValueError as exc:
+        return None, str(exc)
+    return report, ""
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def threshold_curve(
+    key: state.DbKey,
+    weights: tuple[tuple[str, float], ...],
+    outcome: str,
+    within_days: int | None,
+) -> pd.DataFrame:
+    """Threshold curve of a set of points over the decided leads of version ``key``.
+
+    Returns
+    -------
+    DataFrame
+        :func:`analysis.whatif.threshold_curve` (``threshold``, ``mqls``, ``observed``,
+        ``reached``, ``precision``, ``recall``) plus ``mqls_per_month``: would-be MQLs at
+        that threshold per complete month (decision months before the month holding the
+        end of the data), the same definition as the page's "MQLs per month".
+    """
+    fm = feature_matrix(key)
+    config = ScoringConfig(dict(weights), 0.0)
+    scores = scoring.score(fm, config)
+    decided = fm.decided
+    curve = whatif.threshold_curve(
+        scores[decided],
+        fm.outcome(outcome, within_days)[decided],
+        fm.observed(within_days)[decided],
+    )
+    as_of_month = fm.as_of.astype("datetime64[M]")
+    complete = fm.months < as_of_month
+    n_complete = int(complete.sum())
+    in_complete = decided & complete[fm.month_code]
+    if n_complete == 0 or curve.empty:
+        curve["mqls_per_month"] = np.nan
+        return curve
+    # MQLs at threshold t among complete-month leads = number of their scores >= t.
+    ascending = np.sort(scores[in_complete])
+    at_least = len(ascending) - np.searchsorted(
+        ascending, curve["threshold"].to_numpy(), side="left"
+    )
+    curve["mqls_per_month"] = at_least / n_complete
+    return curve
+
+
+# --------------------------------------------------------------------------------------
+# Tables for display
+# --------------------------------------------------------------------------------------
+
+
+def points_table(
+    key: state.DbKey,
+    current: ScoringConfig,
+    proposed: dict[str, float],
+    report: ModelReport | None,
+) -> pd.DataFrame:
+    """The points editor's data: one row per feature of the matrix.
+
+    ``current`` and ``proposed`` are points (0 when a configuration does not mention the
+    feature), ``suggested`` the model's points (NaN without a model), ``share`` the share
+    of all leads that have the feature.
+    """
+    cat = catalogue(key)
+    suggested = (
+        dict(
+            zip(
+                report.coefficients["feature"], report.coefficients["suggested_points"], strict=True
+            )
+        )
+        if report is not None
+        else {}
+    )
+    names = list(cat["feature"])
+    return pd.DataFrame(
+        {
+            "feature": names,
+            "kind": list(cat["kind"]),
+            "current": [float(current.weights.get(n, 0.0)) for n in names],
+            "suggested": [float(suggested.get(n, np.nan)) for n in names],
+            "proposed": [float(proposed.get(n, 0.0)) for n in names],
+            "share": cat["share"].to_numpy(),
+            "description": list(cat["description"]),
+        },
+        columns=EDITOR_COLUMNS,
+    )
+
+
+def weights_from_table(table: pd.DataFrame) -> dict[str, float]:
+    """Proposed points per feature from the edited table (an emptied cell counts as 0)."""
+    points = pd.to_numeric(table["proposed"], errors="coerce").fillna(0.0)
+    return {str(f): float(p) for f, p in zip(table["feature"], points, strict=True)}
+
+
+def threshold_range(*configs: ScoringConfig) -> tuple[int, int]:
+    """Slider range (whole points) covering every reachable score and every threshold.
+
+    From the lowest possible score (sum of negative points, at most 0) to the highest
+    (sum of positive points), over all ``configs``, widened to multiples of 10 and to at
+    least 0-100.
+    """
+    low, high = 0.0, 100.0
+    for c in configs:
+        values = list(c.weights.values())
+        low = min(low, sum(v for v in values if v < 0), c.threshold)
+        high = max(high, sum(v for v in values if v > 0) + 1, c.threshold)
+    return int(math.floor(low / 10) * 10), int(math.ceil(high / 10) * 10)
+
+
+def mqls_per_month(result: whatif.ConfigResult, w: whatif.WhatIf) -> float:
+    """Mean would-be MQLs per complete month (all months when none is complete; NaN if none)."""
+    months = w.complete_month if w.complete_month.any() else np.ones(len(w.months), bool)
+    by_month = result.mqls_by_month[months]
+    return float(by_month.mean()) if len(by_month) else float("nan")
+
+
+def _pct(value: float) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.1%}"
+
+
+def _rate(value: float, k: int, n: int) -> str:
+    if not np.isfinite(value):
+        return "– (no MQL with a known outcome)"
+    return f"{value:.1%} ({k:,} of {n:,})"
+
+
+def _interval(low: float, high: float) -> str:
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "–"
+    return f"{low:.1%} – {high:.1%}"
+
+
+def comparison_table(
+    w: whatif.WhatIf, labels: tuple[str, str] = ("current rule", "proposed rule")
+) -> pd.DataFrame:
+    """Current vs proposed, one row per headline number, as display text.
+
+    Columns ``measure`` and one per rule, named by ``labels``.
+    """
+    c, p = w.current, w.proposed
+    rows: list[tuple[str, str, str]] = [
+        (
+            "MQLs per month (complete months)",
+            f"{mqls_per_month(c, w):,.1f}",
+            f"{mqls_per_month(p, w):,.1f}",
+        ),
+        ("MQLs in the whole history", f"{c.mqls:,}", f"{p.mqls:,}"),
+        (
+            "Precision: MQLs that reached the outcome",
+            _rate(c.precision, c.precision_k, c.precision_n),
+            _rate(p.precision, p.precision_k, p.precision_n),
+        ),
+        (
+            "· 95% interval",
+            _interval(c.precision_low, c.precision_high),
+            _interval(p.precision_low, p.precision_high),
+        ),
+        (
+            "Recall: leads that reached it and were MQLs",
+            _rate(c.recall, c.recall_k, c.recall_n),
+            _rate(p.recall, p.recall_k, p.recall_n),
+        ),
+        (
+            "· 95% interval",
+            _interval(c.recall_low, c.recall_high),
+            _interval(p.recall_low, p.recall_high),
+        ),
+        (
+            "MQLs never handed to sales (outcome unknown)",
+            f"{c.n_unobserved:,}",
+            f"{p.n_unobserved:,}",
+        ),
+        (
+            "Reps over capacity in a complete month",
+            f"{c.reps_over_capacity:,}",
+            f"{p.reps_over_capacity:,}",
+        ),
+        ("Threshold (points)", f"{c.config.threshold:g}", f"{p.config.threshold:g}"),
+    ]
+    return pd.DataFrame(rows, columns=["measure", *labels])
+
+
+REP_COLUMNS = [
+    "rep_id",
+    "territory",
+    "role",
+    "capacity",
+    "current_mean",
+    "proposed_mean",
+    "current_max",
+    "proposed_max",
+    "current_months_over",
+    "proposed_months_over",
+    "months",
+]
+
+
+def rep_comparison(w: whatif.WhatIf) -> pd.DataFrame:
+    """Per rep over complete months, current beside proposed.
+
+    Columns ``rep_id``, ``territory``, ``role``, ``capacity`` (MQLs a rep can work per
+    month), ``current_mean`` / ``proposed_mean`` (mean MQLs per month), ``current_max`` /
+    ``proposed_max``, ``current_months_over`` / ``proposed_months_over`` (complete months
+    above capacity) and ``months``. Reps with no MQL under either rule are left out.
+    """
+    cur, prop = w.current.rep_summary(), w.proposed.rep_summary()
+    if cur.empty:
+        return pd.DataFrame(columns=REP_COLUMNS)
+    both = cur.merge(
+        prop[["rep_id", "mean_mqls", "max_mqls", "months_over_capacity"]],
+        on="rep_id",
+        suffixes=("_c", "_p"),
+    )
+    out = pd.DataFrame(
+        {
+            "rep_id": both["rep_id"],
+            "territory": both["territory"],
+            "role": both["role"],
+            "capacity": both["capacity"],
+            "current_mean": both["mean_mqls_c"],
+            "proposed_mean": both["mean_mqls_p"],
+            "current_max": both["max_mqls_c"],
+            "proposed_max": both["max_mqls_p"],
+            "current_months_over": both["months_over_capacity_c"].astype(int),
+            "proposed_months_over": both["months_over_capacity_p"].astype(int),
+            "months": both["months"],
+        },
+        columns=REP_COLUMNS,
+    )
+    busy = (out["current_max"] > 0) | (out["proposed_max"] > 0)
+    return out.loc[busy].reset_index(drop=True)
+
+
+def changed_counts(changed: pd.DataFrame) -> pd.DataFrame:
+    """Leads changing side by direction and outcome: ``direction``, ``reached``,
+    ``not reached``, ``unobserved``, ``total``."""
+    labels = ["reached", "not reached", "unobserved"]
+    table = (
+        pd.crosstab(changed["direction"], changed["outcome"])
+        .reindex(index=["in", "out"], columns=labels, fill_value=0)
+        .fillna(0)
+        .astype(int)
+    )
+    table["total"] = table.sum(axis=1)
+    table.index = ["become MQLs (in)", "stop being MQLs (out)"]
+    return table.rename_axis("direction").reset_index()
+
+
+def same_points(a: ScoringConfig, b: ScoringConfig) -> bool:
+    """True when two configurations give the same points (0 = absent) and threshold."""
+    keys = set(a.weights) | set(b.weights)
+    return a.threshold == b.threshold and all(
+        a.weights.get(k, 0.0) == b.weights.get(k, 0.0) for k in keys
+    )
+
+
+def _metric(
+    label: str,
+    value: str,
+    change: float | None,
+    change_text: str,
+    current_text: str,
+    better: str,
+    help_text: str,
+) -> dict:
+    """``st.metric`` arguments: a change coloured by ``better`` ('up', 'down' or 'none')."""
+    if change is None or not np.isfinite(change):
+        return {"label": label, "value": value, "help": help_text}
+    color = (
+        "off" if change == 0 or better == "none" else ("normal" if better == "up" else "inverse")
+    )
+    return {
+        "label": label,
+        "value": value,
+        "delta": change_text,
+        "delta_color": color,
+        "delta_arrow": "auto" if change else "off",
+        "delta_description": f"vs current {current_text}",
+        "help": help_text,
+    }
+
+
+def headline(w: whatif.WhatIf, outcome_label: str) -> list[dict]:
+    """Keyword arguments of ``st.metric`` for the proposed rule's headline numbers.
+
+    Each value is the proposed rule's; each delta says how it differs from the current one.
+    """
+    c, p = w.current, w.proposed
+    cur_pm, prop_pm = mqls_per_month(c, w), mqls_per_month(p, w)
+    out = [
+        _metric(
+            "MQLs per month",
+            "–" if not np.isfinite(prop_pm) else f"{prop_pm:,.1f}",
+            prop_pm - cur_pm,
+            f"{prop_pm - cur_pm:+,.1f}",
+            f"{cur_pm:,.1f}",
+            "none",
+            "Mean would-be MQLs per complete month of the decision point "
+            f"({p.mqls:,} MQLs in the whole history, current rule {c.mqls:,}).",
+        )
+    ]
+    for name, prop, cur, what in (
+        ("Precision", p.precision, c.precision, "share of MQLs with a known outcome that"),
+        ("Recall", p.recall, c.recall, "share of all leads with a known outcome that"),
+    ):
+        tail = outcome_label if name == "Precision" else f"{outcome_label} that were MQLs"
+        out.append(
+            _metric(
+                name,
+                _pct(prop),
+                prop - cur,
+                f"{(prop - cur) * 100:+.1f} pts",
+                _pct(cur),
+                "up",
+                f"{what.capitalize()} {tail}.",
+            )
+        )
+    over = p.reps_over_capacity - c.reps_over_capacity
+    out.append(
+        _metric(
+            "Reps over capacity",
+            f"{p.reps_over_capacity:,}",
+            over,
+            f"{over:+,}",
+            f"{c.reps_over_capacity:,}",
+            "down",
+            "Reps whose would-be MQLs exceed their capacity in at least one complete month.",
+        )
+    )
+    moved = w.changed_in + w.changed_out
+    out.append(
+        {
+            "label": "Leads that change side",
+            "value": f"{moved:,}",
+            "delta": f"{w.changed_in:,} in, {w.changed_out:,} out",
+            "delta_color": "off",
+            "delta_arrow": "off",
+            "help": "In: MQL only under the proposed rule. Out: MQL only under the current rule.",
+        }
+    )
+    unknown = p.n_unobserved - c.n_unobserved
+    out.append(
+        _metric(
+            "MQLs with unknown outcome",
+            f"{p.n_unobserved:,}",
+            unknown,
+            f"{unknown:+,}",
+            f"{c.n_unobserved:,}",
+            "none",
+            "Would-be MQLs never handed to sales (or too recent for the window): "
+            "left out of precision and recall.",
+        )
+    )
+    return out
+
+
+def unobserved_note(
+    w: whatif.WhatIf,
+    outcome_label: str,
+    names: tuple[str, str] = ("current rule", "proposed rule"),
+) -> str:
+    """Plain-language count of would-be MQLs whose outcome nobody observed.
+
+    ``names`` name the two rules of ``w`` (current, proposed) in the text.
+    """
+    c, p = w.current, w.proposed
+    share = f" ({p.n_unobserved / p.mqls:.0%})" if p.mqls else ""
+    why = (
+        "were never handed to sales"
+        if w.within_days is None
+        else f"were never handed to sales or are too recent for the {w.within_days:g}-day window"
+    )
+    return (
+        f"**{p.n_unobserved:,} of the {names[1]}'s {p.mqls:,} MQLs{share} {why}**, so "
+        f"nobody knows whether they would have {outcome_label}. Precision and recall count "
+        f"only the {p.precision_n:,} with a known outcome and assume nothing about the rest. "
+        f"The {names[0]}: {c.n_unobserved:,} of {c.mqls:,}."
+    )
+
+
+def config_labels(configs: pd.DataFrame) -> dict[str, str]:
+    """``model_id`` -> 'name · YYYY-MM-DD · origin' (with 'current' on the current rule)."""
+    out = {}
+    for row in configs.itertuples(index=False):
+        when = "" if pd.isna(row.created_at) else f" · {row.created_at:%Y-%m-%d %H:%M}"
+        mark = " · current rule" if row.current else ""
+        out[str(row.model_id)] = f"{row.name or row.model_id}{when} · {row.origin}{mark}"
+    return out
+
+
+def export_csv(config: ScoringConfig, configs: pd.DataFrame) -> str:
+    """:func:`analysis.scoring.config_to_csv` of a configuration, reproducing its saved row."""
+    row = configs.loc[configs["model_id"] == config.model_id]
+    if row.empty:
+        return scoring.config_to_csv(config)
+    r = row.iloc[0]
+    return scoring.config_to_csv(
+        config,
+        author="" if pd.isna(r["author"]) else str(r["author"]),
+        note="" if pd.isna(r["note"]) else str(r["note"]),
+        origin=str(r["origin"]),
+        created_at=None
+        if pd.isna(r["created_at"])
+        else pd.Timestamp(r["created_at"]).to_pydatetime(),
+    )
+
+
+def file_stem(config: ScoringConfig) -> str:
+    """A file name stem for a configuration's exports."""
+    text = config.model_id or config.name or "scoring-config"
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text).strip("-") or "config"

@@ -1,0 +1,61 @@
+"""One way to show a table on any page: an interactive grid plus its CSV download.
+
+Every table the dashboard shows is downloadable, and the file holds exactly the rows and
+columns shown (raw values: shares as fractions 0-1, times as ISO timestamps), so a number
+quoted from the CSV matches the screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+MAX_VISIBLE_ROWS = 15
+"""Rows shown before the grid scrolls."""
+
+ROW_PX = 35
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """The CSV the download button serves for ``df``: UTF-8, header row, no index."""
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def show_table(df: pd.DataFrame, key: str, filename: str, **column_config: Any) -> None:
+    """Draw ``df`` as a grid with a "Download CSV" button below it.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table exactly as it should be shown and downloaded (the index is dropped).
+    key : str
+        Unique, page-prefixed key (e.g. ``"fu_breakdown"``). Grid and button sit in a
+        container with this key (the browser sees the CSS class ``st-key-{key}``); the
+        button's key is ``f"{key}_csv"``.
+    filename : str
+        Name of the downloaded file, e.g. ``"funnel_by_source.csv"``.
+    **column_config
+        Column name -> ``st.column_config`` entry or a label string, passed to
+        ``st.dataframe`` (display only: the CSV keeps raw values and column names). For
+        names that are not Python identifiers, pass ``**{"a name": ...}``.
+    """
+    rows = min(max(len(df), 1), MAX_VISIBLE_ROWS)
+    with st.container(key=key):
+        st.dataframe(
+            df,
+            hide_index=True,
+            width="stretch",
+            height=(rows + 1) * ROW_PX + 3,
+            column_config=column_config or None,
+        )
+        st.download_button(
+            "Download CSV",
+            data=csv_bytes(df),
+            file_name=filename,
+            mime="text/csv",
+            key=f"{key}_csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )

@@ -1,0 +1,189 @@
+"""Benchmark section for the Scoring lab: features, fit, what-if, and the page in chromium.
+
+``run(ctx)`` prints, on the database of ``ctx.leads`` leads made by the generate section:
+the feature build (cold, first in this process), the model fit, the numpy what-if after a
+weight change and after a threshold change (median of 20 each), the threshold curve and
+the changed-leads list, and in headless chromium the page's first load and the time from
+a key press on the threshold slider to the proposed "MQLs per month" changing on screen.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+
+from tests.bench.sections import Context
+
+REPEAT = 20
+"""What-if recomputations per measurement (the median is printed)."""
+
+PRESSES = 6
+"""Slider key presses timed in the browser (alternately right and left)."""
+
+METRIC_JS = """
+() => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+        if (m.innerText.startsWith('MQLs per month')) {
+            const v = m.querySelector('[data-testid="stMetricValue"]');
+            return v ? v.innerText : null;
+        }
+    }
+    return null;
+}
+"""
+"""Text of the proposed rule's "MQLs per month" metric on the Scoring lab page."""
+
+
+def _median_ms(fn: Callable[[int], object], repeat: int = REPEAT) -> float:
+    times = []
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def engine(ctx: Context) -> None:
+    """Feature build, fit and what-if timings in this process."""
+    from analysis import features, scoring, store, whatif
+
+    con = store.connect_read_only(ctx.db)
+    con.execute("SET enable_progress_bar = false")
+    try:
+        t0 = time.perf_counter()
+        fm = features.build_features(con)
+        build = time.perf_counter() - t0
+        current = scoring.load_config(con)
+        reps = whatif.load_reps(con)
+    finally:
+        con.close()
+    print(
+        f"feature matrix (cold): {build:6.2f} s for {fm.n:,} leads x {len(fm.names)} features "
+        f"({fm.X.nbytes / 2**20:.0f} MiB float32)"
+    )
+    t0 = time.perf_counter()
+    report = scoring.fit_model(fm, "sql", current=current)
+    print(
+        f"model fit (sql):       {time.perf_counter() - t0:6.2f} s "
+        f"({report.n_train:,} train / {report.n_test:,} test leads, test AUC "
+        f"{report.auc_test:.3f})"
+    )
+    feature = max(current.weights, key=lambda k: abs(current.weights[k]))
+
+    def weight_change(i: int) -> None:
+        points = current.weights[feature] + (i % 7) - 3 or 1.0
+        whatif.what_if(fm, current, current.with_changes({feature: points}), "sql", reps)
+
+    def threshold_change(i: int) -> None:
+        proposed = current.with_changes(threshold=current.threshold + (i % 9) - 4)
+        whatif.what_if(fm, current, proposed, "sql", reps)
+
+    print(f"what-if after a weight change:    {_median_ms(weight_change):7.1f} ms (median of 20)")
+    print(
+        f"what-if after a threshold change: {_median_ms(threshold_change):7.1f} ms (median of 20)"
+    )
+    print(
+        "threshold curve (new points):     "
+        f"{_median_ms(lambda i: whatif.config_threshold_curve(fm, current, 'sql'), 5):7.1f} ms"
+    )
+    w = whatif.what_if(fm, current, report.suggested, "sql", reps)
+    ms = _median_ms(lambda i: w.changed(fm), 3)
+    print(
+        f"leads changing side (suggested):  {ms:7.1f} ms for {w.changed_in + w.changed_out:,} leads"
+    )
+
+
+def _serve(ctx: Context) -> tuple[subprocess.Popen, str]:
+    from tests.conftest import free_port
+
+    port = free_port()
+    # A session of its own, so that the streamlit child of `serve` is stopped with it.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.cli", "serve", "--db", str(ctx.db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    return proc, url
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _server_rss_mib(proc: subprocess.Popen) -> float:
+    import psutil
+
+    parent = psutil.Process(proc.pid)
+    return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
+
+
+def browser(ctx: Context) -> None:
+    """The page in headless chromium: first load, and slider key press -> number on screen."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import wait_for_app
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    proc, url = _serve(ctx)
+    try:
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            t0 = time.perf_counter()
+            page.goto(url + "/scoring")
+            wait_for_app(page, timeout_ms=300_000)
+            print(
+                f"page /scoring first load: {time.perf_counter() - t0:6.2f} s (features + fit, "
+                f"to fully rendered); server RSS {_server_rss_mib(proc):,.0f} MiB"
+            )
+            thumb = page.get_by_test_id("stSlider").get_by_role("slider")
+            thumb.focus()
+            shown, rendered = [], []
+            for i in range(PRESSES):
+                before = page.evaluate(METRIC_JS)
+                t0 = time.perf_counter()
+                thumb.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+                page.wait_for_function(
+                    f"(before) => ({METRIC_JS})() !== before",
+                    arg=before,
+                    polling="raf",
+                    timeout=60_000,
+                )
+                shown.append(time.perf_counter() - t0)
+                wait_for_app(page, timeout_ms=60_000)
+                rendered.append(time.perf_counter() - t0)
+            print(
+                f"slider key press -> proposed MQLs/month updated: median "
+                f"{statistics.median(shown) * 1000:6.0f} ms; -> page fully re-rendered: median "
+                f"{statistics.median(rendered) * 1000:6.0f} ms ({PRESSES} presses)"
+            )
+            chromium.close()
+    finally:
+        _stop(proc)
+
+
+def run(ctx: Context) -> None:
+    """Scoring lab figures at ``ctx.leads`` leads."""
+    if not ctx.db.exists():
+        print(f"no database {ctx.db}: run the generate section first")
+        return
+    engine(ctx)
+    browser(ctx)
