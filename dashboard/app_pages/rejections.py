@@ -1,0 +1,197 @@
+"""Rejections: why sales turns MQLs down, where those MQLs come from, and what recycling gives."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import config, rejections, store
+from analysis import filters as flt
+from dashboard import state
+from dashboard.charts import rejections as charts
+from dashboard.tables import show_table
+
+BREAKDOWNS = {
+    "source": "Source",
+    "campaign": "Campaign",
+    "score_band": "Score band (starter rule)",
+    "region": "Region",
+    "size_band": "Company size",
+    "team": "Team",
+}
+OUTCOME_SETS = {
+    charts.NON_ACCEPTED: "All non-accepted",
+    ("rejected",): "Rejected",
+    ("nurture",): "Sent to nurture",
+    ("bad_data",): "Bad data",
+}
+OUTCOME_PHRASES = {
+    charts.NON_ACCEPTED: "non-accepted",
+    ("rejected",): "rejected",
+    ("nurture",): "nurtured",
+    ("bad_data",): "bad-data",
+}
+PERIODS = {"month": "Month", "quarter": "Quarter"}
+PCT = st.column_config.NumberColumn(format="percent")
+LOW = st.column_config.NumberColumn("95% low", format="percent")
+HIGH = st.column_config.NumberColumn("95% high", format="percent")
+
+st.title("Rejections")
+st.caption(
+    "Sales' decision on each MQL (accepted, rejected, nurture, bad data) and the reason "
+    "given. Every disposition counts in the period of its decision date; a recycled lead "
+    "can be decided on more than once."
+)
+
+try:
+    filters: flt.Filters = st.session_state.get("filters") or flt.Filters()
+    overall = state.call(rejections.disposition_mix, filters)
+    pareto = state.call(rejections.reason_pareto, filters)
+except FileNotFoundError:
+    st.error(
+        f"No database at `{config.db_path()}`. Create the demo history with "
+        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
+    )
+    st.stop()
+except store.SchemaError as exc:
+    st.error(str(exc))
+    st.stop()
+
+if overall.empty:
+    st.info(
+        "No disposition was recorded in the selected period with these filters: widen the "
+        "period or clear a filter in the sidebar."
+    )
+    st.stop()
+
+# --- headline: outcome shares -----------------------------------------------------------
+summary = charts.outcome_summary(overall)
+cols = st.columns(len(summary) + 1)
+cols[0].metric("Dispositions", f"{int(summary['total'].iloc[0]):,}")
+for col, row in zip(cols[1:], summary.itertuples(index=False), strict=True):
+    col.metric(
+        charts.label(row.outcome).capitalize(),
+        f"{row.share:.1%}",
+        help=f"{row.count:,} of {row.total:,} dispositions; 95% interval "
+        f"{row.low:.1%}–{row.high:.1%}.",
+    )
+    col.caption(f"{row.count:,} of {row.total:,}")
+
+# --- Pareto of reasons ------------------------------------------------------------------
+st.subheader("Why are MQLs turned down?")
+if pareto.empty:
+    st.info("Every disposition in the selection was an acceptance: no reasons to show.")
+else:
+    st.plotly_chart(charts.pareto(pareto), key="rj_chart_pareto")
+    st.caption(
+        "Reasons of rejected, nurtured and bad-data dispositions, most frequent first; the "
+        "line adds them up. The few reasons left of the 80% mark are where fixing the MQL "
+        "definition pays most."
+    )
+    show_table(
+        pareto,
+        "rj_table_pareto",
+        "rejection_reasons_pareto.csv",
+        share=PCT,
+        low=LOW,
+        high=HIGH,
+        cumulative_share=st.column_config.NumberColumn("cumulative share", format="percent"),
+    )
+
+# --- reasons by source (or another breakdown) -------------------------------------------
+st.subheader("Which reasons come from where?")
+c1, c2 = st.columns(2)
+dim = c1.selectbox("Break down by", list(BREAKDOWNS), format_func=BREAKDOWNS.get, key="rj_by")
+chosen = c2.selectbox(
+    "Dispositions", list(OUTCOME_SETS), format_func=OUTCOME_SETS.get, key="rj_outcomes"
+)
+by_group = state.call(rejections.disposition_mix, filters, by=(dim,))
+matrix = charts.reason_matrix(by_group, dim, chosen)
+if matrix.empty:
+    st.info(f"No {OUTCOME_PHRASES[chosen]} dispositions in the selection.")
+else:
+    reasons = [r for r in pareto["reason"] if r in set(matrix["reason"])]
+    reasons += sorted(set(matrix["reason"]) - set(reasons))
+    st.plotly_chart(charts.reason_heatmap(matrix, dim, reasons), key="rj_chart_heatmap")
+    st.caption(
+        f"Each row splits one {BREAKDOWNS[dim].lower()}'s {OUTCOME_PHRASES[chosen]} "
+        "dispositions by reason: rows add up to 100%, the row label gives their number. "
+        "Hover a cell for its count."
+    )
+    show_table(
+        matrix,
+        "rj_table_reasons",
+        f"rejection_reasons_by_{dim}.csv",
+        share=PCT,
+        low=LOW,
+        high=HIGH,
+    )
+
+# --- outcomes over time -----------------------------------------------------------------
+st.subheader("Outcomes over time")
+period = st.radio(
+    "Period", list(PERIODS), format_func=PERIODS.get, horizontal=True, key="rj_period"
+)
+by_period = state.call(rejections.disposition_mix, filters, by=(period,))
+st.plotly_chart(charts.outcome_trend(by_period, period), key="rj_chart_trend")
+st.caption(
+    f"Share of each outcome among the dispositions decided in the {period}; hover a bar "
+    "for its count. A partial first or last period holds fewer decisions."
+)
+show_table(
+    charts.outcome_table(by_period, period),
+    "rj_table_trend",
+    f"disposition_outcomes_by_{period}.csv",
+    share=PCT,
+    total="dispositions",
+    **{period: st.column_config.DatetimeColumn(period, format="YYYY-MM")},
+)
+
+# --- recycling --------------------------------------------------------------------------
+st.subheader("Recycled leads")
+rec = state.call(rejections.recycle_summary, filters)
+if rec.mql_leads == 0:
+    st.info("No lead had its first handoff in the selected period with these filters.")
+else:
+    m1, m2, m3 = st.columns(3)
+    m1.metric(
+        "Recycle rate",
+        f"{rec.recycle_rate:.1%}",
+        help=f"{rec.recycled:,} of {rec.mql_leads:,} leads first handed off in the period "
+        f"were sent to nurture and became MQL again; 95% interval "
+        f"{rec.recycle_low:.1%}–{rec.recycle_high:.1%}.",
+    )
+    m1.caption(
+        f"{rec.recycled:,} of {rec.mql_leads:,} MQL'd leads · 95% CI "
+        f"{rec.recycle_low:.1%}–{rec.recycle_high:.1%}"
+    )
+    m2.metric(
+        "Sent to nurture",
+        f"{rec.nurtured:,}",
+        help="Leads handed back to marketing after their first handoff.",
+    )
+    m3.metric(
+        "Came back from nurture",
+        "–" if rec.nurtured == 0 else f"{rec.return_rate:.1%}",
+        help=f"{rec.recycled:,} of {rec.nurtured:,} nurtured leads became MQL again.",
+    )
+    if rec.nurtured:
+        m3.caption(
+            f"{rec.recycled:,} of {rec.nurtured:,} · 95% CI "
+            f"{rec.return_low:.1%}–{rec.return_high:.1%}"
+        )
+    st.plotly_chart(charts.recycle_outcomes(rec.outcomes), key="rj_chart_recycle")
+    st.caption(
+        "Recycled leads: what they reached after their second handoff. Not recycled: what "
+        "the other MQL'd leads reached after their first. Recent recycles have had less "
+        "time to progress."
+    )
+    show_table(
+        rec.outcomes,
+        "rj_table_recycle",
+        "recycled_lead_outcomes.csv",
+        k="reached",
+        n="leads",
+        rate=PCT,
+        low=LOW,
+        high=HIGH,
+    )

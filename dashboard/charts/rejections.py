@@ -1,0 +1,243 @@
+"""Figures and display tables of the Rejections page.
+
+Every function takes a table the page got from ``analysis.rejections`` and returns a styled
+plotly figure or a table reshaped for display (a pivot, one row per outcome); the counts,
+shares and intervals themselves come from the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analysis import stats
+from analysis.store import DISPOSITION_OUTCOMES
+from dashboard.charts.common import BAD, GOOD, NEUTRAL, PALETTE, pct_axis, style
+
+OUTCOME_COLORS = {
+    "accepted": GOOD,
+    "rejected": BAD,
+    "nurture": PALETTE[6],
+    "bad_data": NEUTRAL,
+}
+GROUP_COLORS = {"recycled": PALETTE[1], "not recycled": PALETTE[0]}
+NON_ACCEPTED: tuple[str, ...] = tuple(o for o in DISPOSITION_OUTCOMES if o != "accepted")
+
+
+def label(value: object) -> str:
+    """A code such as ``not_decision_maker`` as axis text: ``not decision maker``."""
+    return str(value).replace("_", " ")
+
+
+def _ci(low: pd.Series, high: pd.Series) -> list[str]:
+    return [f"{lo:.0%}–{hi:.0%}" for lo, hi in zip(low, high, strict=True)]
+
+
+def pareto(table: pd.DataFrame) -> go.Figure:
+    """Reasons of non-accepted dispositions, most frequent first, with the cumulative share.
+
+    ``table`` is :func:`analysis.rejections.reason_pareto`. Bars: dispositions per reason
+    (left axis); line: cumulative share of all non-accepted dispositions (right axis),
+    with the 80% mark.
+    """
+    x = [label(r) for r in table["reason"]]
+    fig = go.Figure()
+    fig.add_bar(
+        x=x,
+        y=table["count"],
+        name="dispositions with this reason",
+        marker_color=BAD,
+        customdata=np.stack([table["share"], _ci(table["low"], table["high"])], axis=-1),
+        hovertemplate=(
+            "%{x}: %{y:,} dispositions, %{customdata[0]:.1%} of non-accepted"
+            "<br>95% CI %{customdata[1]}<extra></extra>"
+        ),
+    )
+    fig.add_scatter(
+        x=x,
+        y=table["cumulative_share"],
+        name="cumulative share (right axis)",
+        mode="lines+markers",
+        yaxis="y2",
+        line={"color": NEUTRAL, "width": 2},
+        hovertemplate="up to %{x}: %{y:.1%} of non-accepted dispositions<extra></extra>",
+    )
+    fig.add_hline(
+        y=0.8,
+        yref="y2",
+        line={"color": NEUTRAL, "dash": "dot", "width": 1},
+        annotation_text="80% of non-accepted",
+        annotation_position="top right",
+    )
+    fig.update_layout(
+        yaxis={"title": "non-accepted dispositions", "tickformat": ",", "rangemode": "tozero"},
+        yaxis2={
+            "title": "cumulative share (%)",
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1.05],
+            "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            "tickformat": ".0%",
+            "showgrid": False,
+        },
+    )
+    fig.update_xaxes(title="reason given by sales", tickangle=-30)
+    return style(fig, height=400)
+
+
+def reason_matrix(mix: pd.DataFrame, dim: str, outcomes: tuple[str, ...]) -> pd.DataFrame:
+    """Reason counts per group, as shares of the group's dispositions with those outcomes.
+
+    ``mix`` is :func:`analysis.rejections.disposition_mix` by ``dim``. Keeps the rows
+    whose outcome is in ``outcomes``, adds up a reason's counts over them and divides by
+    the group's total over them.
+
+    Returns
+    -------
+    DataFrame
+        ``dim``, ``reason``, ``count``, ``total`` (the group's dispositions with the chosen
+        outcomes), ``share``, ``low``, ``high`` (95% Wilson); sorted by group and count.
+    """
+    t = mix[mix["outcome"].isin(outcomes)]
+    cols = [dim, "reason", "count", "total", "share", "low", "high"]
+    if t.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+    c = t.groupby([dim, "reason"], as_index=False)["count"].sum()
+    c["total"] = c.groupby(dim)["count"].transform("sum")
+    c = stats.add_rate_columns(c, k="count", n="total").rename(columns={"rate": "share"})
+    c = c.sort_values([dim, "count", "reason"], ascending=[True, False, True])
+    return c[cols].reset_index(drop=True)
+
+
+def reason_heatmap(matrix: pd.DataFrame, dim: str, reasons: list[str]) -> go.Figure:
+    """Reason shares per group: which sources (campaigns, ...) bring which objections.
+
+    ``matrix`` is :func:`reason_matrix`; ``reasons`` gives the column order (e.g. the
+    Pareto order). Each row adds up to 100%; the hover gives the count.
+    """
+    groups = sorted(matrix[dim].astype(str).unique())
+    keyed = matrix.assign(_g=matrix[dim].astype(str)).set_index(["_g", "reason"])
+    totals = matrix.assign(_g=matrix[dim].astype(str)).groupby("_g")["total"].first()
+    z, custom, text = [], [], []
+    for g in groups:
+        zr, cr, tr = [], [], []
+        for r in reasons:
+            if (g, r) in keyed.index:
+                row = keyed.loc[(g, r)]
+                zr.append(float(row["share"]))
+                tr.append(f"{row['share']:.0%}")
+                cr.append([int(row["count"]), int(row["total"])])
+            else:
+                zr.append(0.0)
+                tr.append("")
+                cr.append([0, int(totals[g])])
+        z.append(zr)
+        custom.append(cr)
+        text.append(tr)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[label(r) for r in reasons],
+            y=[f"{g} ({int(totals[g]):,})" for g in groups],
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 11},
+            customdata=custom,
+            colorscale="Reds",
+            zmin=0,
+            xgap=2,
+            ygap=2,
+            colorbar={"title": "share", "tickformat": ".0%"},
+            hovertemplate=(
+                "%{y}: %{z:.1%} %{x}<br>%{customdata[0]:,} of %{customdata[1]:,} "
+                "dispositions<extra></extra>"
+            ),
+        )
+    )
+    fig.update_xaxes(title="reason given by sales", tickangle=-30, side="bottom")
+    fig.update_yaxes(title=None, autorange="reversed", automargin=True)
+    return style(fig, height=max(300, 34 * len(groups) + 150))
+
+
+def outcome_summary(mix: pd.DataFrame) -> pd.DataFrame:
+    """One row per disposition outcome from an overall :func:`disposition_mix`.
+
+    Returns ``outcome``, ``count``, ``total``, ``share`` and its 95% Wilson ``low`` /
+    ``high``, in :data:`analysis.store.DISPOSITION_OUTCOMES` order.
+    """
+    t = mix.drop_duplicates("outcome")[["outcome", "outcome_count", "total"]]
+    t = t.rename(columns={"outcome_count": "count"})
+    t = stats.add_rate_columns(t, k="count", n="total").rename(columns={"rate": "share"})
+    order = {o: i for i, o in enumerate(DISPOSITION_OUTCOMES)}
+    return t.sort_values("outcome", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def outcome_trend(mix: pd.DataFrame, period: str) -> go.Figure:
+    """Share of each disposition outcome per period, stacked to 100%.
+
+    ``mix`` is :func:`analysis.rejections.disposition_mix` by ``period`` (``month`` ...).
+    """
+    t = mix.drop_duplicates([period, "outcome"])
+    fig = go.Figure()
+    for outcome in DISPOSITION_OUTCOMES:
+        s = t[t["outcome"] == outcome]
+        if s.empty:
+            continue
+        fig.add_bar(
+            x=s[period],
+            y=s["outcome_share"],
+            name=label(outcome),
+            marker_color=OUTCOME_COLORS.get(outcome, NEUTRAL),
+            customdata=np.stack([s["outcome_count"], s["total"]], axis=-1),
+            hovertemplate=(
+                f"%{{x|%b %Y}}: %{{y:.1%}} {label(outcome)} "
+                "(%{customdata[0]:,} of %{customdata[1]:,} dispositions)<extra></extra>"
+            ),
+        )
+    fig.update_layout(barmode="stack")
+    dtick = "M3" if period == "quarter" else "M1"
+    fig.update_xaxes(title=f"{period} of the decision", tickformat="%b\n%Y", dtick=dtick)
+    pct_axis(fig, "y", "share of dispositions (%)")
+    fig.update_yaxes(range=[0, 1])
+    return style(fig, height=360)
+
+
+def outcome_table(mix: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Per period and outcome: count, the period's dispositions and the share (for CSV)."""
+    t = mix.drop_duplicates([period, "outcome"])
+    t = t[[period, "outcome", "outcome_count", "total", "outcome_share"]]
+    return t.rename(columns={"outcome_count": "count", "outcome_share": "share"}).reset_index(
+        drop=True
+    )
+
+
+def recycle_outcomes(outcomes: pd.DataFrame) -> go.Figure:
+    """What recycled leads reached after coming back, against leads never recycled.
+
+    ``outcomes`` is :attr:`analysis.rejections.RecycleSummary.outcomes`.
+    """
+    fig = go.Figure()
+    for group, t in outcomes.groupby("group", sort=False):
+        fig.add_bar(
+            x=[label(s) for s in t["stage"]],
+            y=t["rate"],
+            name=f"{group} ({int(t['n'].iloc[0]):,} leads)",
+            marker_color=GROUP_COLORS.get(str(group), NEUTRAL),
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": t["high"] - t["rate"],
+                "arrayminus": t["rate"] - t["low"],
+                "color": "#444",
+            },
+            customdata=np.stack([t["k"], t["n"], _ci(t["low"], t["high"])], axis=-1),
+            hovertemplate=(
+                f"{group}: %{{y:.1%}} reached %{{x}} (%{{customdata[0]:,}} of "
+                "%{customdata[1]:,})<br>95% CI %{customdata[2]}<extra></extra>"
+            ),
+        )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title="stage reached after the (latest) handoff")
+    pct_axis(fig, "y", "leads that reached the stage (%)")
+    return style(fig, height=340)

@@ -1,0 +1,70 @@
+"""The SLA & response page in a real browser: charts render and the clock toggle re-computes."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from analysis import filters as flt
+from analysis import sla, store
+from dashboard.charts.sla import fmt_pct
+from tests.browser import assert_no_exception, screenshot, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+CHARTS = 5
+
+
+def full_height(page: Page) -> None:
+    """Grow the viewport to the page's content so the screenshot shows every section."""
+    height = page.evaluate(
+        """() => Math.max(...['stMain', 'stAppViewContainer', 'stMainBlockContainer'].map(
+            t => { const e = document.querySelector(`[data-testid="${t}"]`);
+                   return e ? e.scrollHeight : 0; }))"""
+    )
+    page.set_viewport_size({"width": 1400, "height": int(height) + 50})
+    wait_for_app(page)
+
+
+def expected_hot(demo_db, clock: str) -> str:
+    """The hot tier's compliance the page should show for the sidebar's default filters."""
+    con = store.connect_read_only(demo_db)
+    try:
+        opts = flt.filter_options(con)
+        filters = flt.Filters(start=opts["first_date"], end=opts["last_date"])
+        table = sla.sla_compliance(con, filters, by="tier", clock=clock).set_index("tier")
+    finally:
+        con.close()
+    return fmt_pct(table.loc["hot", "rate"])
+
+
+def test_clock_toggle_updates_compliance(served_app, page, demo_db):
+    """All five charts render; choosing business hours changes the hot tier's compliance to
+    the engine's business-hours figure; no exception box; a full-page screenshot is left."""
+    before, after = expected_hot(demo_db, "policy"), expected_hot(demo_db, "business")
+    assert before != after
+
+    page.goto(served_app + "/sla")
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts).to_have_count(CHARTS, timeout=60_000)  # a cold server computes first
+    wait_for_app(page, timeout_ms=60_000)
+    assert_no_exception(page)
+    expect(page.get_by_role("heading", name="SLA & response")).to_be_visible()
+    for i in range(CHARTS):
+        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+
+    hot = (
+        page.get_by_test_id("stMetric")
+        .filter(has_text="Within SLA: hot")
+        .get_by_test_id("stMetricValue")
+    )
+    expect(hot).to_have_text(before)
+    page.get_by_test_id("stRadio").get_by_text("Business hours", exact=True).click()
+    expect(hot).to_have_text(after, timeout=15_000)
+    expect(charts).to_have_count(CHARTS)
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert not [e for e in page.console_errors if "plotly" in e.lower()]
+
+    full_height(page)
+    assert screenshot(page, "sla").stat().st_size > 50_000
