@@ -29,7 +29,7 @@ import pandas as pd
 from analysis import filters as flt
 from analysis import stats
 from analysis.funnel import by_names
-from analysis.store import STAGES
+from analysis.store import DISPOSITION_OUTCOMES, STAGES
 
 _TIME_GROUPS = ("month", "week", "quarter")
 NO_REASON = "unspecified"
@@ -256,3 +256,40 @@ def recycle_summary(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> Rec
         return_high=b_high,
         outcomes=outcomes,
     )
+
+
+def reason_shares(mix: pd.DataFrame, dim: str, outcomes: tuple[str, ...]) -> pd.DataFrame:
+    """Reason counts per group, as shares of the group's dispositions with those outcomes.
+
+    ``mix`` is :func:`disposition_mix` by ``dim``. Keeps the rows
+    whose outcome is in ``outcomes``, adds up a reason's counts over them and divides by
+    the group's total over them.
+
+    Returns
+    -------
+    DataFrame
+        ``dim``, ``reason``, ``count``, ``total`` (the group's dispositions with the chosen
+        outcomes), ``share``, ``low``, ``high`` (95% Wilson); sorted by group and count.
+    """
+    t = mix[mix["outcome"].isin(outcomes)]
+    cols = [dim, "reason", "count", "total", "share", "low", "high"]
+    if t.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+    c = t.groupby([dim, "reason"], as_index=False)["count"].sum()
+    c["total"] = c.groupby(dim)["count"].transform("sum")
+    c = stats.add_rate_columns(c, k="count", n="total").rename(columns={"rate": "share"})
+    c = c.sort_values([dim, "count", "reason"], ascending=[True, False, True])
+    return c[cols].reset_index(drop=True)
+
+
+def outcome_summary(mix: pd.DataFrame) -> pd.DataFrame:
+    """One row per disposition outcome from an overall :func:`disposition_mix`.
+
+    Returns ``outcome``, ``count``, ``total``, ``share`` and its 95% Wilson ``low`` /
+    ``high``, in :data:`analysis.store.DISPOSITION_OUTCOMES` order.
+    """
+    t = mix.drop_duplicates("outcome")[["outcome", "outcome_count", "total"]]
+    t = t.rename(columns={"outcome_count": "count"})
+    t = stats.add_rate_columns(t, k="count", n="total").rename(columns={"rate": "share"})
+    order = {o: i for i, o in enumerate(DISPOSITION_OUTCOMES)}
+    return t.sort_values("outcome", key=lambda s: s.map(order)).reset_index(drop=True)

@@ -64,7 +64,7 @@ if overall.empty:
     st.stop()
 
 # --- headline: outcome shares -----------------------------------------------------------
-summary = charts.outcome_summary(overall)
+summary = rejections.outcome_summary(overall)
 cols = st.columns(len(summary) + 1)
 cols[0].metric("Dispositions", f"{int(summary['total'].iloc[0]):,}")
 for col, row in zip(cols[1:], summary.itertuples(index=False), strict=True):
@@ -105,7 +105,7 @@ chosen = c2.selectbox(
     "Dispositions", list(OUTCOME_SETS), format_func=OUTCOME_SETS.get, key="rj_outcomes"
 )
 by_group = state.call(rejections.disposition_mix, filters, by=(dim,))
-matrix = charts.reason_matrix(by_group, dim, chosen)
+matrix = rejections.reason_shares(by_group, dim, chosen)
 if matrix.empty:
     st.info(f"No {OUTCOME_PHRASES[chosen]} dispositions in the selection.")
 else:

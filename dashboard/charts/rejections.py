@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import stats
 from analysis.store import DISPOSITION_OUTCOMES
 from dashboard.charts.common import BAD, GOOD, NEUTRAL, PALETTE, pct_axis, style
 
@@ -86,35 +85,11 @@ def pareto(table: pd.DataFrame) -> go.Figure:
     return style(fig, height=400)
 
 
-def reason_matrix(mix: pd.DataFrame, dim: str, outcomes: tuple[str, ...]) -> pd.DataFrame:
-    """Reason counts per group, as shares of the group's dispositions with those outcomes.
-
-    ``mix`` is :func:`analysis.rejections.disposition_mix` by ``dim``. Keeps the rows
-    whose outcome is in ``outcomes``, adds up a reason's counts over them and divides by
-    the group's total over them.
-
-    Returns
-    -------
-    DataFrame
-        ``dim``, ``reason``, ``count``, ``total`` (the group's dispositions with the chosen
-        outcomes), ``share``, ``low``, ``high`` (95% Wilson); sorted by group and count.
-    """
-    t = mix[mix["outcome"].isin(outcomes)]
-    cols = [dim, "reason", "count", "total", "share", "low", "high"]
-    if t.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
-    c = t.groupby([dim, "reason"], as_index=False)["count"].sum()
-    c["total"] = c.groupby(dim)["count"].transform("sum")
-    c = stats.add_rate_columns(c, k="count", n="total").rename(columns={"rate": "share"})
-    c = c.sort_values([dim, "count", "reason"], ascending=[True, False, True])
-    return c[cols].reset_index(drop=True)
-
-
 def reason_heatmap(matrix: pd.DataFrame, dim: str, reasons: list[str]) -> go.Figure:
     """Reason shares per group: which sources (campaigns, ...) bring which objections.
 
-    ``matrix`` is :func:`reason_matrix`; ``reasons`` gives the column order (e.g. the
-    Pareto order). Each row adds up to 100%; the hover gives the count.
+    ``matrix`` is :func:`analysis.rejections.reason_shares`; ``reasons`` gives the column
+    order (e.g. the Pareto order). Each row adds up to 100%; the hover gives the count.
     """
     groups = sorted(matrix[dim].astype(str).unique())
     keyed = matrix.assign(_g=matrix[dim].astype(str)).set_index(["_g", "reason"])
@@ -158,19 +133,6 @@ def reason_heatmap(matrix: pd.DataFrame, dim: str, reasons: list[str]) -> go.Fig
     fig.update_xaxes(title="reason given by sales", tickangle=-30, side="bottom")
     fig.update_yaxes(title=None, autorange="reversed", automargin=True)
     return style(fig, height=max(300, 34 * len(groups) + 150))
-
-
-def outcome_summary(mix: pd.DataFrame) -> pd.DataFrame:
-    """One row per disposition outcome from an overall :func:`disposition_mix`.
-
-    Returns ``outcome``, ``count``, ``total``, ``share`` and its 95% Wilson ``low`` /
-    ``high``, in :data:`analysis.store.DISPOSITION_OUTCOMES` order.
-    """
-    t = mix.drop_duplicates("outcome")[["outcome", "outcome_count", "total"]]
-    t = t.rename(columns={"outcome_count": "count"})
-    t = stats.add_rate_columns(t, k="count", n="total").rename(columns={"rate": "share"})
-    order = {o: i for i, o in enumerate(DISPOSITION_OUTCOMES)}
-    return t.sort_values("outcome", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
 def outcome_trend(mix: pd.DataFrame, period: str) -> go.Figure:
