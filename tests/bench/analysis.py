@@ -88,17 +88,16 @@ def run(ctx: Context) -> None:
     leads = con.execute("SELECT lead_id, created_at FROM leads").df()
     changes = con.execute("SELECT lead_id, stage, changed_at FROM stage_changes").df()
     load = time.perf_counter() - t0
-    ours = funnel.step_conversions(con, f)
-    vols = funnel.period_volumes(con, f, "year")
-    _, duck = timed(
-        lambda: (funnel.step_conversions(con, f), funnel.period_volumes(con, f, "year"))
-    )
+    # The DuckDB path behind `handoff metrics`: volumes and step conversions in one query.
+    ours = metrics._funnel_numbers(con, f, None, as_of).iloc[0]
+    _, duck = timed(lambda: metrics._funnel_numbers(con, f, None, as_of))
     t0 = time.perf_counter()
     plain = pandas_headline_funnel(leads, changes, f.start, f.end)
     pandas_s = time.perf_counter() - t0
-    same = all(
-        plain[f"{r.from_stage}_to_{r.to_stage}"] == (int(r.k), int(r.n)) for r in ours.itertuples()
-    ) and all(plain[s][0] == int(vols.loc[vols["stage"] == s, "entries"].sum()) for s in STAGES)
+    same = all(plain[s][0] == int(ours[f"v_{s}"]) for s in STAGES) and all(
+        plain[f"{s}_to_{t}"][0] == int(ours[f"k{i}"])
+        for i, (s, t) in enumerate(metrics.HEADLINE_STEPS)
+    )
     print(
         f"\nheadline funnel numbers (volumes + step conversions, 12 months): DuckDB {duck:.3f} s, "
         f"pandas {pandas_s:.3f} s compute + {load:.3f} s load -> DuckDB is "
