@@ -226,6 +226,67 @@ def metrics(
 
 
 @app.command()
+def report(
+    db: DbOption,
+    month: Annotated[str, typer.Option(help="Month to review, YYYY-MM.")],
+    out: Annotated[Path, typer.Option(help="HTML file to write (self-contained, offline).")],
+    pdf: Annotated[
+        Path | None, typer.Option(help="Also print a PDF here (needs Debian's chromium).")
+    ] = None,
+    goal: Annotated[
+        float | None, typer.Option(help="Revenue goal for the reverse-funnel planner.")
+    ] = None,
+    trailing: Annotated[
+        int, typer.Option(min=1, max=24, help="Months of history behind the planner's rates.")
+    ] = 6,
+) -> None:
+    """Write the monthly smarketing review as one self-contained HTML file (and a PDF)."""
+    from dashboard import report as rp
+
+    try:
+        written = rp.report_cli(
+            db, month, out, pdf=pdf, revenue_goal=goal, trailing_months=trailing
+        )
+    except (FileNotFoundError, store.SchemaError, ValueError) as exc:
+        fail(str(exc))
+    except RuntimeError as exc:
+        fail(str(exc), code=1)
+    for path in written:
+        console.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)", highlight=False)
+
+
+targets_app = typer.Typer(help="Monthly goals (the targets table).", no_args_is_help=True)
+app.add_typer(targets_app, name="targets")
+
+
+@targets_app.command("set")
+def targets_set(
+    db: DbOption,
+    month: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
+    metric: Annotated[
+        str, typer.Option(help="leads, mqls, sqls, opportunities, deals_won, won_revenue, ...")
+    ],
+    value: Annotated[float | None, typer.Option(help="The goal.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove this goal.")] = False,
+) -> None:
+    """Set (or with --clear remove) one monthly goal; many at once: `handoff import targets.csv`."""
+    from analysis import review
+
+    if (value is None) == (not clear):
+        fail("give exactly one of --value or --clear")
+    try:
+        done = review.set_targets(db, [{"month": month, "metric": metric, "value": value}])
+    except (FileNotFoundError, store.SchemaError, ValueError) as exc:
+        fail(str(exc))
+    console.print(
+        f"{metric} for {month}: "
+        + ("removed" if clear else f"set to {value:g}")
+        + f" ({done.upserted} written, {done.deleted} removed)",
+        highlight=False,
+    )
+
+
+@app.command()
 def serve(
     db: DbOption,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,

@@ -111,3 +111,44 @@ def test_metrics_by_dimension_and_bad_input(demo_db):
     assert sum(g["volumes"]["lead"] for g in groups) == json.loads(result.stdout)["volumes"]["lead"]
     bad = handoff("metrics", "--db", str(demo_db), "--by", "colour")
     assert bad.returncode == 2 and "colour" in bad.stderr
+
+
+def test_report_writes_offline_html_and_refuses_bad_month(demo_db, tmp_path):
+    """`report` writes one HTML file with plotly embedded; a bad month exits 2 naming it."""
+    out = tmp_path / "review.html"
+    result = handoff("report", "--db", str(demo_db), "--month", "2026-09", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "September 2026" in text or "2026-09" in text
+    assert "<script src=" not in text
+    bad = handoff("report", "--db", str(demo_db), "--month", "Sept", "--out", str(out))
+    assert bad.returncode == 2 and "Sept" in bad.stderr
+
+
+def test_targets_set_and_clear(demo_db, tmp_path):
+    """`targets set` upserts one goal through the write path and `--clear` removes it."""
+    import shutil
+
+    import duckdb
+
+    db = tmp_path / "t.duckdb"
+    shutil.copy(demo_db, db)
+
+    def goal() -> list:
+        con = duckdb.connect(str(db), read_only=True)
+        rows = con.execute(
+            "SELECT value FROM targets WHERE month = DATE '2027-01-01' AND metric = 'mqls'"
+        ).fetchall()
+        con.close()
+        return rows
+
+    ok = handoff("targets", "set", "--db", str(db), "--month", "2027-01", "--metric", "mqls",
+                 "--value", "321")  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert goal() == [(321.0,)]
+    cleared = handoff("targets", "set", "--db", str(db), "--month", "2027-01", "--metric", "mqls",
+                      "--clear")  # fmt: skip
+    assert cleared.returncode == 0, cleared.stderr
+    assert goal() == []
+    both = handoff("targets", "set", "--db", str(db), "--month", "2027-01", "--metric", "mqls")
+    assert both.returncode == 2
