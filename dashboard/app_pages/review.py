@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis import config, ingest, store
-from dashboard import report as rp
 from analysis import review as rv
+from dashboard import report as rp
 from dashboard import state
 from dashboard.charts import review as charts
 from dashboard.tables import show_table
