@@ -56,6 +56,11 @@ Conventions
   only for rows whose values are all fine. Refusals name a file by its name, or by the
   path given when two files of the batch share a name.
 
+Steps 3 and 4 are :func:`apply_parts`, the batch core other importers share: the flat
+CRM export importer (:mod:`analysis.flat`) derives native rows from each export row and
+hands them over as :class:`Part` objects, whose ``follows`` drops derived rows together
+with a refused source row and whose ``sources`` make refusals name the export's columns.
+
 Limits: rows already stored are not re-checked. A batch that moves a lead's
 ``created_at`` later does not refuse that lead's stored stage changes, and no rule ties an
 opportunity's ``outcome`` to ``closed_at`` or a disposition's ``reason`` to its
@@ -99,7 +104,7 @@ ORDER_RULES: dict[str, tuple[tuple[str, str], ...]] = {
 """Per table, (later, earlier) timestamp pairs: ``later`` may not precede ``earlier``."""
 
 LEAD_LOOKUP_SQL = "SELECT lead_id, min(created_at) AS created_at FROM leads GROUP BY lead_id"
-INSERT_BATCH_SQL = "INSERT INTO import_batches VALUES (?, ?, ?, 'import', ?, ?, ?, ?)"
+INSERT_BATCH_SQL = "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_REJECTS_SQL = """
 INSERT INTO import_rejects
 SELECT batch_id, "table", file, row_number, "column", reason, raw FROM rejects_frame
@@ -112,6 +117,11 @@ class UnusableInput(Exception):
 
 class _StrictRefusal(Exception):
     """Internal: abort the write session of a strict batch that refused rows."""
+
+
+def new_batch_id(started: datetime, prefix: str = "import") -> str:
+    """A batch identifier such as ``import-20240301-143000-3fa2c1`` (UTC start time)."""
+    return f"{prefix}-{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 @dataclass
@@ -504,18 +514,46 @@ def _concat_faults(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 @dataclass
-class _Part:
-    """One file's rows for one table after reading and the value checks."""
+class Part:
+    """One file's rows for one table after reading and the value checks.
+
+    Attributes
+    ----------
+    table : Table
+        The history table the rows go to.
+    file : str
+        The file name used in refusals.
+    raw : DataFrame
+        The input rows as text, indexed by spreadsheet row number; a refused row is
+        stored in ``import_rejects.raw`` as these cells joined as CSV.
+    values : DataFrame
+        Typed values per schema column, positional index (0..n-1, in ``raw`` order).
+    faults : DataFrame
+        Fault records (``pos``, ``order``, ``column``, ``problem``, ``reason``).
+    follows : str, optional
+        For rows derived from another table's row of the same file and row number (a
+        flat export's stage entries derive from its lead row): when that row is refused
+        in table ``follows``, this row is dropped (neither accepted nor refused).
+    sources : dict of str to str, optional
+        Schema column -> the input column it was read from, when they differ; refusals
+        then name the input column and quote it in front of the reason.
+    """
 
     table: Table
     file: str
     raw: pd.DataFrame
     values: pd.DataFrame
     faults: pd.DataFrame
+    follows: str | None = None
+    sources: dict[str, str] | None = None
 
 
-def _check_file(table: Table, file: str, raw: pd.DataFrame) -> _Part:
-    """Parse every schema column of one file and collect the value faults."""
+def check_file(table: Table, file: str, raw: pd.DataFrame) -> Part:
+    """Parse every schema column of one file and collect the value faults.
+
+    ``raw`` holds the file's cells as text (see :func:`read_input`); columns the table
+    does not have are ignored and missing ones read as empty.
+    """
     n = len(raw)
     positions = pd.RangeIndex(n)
     values = pd.DataFrame(index=positions)
@@ -533,7 +571,7 @@ def _check_file(table: Table, file: str, raw: pd.DataFrame) -> _Part:
         says = _order_says(later, values[later], earlier, values[earlier])
         order = table.column_names.index(later)
         faults.append(_fault(before, order, later, f"{later} before {earlier}", says))
-    return _Part(table, file, raw, values, _concat_faults(faults))
+    return Part(table, file, raw, values, _concat_faults(faults))
 
 
 # --------------------------------------------------------------------------------------
@@ -546,7 +584,7 @@ class _TableBatch:
     """All files of one table, concatenated: typed values plus where each row came from."""
 
     table: Table
-    parts: list[_Part]
+    parts: list[Part]
     values: pd.DataFrame = field(init=False)
     faults: pd.DataFrame = field(init=False)
 
@@ -653,6 +691,8 @@ def _refusals(batch: _TableBatch) -> pd.DataFrame:
     if batch.faults.empty:
         return pd.DataFrame(columns=REFUSED_COLUMNS)
     f = batch.faults.sort_values(["pos", "order"], kind="stable")
+    if any(p.sources for p in batch.parts):
+        f = _relabel(batch, f)
     grouped = f.groupby("pos", sort=True)
     first = grouped[["column", "problem"]].first()
     reasons = grouped["reason"].agg("; ".join)
@@ -676,6 +716,22 @@ def _refusals(batch: _TableBatch) -> pd.DataFrame:
         },
         columns=REFUSED_COLUMNS,
     )
+
+
+def _relabel(batch: _TableBatch, faults: pd.DataFrame) -> pd.DataFrame:
+    """Name the input columns of parts read under other names (see :attr:`Part.sources`)."""
+    faults = faults.copy()
+    part_of = batch.values.loc[faults["pos"].to_numpy(), "_part"].to_numpy()
+    for i, part in enumerate(batch.parts):
+        if not part.sources:
+            continue
+        mine = part_of == i
+        for schema_col, input_col in part.sources.items():
+            hit = mine & (faults["column"] == schema_col).to_numpy()
+            if hit.any():
+                faults.loc[hit, "reason"] = input_col + ": " + faults.loc[hit, "reason"]
+                faults.loc[hit, "column"] = input_col
+    return faults
 
 
 def _concat_refused(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -745,12 +801,10 @@ def import_files(
     """
     say = progress or (lambda _step: None)
     started = datetime.now(UTC).replace(tzinfo=None)
-    batch_id = f"import-{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     paths = [Path(f) for f in files]
     if not paths:
         raise UnusableInput("no files to import")
-    names = [p.name for p in paths]
-    shown = [str(p) if names.count(p.name) > 1 else p.name for p in paths]
+    shown = shown_names(paths)
 
     # 1. Read everything first: unusable input stops the batch before any write. Cheap
     # checks (file exists, known format, known table) come before reading any file.
@@ -763,7 +817,7 @@ def import_files(
             )
     targets = [table_for_file(path, table) for path in paths]
     notes: list[str] = []
-    parts: list[_Part] = []
+    parts: list[Part] = []
     for path, file, name in zip(paths, shown, targets, strict=True):
         spec = TABLES[name]
         raw = read_input(path)
@@ -778,45 +832,166 @@ def import_files(
             note = f"{file}: ignored column(s) that {name} does not have: {', '.join(extra)}"
             notes.append(note)
             say(note)
-        parts.append(_check_file(spec, file, raw))
+        parts.append(check_file(spec, file, raw))
         say(f"read {file}: {len(raw):,} rows for {name}")
+    return apply_parts(
+        db,
+        parts,
+        files=shown,
+        notes=notes,
+        strict=strict,
+        progress=progress,
+        started=started,
+    )
 
+
+def shown_names(paths: Sequence[Path]) -> list[str]:
+    """How refusals name each file: its name, or its path when two files share a name."""
+    names = [p.name for p in paths]
+    return [str(p) if names.count(p.name) > 1 else p.name for p in paths]
+
+
+def _drop_followers(by_table: dict[str, _TableBatch]) -> dict[str, np.ndarray]:
+    """Per table, positions of rows whose source row was refused in the table they follow."""
+    if not any(p.follows for batch in by_table.values() for p in batch.parts):
+        return {}
+    refused_at: dict[str, set[tuple[str, int]]] = {}
+    for name, batch in by_table.items():
+        bad = batch.values.loc[~batch.clean(), ["_part", "_row"]]
+        files = [p.file for p in batch.parts]
+        refused_at[name] = {
+            (files[int(i)], int(r))
+            for i, r in zip(bad["_part"].to_numpy(), bad["_row"].to_numpy(), strict=True)
+        }
+    dropped: dict[str, np.ndarray] = {}
+    for name, batch in by_table.items():
+        drop = np.zeros(len(batch.values), dtype=bool)
+        part_of = batch.values["_part"].to_numpy()
+        rows = batch.values["_row"].to_numpy()
+        for i, part in enumerate(batch.parts):
+            gone = refused_at.get(part.follows or "", set())
+            if not gone:
+                continue
+            mine = np.flatnonzero(part_of == i)
+            hit = np.fromiter(((part.file, int(r)) in gone for r in rows[mine]), bool, len(mine))
+            drop[mine[hit]] = True
+        if drop.any():
+            dropped[name] = batch.values.index.to_numpy()[drop]
+    return dropped
+
+
+def apply_parts(
+    db: Path | str,
+    parts: Sequence[Part],
+    *,
+    files: Sequence[str],
+    notes: list[str] | None = None,
+    strict: bool = False,
+    dry_run: bool = False,
+    kind: str = "import",
+    progress: Callable[[str], None] | None = None,
+    started: datetime | None = None,
+) -> ImportResult:
+    """Check a batch of already-read parts across tables and write it in one transaction.
+
+    This is the batch core shared by every importer: the cross-table rules (known lead,
+    not before the lead's creation), the duplicate-key rule, the rows dropped with a
+    refused source row (:attr:`Part.follows`), then the upserts, ``import_rejects`` and
+    the ``import_batches`` record, all through :func:`analysis.store.write_session`.
+
+    Parameters
+    ----------
+    db : Path or str
+        The database file; created when missing (not by a dry run).
+    parts : sequence of Part
+        Rows per (file, table) after the value checks (:func:`check_file`).
+    files : sequence of str
+        File names recorded in ``import_batches.files``.
+    notes : list of str, optional
+        Remarks kept in :attr:`ImportResult.notes` and the batch's ``note``.
+    strict : bool
+        When true, a batch with any refused row writes nothing at all.
+    dry_run : bool
+        When true, run every check against the database opened read-only and write
+        nothing; :attr:`ImportResult.accepted` then counts the rows that would be applied.
+    kind : str
+        ``import_batches.kind`` of the batch (``import`` for native files).
+    progress : callable, optional
+        Called with a short line per step.
+    started : datetime, optional
+        Start time of the batch (naive UTC); default now.
+
+    Returns
+    -------
+    ImportResult
+    """
+    say = progress or (lambda _step: None)
+    started = started or datetime.now(UTC).replace(tzinfo=None)
+    batch_id = new_batch_id(started)
+    notes = list(notes or [])
     by_table = {
         name: _TableBatch(spec, [p for p in parts if p.table.name == name])
         for name, spec in TABLES.items()
         if any(p.table.name == name for p in parts)
     }
     accepted: dict[str, int] = {}
-    refused_frames: list[pd.DataFrame] = []
-    try:
-        with store.write_session(db, create=True) as con:
-            # 2. Cross-table rules, leads first so children see this batch's leads.
-            stored = con.execute(LEAD_LOOKUP_SQL).df()
-            lead_created = pd.Series(
-                pd.to_datetime(stored["created_at"]).to_numpy(),
-                index=stored["lead_id"].astype(object),
-            )
-            keep: dict[str, pd.DataFrame] = {}
-            for name, batch in by_table.items():
-                if batch.table.needs_lead:
-                    _check_leads(batch, lead_created)
-                _check_duplicates(batch)
-                keep[name] = batch.values.loc[batch.clean()]
-                refused_frames.append(_refusals(batch))
-                accepted[name] = len(keep[name])
-                say(
-                    f"checked {name}: {accepted[name]:,} accepted, "
-                    f"{len(batch.values) - accepted[name]:,} refused"
-                )
-                if name == "leads" and len(keep[name]):
-                    mine = keep[name].set_index(keep[name]["lead_id"].astype(object))
+    refused = pd.DataFrame(columns=REFUSED_COLUMNS)
+
+    def check(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+        nonlocal refused
+        # Cross-table rules, leads first so children see this batch's leads.
+        stored = con.execute(LEAD_LOOKUP_SQL).df()
+        lead_created = pd.Series(
+            pd.to_datetime(stored["created_at"]).to_numpy(),
+            index=stored["lead_id"].astype(object),
+        )
+        for name, batch in by_table.items():
+            if batch.table.needs_lead:
+                _check_leads(batch, lead_created)
+            _check_duplicates(batch)
+            if name == "leads":
+                mine = batch.values.loc[batch.clean()]
+                if len(mine):
+                    mine = mine.set_index(mine["lead_id"].astype(object))
                     lead_created = pd.concat(
                         [mine["created_at"], lead_created[~lead_created.index.isin(mine.index)]]
                     )
-            refused = _concat_refused(refused_frames)
+        dropped = _drop_followers(by_table)
+        keep: dict[str, pd.DataFrame] = {}
+        refused_frames: list[pd.DataFrame] = []
+        for name, batch in by_table.items():
+            gone = dropped.get(name)
+            if gone is not None:
+                batch.faults = batch.faults.loc[~batch.faults["pos"].isin(gone)]
+                batch.values = batch.values.drop(index=gone)
+            keep[name] = batch.values.loc[batch.clean()]
+            refused_frames.append(_refusals(batch))
+            accepted[name] = len(keep[name])
+            say(
+                f"checked {name}: {accepted[name]:,} accepted, "
+                f"{len(batch.values) - accepted[name]:,} refused"
+            )
+        refused = _concat_refused(refused_frames)
+        return keep
+
+    if dry_run:
+        if Path(db).exists():
+            con = store.connect_read_only(db)
+        else:
+            con = duckdb.connect(":memory:")
+            store.create_schema(con)
+        try:
+            check(con)
+        finally:
+            con.close()
+        say(f"dry run: {sum(accepted.values()):,} rows would be applied, {len(refused):,} refused")
+        return ImportResult(batch_id, accepted, refused, False, notes)
+    try:
+        with store.write_session(db, create=True) as con:
+            keep = check(con)
             if strict and len(refused):
                 raise _StrictRefusal
-            # 3. Write: upserts, rejects, the batch record.
+            # Write: upserts, rejects, the batch record.
             for name, rows in keep.items():
                 if len(rows):
                     _upsert(con, TABLES[name], rows)
@@ -831,7 +1006,8 @@ def import_files(
                     batch_id,
                     started,
                     finished,
-                    ", ".join(shown),
+                    kind,
+                    ", ".join(files),
                     sum(accepted.values()),
                     len(refused),
                     "; ".join(notes) or None,

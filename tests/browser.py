@@ -20,6 +20,7 @@ def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:
             if (document.querySelector('[data-stale="true"]')) return false;
             const grids = document.querySelectorAll('[data-testid="stDataFrame"]');
             for (const g of grids) {
+                if (!g.checkVisibility()) continue;  // hidden tab or closed expander
                 if (g.querySelectorAll('[role="row"]').length < 2) return false;
             }
             const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
