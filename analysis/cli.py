@@ -92,27 +92,55 @@ def generate(
 
 @app.command("import")
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files, one per table.")],
+    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files.")],
     db: DbOption,
     table: Annotated[
         str | None, typer.Option(help="Target table (default: taken from each file name).")
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="TOML mapping for flat CRM exports (one row per lead)."),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Mapping preset for flat exports: hubspot or salesforce."),
+    ] = None,
     strict: Annotated[
         bool, typer.Option(help="Refuse the whole batch when any row is refused.")
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Flat exports: check everything, write nothing.")
+    ] = False,
 ) -> None:
-    """Import native-format files; refused rows are kept in import_rejects with their reason.
+    """Import files; refused rows are kept in import_rejects with file, row, column and reason.
 
-    Exit codes: 0 every row accepted; 1 some rows refused (the good rows are applied
-    unless --strict); 2 unusable input, nothing written.
+    Native files hold one table each (leads.csv, touchpoints.parquet, ...). Flat CRM
+    exports (one row per lead, as HubSpot and Salesforce export them) need --preset and/or
+    --mapping. Exit codes: 0 every row accepted; 1 some rows refused (the good rows are
+    applied unless --strict); 2 unusable input, nothing written.
     """
-    from analysis import ingest
+    from analysis import flat, ingest
 
     t0 = time.perf_counter()
     try:
-        result = ingest.import_files(
-            db, files, table=table, strict=strict, progress=progress_printer()
-        )
+        if mapping is not None or preset is not None:
+            if table is not None:
+                fail("--table is for native files; flat exports are mapped with --mapping/--preset")
+            result = flat.import_flat(
+                db,
+                files,
+                mapping=mapping,
+                preset=preset,
+                strict=strict,
+                dry_run=dry_run,
+                progress=progress_printer(),
+            )
+        else:
+            if dry_run:
+                fail("--dry-run is for flat exports (with --mapping or --preset)")
+            result = ingest.import_files(
+                db, files, table=table, strict=strict, progress=progress_printer()
+            )
     except (ingest.UnusableInput, store.SchemaError, FileNotFoundError) as exc:
         fail(str(exc))
     seconds = time.perf_counter() - t0
@@ -139,7 +167,7 @@ def import_(
     accepted = sum(result.accepted.values())
     console.print(
         f"{accepted:,} rows accepted, {len(result.refused):,} refused in {seconds:.1f}s"
-        + ("" if result.applied else " — strict mode: nothing was written"),
+        + ("" if result.applied else " — nothing was written (strict mode or dry run)"),
         highlight=False,
     )
     raise typer.Exit(result.exit_code)

@@ -152,3 +152,24 @@ def test_targets_set_and_clear(demo_db, tmp_path):
     assert goal() == []
     both = handoff("targets", "set", "--db", str(db), "--month", "2027-01", "--metric", "mqls")
     assert both.returncode == 2
+
+
+def test_import_flat_exports_with_presets(tmp_path):
+    """Flat exports import with --preset: clean exits 0, dirty exits 1 naming the refused rows,
+    and --dry-run checks without creating the database."""
+    examples = ROOT / "data" / "examples"
+    db = tmp_path / "flat.duckdb"
+    dry = handoff("import", "--db", str(db), "--preset", "hubspot", "--dry-run",
+                  str(examples / "hubspot_contacts_dirty.csv"))  # fmt: skip
+    assert dry.returncode == 1 and not db.exists()
+    assert "row 8" in dry.stderr
+    clean = handoff("import", "--db", str(db), "--preset", "hubspot",
+                    str(examples / "hubspot_contacts.csv"))  # fmt: skip
+    assert clean.returncode == 0, clean.stderr
+    dirty = handoff("import", "--db", str(db), "--preset", "salesforce",
+                    str(examples / "salesforce_leads_dirty.csv"))  # fmt: skip
+    assert dirty.returncode == 1
+    assert "refused salesforce_leads_dirty.csv row" in dirty.stderr
+    unknown = handoff("import", "--db", str(db), "--preset", "pipedrive",
+                      str(examples / "hubspot_contacts.csv"))  # fmt: skip
+    assert unknown.returncode == 2 and "pipedrive" in unknown.stderr
