@@ -55,3 +55,26 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     values (dates, strings, tuples, frozen dataclasses). Do not mutate what it returns.
     """
     return _cached_call(fn.__module__, fn.__name__, db_key(), args, kwargs)
+
+
+MISSING_DATABASE = (
+    "No database at `{path}`. Create the demo history with `handoff generate` (or "
+    "`make demo`), or import your own files with `handoff import`."
+)
+
+
+def require_database() -> DbKey:
+    """The live database's key; stops the page with a clear message when it cannot be read.
+
+    A missing file says how to make one; a file from a newer version (or not ours) says so.
+    """
+    try:
+        key = db_key()
+        _connection(key)
+    except FileNotFoundError:
+        st.error(MISSING_DATABASE.format(path=config.db_path()))
+        st.stop()
+    except store.SchemaError as exc:
+        st.error(str(exc))
+        st.stop()
+    return key

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import config, funnel, store
+from analysis import filters as flt
+from analysis import funnel
 from dashboard import state
 from dashboard.charts import funnel as charts
 from dashboard.tables import show_table
@@ -21,19 +22,9 @@ st.caption(
     "reached a later one."
 )
 
-filters = st.session_state.get("filters")
-if filters is None:
-    st.error(
-        f"No database at `{config.db_path()}`. Create the demo history with "
-        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
-    )
-    st.stop()
-
-try:
-    conv = state.call(funnel.stage_conversion, filters)
-except store.SchemaError as exc:
-    st.error(str(exc))
-    st.stop()
+state.require_database()
+filters = st.session_state.get("filters") or flt.Filters()
+conv = state.call(funnel.stage_conversion, filters)
 
 if conv.empty:
     st.info(

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import config, store
+from analysis import store
 from dashboard import state
 
 st.title("Handoff Health")
 st.caption("The marketing → sales handoff, from your own history.")
 
-try:
-    key = state.db_key()
-    summary = state.call(store.table_summary)
-    batches = state.call(store.import_batches, 10)
-except FileNotFoundError:
-    st.error(
-        f"No database at `{config.db_path()}`. Create the demo history with "
-        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
-    )
-    st.stop()
-except store.SchemaError as exc:
-    st.error(str(exc))
-    st.stop()
+key = state.require_database()
+summary = state.call(store.table_summary)
+batches = state.call(store.import_batches, 10)
 
 counts = dict(zip(summary["table"], summary["rows"], strict=True))
 st.markdown(f"**Database** `{key[0]}`")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import config, rejections, store
 from analysis import filters as flt
+from analysis import rejections
 from dashboard import state
 from dashboard.charts import rejections as charts
 from dashboard.tables import show_table
@@ -42,19 +42,10 @@ st.caption(
     "can be decided on more than once."
 )
 
-try:
-    filters: flt.Filters = st.session_state.get("filters") or flt.Filters()
-    overall = state.call(rejections.disposition_mix, filters)
-    pareto = state.call(rejections.reason_pareto, filters)
-except FileNotFoundError:
-    st.error(
-        f"No database at `{config.db_path()}`. Create the demo history with "
-        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
-    )
-    st.stop()
-except store.SchemaError as exc:
-    st.error(str(exc))
-    st.stop()
+state.require_database()
+filters: flt.Filters = st.session_state.get("filters") or flt.Filters()
+overall = state.call(rejections.disposition_mix, filters)
+pareto = state.call(rejections.reason_pareto, filters)
 
 if overall.empty:
     st.info(

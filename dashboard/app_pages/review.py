@@ -35,17 +35,8 @@ st.caption(
     "(targets are company-wide): the sidebar filters do not apply here."
 )
 
-try:
-    months = state.call(rv.available_months)
-except FileNotFoundError:
-    st.error(
-        f"No database at `{config.db_path()}`. Create the demo history with "
-        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
-    )
-    st.stop()
-except store.SchemaError as exc:
-    st.error(str(exc))
-    st.stop()
+state.require_database()
+months = state.call(rv.available_months)
 
 if not months:
     st.info("The database has no history yet: import files with `handoff import`.")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import config, sla, store
 from analysis import filters as flt
+from analysis import sla
 from dashboard import state
 from dashboard.charts import sla as charts
 from dashboard.tables import show_table
@@ -28,31 +28,22 @@ st.caption(
     "out. The sidebar period applies to the handoff time."
 )
 
-try:
-    filters: flt.Filters = st.session_state.get("filters") or flt.Filters()
-    clock = st.radio(
-        "Clock",
-        list(charts.CLOCK_LABELS),
-        format_func=charts.CLOCK_LABELS.get,
-        horizontal=True,
-        key="sla_clock",
-        help="Each tier's own clock follows the SLA policy (wall clock or business hours). "
-        "Business hours count only the owner's working hours, Monday to Friday, in the "
-        "owner's time zone.",
-    )
-    tiers = state.call(sla.sla_compliance, filters, by=("tier",), clock=clock)
-    overall = state.call(sla.sla_compliance, filters, by=None, clock=clock)
-    queue = state.call(sla.breach_queue, None, filters)
-    as_of = state.call(flt.data_as_of)
-except FileNotFoundError:
-    st.error(
-        f"No database at `{config.db_path()}`. Create the demo history with "
-        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
-    )
-    st.stop()
-except store.SchemaError as exc:
-    st.error(str(exc))
-    st.stop()
+state.require_database()
+filters: flt.Filters = st.session_state.get("filters") or flt.Filters()
+clock = st.radio(
+    "Clock",
+    list(charts.CLOCK_LABELS),
+    format_func=charts.CLOCK_LABELS.get,
+    horizontal=True,
+    key="sla_clock",
+    help="Each tier's own clock follows the SLA policy (wall clock or business hours). "
+    "Business hours count only the owner's working hours, Monday to Friday, in the "
+    "owner's time zone.",
+)
+tiers = state.call(sla.sla_compliance, filters, by=("tier",), clock=clock)
+overall = state.call(sla.sla_compliance, filters, by=None, clock=clock)
+queue = state.call(sla.breach_queue, None, filters)
+as_of = state.call(flt.data_as_of)
 
 # --- headline: compliance per tier ------------------------------------------------------
 cols = st.columns(len(tiers) + 2)
