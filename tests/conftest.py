@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -57,24 +58,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def served_app(demo_db: Path) -> Iterator[str]:
-    """`handoff serve` on a free port against the demo database; yields the base URL."""
+@contextlib.contextmanager
+def serve_dashboard(db: Path, log_name: str = "serve") -> Iterator[str]:
+    """Run `handoff serve` against ``db`` on a free port until the block ends; yields the URL.
+
+    The server's output goes to ``artifacts/<log_name>.log``.
+    """
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / "serve.log"
+    log = ARTIFACTS / f"{log_name}.log"
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "analysis.cli",
-                "serve",
-                "--db",
-                str(demo_db),
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "analysis.cli", "serve", "--db", str(db), "--port", str(port)],
             cwd=ROOT,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -101,6 +96,13 @@ def served_app(demo_db: Path) -> Iterator[str]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="session")
+def served_app(demo_db: Path) -> Iterator[str]:
+    """`handoff serve` on a free port against the demo database; yields the base URL."""
+    with serve_dashboard(demo_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

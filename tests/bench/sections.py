@@ -54,32 +54,15 @@ def generate(ctx: Context) -> None:
 
 def pages(ctx: Context) -> None:
     """Time each dashboard page in headless chromium: first load (cold) and reload (warm)."""
-    import subprocess
-    import sys
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
     from tests.browser import wait_for_app
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, serve_dashboard
 
     if not ctx.db.exists():
         print(f"no database {ctx.db}: run the generate section first")
         return
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "analysis.cli", "serve", "--db", str(ctx.db), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
+    with serve_dashboard(ctx.db, "bench_serve") as url:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -113,9 +96,6 @@ def pages(ctx: Context) -> None:
                     f"{statistics.median(warm):6.2f} s (navigation to last change on screen)"
                 )
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 QUIET_MS = 2000
