@@ -584,7 +584,8 @@ def generate(
     dict
         The planted truth (JSON-serialisable): seed, dates, row counts per table, the rule,
         the acceptance model, the speed-to-lead effect, the SLA breach, the rejection reason
-        mix per source, the December dip and the dirty-record counts.
+        mix per source (as drawn, and the planted probabilities behind the draws), the
+        December dip and the dirty-record counts.
     """
     if leads < 100:
         raise ValueError(f"leads must be at least 100, got {leads}")
@@ -2119,14 +2120,19 @@ def _truth(
     sel = (d["outcome"] == DISPOSITION_CODES["rejected"]) | (
         d["outcome"] == DISPOSITION_CODES["nurture"]
     )
-    mix = {}
+    mix, expected = {}, {}
     for s, name in enumerate(SOURCES):
-        r = d["reason"][sel & (src == s)]
+        here = sel & (src == s)
+        r = d["reason"][here]
         total = len(r)
         mix[name] = {
             reason: round(float((r == i).sum() / total), 4) if total else 0.0
             for i, reason in enumerate(REASONS)
         }
+        # The planted probabilities behind those draws, averaged over the same dispositions.
+        probs = REASON_PROBS[_reason_group(lead, d["lead"][here].astype(np.int64))]
+        mean = probs.mean(axis=0) if total else np.zeros(len(REASONS))
+        expected[name] = {reason: round(float(mean[i]), 4) for i, reason in enumerate(REASONS)}
     # December dip as observed: December leads vs the mean of its neighbours.
     cm = _month_index(lead["created"])
     observed = []
@@ -2186,6 +2192,7 @@ def _truth(
             "median_response_minutes_team_otherwise": med(outside),
         },
         "rejection_reason_mix": mix,
+        "rejection_reason_expected": expected,
         "december_dip_factor": DECEMBER_DIP,
         "december_ratio_observed": [round(x, 3) for x in observed],
         "dirty": lead["dirty"],

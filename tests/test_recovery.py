@@ -96,6 +96,13 @@ def test_rejection_reason_mix_per_source_matches_the_truth(history):
     sigma3 = 3 * np.sqrt(planted * (1 - planted)).div(np.sqrt(totals[planted.index]), axis=0)
     assert ((got - planted).abs() <= sigma3 + 1e-4).all().all()
 
+    # Against the planted probabilities (not the draws): each share within 4 sigma of the
+    # expected share, over 8 sources x 10 reasons.
+    expected = pd.DataFrame(truth["rejection_reason_expected"]).T
+    exp = expected.reindex(index=planted.index, columns=planted.columns)
+    sigma = np.sqrt(exp * (1 - exp)).div(np.sqrt(totals[planted.index]), axis=0)
+    assert ((got - exp).abs() <= 4 * sigma + 1e-3).all().all()
+
     students = counts["student_or_job_seeker"]
     low, high = stats.wilson_interval(students, totals)
     others = high.drop("paid_social")
