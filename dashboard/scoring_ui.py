@@ -2,9 +2,12 @@
 
 The feature matrix (one row per lead, ~20 float32 columns) is built once per version of
 the database file and kept with ``st.cache_resource``: it is never pickled, copied or
-mutated. The fitted model is kept the same way per (database version, outcome, window).
-Everything that depends on the points or the threshold is numpy over that matrix
-(:func:`analysis.whatif.what_if`), so moving a slider never re-queries or refits.
+mutated. Imported lead properties chosen as features extend a copy of it, kept the same
+way per (database version, sorted property names), so the default path (no properties)
+stays the one cached matrix. The fitted model is kept per (database version, outcome,
+window, properties). Everything that depends on the points or the threshold is numpy
+over that matrix (:func:`analysis.whatif.what_if`), so moving a slider never re-queries
+or refits.
 
 The helpers below only reshape what :mod:`analysis.whatif` and :mod:`analysis.scoring`
 return into tables for display; the numbers themselves come from there.
@@ -12,7 +15,9 @@ return into tables for display; the numbers themselves come from there.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -20,7 +25,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import config, features, scoring, store, whatif
+from analysis import config, features, flat, scoring, store, whatif
 from analysis.features import FeatureMatrix
 from analysis.scoring import ModelReport, ScoringConfig
 from dashboard import state
@@ -40,6 +45,29 @@ EDITOR_COLUMNS = ["feature", "kind", "current", "proposed", "suggested", "share"
 
 NO_RULE_NAME = "no saved rule"
 
+EDITOR_ROWS = 30
+"""The points editor shows at most this many rows at once and scrolls beyond."""
+
+Properties = tuple[str, ...]
+"""Names of imported lead properties chosen as features, sorted (a cache key)."""
+
+FLAGGED = "likely leakage"
+"""The :func:`analysis.leakage.property_leakage` verdict that needs an explicit
+confirmation before the property is used as a feature."""
+
+EVIDENCE_COLUMNS = [
+    "property",
+    "verdict",
+    "auc",
+    "missing_never_handed_off",
+    "missing_handed_off",
+    "evidence",
+    "kind",
+    "leads",
+    "examples",
+]
+"""Columns of the leakage evidence table, in display order."""
+
 
 def window_label(days: int) -> str:
     """'any time' (0) or 'within N days'."""
@@ -51,9 +79,23 @@ def within_days(days: int) -> int | None:
     return int(days) if days else None
 
 
-def editor_key(version: int) -> str:
-    """Widget key of the points editor; a new version starts from fresh, unedited data."""
-    return f"sl_points_{version}"
+def editor_key(version: int, properties: Sequence[str] = ()) -> str:
+    """Widget key of the points editor; a new version starts from fresh, unedited data.
+
+    The chosen lead properties are part of the key (as a short digest) because they change
+    the editor's rows: edits are kept by row position, so a new set of rows needs a fresh
+    editor (which starts from the proposed points kept in ``sl_base``). Without properties
+    the key is ``sl_points_<version>``.
+    """
+    if not properties:
+        return f"sl_points_{version}"
+    digest = hashlib.sha1("\x1f".join(sorted(properties)).encode()).hexdigest()[:8]
+    return f"sl_points_{version}_{digest}"
+
+
+def confirm_key(name: str) -> str:
+    """Widget key of the "use it anyway" checkbox of a flagged lead property."""
+    return f"sl_prop_ok_{name}"
 
 
 # --------------------------------------------------------------------------------------
@@ -137,10 +179,56 @@ def feature_matrix(key: state.DbKey) -> FeatureMatrix:
         con.close()
 
 
-@st.cache_resource(max_entries=1, show_spinner=False)
-def catalogue(key: state.DbKey) -> pd.DataFrame:
-    """:meth:`FeatureMatrix.catalogue` of version ``key`` (feature, kind, description, share)."""
-    return feature_matrix(key).catalogue()
+@st.cache_resource(max_entries=4, show_spinner="Adding the chosen lead properties…")
+def _matrix_with_properties(key: state.DbKey, properties: Properties) -> FeatureMatrix:
+    con = store.connect_read_only(Path(key[0]))
+    try:
+        return flat.add_property_features(feature_matrix(key), con, properties)
+    finally:
+        con.close()
+
+
+def matrix(key: state.DbKey, properties: Iterable[str] = ()) -> FeatureMatrix:
+    """The feature matrix of version ``key`` with the chosen lead properties appended.
+
+    Without properties this is :func:`feature_matrix` itself; with them, a copy extended
+    by :func:`analysis.flat.add_property_features` (categorical -> ``name=value`` columns,
+    numeric -> ``name=≥t`` steps), cached per (version, sorted names). Shared, never to
+    be mutated.
+    """
+    props = tuple(sorted(set(properties)))
+    return _matrix_with_properties(key, props) if props else feature_matrix(key)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def catalogue(key: state.DbKey, properties: Properties = ()) -> pd.DataFrame:
+    """:meth:`FeatureMatrix.catalogue` of :func:`matrix` (feature, kind, description, share).
+
+    Columns of a lead property are described as such ("Imported property: Rating is Hot",
+    "Imported property: Web Visits ≥ 10").
+    """
+    cat = matrix(key, properties).catalogue()
+    described = [
+        property_description(name, properties) or text
+        for name, text in zip(cat["feature"], cat["description"], strict=True)
+    ]
+    return cat.assign(description=described)
+
+
+def property_description(feature: str, properties: Iterable[str]) -> str | None:
+    """What a lead-property column means, or None when ``feature`` is not one of theirs.
+
+    ``Rating=Hot`` -> "Imported property: Rating is Hot"; ``Visits=≥10`` -> "Imported
+    property: Visits ≥ 10". The longest matching property name wins (names may share a
+    prefix).
+    """
+    for prop in sorted(properties, key=len, reverse=True):
+        if feature.startswith(f"{prop}="):
+            value = feature[len(prop) + 1 :]
+            if value.startswith("≥"):
+                return f"Imported property: {prop} ≥ {value[1:]}"
+            return f"Imported property: {prop} is {value}"
+    return None
 
 
 def current_rule() -> tuple[ScoringConfig, bool]:
@@ -155,12 +243,16 @@ def current_rule() -> tuple[ScoringConfig, bool]:
         return ScoringConfig({}, 1.0, name=NO_RULE_NAME), False
 
 
-@st.cache_resource(max_entries=6, show_spinner="Fitting the model…")
+@st.cache_resource(max_entries=8, show_spinner="Fitting the model…")
 def model_report(
-    key: state.DbKey, outcome: str, within_days: int | None
+    key: state.DbKey, outcome: str, within_days: int | None, properties: Properties = ()
 ) -> tuple[ModelReport | None, str]:
-    """(fitted report, '') or (None, why it could not be fitted) for version ``key``."""
-    fm = feature_matrix(key)
+    """(fitted report, '') or (None, why it could not be fitted) for version ``key``.
+
+    The model is fitted on :func:`matrix` (the built-in features plus the chosen lead
+    properties).
+    """
+    fm = matrix(key, properties)
     current, saved = current_rule()
     try:
         report = scoring.fit_model(fm, outcome, within_days, current=current if saved else None)
@@ -175,8 +267,11 @@ def threshold_curve(
     weights: tuple[tuple[str, float], ...],
     outcome: str,
     within_days: int | None,
+    properties: Properties = (),
 ) -> pd.DataFrame:
     """Threshold curve of a set of points over the decided leads of version ``key``.
+
+    ``properties`` are the lead properties chosen as features (see :func:`matrix`).
 
     Returns
     -------
@@ -186,7 +281,7 @@ def threshold_curve(
         that threshold per complete month (decision months before the month holding the
         end of the data), the same definition as the page's "MQLs per month".
     """
-    fm = feature_matrix(key)
+    fm = matrix(key, properties)
     config = ScoringConfig(dict(weights), 0.0)
     scores = scoring.score(fm, config)
     decided = fm.decided
@@ -221,14 +316,16 @@ def points_table(
     current: ScoringConfig,
     proposed: dict[str, float],
     report: ModelReport | None,
+    properties: Properties = (),
 ) -> pd.DataFrame:
     """The points editor's data: one row per feature of the matrix.
 
     ``current`` and ``proposed`` are points (0 when a configuration does not mention the
     feature), ``suggested`` the model's points (NaN without a model), ``share`` the share
-    of all leads that have the feature.
+    of all leads that have the feature. Columns of the chosen lead ``properties`` follow
+    the built-in features.
     """
-    cat = catalogue(key)
+    cat = catalogue(key, properties)
     suggested = (
         dict(
             zip(
@@ -576,3 +673,101 @@ def file_stem(config: ScoringConfig) -> str:
     """A file name stem for a configuration's exports."""
     text = config.model_id or config.name or "scoring-config"
     return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text).strip("-") or "config"
+
+
+# --------------------------------------------------------------------------------------
+# Imported lead properties as features, behind the leakage evidence
+# --------------------------------------------------------------------------------------
+
+
+def evidence_table(catalogue: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """The leakage evidence per lead property, for display, most suspicious first.
+
+    Parameters
+    ----------
+    catalogue : DataFrame
+        :func:`analysis.flat.property_catalogue` (``name``, ``kind``, ``leads``,
+        ``examples``).
+    evidence : DataFrame
+        :func:`analysis.leakage.property_leakage`, already ordered most suspicious first.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`EVIDENCE_COLUMNS`: ``property``, ``verdict``, ``auc`` (single-feature
+        AUC among handed-off leads, NaN when not computed), ``missing_never_handed_off`` /
+        ``missing_handed_off`` (share of those leads without a value, 0-1), ``evidence``
+        (the reason in words), ``kind``, ``leads`` (leads with a value) and ``examples``.
+        Properties in the catalogue but not in ``evidence`` come last with no verdict.
+    """
+    info = catalogue.set_index("name")[["leads", "examples"]]
+    rows = evidence.rename(
+        columns={
+            "name": "property",
+            "missing_not_handed_off": "missing_never_handed_off",
+        }
+    )
+    rows = rows.join(info, on="property")
+    rest = catalogue.loc[~catalogue["name"].isin(evidence["name"])]
+    if len(rest):
+        rows = pd.concat(
+            [rows, rest.rename(columns={"name": "property"})], ignore_index=True, sort=False
+        )
+    return rows.reindex(columns=EVIDENCE_COLUMNS).reset_index(drop=True)
+
+
+def flagged_properties(evidence: pd.DataFrame) -> list[str]:
+    """Properties whose verdict is :data:`FLAGGED`, in the evidence's order."""
+    return evidence.loc[evidence["verdict"] == FLAGGED, "name"].astype(str).tolist()
+
+
+def property_label(name: str, evidence: pd.DataFrame) -> str:
+    """How the property picker lists a property: its name, marked when not 'ok'.
+
+    ``⚠️ Lead Status`` (likely leakage), ``Partner Tier (check)``, ``Visits``. Kept short:
+    the picker's chips are narrow, and the evidence table beside it says the rest.
+    """
+    verdict = evidence.loc[evidence["name"] == name, "verdict"]
+    if verdict.empty or verdict.iloc[0] == "ok":
+        return name
+    return f"⚠️ {name}" if verdict.iloc[0] == FLAGGED else f"{name} ({verdict.iloc[0]})"
+
+
+def leakage_warning(name: str, evidence: pd.DataFrame) -> str:
+    """The warning shown when a flagged property is selected: its name and its evidence."""
+    row = evidence.loc[evidence["name"] == name].iloc[0]
+    return (
+        f"**{name}** looks like a field sales fills in after the handoff "
+        f"({row['verdict']}): {row['evidence']}. Points for it would score leads on what "
+        "sales already decided, so the replay and the model look better on history than "
+        "they can be on new leads. It is not added until you confirm."
+    )
+
+
+def split_choice(
+    selected: Sequence[str], evidence: pd.DataFrame, confirmed: Mapping[str, bool]
+) -> tuple[Properties, list[str]]:
+    """The selected properties that may be used now, and the flagged ones still waiting.
+
+    A property with the verdict :data:`FLAGGED` is used only when ``confirmed[name]`` is
+    true; every other selected property is used as is.
+
+    Returns
+    -------
+    (tuple of str, list of str)
+        The properties to add as features (sorted, the cache key of :func:`matrix`) and
+        the flagged properties selected but not confirmed (in selection order).
+    """
+    flagged = set(flagged_properties(evidence))
+    waiting = [n for n in selected if n in flagged and not confirmed.get(n, False)]
+    use = tuple(sorted({n for n in selected if n not in waiting}))
+    return use, waiting
+
+
+def rule_properties(weights: Mapping[str, float], names: Iterable[str]) -> list[str]:
+    """Lead properties (of ``names``) whose columns get points in ``weights``.
+
+    A weight named ``<property>=<value>`` or ``<property>=≥<t>`` belongs to that property;
+    the page preselects these so that a saved rule using properties can be replayed.
+    """
+    return [n for n in names if any(k.startswith(f"{n}=") and v != 0 for k, v in weights.items())]

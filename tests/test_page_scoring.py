@@ -1,7 +1,9 @@
 """The Scoring lab page through Streamlit's AppTest, against the small demo database.
 
 Every expected number is computed straight from the engine (``analysis.whatif.what_if``
-on the same feature matrix) and compared with what the page shows.
+on the same feature matrix) and compared with what the page shows. The imported lead
+properties section runs against a copy of the demo database with three planted
+properties: one that leaks the outcome and two that carry no signal.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import features, scoring, store, whatif
+from analysis import features, flat, leakage, scoring, store, whatif
 from dashboard import scoring_ui
 
 PAGE = "app_pages/scoring.py"
@@ -235,3 +238,227 @@ def test_empty_database_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert not at.exception, [e.value for e in at.exception]
     assert "no leads yet" in at.info[0].value
     assert not at.get("plotly_chart")
+
+
+# --- imported lead properties as features ----------------------------------------------
+
+LEAKY = "Lead Status"
+HARMLESS = ("Partner Tier", "Web Visits")
+
+
+@pytest.fixture(scope="module")
+def props_db(tmp_path_factory: pytest.TempPathFactory, demo_db: Path, engine: dict) -> Path:
+    """A copy of the demo database with three planted lead properties.
+
+    - "Lead Status": what sales set after the handoff: "Qualified" for handed-off leads that
+      reached SQL, "Unqualified" for the other handed-off leads, missing for leads never
+      handed off. It splits the outcome perfectly (AUC 1.0) and is missing only before
+      the handoff: it must be flagged.
+    - "Partner Tier" (Gold/Silver/Bronze) and "Web Visits" (0-49, numeric): drawn at
+      random for every lead, so they carry no signal and are not flagged.
+    """
+    path = tmp_path_factory.mktemp("props") / "props.duckdb"
+    shutil.copyfile(demo_db, path)
+    fm = engine["fm"]
+    rng = np.random.default_rng(5)
+    ids = fm.lead_ids.astype(object)
+    status = np.where(fm.reached_sql, "Qualified", "Unqualified")[fm.handed_off]
+    visits = rng.integers(0, 50, fm.n)
+    rows = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "lead_id": ids[fm.handed_off],
+                    "name": LEAKY,
+                    "value": status,
+                    "value_number": None,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "lead_id": ids,
+                    "name": HARMLESS[0],
+                    "value": rng.choice(["Gold", "Silver", "Bronze"], fm.n),
+                    "value_number": None,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "lead_id": ids,
+                    "name": HARMLESS[1],
+                    "value": visits.astype(str),
+                    "value_number": visits.astype(float),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).astype({"lead_id": object, "name": object, "value": object, "value_number": float})
+    with store.write_session(path) as con:
+        con.register("planted", rows)
+        con.execute(
+            "INSERT INTO lead_properties SELECT lead_id, name, value, value_number FROM planted"
+        )
+    return path
+
+
+@pytest.fixture()
+def props_at(props_db: Path, monkeypatch: pytest.MonkeyPatch):
+    """The Scoring lab run against the properties database."""
+    monkeypatch.setenv("HANDOFF_DB", str(props_db))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def with_properties(props_db: Path, engine: dict, names: list[str]):
+    """The engine's matrix with ``names`` appended and the model fitted on it."""
+    con = store.connect_read_only(props_db)
+    try:
+        fm = flat.add_property_features(engine["fm"], con, names)
+    finally:
+        con.close()
+    return fm, scoring.fit_model(fm, "sql", current=engine["current"])
+
+
+def property_expanders(at: AppTest) -> list:
+    return [e for e in at.main.expander if e.label.startswith("Imported lead properties")]
+
+
+def editor_rows(at: AppTest) -> pd.DataFrame:
+    return at.data_editor[0].value
+
+
+def evidence_shown(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+
+
+def test_default_page_has_no_property_section(app_at, engine) -> None:
+    """Without imported properties the page says so in one line and the points editor
+    holds exactly the built-in features, under its usual key."""
+    at = app_at(PAGE)
+    assert any("No lead properties were imported" in c.value for c in at.caption)
+    assert not property_expanders(at)
+    assert "sl_props" not in [w.key for w in at.get("multiselect")]
+    assert at.data_editor[0].key == scoring_ui.editor_key(0) == "sl_points_0"
+    assert editor_rows(at)["feature"].tolist() == list(engine["fm"].names)
+
+
+def test_leaking_property_is_flagged_with_its_auc(props_at, props_db) -> None:
+    """The evidence table lists the planted status first as likely leakage with AUC 1.00
+    (it splits reached-SQL from not perfectly) and the random ones as ok; nothing is
+    added until chosen."""
+    at = props_at
+    con = store.connect_read_only(props_db)
+    try:
+        expected = leakage.property_leakage(con, "sql").set_index("name")
+    finally:
+        con.close()
+    assert expected.loc[LEAKY, "auc"] == 1.0  # planted: Qualified exactly when reached SQL
+    shown = evidence_shown(at)
+    assert shown["property"].iloc[0] == LEAKY
+    row = shown.set_index("property").loc[LEAKY]
+    assert row["verdict"] == "likely leakage" and row["auc"] == 1.0
+    assert row["missing_never_handed_off"] == 1.0 and row["missing_handed_off"] == 0.0
+    assert "AUC 1.00 on its own" in row["evidence"]
+    for name in HARMLESS:
+        assert shown.set_index("property").loc[name, "verdict"] == "ok"
+        assert shown.set_index("property").loc[name, "auc"] == pytest.approx(
+            expected.loc[name, "auc"]
+        )
+    assert "1 flagged" in property_expanders(at)[0].label
+    assert at.multiselect(key="sl_props").value == []
+
+
+def test_flagged_property_waits_for_confirmation(props_at, props_db, engine) -> None:
+    """Selecting the leaking status shows a warning naming it with its evidence and leaves
+    the features unchanged; ticking "use it anyway" adds its columns, with 0 current points
+    and the points of the model refitted with them."""
+    at = props_at
+    at.multiselect(key="sl_props").select(LEAKY).run()
+    assert not at.exception, [e.value for e in at.exception]
+    warning = next(w.value for w in at.warning if LEAKY in w.value)
+    assert "AUC 1.00 on its own" in warning
+    assert "missing for 100% of leads never handed off vs 0% of handed-off leads" in warning
+    assert editor_rows(at)["feature"].tolist() == list(engine["fm"].names)
+    assert any("Not added until confirmed: Lead Status" in c.value for c in at.caption)
+
+    at.checkbox(key=scoring_ui.confirm_key(LEAKY)).check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    fm, report = with_properties(props_db, engine, [LEAKY])
+    table = editor_rows(at)
+    assert table["feature"].tolist() == list(fm.names)
+    added = table.set_index("feature").loc[[f"{LEAKY}=Qualified", f"{LEAKY}=Unqualified"]]
+    assert (added["current"] == 0).all() and (added["proposed"] == 0).all()
+    suggested = report.suggested.weights
+    assert added["suggested"].tolist() == [suggested[n] for n in added.index]
+    # A perfect leak: the model leans on it far more than on any built-in feature.
+    assert suggested[f"{LEAKY}=Qualified"] > max(suggested[n] for n in engine["fm"].names)
+
+
+def test_harmless_properties_are_added_and_replayed(props_at, props_db, engine) -> None:
+    """Selecting the two unflagged properties adds their columns straight away (no warning
+    about them); with 0 points the replay is the current rule's, and the model tab reports
+    the model refitted with them."""
+    at = props_at
+    at.multiselect(key="sl_props").set_value(list(HARMLESS)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(name in w.value for w in at.warning for name in HARMLESS)
+    fm, report = with_properties(props_db, engine, sorted(HARMLESS))
+    table = editor_rows(at)
+    assert table["feature"].tolist() == list(fm.names)
+    new = table.iloc[len(engine["fm"].names) :].set_index("feature")
+    # Tiers: one column per value; visits 0-49: steps at the quartiles (three).
+    # Tiers: one column per value (most frequent first, so compare as a set); visits
+    # 0-49 at random: three distinct quartile steps.
+    tiers = sorted(n for n in new.index if n.startswith("Partner Tier="))
+    assert tiers == ["Partner Tier=Bronze", "Partner Tier=Gold", "Partner Tier=Silver"]
+    assert sum(n.startswith("Web Visits=≥") for n in new.index) == 3
+    assert (new["current"] == 0).all() and (new["proposed"] == 0).all()
+    assert new["suggested"].tolist() == [report.suggested.weights[n] for n in new.index]
+    assert new["description"].iloc[0].startswith("Imported property: ")
+    shown = metrics(at)
+    for label, value in shown_like_the_page(replay(engine, engine["current"])).items():
+        assert shown[label] == value, label
+    open_tab(at, "Model quality")
+    assert metrics(at)["Test AUC"] == f"{report.auc_test:.3f}"
+
+
+def test_split_choice_and_rule_properties_by_hand() -> None:
+    """Only flagged properties wait for confirmation; a rule's weights name its properties."""
+    evidence = pd.DataFrame(
+        {"name": ["Status", "Tier", "Visits"], "verdict": ["likely leakage", "check", "ok"]}
+    )
+    assert scoring_ui.split_choice(["Visits", "Status", "Tier"], evidence, {}) == (
+        ("Tier", "Visits"),
+        ["Status"],
+    )
+    assert scoring_ui.split_choice(["Status"], evidence, {"Status": True}) == (("Status",), [])
+    weights = {"pricing_page": 25.0, "Tier=Gold": 5.0, "Visits=≥10": 0.0}
+    assert scoring_ui.rule_properties(weights, ["Status", "Tier", "Visits"]) == ["Tier"]
+    assert scoring_ui.property_description("Visits=≥10", ["Visits"]) == (
+        "Imported property: Visits ≥ 10"
+    )
+    assert scoring_ui.property_description("pricing_page", ["Visits"]) is None
+
+
+def test_an_edit_survives_adding_a_property(props_at, engine) -> None:
+    """Points edited before a property is added are kept: the editor restarts under a new
+    key (its rows changed) from the proposed points, so the replay still has them."""
+    at = props_at
+    at.session_state[scoring_ui.editor_key(0)] = {
+        "edited_rows": {engine["fm"].index("pricing_page"): {"proposed": 0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.multiselect(key="sl_props").select(HARMLESS[0]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.data_editor[0].key == scoring_ui.editor_key(0, [HARMLESS[0]]) != "sl_points_0"
+    table = editor_rows(at).set_index("feature")
+    assert table.loc["pricing_page", "proposed"] == 0
+    assert table.loc["pricing_page", "current"] == engine["current"].weights["pricing_page"]
+    expected = replay(engine, engine["current"].with_changes({"pricing_page": 0.0}))
+    shown = metrics(at)
+    for label, value in shown_like_the_page(expected).items():
+        assert shown[label] == value, label

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import config, scoring, store, whatif
+from analysis import config, flat, leakage, scoring, store, whatif
 from analysis.scoring import ScoringConfig
 from dashboard import scoring_ui as ui
 from dashboard import state
@@ -57,6 +57,8 @@ if not saved:
 
 
 ui.init_state(current)
+# Filled once the outcome is chosen (the leakage evidence depends on it), shown up here.
+properties_box = st.container()
 
 left, right = st.columns(2, gap="large")
 
@@ -79,22 +81,108 @@ with right:
     )
     outcome_label = ui.OUTCOME_LABELS[outcome]
     window = ui.within_days(window_choice)
-report, why_no_model = ui.model_report(key, outcome, window)
+
+with properties_box:
+    stored = state.call(flat.property_catalogue)
+    chosen: tuple[str, ...] = ()
+    if stored.empty:
+        st.caption(
+            "No lead properties were imported, so only the built-in features below can get "
+            "points. Flat CRM exports (`handoff import --preset hubspot` or `salesforce`) keep "
+            "their other columns as lead properties, which can then be added here."
+        )
+    else:
+        evidence = state.call(leakage.property_leakage, outcome)
+        flagged = ui.flagged_properties(evidence)
+        options = stored["name"].astype(str).tolist()
+        ss.setdefault("sl_keep_props", ui.rule_properties(current.weights, options))
+        if "sl_props" not in ss or any(n not in options for n in ss["sl_props"]):
+            ss["sl_props"] = [n for n in ss["sl_keep_props"] if n in options]
+        title = f"Imported lead properties: {len(options)} available"
+        if flagged:
+            title += f", {len(flagged)} flagged as likely filled in by sales after the handoff"
+        with st.expander(title, icon="⚠️" if flagged else None, expanded=bool(ss["sl_props"])):
+            st.caption(
+                "Columns of your CRM export that are not mapped to a built-in field. They are a "
+                "snapshot taken when the export was made, not as of each lead's handoff: a "
+                "field sales fills in later (a status, a rating, tags) already knows the "
+                f"outcome. The evidence is computed for “{outcome_label}”."
+            )
+            st.markdown("**Leakage evidence**, most suspicious first")
+            st.dataframe(
+                ui.evidence_table(stored, evidence),
+                hide_index=True,
+                width="stretch",
+                key="sl_prop_evidence",
+                column_config={
+                    "property": st.column_config.TextColumn("property", width=110, pinned=True),
+                    "verdict": st.column_config.TextColumn(
+                        "verdict", width=100, help="likely leakage, check or ok"
+                    ),
+                    "auc": st.column_config.NumberColumn(
+                        "AUC alone",
+                        width=72,
+                        format="%.2f",
+                        help="Single-feature AUC among handed-off leads (0.5 = no signal, "
+                        "1 = splits the outcome perfectly). Fit features alone rarely "
+                        "pass 0.7.",
+                    ),
+                    "missing_never_handed_off": st.column_config.NumberColumn(
+                        "missing (no handoff)",
+                        width=128,
+                        format="percent",
+                        help="Share of leads never handed to sales without a value. A "
+                        "field sales fills in is missing for leads sales never saw.",
+                    ),
+                    "missing_handed_off": st.column_config.NumberColumn(
+                        "missing (handed off)",
+                        width=128,
+                        format="percent",
+                        help="Share of handed-off leads without a value",
+                    ),
+                    "evidence": st.column_config.TextColumn("why", width="large"),
+                    "leads": st.column_config.NumberColumn("leads with a value", format="%d"),
+                },
+            )
+            selected = st.multiselect(
+                "Add as features",
+                options,
+                format_func=lambda n: ui.property_label(n, evidence),
+                key="sl_props",
+                placeholder="Choose lead properties",
+                help="A categorical property adds one 0/1 feature per frequent value "
+                "(name=value); a numeric one adds steps at its quartiles (name=≥t). "
+                "They count as fit features and start with 0 points.",
+            )
+            ss["sl_keep_props"] = list(selected)
+            for name in selected:
+                if name in flagged:
+                    st.warning(ui.leakage_warning(name, evidence), icon="⚠️")
+                    st.checkbox(f"Use “{name}” anyway", key=ui.confirm_key(name))
+            confirmed = {n: bool(ss.get(ui.confirm_key(n), False)) for n in selected}
+            chosen, waiting = ui.split_choice(selected, evidence, confirmed)
+            if waiting:
+                st.caption(f"Not added until confirmed: {', '.join(waiting)}.")
+            if chosen:
+                st.caption(f"Added as features: {', '.join(chosen)}.")
+
+fm = ui.matrix(key, chosen)
+report, why_no_model = ui.model_report(key, outcome, window, chosen)
 
 with left:
     st.subheader("Points per feature")
     edited = st.data_editor(
-        ui.points_table(key, current, ss["sl_base"], report),
-        key=ui.editor_key(ss["sl_points_version"]),
+        ui.points_table(key, current, ss["sl_base"], report, chosen),
+        key=ui.editor_key(ss["sl_points_version"], chosen),
         hide_index=True,
         num_rows="fixed",
         disabled=[c for c in ui.EDITOR_COLUMNS if c != "proposed"],
         width="stretch",
-        height=(fm.X.shape[1] + 1) * 35 + 3,
+        height=(min(fm.X.shape[1], ui.EDITOR_ROWS) + 1) * 35 + 3,
         column_config={
             "feature": st.column_config.TextColumn("feature", width=136, pinned=True),
             "kind": st.column_config.TextColumn(
-                "kind", width=86, help="fit: who they are; engagement: what they did"
+                "kind", width=100, help="fit: who they are; engagement: what they did"
             ),
             "current": st.column_config.NumberColumn(
                 "current",
@@ -155,7 +243,10 @@ with right:
     try:
         w = whatif.what_if(fm, current, proposed, outcome, reps, window)
     except ValueError as exc:
-        st.error(f"The rule cannot be replayed on these features: {exc}")
+        st.error(
+            f"The rule cannot be replayed on these features: {exc}. A rule that gives points "
+            "to imported lead properties needs them added under “Imported lead properties”."
+        )
         st.stop()
     st.subheader("Proposed vs current")
     if w.n_decided == 0:
@@ -224,7 +315,7 @@ with tab_compare:
 
 with tab_curve:
     if tab_curve.open:
-        curve = ui.threshold_curve(key, tuple(sorted(weights.items())), outcome, window)
+        curve = ui.threshold_curve(key, tuple(sorted(weights.items())), outcome, window, chosen)
         if curve.empty:
             st.info("No decided lead to draw the curve from.")
         else:
