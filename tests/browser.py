@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
@@ -56,3 +56,20 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_page(page: Page, url: str, heading: str, charts: int) -> Locator:
+    """Open ``url``, wait until ``charts`` plotly charts are drawn and the run is over, and
+    check the heading is shown and no exception box is; returns the charts' locator.
+
+    A cold server computes before it draws, so the first wait is generous.
+    """
+    page.goto(url)
+    located = page.get_by_test_id("stPlotlyChart")
+    expect(located).to_have_count(charts, timeout=60_000)
+    wait_for_app(page, timeout_ms=60_000)
+    assert_no_exception(page)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    for i in range(charts):
+        expect(located.nth(i).locator(".main-svg").first).to_be_attached()
+    return located

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from analysis import filters as flt
 from analysis import rejections, store
-from tests.browser import assert_no_exception, screenshot, wait_for_app
+from tests.browser import assert_no_exception, open_page, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
 CHARTS = 4
 SOURCE = "paid_social"
-
-
-def full_height(page: Page) -> None:
-    """Grow the viewport to the page's content so the screenshot shows every section."""
-    height = page.evaluate(
-        """() => Math.max(...['stMain', 'stAppViewContainer', 'stMainBlockContainer'].map(
-            t => { const e = document.querySelector(`[data-testid="${t}"]`);
-                   return e ? e.scrollHeight : 0; }))"""
-    )
-    page.set_viewport_size({"width": 1400, "height": int(height) + 50})
-    wait_for_app(page)
 
 
 def dispositions(demo_db, sources: tuple[str, ...]) -> str:
@@ -44,14 +33,7 @@ def test_source_filter_updates_the_dispositions(served_app, page, demo_db):
     before, after = dispositions(demo_db, ()), dispositions(demo_db, (SOURCE,))
     assert before != after
 
-    page.goto(served_app + "/rejections")
-    charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts).to_have_count(CHARTS, timeout=60_000)  # a cold server computes first
-    wait_for_app(page, timeout_ms=60_000)
-    assert_no_exception(page)
-    expect(page.get_by_role("heading", name="Rejections")).to_be_visible()
-    for i in range(CHARTS):
-        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+    charts = open_page(page, served_app + "/rejections", "Rejections", CHARTS)
 
     total = (
         page.get_by_test_id("stMetric")
@@ -70,5 +52,4 @@ def test_source_filter_updates_the_dispositions(served_app, page, demo_db):
     wait_for_app(page)
     assert_no_exception(page)
 
-    full_height(page)
     assert screenshot(page, "rejections").stat().st_size > 50_000

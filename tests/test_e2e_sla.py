@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from analysis import filters as flt
 from analysis import sla, store
 from dashboard.charts.sla import fmt_pct
-from tests.browser import assert_no_exception, screenshot, wait_for_app
+from tests.browser import assert_no_exception, open_page, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
 CHARTS = 5
-
-
-def full_height(page: Page) -> None:
-    """Grow the viewport to the page's content so the screenshot shows every section."""
-    height = page.evaluate(
-        """() => Math.max(...['stMain', 'stAppViewContainer', 'stMainBlockContainer'].map(
-            t => { const e = document.querySelector(`[data-testid="${t}"]`);
-                   return e ? e.scrollHeight : 0; }))"""
-    )
-    page.set_viewport_size({"width": 1400, "height": int(height) + 50})
-    wait_for_app(page)
 
 
 def expected_hot(demo_db, clock: str) -> str:
@@ -44,14 +33,7 @@ def test_clock_toggle_updates_compliance(served_app, page, demo_db):
     before, after = expected_hot(demo_db, "policy"), expected_hot(demo_db, "business")
     assert before != after
 
-    page.goto(served_app + "/sla")
-    charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts).to_have_count(CHARTS, timeout=60_000)  # a cold server computes first
-    wait_for_app(page, timeout_ms=60_000)
-    assert_no_exception(page)
-    expect(page.get_by_role("heading", name="SLA & response")).to_be_visible()
-    for i in range(CHARTS):
-        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+    charts = open_page(page, served_app + "/sla", "SLA & response", CHARTS)
 
     hot = (
         page.get_by_test_id("stMetric")
@@ -66,5 +48,4 @@ def test_clock_toggle_updates_compliance(served_app, page, demo_db):
     assert_no_exception(page)
     assert not [e for e in page.console_errors if "plotly" in e.lower()]
 
-    full_height(page)
     assert screenshot(page, "sla").stat().st_size > 50_000
