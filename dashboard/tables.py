@@ -17,6 +17,13 @@ MAX_VISIBLE_ROWS = 15
 
 ROW_PX = 35
 
+PERCENT = st.column_config.NumberColumn(format="percent")
+"""A share 0–1 shown as a percentage."""
+LOW_95 = st.column_config.NumberColumn("95% low", format="percent")
+"""Lower end of a 95% Wilson interval."""
+HIGH_95 = st.column_config.NumberColumn("95% high", format="percent")
+"""Upper end of a 95% Wilson interval."""
+
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """The CSV the download button serves for ``df``: UTF-8, header row, no index."""

@@ -8,7 +8,7 @@ from analysis import filters as flt
 from analysis import rejections
 from dashboard import state
 from dashboard.charts import rejections as charts
-from dashboard.tables import show_table
+from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table
 
 BREAKDOWNS = {
     "source": "Source",
@@ -31,9 +31,7 @@ OUTCOME_PHRASES = {
     ("bad_data",): "bad-data",
 }
 PERIODS = {"month": "Month", "quarter": "Quarter"}
-PCT = st.column_config.NumberColumn(format="percent")
-LOW = st.column_config.NumberColumn("95% low", format="percent")
-HIGH = st.column_config.NumberColumn("95% high", format="percent")
+PCT, LOW, HIGH = PERCENT, LOW_95, HIGH_95
 
 st.title("Rejections")
 st.caption(

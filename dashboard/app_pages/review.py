@@ -15,7 +15,7 @@ from analysis import review as rv
 from dashboard import report as rp
 from dashboard import state
 from dashboard.charts import review as charts
-from dashboard.tables import show_table
+from dashboard.tables import HIGH_95, LOW_95, show_table
 
 ss = st.session_state
 PCT = st.column_config.NumberColumn(format="percent")
@@ -212,8 +212,8 @@ else:
         k=st.column_config.NumberColumn("Within target", format="localized"),
         n=st.column_config.NumberColumn("Decided", format="localized"),
         rate=st.column_config.NumberColumn("Compliance", format="percent"),
-        low=st.column_config.NumberColumn("95% low", format="percent"),
-        high=st.column_config.NumberColumn("95% high", format="percent"),
+        low=LOW_95,
+        high=HIGH_95,
         pending="Pending",
     )
     resp = h["response_minutes"]
@@ -386,8 +386,8 @@ with q1:
         k=st.column_config.NumberColumn("k", format="localized"),
         n=st.column_config.NumberColumn("n", format="localized"),
         rate=st.column_config.NumberColumn("Rate", format="percent"),
-        low=st.column_config.NumberColumn("95% low", format="percent"),
-        high=st.column_config.NumberColumn("95% high", format="percent"),
+        low=LOW_95,
+        high=HIGH_95,
     )
 with q2:
     needed = plan.needed.assign(

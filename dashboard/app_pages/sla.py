@@ -8,14 +8,12 @@ from analysis import filters as flt
 from analysis import sla
 from dashboard import state
 from dashboard.charts import sla as charts
-from dashboard.tables import show_table
+from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table
 
 BREAKDOWNS = {"team": "Team", "rep": "Rep", "source": "Source", "campaign": "Campaign"}
 MAX_AGES = {0: "no limit", 7: "7 days", 30: "30 days", 90: "90 days", 365: "1 year"}
 WINDOWS = {0: "any time so far", 30: "30 days", 90: "90 days"}
-PCT = st.column_config.NumberColumn(format="percent")
-LOW = st.column_config.NumberColumn("95% low", format="percent")
-HIGH = st.column_config.NumberColumn("95% high", format="percent")
+PCT, LOW, HIGH = PERCENT, LOW_95, HIGH_95
 MEDIAN = st.column_config.NumberColumn("median (min)", format="%.1f")
 P90 = st.column_config.NumberColumn("p90 (min)", format="%.1f")
 P95 = st.column_config.NumberColumn("p95 (min)", format="%.1f")
