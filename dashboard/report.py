@@ -30,8 +30,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import review as rv
 from analysis import store
+from analysis.lifecycle import review as rv
 from dashboard.charts import review as charts
 
 STEP_LABELS = {

@@ -25,9 +25,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import config, features, flat, scoring, store, whatif
-from analysis.features import FeatureMatrix
-from analysis.scoring import ModelReport, ScoringConfig
+from analysis import config, store
+from analysis.imports import flat
+from analysis.scoring import features, whatif
+from analysis.scoring import model as scoring
+from analysis.scoring.features import FeatureMatrix
+from analysis.scoring.model import ModelReport, ScoringConfig
 from dashboard import state
 
 OUTCOME_LABELS: dict[str, str] = {

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from analysis import config, features, sla, store
+from analysis import config, store
 from analysis import filters as flt
+from analysis.lifecycle import sla
+from analysis.scoring import features
 
 con = store.connect_read_only(config.db_path())
 everything = flt.Filters()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+from tests.paths import ARTIFACTS
 
 
 def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:

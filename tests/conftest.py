@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
+from tests.paths import APP, ARTIFACTS, ROOT
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -34,7 +34,7 @@ DEMO_END = date(2026, 10, 31)
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small generated demo database (4,000 leads over 12 months), built once per run."""
-    from analysis import synth
+    from analysis.demo import synth
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     synth.generate_database(path, leads=4_000, months=12, seed=11, end=DEMO_END)
@@ -69,7 +69,7 @@ def serve_dashboard(db: Path, log_name: str = "serve") -> Iterator[str]:
     log = ARTIFACTS / f"{log_name}.log"
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.cli", "serve", "--db", str(db), "--port", str(port)],
+            [sys.executable, "-m", "handoff", "serve", "--db", str(db), "--port", str(port)],
             cwd=ROOT,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -141,7 +141,7 @@ def app_at(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("HANDOFF_DB", str(demo_db))
 
     def make(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
-        at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+        at = AppTest.from_file(APP, default_timeout=60)
         if query:
             at.query_params.update(query)
         at.run()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import runpy
-from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+from tests.paths import NOTEBOOKS
 
 
 @pytest.fixture()

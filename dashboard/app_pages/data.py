@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis import config, flat, leakage, quality, store
-from analysis.ingest import ImportResult, UnusableInput
+from analysis import config, store
+from analysis.imports import flat, quality
+from analysis.imports.ingest import ImportResult, UnusableInput
+from analysis.scoring import leakage
 from dashboard import state
 
 ss = st.session_state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import filters as flt
-from analysis import funnel
+from analysis.lifecycle import funnel
 from dashboard import state
 from dashboard.charts import funnel as charts
 from dashboard.tables import show_table

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import filters as flt
-from analysis import rejections
+from analysis.lifecycle import rejections
 from dashboard import state
 from dashboard.charts import rejections as charts
 from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table

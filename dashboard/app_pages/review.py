@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import config, ingest, store
-from analysis import review as rv
+from analysis import config, store
+from analysis.imports import ingest
+from analysis.lifecycle import review as rv
 from dashboard import report as rp
 from dashboard import state
 from dashboard.charts import review as charts

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import config, flat, leakage, scoring, store, whatif
-from analysis.scoring import ScoringConfig
+from analysis import config, store
+from analysis.imports import flat
+from analysis.scoring import leakage, whatif
+from analysis.scoring import model as scoring
+from analysis.scoring.model import ScoringConfig
 from dashboard import scoring_ui as ui
 from dashboard import state
 from dashboard.charts import scoring as charts

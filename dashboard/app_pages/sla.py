@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import filters as flt
-from analysis import sla
+from analysis.lifecycle import sla
 from dashboard import state
 from dashboard.charts import sla as charts
 from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table

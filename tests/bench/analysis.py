@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import filters as flt
-from analysis import funnel, metrics, rejections, sla, store
+from analysis import store
+from analysis.lifecycle import funnel, metrics, rejections, sla
 from analysis.store import STAGES
 from tests.bench.sections import Context, timed
 

@@ -51,7 +51,9 @@ def _median_ms(fn: Callable[[int], object], repeat: int = REPEAT) -> float:
 
 def engine(ctx: Context) -> None:
     """Feature build, fit and what-if timings in this process."""
-    from analysis import features, scoring, store, whatif
+    from analysis import store
+    from analysis.scoring import features, whatif
+    from analysis.scoring import model as scoring
 
     con = store.connect_read_only(ctx.db)
     con.execute("SET enable_progress_bar = false")
@@ -105,7 +107,7 @@ def _serve(ctx: Context) -> tuple[subprocess.Popen, str]:
     port = free_port()
     # A session of its own, so that the streamlit child of `serve` is stopped with it.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "analysis.cli", "serve", "--db", str(ctx.db), "--port", str(port)],
+        [sys.executable, "-m", "handoff", "serve", "--db", str(ctx.db), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

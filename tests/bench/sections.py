@@ -43,7 +43,7 @@ def generate(ctx: Context) -> None:
         if path.exists():
             path.unlink()
         seconds, rss = ctx.run_child(
-            ["-m", "analysis.cli", "generate", "--db", str(path), "--leads", str(n)]
+            ["-m", "handoff", "generate", "--db", str(path), "--leads", str(n)]
         )
         size = path.stat().st_size / 2**20
         print(
@@ -109,7 +109,7 @@ def import_(ctx: Context) -> None:
     """Export leads and touchpoints of the benchmark database to CSV and import them fresh."""
     import duckdb
 
-    from analysis import ingest
+    from analysis.imports import ingest
 
     if not ctx.db.exists():
         print(f"no database {ctx.db}: run the generate section first")

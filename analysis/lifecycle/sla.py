@@ -1,0 +1,696 @@
+"""Response to handoffs: response times, SLA compliance, the breach queue, speed to lead.
+
+Query intuition
+---------------
+A *handoff* is one ``mql`` stage change: the first is the handoff DESIGN.md means, and a
+recycled lead that becomes an MQL again is handed off again, so each later ``mql``
+change is a new handoff with its own clock (``handoff_no`` 1, 2, ...). Leads whose
+history skips ``mql`` (sales took them straight to ``sql`` or beyond) were never handed
+over by marketing and have no handoff here.
+
+One query builds the per-handoff relation inside DuckDB:
+
+1. handoffs: ``mql`` changes up to ``as_of``, numbered per lead with a window function;
+   ``next_handoff_at`` is the lead's following ``mql`` change (LEAD over the lead);
+2. one join of the handoffs to the lead's later events (sales activities; dispositions
+   and stage changes to ``sql`` ... ``customer``, ``disqualified`` or ``nurture``; demo
+   requests), folded per handoff with filtered aggregates: the first sales activity (any
+   rep) at or after the handoff and before the next handoff; the first event that ended
+   the handoff; whether a demo request came at or before the handoff;
+3. status: *responded* when there is an activity; otherwise *closed* when a disposition,
+   stage change or the next handoff ended it; otherwise *open*, with its clock running
+   until ``as_of``;
+4. the SLA tier: ``demo_request`` MQLs (a demo-request touchpoint at or before the
+   handoff) get the demo-request policy, the rest the default policy (see
+   :func:`policies`);
+5. both clocks. Wall-clock minutes are the plain difference. Business minutes count only
+   the owner rep's working hours on Monday to Friday in the rep's own IANA time zone:
+   every instant is converted to local wall time with DuckDB's ICU ``timezone()`` (so DST
+   is handled per instant), and a closed form ``B(t)`` gives the business minutes since a
+   fixed Monday, ``B(t) = (weekdays before t's local date) * day_length + minutes of t's
+   local day inside [work_start, work_end]`` (0 on weekends). Business minutes between
+   two instants are ``B(end) - B(start)``: no per-day or per-minute loop, one expression
+   per row. The count is exact for working windows that do not contain a DST switch
+   (switches happen at night in every zone with DST in use).
+
+Reps without a valid IANA time zone are measured in UTC; reps without working hours, or
+with an end not after the start (night shifts are not supported), on 09:00-17:00. MQLs
+without an owner are measured in UTC, 09:00-17:00.
+
+Statuses: *responded* (clock stopped at the first activity), *closed* (no activity, but
+a disposition, stage change or new handoff ended the handoff; clock stopped there),
+*open* (no activity yet; clock running to ``as_of``). A handoff has *met* its target when
+it was responded to within ``target_minutes`` on its tier's clock, and is *breached* when
+its clock (response, close or wait so far) exceeds the target. Everything else is
+*pending*: open or closed without a touch, but not past the target, so not yet decidable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis import filters as flt
+from analysis import stats
+from analysis.lifecycle.funnel import by_names, resolve_as_of
+from analysis.store import STAGES
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One SLA tier: its name, target in minutes, and whether the target is in business time."""
+
+    tier: str
+    target_minutes: float
+    business_hours: bool
+
+
+DEFAULT_POLICIES: dict[str, Policy] = {
+    "demo_request": Policy("hot", 15.0, False),
+    "default": Policy("standard", 1440.0, False),
+}
+"""DESIGN.md's common-practice tiers, used for a rule missing from ``sla_policies``:
+demo-request MQLs 15 minutes, other MQLs 24 hours, both wall-clock."""
+
+CLOCKS: tuple[str, ...] = ("policy", "wall", "business")
+"""Clocks a compliance figure can use: each tier's own, wall-clock or business time."""
+
+DEFAULT_WORK_START_MIN = 9 * 60
+DEFAULT_WORK_END_MIN = 17 * 60
+
+DEFAULT_BUCKETS: tuple[float, ...] = (0, 5, 15, 60, 240, 1440, 4320, math.inf)
+"""Speed-to-lead response bands in minutes: 0-5, 5-15, 15-60 min, 1-4 h, 4-24 h, 1-3 d, 3 d+."""
+
+
+def rule_kind(rule: str | None) -> str:
+    """Which MQLs a ``sla_policies.rule`` text covers: ``demo_request`` or ``default``.
+
+    A rule naming a demo request (``demo_request``, ``demo request``, ``Demo-request
+    MQLs``) covers MQLs with a demo-request touchpoint at or before the handoff; any other
+    text (``default``, ``any other MQL``, empty) covers the rest.
+    """
+    text = (rule or "").lower().replace("_", " ").replace("-", " ")
+    return "demo_request" if "demo" in text else "default"
+
+
+def policies(con: duckdb.DuckDBPyConnection) -> dict[str, Policy]:
+    """The policy per rule kind (``demo_request``, ``default``) from ``sla_policies``.
+
+    When several rows cover the same kind, the strictest (smallest target) wins; a kind
+    with no row falls back to :data:`DEFAULT_POLICIES`.
+    """
+    rows = con.execute(
+        "SELECT tier, rule, target_minutes, coalesce(business_hours, false) FROM sla_policies "
+        "ORDER BY target_minutes, tier"
+    ).fetchall()
+    found: dict[str, Policy] = {}
+    for tier, rule, target, business in rows:
+        found.setdefault(rule_kind(rule), Policy(str(tier), float(target), bool(business)))
+    return {kind: found.get(kind, DEFAULT_POLICIES[kind]) for kind in DEFAULT_POLICIES}
+
+
+def _business_clock(local: str) -> str:
+    """SQL: business minutes from a fixed Monday (1970-01-05) to local wall time ``local``.
+
+    ``local`` is a naive timestamp in the rep's own zone; uses the columns ``ws`` and
+    ``we`` (working window, minutes of the local day) of the per-handoff relation.
+    """
+    days = f"(({local})::DATE - DATE '1970-01-05')"
+    weeks = f"floor({days} / 7)"
+    rem = f"({days} - 7 * {weeks})"
+    minute = f"((epoch_us({local}) - epoch_us(({local})::DATE::TIMESTAMP)) / 60e6)"
+    return (
+        f"(({weeks} * 5 + least({rem}, 5)) * (we - ws) + "
+        f"CASE WHEN {rem} < 5 THEN least(greatest({minute} - ws, 0), we - ws) ELSE 0 END)"
+    )
+
+
+def handoffs_cte(
+    filters: flt.Filters,
+    pol: dict[str, Policy],
+    dims: Sequence[str] = (),
+    use_dates: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """CTE text ending in ``handoffs AS (...)``, one row per handoff, and its parameters.
+
+    Needs ``$as_of``. Columns: ``lead_id``, ``handoff_no``, ``handoff_at``,
+    ``next_handoff_at``, breakdown columns, ``owner_rep_id``, ``rep``, ``team``,
+    ``source``, ``campaign``, ``tier``, ``target_minutes``, ``business_hours``,
+    ``status``, ``first_activity_at``, ``clock_end_at``, ``wall_minutes``,
+    ``business_minutes`` (clock from handoff to clock end), ``policy_minutes`` (the one the
+    tier's target uses), ``met``, ``breached``.
+    """
+    where, params = filters.lead_sql()
+    if use_dates:
+        date_where, date_params = filters.date_sql("h0.handoff_at")
+        where = f"{where} AND {date_where}"
+        params = {**params, **date_params}
+    hot, std = pol["demo_request"], pol["default"]
+    params.update(
+        hot_tier=hot.tier,
+        hot_target=hot.target_minutes,
+        hot_bh=hot.business_hours,
+        std_tier=std.tier,
+        std_target=std.target_minutes,
+        std_bh=std.business_hours,
+        def_ws=DEFAULT_WORK_START_MIN,
+        def_we=DEFAULT_WORK_END_MIN,
+    )
+    fixed = ("rep", "team", "source", "campaign")
+    dims_sql = "".join(f'{flt.dimension_sql(d)} AS "{d}", ' for d in dict.fromkeys([*fixed, *dims]))
+    later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
+    b_end, b_start = _business_clock("end_local"), _business_clock("handoff_local")
+    sql = f"""
+    rp AS (
+        SELECT rep_id,
+            CASE WHEN timezone IN (SELECT name FROM pg_timezone_names())
+                 THEN timezone ELSE 'UTC' END AS tz,
+            epoch(work_start) / 60 AS ws0, epoch(work_end) / 60 AS we0
+        FROM reps
+    ),
+    h0 AS (
+        SELECT lead_id, changed_at AS handoff_at,
+            row_number() OVER w AS handoff_no,
+            lead(changed_at) OVER w AS next_handoff_at
+        FROM stage_changes
+        WHERE stage = 'mql' AND changed_at <= $as_of
+        WINDOW w AS (PARTITION BY lead_id ORDER BY changed_at)
+    ),
+    h AS MATERIALIZED (
+        SELECT row_number() OVER () AS hid,
+            h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at, {dims_sql}
+            l.owner_rep_id, coalesce(rp.tz, 'UTC') AS tz,
+            CASE WHEN rp.we0 > rp.ws0 THEN rp.ws0 ELSE $def_ws END AS ws,
+            CASE WHEN rp.we0 > rp.ws0 THEN rp.we0 ELSE $def_we END AS we
+        FROM h0
+        JOIN leads l ON l.lead_id = h0.lead_id
+        LEFT JOIN reps r ON r.rep_id = l.owner_rep_id
+        LEFT JOIN rp ON rp.rep_id = l.owner_rep_id
+        WHERE {where}
+    ),
+    ev AS (
+        SELECT lead_id, occurred_at AS at, 1 AS what FROM sales_activities
+        UNION ALL
+        SELECT lead_id, changed_at, 2 FROM stage_changes WHERE stage IN ({later})
+        UNION ALL
+        SELECT lead_id, decided_at, 2 FROM dispositions
+        UNION ALL
+        SELECT lead_id, occurred_at, 3 FROM touchpoints WHERE kind = 'demo_request'
+    ),
+    x AS (
+        SELECT h.hid,
+            min(ev.at) FILTER (
+                WHERE ev.what = 1 AND ev.at >= h.handoff_at
+                  AND (h.next_handoff_at IS NULL OR ev.at < h.next_handoff_at))
+                AS first_activity_at,
+            min(ev.at) FILTER (WHERE ev.what = 2 AND ev.at >= h.handoff_at) AS ended_at,
+            bool_or(ev.what = 3 AND ev.at <= h.handoff_at) AS is_hot
+        FROM h
+        JOIN ev ON ev.lead_id = h.lead_id AND ev.at <= $as_of
+        GROUP BY h.hid
+    ),
+    h2 AS (
+        SELECT h.*, x.first_activity_at, coalesce(x.is_hot, false) AS is_hot,
+            CASE WHEN x.first_activity_at IS NOT NULL THEN 'responded'
+                 WHEN least(x.ended_at, h.next_handoff_at) IS NOT NULL THEN 'closed'
+                 ELSE 'open' END AS status,
+            coalesce(x.first_activity_at, least(x.ended_at, h.next_handoff_at), $as_of)
+                AS clock_end_at
+        FROM h
+        LEFT JOIN x ON x.hid = h.hid
+    ),
+    h3 AS MATERIALIZED (
+        SELECT * EXCLUDE (is_hot),
+            CASE WHEN is_hot THEN $hot_tier ELSE $std_tier END AS tier,
+            CASE WHEN is_hot THEN $hot_target ELSE $std_target END AS target_minutes,
+            CASE WHEN is_hot THEN $hot_bh ELSE $std_bh END AS business_hours,
+            (epoch_us(clock_end_at) - epoch_us(handoff_at)) / 60e6 AS wall_minutes,
+            timezone(tz, timezone('UTC', handoff_at)) AS handoff_local,
+            timezone(tz, timezone('UTC', clock_end_at)) AS end_local
+        FROM h2
+    ),
+    h4 AS (
+        SELECT * EXCLUDE (hid, handoff_local, end_local),
+            {b_end} - {b_start} AS business_minutes
+        FROM h3
+    ),
+    handoffs AS (
+        SELECT *,
+            CASE WHEN business_hours THEN business_minutes ELSE wall_minutes END
+                AS policy_minutes
+        FROM h4
+    )"""
+    return sql, params
+
+
+def _clock_column(clock: str) -> str:
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
+    return {"policy": "policy_minutes", "wall": "wall_minutes", "business": "business_minutes"}[
+        clock
+    ]
+
+
+RESPONSE_COLUMNS = [
+    "lead_id",
+    "handoff_no",
+    "handoff_at",
+    "tier",
+    "target_minutes",
+    "business_hours",
+    "status",
+    "first_activity_at",
+    "response_minutes",
+    "response_business_minutes",
+    "elapsed_minutes",
+    "elapsed_business_minutes",
+    "met",
+    "breached",
+    "owner_rep_id",
+    "rep",
+    "team",
+    "source",
+    "campaign",
+]
+
+
+def response_times(
+    con: duckdb.DuckDBPyConnection,
+    filters: flt.Filters,
+    as_of: date | datetime | str | None = None,
+) -> pd.DataFrame:
+    """One row per handoff (``mql`` change) in the date range, with its response.
+
+    The date range applies to the handoff time; ``as_of`` (default: the latest recorded
+    fact) is "now": later handoffs and activities are ignored and open MQLs have waited
+    until then.
+
+    Returns
+    -------
+    DataFrame
+        ``lead_id``, ``handoff_no`` (1 = first handoff, 2+ = recycled), ``handoff_at``
+        (naive UTC), ``tier``, ``target_minutes``, ``business_hours`` (the target's
+        clock), ``status`` (responded / closed / open), ``first_activity_at`` (NaT unless
+        responded), ``response_minutes`` (float, wall-clock minutes from handoff to the
+        first sales activity, NaN when not responded), ``response_business_minutes``
+        (the same in the owner's business minutes), ``elapsed_minutes`` and
+        ``elapsed_business_minutes`` (the clock so far: to the response, to the close,
+        or to ``as_of`` for open MQLs), ``met`` and ``breached`` (bool, on the tier's
+        clock; both False means pending), ``owner_rep_id``, ``rep``, ``team``,
+        ``source``, ``campaign``. Sorted by handoff time.
+    """
+    as_of_dt = resolve_as_of(con, as_of)
+    if as_of_dt is None:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in RESPONSE_COLUMNS})
+    cte, params = handoffs_cte(filters, policies(con))
+    sql = f"""
+    WITH {cte}
+    SELECT lead_id, handoff_no, handoff_at, tier, target_minutes, business_hours, status,
+        CASE WHEN status = 'responded' THEN first_activity_at END AS first_activity_at,
+        CASE WHEN status = 'responded' THEN wall_minutes END AS response_minutes,
+        CASE WHEN status = 'responded' THEN business_minutes END AS response_business_minutes,
+        wall_minutes AS elapsed_minutes, business_minutes AS elapsed_business_minutes,
+        status = 'responded' AND policy_minutes <= target_minutes AS met,
+        policy_minutes > target_minutes AS breached,
+        owner_rep_id, rep, team, source, campaign
+    FROM handoffs
+    ORDER BY handoff_at, lead_id
+    """
+    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt})
+    return df[RESPONSE_COLUMNS]
+
+
+_GROUP_TIME = {"month": "month", "week": "week", "day": "day", "quarter": "quarter"}
+
+
+def _group_exprs(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(output name, SQL over the handoffs relation) for sla breakdowns."""
+    out = []
+    for name in names:
+        if name in _GROUP_TIME:
+            out.append((name, f"date_trunc('{_GROUP_TIME[name]}', handoff_at)"))
+        else:
+            out.append((name, f'"{name}"'))
+    return out
+
+
+def sla_compliance(
+    con: duckdb.DuckDBPyConnection,
+    filters: flt.Filters,
+    by: str | Sequence[str] | None = ("tier",),
+    clock: str = "policy",
+    as_of: date | datetime | str | None = None,
+) -> pd.DataFrame:
+    """SLA compliance: share of decided handoffs first touched within their tier's target.
+
+    ``k`` = handoffs responded to within the target; ``n`` = ``k`` + handoffs breached
+    (responded late, or closed or still open past the target). Handoffs not yet past
+    their target without a response are *pending* and left out of ``n``. The date range
+    applies to the handoff time.
+
+    Parameters
+    ----------
+    con : DuckDBPyConnection
+        Connection (or cursor) on a Handoff Health database.
+    filters : Filters
+        Dimension filters; the date range applies to the handoff time.
+    by : str or list of str, optional
+        ``tier``, ``month``, ``week``, ``day``, ``quarter`` (of the handoff) or any
+        dimension of :data:`analysis.filters.DIMENSIONS` except ``score_band``
+        (``team``, ``rep``, ``source`` ...). None gives one overall row.
+    clock : str
+        ``policy`` (each tier's own clock, default), ``wall`` or ``business``: the clock
+        both the target and the response-time percentiles are read on.
+    as_of : date or datetime, optional
+        "Now" for open MQLs; default the latest recorded fact.
+
+    Returns
+    -------
+    DataFrame
+        Breakdown columns (``tier`` adds ``target_minutes``), ``handoffs`` (all handoffs),
+        ``responded``, ``pending``, ``k``, ``n``, ``rate``, ``low``, ``high`` (95%
+        Wilson), ``median_minutes``, ``p90_minutes``, ``p95_minutes`` (response time of
+        responded handoffs, on ``clock``; NaN when none).
+    """
+    allowed = [*_GROUP_TIME, "tier", *(d for d in flt.DIMENSIONS if d != "score_band")]
+    names = by_names(by, allowed)
+    col = _clock_column(clock)
+    as_of_dt = resolve_as_of(con, as_of)
+    extra = ["target_minutes"] if "tier" in names else []
+    columns = [*names, *extra, "handoffs", "responded", "pending", "k", "n", "rate", "low"]
+    columns += ["high", "median_minutes", "p90_minutes", "p95_minutes"]
+    if as_of_dt is None:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    dims = [n for n in names if n not in _GROUP_TIME and n != "tier"]
+    cte, params = handoffs_cte(filters, policies(con), dims)
+    groups = _group_exprs(names)
+    select = "".join(f'{expr} AS "{name}", ' for name, expr in groups)
+    select += "any_value(target_minutes) AS target_minutes, " if extra else ""
+    group_by = ", ".join(str(i + 1) for i in range(len(groups)))
+    sql = f"""
+    WITH {cte},
+    d AS (
+        SELECT *, {col} AS minutes,
+            status = 'responded' AND {col} <= target_minutes AS ok,
+            {col} > target_minutes AS late
+        FROM handoffs
+    )
+    SELECT {select}
+        count(*) AS handoffs,
+        count(*) FILTER (WHERE status = 'responded') AS responded,
+        count(*) FILTER (WHERE NOT ok AND NOT late) AS pending,
+        count(*) FILTER (WHERE ok) AS k,
+        count(*) FILTER (WHERE ok OR late) AS n,
+        quantile_cont(minutes, 0.5) FILTER (WHERE status = 'responded') AS median_minutes,
+        quantile_cont(minutes, 0.9) FILTER (WHERE status = 'responded') AS p90_minutes,
+        quantile_cont(minutes, 0.95) FILTER (WHERE status = 'responded') AS p95_minutes
+    FROM d
+    {f"GROUP BY {group_by} ORDER BY {group_by}" if groups else ""}
+    """
+    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt})
+    if not groups and int(df["handoffs"].iloc[0]) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    df = stats.add_rate_columns(df)
+    return df[columns].reset_index(drop=True)
+
+
+BREACH_COLUMNS = [
+    "lead_id",
+    "handoff_no",
+    "handoff_at",
+    "tier",
+    "target_minutes",
+    "business_hours",
+    "minutes_waiting",
+    "business_minutes_waiting",
+    "minutes_over_target",
+    "source",
+    "campaign",
+    "owner_rep_id",
+    "rep",
+    "team",
+    "last_touchpoints",
+    "score",
+]
+
+
+def breach_queue(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | datetime | str | None = None,
+    filters: flt.Filters | None = None,
+) -> pd.DataFrame:
+    """Open MQLs past their SLA target at ``as_of``, oldest handoff first: the worklist.
+
+    An open MQL has no sales activity since its latest handoff and nothing (disposition,
+    stage change) has closed it. It is in the queue when its wait, on its tier's clock,
+    exceeds the tier's target. The filters' dimension values apply; their date range does
+    not (an MQL waiting since long before the period is still waiting).
+
+    Returns
+    -------
+    DataFrame
+        ``lead_id``, ``handoff_no``, ``handoff_at``, ``tier``, ``target_minutes``,
+        ``business_hours``, ``minutes_waiting`` (wall clock since the handoff),
+        ``business_minutes_waiting``, ``minutes_over_target`` (wait minus target, on the
+        tier's clock), ``source``, ``campaign``, ``owner_rep_id``, ``rep``, ``team``,
+        ``last_touchpoints`` (up to three most recent touchpoints at or before ``as_of``,
+        newest first, as ``YYYY-MM-DD HH:MM kind detail`` joined by ``; ``) and ``score``
+        (the starter rule score of :func:`analysis.filters.rule_score_sql`, as of the
+        lead's first handoff).
+    """
+    filters = filters or flt.Filters()
+    as_of_dt = resolve_as_of(con, as_of)
+    if as_of_dt is None:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in BREACH_COLUMNS})
+    cte, params = handoffs_cte(filters, policies(con), use_dates=False)
+    sql = f"""
+    WITH {cte},
+    q AS MATERIALIZED (
+        SELECT * FROM handoffs
+        WHERE status = 'open' AND policy_minutes > target_minutes
+    ),
+    tp AS MATERIALIZED (
+        SELECT * FROM touchpoints
+        WHERE lead_id IN (SELECT lead_id FROM q) AND occurred_at <= $as_of
+    ),
+    recent AS (
+        SELECT t.lead_id,
+            strftime(t.occurred_at, '%Y-%m-%d %H:%M') || ' ' || t.kind
+                || coalesce(' ' || t.detail, '') AS line,
+            row_number() OVER (PARTITION BY t.lead_id ORDER BY t.occurred_at DESC, t.kind)
+                AS rn
+        FROM tp t
+    ),
+    lines AS (
+        SELECT lead_id, string_agg(line, '; ' ORDER BY rn) AS last_touchpoints
+        FROM recent WHERE rn <= 3 GROUP BY lead_id
+    ),
+    scores AS ({flt.rule_score_sql(only="q", touchpoints="tp")})
+    SELECT q.lead_id, q.handoff_no, q.handoff_at, q.tier, q.target_minutes, q.business_hours,
+        q.wall_minutes AS minutes_waiting, q.business_minutes AS business_minutes_waiting,
+        q.policy_minutes - q.target_minutes AS minutes_over_target,
+        q.source, q.campaign, q.owner_rep_id, q.rep, q.team,
+        coalesce(lines.last_touchpoints, '') AS last_touchpoints, scores.score
+    FROM q
+    LEFT JOIN lines ON lines.lead_id = q.lead_id
+    LEFT JOIN scores ON scores.lead_id = q.lead_id
+    ORDER BY q.handoff_at, q.lead_id
+    """
+    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt})
+    return df[BREACH_COLUMNS]
+
+
+def attempts_before_disposition(
+    con: duckdb.DuckDBPyConnection,
+    filters: flt.Filters,
+    by: str | None = None,
+) -> pd.DataFrame:
+    """Distribution of the number of sales activities before each disposition.
+
+    For each disposition (date range on ``decided_at``), the attempts are the sales
+    activities on the lead, by any rep, at or after the handoff the disposition answers
+    (the latest ``mql`` change at or before the decision; the lead's creation when there
+    is none) and at or before the decision itself.
+
+    Parameters
+    ----------
+    con : DuckDBPyConnection
+        Connection (or cursor) on a Handoff Health database.
+    filters : Filters
+        Dimension filters; the date range applies to ``decided_at``.
+    by : str, optional
+        ``outcome`` to get one distribution per disposition outcome.
+
+    Returns
+    -------
+    DataFrame
+        ``outcome`` when ``by="outcome"``, ``attempts`` (int), ``dispositions`` (how many
+        dispositions had exactly that many attempts), ``share`` (of the dispositions in
+        the group) and ``cumulative_share`` (at most that many attempts). Sorted by
+        attempts.
+    """
+    if by not in (None, "outcome"):
+        raise ValueError(f"by must be None or 'outcome', got {by!r}")
+    where, params = filters.sql("d.decided_at")
+    group = ["outcome"] if by else []
+    sel = "".join(f"{g}, " for g in group)
+    part = f"PARTITION BY {', '.join(group)}" if group else ""
+    sql = f"""
+    WITH d AS (
+        SELECT d.lead_id, d.decided_at, d.outcome,
+            coalesce((SELECT max(s.changed_at) FROM stage_changes s
+                      WHERE s.lead_id = d.lead_id AND s.stage = 'mql'
+                        AND s.changed_at <= d.decided_at), l.created_at) AS since
+        FROM dispositions d
+        JOIN leads l ON l.lead_id = d.lead_id
+        LEFT JOIN reps r ON r.rep_id = l.owner_rep_id
+        WHERE {where}
+    ),
+    n AS (
+        SELECT d.lead_id, d.decided_at, any_value(d.outcome) AS outcome,
+            count(a.occurred_at) AS attempts
+        FROM d
+        LEFT JOIN sales_activities a
+          ON a.lead_id = d.lead_id AND a.occurred_at >= d.since
+         AND a.occurred_at <= d.decided_at
+        GROUP BY d.lead_id, d.decided_at
+    ),
+    c AS (SELECT {sel} attempts, count(*) AS dispositions FROM n GROUP BY ALL)
+    SELECT {sel} attempts, dispositions,
+        dispositions / sum(dispositions) OVER ({part}) AS share,
+        sum(dispositions) OVER ({part} ORDER BY attempts) / sum(dispositions) OVER ({part})
+            AS cumulative_share
+    FROM c
+    ORDER BY {sel} attempts
+    """
+    df = flt.query_df(con, sql, params)
+    return df.astype({"attempts": "int64", "dispositions": "int64"})
+
+
+def _minutes_label(m: float) -> tuple[float, str]:
+    if m < 60:
+        return m, "min"
+    if m < 1440:
+        return m / 60, "h"
+    return m / 1440, "d"
+
+
+def bucket_labels(edges: Sequence[float]) -> list[str]:
+    """Readable labels of response bands: ``0-5 min``, ``1-4 h``, ``4 h-1 d``, ``3 d+``."""
+    labels = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        a, ua = _minutes_label(lo) if lo > 0 else (0, None)
+        if math.isinf(hi):
+            labels.append(f"{a:g} {ua or 'min'}+")
+            continue
+        b, ub = _minutes_label(hi)
+        if ua in (None, ub):
+            labels.append(f"{a:g}-{b:g} {ub}")
+        else:
+            labels.append(f"{a:g} {ua}-{b:g} {ub}")
+    return labels
+
+
+def speed_to_lead(
+    con: duckdb.DuckDBPyConnection,
+    filters: flt.Filters,
+    buckets: Sequence[float] = DEFAULT_BUCKETS,
+    outcome: str = "sql",
+    clock: str = "wall",
+    window_days: float | None = None,
+    as_of: date | datetime | str | None = None,
+) -> pd.DataFrame:
+    """Conversion of handoffs by response-time band: the speed-to-lead curve.
+
+    Each handoff in the date range (handoff time) falls in the band of its response time
+    on ``clock``: bands are ``(lo, hi]`` minutes, the first one ``[0, hi]``, so a response
+    in exactly 5 minutes is in ``0-5 min``. Handoffs without a response (open or closed
+    without a touch) form a last ``no response`` row. A handoff *converted* when the lead
+    reached ``outcome`` (or a later stage: a change to it or any later funnel stage) at or
+    after the handoff, before any next handoff, by ``as_of`` and, with ``window_days``,
+    within that many days of the handoff. Recent handoffs have had less time to convert;
+    use a window and an old enough period to compare like with like.
+
+    Returns
+    -------
+    DataFrame
+        ``bucket`` (label), ``lower_minutes``, ``upper_minutes`` (band edges; NaN for
+        ``no response``), ``k`` (converted), ``n`` (handoffs), ``rate``, ``low``,
+        ``high`` (95% Wilson), ``median_minutes`` and ``p90_minutes`` (response times
+        inside the band). Bands with no handoffs have n = 0.
+    """
+    if outcome not in STAGES[2:]:
+        raise ValueError(f"outcome must be one of {', '.join(STAGES[2:])}, got {outcome!r}")
+    edges = [float(b) for b in buckets]
+    if (
+        len(edges) < 2
+        or edges[0] != 0
+        or any(b <= a for a, b in zip(edges[:-1], edges[1:], strict=True))
+    ):
+        raise ValueError(f"buckets must start at 0 and increase, got {tuple(buckets)}")
+    if not math.isinf(edges[-1]):
+        edges.append(math.inf)
+    col = _clock_column(clock)
+    columns = ["bucket", "lower_minutes", "upper_minutes", "k", "n", "rate", "low", "high"]
+    columns += ["median_minutes", "p90_minutes"]
+    labels = [*bucket_labels(edges), "no response"]
+    as_of_dt = resolve_as_of(con, as_of)
+    cte, params = handoffs_cte(filters, policies(con))
+    inner = edges[1:-1]
+    case = " ".join(f"WHEN {col} <= $e{i} THEN {i}" for i in range(len(inner)))
+    params.update({f"e{i}": v for i, v in enumerate(inner)})
+    reached = ", ".join(f"'{s}'" for s in STAGES[STAGES.index(outcome) :])
+    window_us = None if window_days is None else int(round(window_days * 86_400e6))
+    sql = f"""
+    WITH {cte},
+    conv AS (
+        SELECT h.lead_id, h.handoff_at
+        FROM handoffs h
+        JOIN stage_changes s
+          ON s.lead_id = h.lead_id AND s.stage IN ({reached})
+         AND s.changed_at >= h.handoff_at AND s.changed_at <= $as_of
+         AND (h.next_handoff_at IS NULL OR s.changed_at < h.next_handoff_at)
+         AND ($window_us IS NULL OR epoch_us(s.changed_at) - epoch_us(h.handoff_at) <= $window_us)
+        GROUP BY h.lead_id, h.handoff_at
+    ),
+    b AS (
+        SELECT h.{col} AS minutes, conv.lead_id IS NOT NULL AS converted,
+            CASE WHEN h.status <> 'responded' THEN {len(edges) - 1}
+                 {case} ELSE {len(edges) - 2} END AS bucket_no
+        FROM handoffs h
+        LEFT JOIN conv ON conv.lead_id = h.lead_id AND conv.handoff_at = h.handoff_at
+    )
+    SELECT bucket_no, count(*) FILTER (WHERE converted) AS k, count(*) AS n,
+        quantile_cont(minutes, 0.5) AS median_minutes,
+        quantile_cont(minutes, 0.9) AS p90_minutes
+    FROM b GROUP BY bucket_no
+    """
+    if as_of_dt is None:  # an empty database: every band with n = 0
+        got = pd.DataFrame(columns=["k", "n", "median_minutes", "p90_minutes"], dtype="float64")
+    else:
+        got = flt.query_df(
+            con, sql, {**params, "as_of": as_of_dt, "window_us": window_us}
+        ).set_index("bucket_no")
+    out = pd.DataFrame(
+        {
+            "bucket": labels,
+            "lower_minutes": [*edges[:-1], np.nan],
+            "upper_minutes": [*edges[1:], np.nan],
+        }
+    )
+    got = got.reindex(range(len(labels)))
+    out["k"] = got["k"].fillna(0).astype("int64").to_numpy()
+    out["n"] = got["n"].fillna(0).astype("int64").to_numpy()
+    out["median_minutes"] = got["median_minutes"].to_numpy(dtype="float64")
+    out["p90_minutes"] = got["p90_minutes"].to_numpy(dtype="float64")
+    # the no-response row has no response time: its clock is a wait, not a response
+    out.loc[len(labels) - 1, ["median_minutes", "p90_minutes"]] = np.nan
+    out = stats.add_rate_columns(out)
+    return out[columns]

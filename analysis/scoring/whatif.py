@@ -1,0 +1,741 @@
+"""What-if: replay a proposed scoring configuration against the current one on history.
+
+Query intuition
+---------------
+Everything here is numpy over a :class:`~analysis.features.FeatureMatrix` built once, so a
+change of points or threshold re-runs in milliseconds, with no query and no refit:
+
+1. **Score** every lead under each configuration (``X @ w``, fit and engagement parts from
+   the same product). A lead *would be an MQL* when its score is at or above the threshold
+   and its decision point lies inside the historical window (at or before the end of the
+   data; leads still inside their decision horizon are *pending* and counted apart).
+2. **Volume**: would-be MQLs per month of the decision point (``np.bincount`` over
+   precomputed month codes), beside the leads actually handed off that month.
+3. **Precision** = would-be MQLs that reached the outcome / would-be MQLs whose outcome is
+   observed. **Recall** = would-be MQLs that reached the outcome / all leads that reached
+   it (observed). An outcome is observed only for leads handed off in reality (sales
+   never saw the others, so nobody knows whether they would have converted) and, with a
+   conversion window, only once the window has passed. Would-be MQLs without an observed
+   outcome are counted as ``n_unobserved`` and left out of both rates: precision on the
+   observed part is an estimate that assumes the unobserved would-be MQLs convert like
+   the observed ones with the same score, which a new rule reaching never-handed-off
+   leads may not.
+4. **Rep load**: each would-be MQL goes to the lead's owner when it has one; otherwise it
+   is shared evenly among the reps whose ``territory`` equals the lead's ``region``
+   (fractional counts, the expected load of a round-robin); a lead with neither is
+   *unrouted*. When the reps table gives roles, a territory's SDRs share its MQLs (its
+   AEs only when it has no SDR). Load per rep per month is compared with the rep's
+   ``capacity``, read as the number of new MQLs a rep can work in a month.
+5. **Quadrants**: the 2x2 of fit score against engagement score (see
+   :mod:`analysis.scoring`), counted over the decided leads and over the would-be MQLs.
+
+:func:`threshold_curve` gives, for every possible threshold at once, the MQL count,
+precision and recall from one sort of the scores (or one ``np.bincount`` when the scores
+are whole numbers), never a loop over thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis.scoring.features import FeatureMatrix
+from analysis.scoring.model import (
+    QUADRANTS,
+    ScoringConfig,
+    quadrant_codes,
+    quadrant_thresholds,
+    split_scores,
+)
+from analysis.stats import wilson_interval
+
+REPS_SQL = "SELECT rep_id, name, team, role, territory, capacity FROM reps ORDER BY rep_id"
+
+REP_LOAD_COLUMNS = [
+    "month",
+    "rep_id",
+    "territory",
+    "role",
+    "capacity",
+    "mqls",
+    "over_capacity",
+    "complete_month",
+]
+
+
+def load_reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The reps table: ``rep_id``, ``name``, ``team``, ``role``, ``territory``, ``capacity``.
+
+    ``capacity`` is the number of MQLs a rep can work (read as per month by the what-if).
+    """
+    return con.execute(REPS_SQL).df()
+
+
+@dataclass(eq=False)
+class ConfigResult:
+    """One configuration replayed on history.
+
+    Attributes
+    ----------
+    config : ScoringConfig
+    scores, fit, engagement : ndarray of float64, shape (n,)
+        Total, fit and engagement score of every lead of the matrix.
+    is_mql : ndarray of bool, shape (n,)
+        Would be an MQL: score >= threshold and decision point inside the window.
+    mqls : int
+        Number of would-be MQLs.
+    mqls_by_month : ndarray of int64
+        Would-be MQLs per month of ``WhatIf.months``.
+    precision, precision_low, precision_high : float
+        Share of would-be MQLs with an observed outcome that reached it, with its 95%
+        Wilson interval (NaN when no would-be MQL has an observed outcome).
+    precision_k, precision_n : int
+        Numerator (reached) and denominator (would-be MQLs with observed outcome).
+    recall, recall_low, recall_high : float
+        Share of all observed leads that reached the outcome that would be MQLs, with its
+        95% Wilson interval.
+    recall_k, recall_n : int
+        Numerator (would-be MQLs that reached it) and denominator (all that reached it).
+    n_unobserved : int
+        Would-be MQLs whose outcome is unknown (never handed off, or the window has not
+        passed): left out of precision and recall.
+    quadrant_leads, quadrant_mqls : ndarray of int64, shape (4,)
+        Decided leads and would-be MQLs per quadrant (order of ``scoring.QUADRANTS``).
+    fit_threshold, engagement_threshold : float
+        Quadrant thresholds used.
+    rep_load : DataFrame
+        Columns ``month``, ``rep_id``, ``territory``, ``role``, ``capacity``, ``mqls``
+        (would-be MQLs routed to the rep that month, fractional where shared by territory),
+        ``over_capacity`` (mqls > capacity; False when capacity is unknown),
+        ``complete_month`` (False for the month holding the end of the data).
+    unrouted_by_month : ndarray of int64
+        Would-be MQLs per month with no owner and no rep for their region.
+    """
+
+    config: ScoringConfig
+    scores: np.ndarray
+    fit: np.ndarray
+    engagement: np.ndarray
+    is_mql: np.ndarray
+    mqls: int
+    mqls_by_month: np.ndarray
+    precision: float
+    precision_low: float
+    precision_high: float
+    precision_k: int
+    precision_n: int
+    recall: float
+    recall_low: float
+    recall_high: float
+    recall_k: int
+    recall_n: int
+    n_unobserved: int
+    quadrant_leads: np.ndarray
+    quadrant_mqls: np.ndarray
+    fit_threshold: float
+    engagement_threshold: float
+    rep_load: pd.DataFrame
+    unrouted_by_month: np.ndarray
+
+    @property
+    def reps_over_capacity(self) -> int:
+        """Reps over capacity in at least one complete month."""
+        load = self.rep_load
+        over = load.loc[load["complete_month"] & load["over_capacity"], "rep_id"]
+        return int(over.nunique())
+
+    def rep_summary(self) -> pd.DataFrame:
+        """Per rep over complete months: mean and max MQLs per month, months over capacity.
+
+        Columns ``rep_id``, ``territory``, ``role``, ``capacity``, ``mean_mqls``,
+        ``max_mqls``, ``months_over_capacity``, ``months`` (complete months counted).
+        """
+        load = self.rep_load.loc[self.rep_load["complete_month"]]
+        cols = ["rep_id", "territory", "role", "capacity"]
+        if load.empty:
+            return pd.DataFrame(
+                columns=[*cols, "mean_mqls", "max_mqls", "months_over_capacity", "months"]
+            )
+        return (
+            load.groupby("rep_id", sort=True)
+            .agg(
+                territory=("territory", "first"),
+                role=("role", "first"),
+                capacity=("capacity", "first"),
+                mean_mqls=("mqls", "mean"),
+                max_mqls=("mqls", "max"),
+                months_over_capacity=("over_capacity", "sum"),
+                months=("month", "nunique"),
+            )
+            .reset_index()
+        )
+
+
+@dataclass(eq=False)
+class WhatIf:
+    """Current and proposed configurations replayed on the same history.
+
+    Attributes
+    ----------
+    outcome : str
+    within_days : float or None
+    current, proposed : ConfigResult
+    months : ndarray of datetime64[M]
+        Months of the historical window (decision months up to the end of the data).
+    actual_by_month : ndarray of int64
+        Leads actually handed off per month (their handoff month).
+    complete_month : ndarray of bool
+        False for the month holding the end of the data (partial).
+    n_decided : int
+        Leads whose decision point is inside the window (the population of the what-if).
+    n_pending : int
+        Leads created less than the horizon before the end of the data and not handed
+        off: no decision point yet, left out.
+    n_observed, n_reached : int
+        Decided leads with an observed outcome, and of them those that reached it.
+    changed_in, changed_out : int
+        Leads that would be MQLs only under the proposed / only under the current rule.
+    notes : list of str
+    """
+
+    outcome: str
+    within_days: float | None
+    current: ConfigResult
+    proposed: ConfigResult
+    months: np.ndarray
+    actual_by_month: np.ndarray
+    complete_month: np.ndarray
+    n_decided: int
+    n_pending: int
+    n_observed: int
+    n_reached: int
+    changed_in: int
+    changed_out: int
+    notes: list[str] = field(default_factory=list)
+
+    def monthly(self) -> pd.DataFrame:
+        """MQLs per month side by side.
+
+        Columns ``month`` (first day, Timestamp), ``actual`` (leads handed off),
+        ``current`` and ``proposed`` (would-be MQLs), ``complete_month``.
+        """
+        return pd.DataFrame(
+            {
+                "month": self.months.astype("datetime64[ns]"),
+                "actual": self.actual_by_month,
+                "current": self.current.mqls_by_month,
+                "proposed": self.proposed.mqls_by_month,
+                "complete_month": self.complete_month,
+            }
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """Headline numbers, one row each: ``metric``, ``current``, ``proposed``, ``change``.
+
+        Rates are shares (0-1); counts are leads. ``change`` = proposed - current.
+        """
+        complete = self.complete_month
+        rows = []
+
+        def add(metric: str, cur: float, prop: float) -> None:
+            rows.append({"metric": metric, "current": cur, "proposed": prop, "change": prop - cur})
+
+        c, p = self.current, self.proposed
+        add("MQLs", c.mqls, p.mqls)
+        if complete.any():
+            add(
+                "MQLs per month (complete months)",
+                float(c.mqls_by_month[complete].mean()),
+                float(p.mqls_by_month[complete].mean()),
+            )
+        add("precision", c.precision, p.precision)
+        add("recall", c.recall, p.recall)
+        add("MQLs with observed outcome", c.precision_n, p.precision_n)
+        add("MQLs that reached the outcome", c.precision_k, p.precision_k)
+        add("MQLs with unobserved outcome", c.n_unobserved, p.n_unobserved)
+        add("reps over capacity", c.reps_over_capacity, p.reps_over_capacity)
+        for i, label in enumerate(QUADRANTS):
+            add(f"MQLs: {label}", int(c.quadrant_mqls[i]), int(p.quadrant_mqls[i]))
+        return pd.DataFrame(rows, columns=["metric", "current", "proposed", "change"])
+
+    def changed(self, fm: FeatureMatrix) -> pd.DataFrame:
+        """The leads that switch side, as :func:`changed_sides`, reusing the scores here.
+
+        ``fm`` must be the matrix this what-if was computed on.
+        """
+        c, p = self.current, self.proposed
+        if len(c.scores) != fm.n:
+            raise ValueError(
+                f"this what-if was computed on {len(c.scores):,} leads, the matrix has {fm.n:,}"
+            )
+        return _changed_frame(
+            fm, c.scores, p.scores, c.is_mql, p.is_mql, self.outcome, self.within_days
+        )
+
+    def quadrant_table(self) -> pd.DataFrame:
+        """Quadrant counts: ``quadrant``, then decided leads and MQLs per configuration."""
+        return pd.DataFrame(
+            {
+                "quadrant": list(QUADRANTS),
+                "current_leads": self.current.quadrant_leads,
+                "current_mqls": self.current.quadrant_mqls,
+                "proposed_leads": self.proposed.quadrant_leads,
+                "proposed_mqls": self.proposed.quadrant_mqls,
+            }
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Routing
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Routing:
+    rep_ids: np.ndarray  # (R,) rep ids: the reps table, then owners missing from it
+    territory: np.ndarray  # (R,) object
+    role: np.ndarray  # (R,) object, None when unknown
+    capacity: np.ndarray  # (R,) float, NaN when unknown
+    owner_to_rep: np.ndarray  # (n_owner_labels,) int, index into rep_ids
+    share: np.ndarray  # (n_region_labels + 1, R) float: share of an unowned MQL per rep
+    routable: np.ndarray  # (n_region_labels + 1,) bool: some rep covers the region
+
+
+def _routing(fm: FeatureMatrix, reps: pd.DataFrame | None) -> _Routing:
+    owner_labels = fm.owner_labels
+    region_labels = fm.region_labels
+    if reps is None:
+        reps = pd.DataFrame({"rep_id": [], "territory": [], "capacity": []})
+    missing = [c for c in ("rep_id", "territory", "capacity") if c not in reps.columns]
+    if missing:
+        raise ValueError(
+            f"reps needs columns rep_id, territory, capacity; missing {', '.join(missing)}"
+        )
+    rep_ids = [str(r) for r in reps["rep_id"]]
+    territory = [None if pd.isna(t) else str(t) for t in reps["territory"]]
+    capacity = [np.nan if pd.isna(c) else float(c) for c in reps["capacity"]]
+    roles = (
+        [None if pd.isna(r) else str(r) for r in reps["role"]]
+        if "role" in reps.columns
+        else [None] * len(rep_ids)
+    )
+    position = {r: i for i, r in enumerate(rep_ids)}
+    for owner in owner_labels:
+        if owner not in position:  # an owner absent from the reps table: capacity unknown
+            position[owner] = len(rep_ids)
+            rep_ids.append(owner)
+            territory.append(None)
+            capacity.append(np.nan)
+            roles.append(None)
+    owner_to_rep = np.array([position[o] for o in owner_labels], dtype=np.int64)
+    n_reps = len(rep_ids)
+    share = np.zeros((len(region_labels) + 1, n_reps))  # last row: region unknown
+    in_table = len(reps)
+    for g, region in enumerate(region_labels):
+        covering = [i for i in range(in_table) if territory[i] == region]
+        sdrs = [i for i in covering if roles[i] == "sdr"]
+        covering = sdrs or covering  # MQLs go to the territory's SDRs when it has any
+        if covering:
+            share[g, covering] = 1.0 / len(covering)
+    return _Routing(
+        rep_ids=np.array(rep_ids, dtype=object),
+        territory=np.array(territory, dtype=object),
+        role=np.array(roles, dtype=object),
+        capacity=np.array(capacity, dtype=np.float64),
+        owner_to_rep=owner_to_rep,
+        share=share,
+        routable=share.sum(axis=1) > 0,
+    )
+
+
+def _rep_load(
+    fm: FeatureMatrix,
+    routing: _Routing,
+    is_mql: np.ndarray,
+    n_months: int,
+    complete: np.ndarray,
+    months: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    n_reps = len(routing.rep_ids)
+    n_regions = routing.share.shape[0]
+    load = np.zeros((n_months, n_reps))
+    owner_code, region_code, month = fm.owner_code, fm.region_code, fm.month_code
+    mql_rows = np.flatnonzero(is_mql)
+    owned = mql_rows[owner_code[mql_rows] >= 0]
+    if n_reps and len(owned):
+        key = month[owned].astype(np.int64) * n_reps + routing.owner_to_rep[owner_code[owned]]
+        load += np.bincount(key, minlength=n_months * n_reps).reshape(n_months, n_reps)
+    unowned = mql_rows[owner_code[mql_rows] < 0]
+    region = np.where(region_code[unowned] < 0, n_regions - 1, region_code[unowned])
+    key = month[unowned].astype(np.int64) * n_regions + region
+    by_region = np.bincount(key, minlength=n_months * n_regions).reshape(n_months, n_regions)
+    if n_reps:
+        load += by_region @ routing.share
+    unrouted = by_region[:, ~routing.routable].sum(axis=1)
+    frame = pd.DataFrame(
+        {
+            "month": np.repeat(months.astype("datetime64[ns]"), n_reps),
+            "rep_id": np.tile(routing.rep_ids, n_months),
+            "territory": np.tile(routing.territory, n_months),
+            "role": np.tile(routing.role, n_months),
+            "capacity": np.tile(routing.capacity, n_months),
+            "mqls": load.ravel(),
+            "complete_month": np.repeat(complete, n_reps),
+        },
+        columns=[c for c in REP_LOAD_COLUMNS if c != "over_capacity"],
+    )
+    with np.errstate(invalid="ignore"):
+        frame.insert(6, "over_capacity", (frame["mqls"] > frame["capacity"]).to_numpy())
+    return frame, unrouted.astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------
+# The what-if
+# --------------------------------------------------------------------------------------
+
+
+def _rate(k: int, n: int) -> tuple[float, float, float]:
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    low, high = wilson_interval(k, n)
+    return k / n, float(low), float(high)
+
+
+@dataclass(eq=False)
+class _Context:
+    decided: np.ndarray
+    y: np.ndarray  # reached the outcome and observed
+    observed: np.ndarray
+    n_months: int
+    complete: np.ndarray
+    months: np.ndarray
+    routing: _Routing
+
+
+def _context(
+    fm: FeatureMatrix, outcome: str, within_days: float | None, reps: pd.DataFrame | None
+) -> _Context:
+    decided = fm.decided
+    observed = fm.observed(within_days) & decided
+    y = fm.outcome(outcome, within_days) & observed
+    as_of_month = fm.as_of.astype("datetime64[M]")
+    n_months = int(np.searchsorted(fm.months, as_of_month, side="right"))
+    months = fm.months[:n_months]
+    complete = months < as_of_month
+    return _Context(decided, y, observed, n_months, complete, months, _routing(fm, reps))
+
+
+def _evaluate(
+    fm: FeatureMatrix,
+    config: ScoringConfig,
+    ctx: _Context,
+    fit_threshold: float | None,
+    engagement_threshold: float | None,
+) -> ConfigResult:
+    fit, engagement = split_scores(fm, config)
+    scores = fit + engagement
+    is_mql = (scores >= config.threshold) & ctx.decided
+    mqls = int(is_mql.sum())
+    by_month = np.bincount(fm.month_code[is_mql], minlength=len(fm.months))[: ctx.n_months]
+    k = int((is_mql & ctx.y).sum())
+    n_obs = int((is_mql & ctx.observed).sum())
+    n_pos = int(ctx.y.sum())
+    precision = _rate(k, n_obs)
+    recall = _rate(k, n_pos)
+    ft, et = quadrant_thresholds(config, fit_threshold, engagement_threshold)
+    quad = quadrant_codes(fit, engagement, ft, et)
+    quadrant_leads = np.bincount(quad[ctx.decided], minlength=4)
+    quadrant_mqls = np.bincount(quad[is_mql], minlength=4)
+    rep_load, unrouted = _rep_load(fm, ctx.routing, is_mql, ctx.n_months, ctx.complete, ctx.months)
+    return ConfigResult(
+        config=config,
+        scores=scores,
+        fit=fit,
+        engagement=engagement,
+        is_mql=is_mql,
+        mqls=mqls,
+        mqls_by_month=by_month,
+        precision=precision[0],
+        precision_low=precision[1],
+        precision_high=precision[2],
+        precision_k=k,
+        precision_n=n_obs,
+        recall=recall[0],
+        recall_low=recall[1],
+        recall_high=recall[2],
+        recall_k=k,
+        recall_n=n_pos,
+        n_unobserved=mqls - n_obs,
+        quadrant_leads=quadrant_leads,
+        quadrant_mqls=quadrant_mqls,
+        fit_threshold=ft,
+        engagement_threshold=et,
+        rep_load=rep_load,
+        unrouted_by_month=unrouted,
+    )
+
+
+def evaluate(
+    fm: FeatureMatrix,
+    config: ScoringConfig,
+    outcome: str = "sql",
+    reps: pd.DataFrame | None = None,
+    within_days: float | None = None,
+    fit_threshold: float | None = None,
+    engagement_threshold: float | None = None,
+) -> ConfigResult:
+    """Replay one configuration on history (see :func:`what_if` for the definitions)."""
+    ctx = _context(fm, outcome, within_days, reps)
+    return _evaluate(fm, config, ctx, fit_threshold, engagement_threshold)
+
+
+def what_if(
+    fm: FeatureMatrix,
+    current: ScoringConfig,
+    proposed: ScoringConfig,
+    outcome: str = "sql",
+    reps: pd.DataFrame | None = None,
+    within_days: float | None = None,
+    fit_threshold: float | None = None,
+    engagement_threshold: float | None = None,
+) -> WhatIf:
+    """Replay the current and a proposed configuration on the same history.
+
+    Parameters
+    ----------
+    fm : FeatureMatrix
+        Built once by :func:`analysis.features.build_features`.
+    current, proposed : ScoringConfig
+        Points and thresholds to compare; unknown feature names raise ValueError.
+    outcome : {'sql', 'opportunity', 'customer'}
+        What counts as a good MQL: the lead reached that stage or a later one.
+    reps : DataFrame, optional
+        The reps table (:func:`load_reps`: ``rep_id``, ``territory``, ``capacity``) for
+        the load per rep; without it only owners are listed, with unknown capacity.
+    within_days : float, optional
+        Count the outcome only when reached within this many days of the decision point.
+    fit_threshold, engagement_threshold : float, optional
+        Quadrant thresholds; default half of each configuration's MQL threshold.
+
+    Returns
+    -------
+    WhatIf
+    """
+    ctx = _context(fm, outcome, within_days, reps)
+    cur = _evaluate(fm, current, ctx, fit_threshold, engagement_threshold)
+    prop = _evaluate(fm, proposed, ctx, fit_threshold, engagement_threshold)
+    actual = fm.handed_off & ctx.decided
+    actual_by_month = np.bincount(fm.month_code[actual], minlength=len(fm.months))[: ctx.n_months]
+    n_decided = int(ctx.decided.sum())
+    n_observed = int(ctx.observed.sum())
+    notes = [
+        f"{prop.n_unobserved:,} of the proposed rule's {prop.mqls:,} MQLs (and "
+        f"{cur.n_unobserved:,} of the current rule's {cur.mqls:,}) were never handed off "
+        "or are too recent, so whether they would have reached "
+        f"{outcome!r} is unknown; precision and recall leave them out.",
+    ]
+    n_pending = fm.n - n_decided
+    if n_pending:
+        notes.append(
+            f"{n_pending:,} leads are younger than the {fm.horizon_days}-day horizon and not "
+            "handed off yet; they have no decision point and are left out."
+        )
+    return WhatIf(
+        outcome=outcome,
+        within_days=within_days,
+        current=cur,
+        proposed=prop,
+        months=ctx.months,
+        actual_by_month=actual_by_month,
+        complete_month=ctx.complete,
+        n_decided=n_decided,
+        n_pending=n_pending,
+        n_observed=n_observed,
+        n_reached=int(ctx.y.sum()),
+        changed_in=int((prop.is_mql & ~cur.is_mql).sum()),
+        changed_out=int((cur.is_mql & ~prop.is_mql).sum()),
+        notes=notes,
+    )
+
+
+CHANGED_COLUMNS = [
+    "lead_id",
+    "decision_at",
+    "region",
+    "owner",
+    "current_score",
+    "proposed_score",
+    "direction",
+    "outcome",
+]
+
+
+def changed_sides(
+    fm: FeatureMatrix,
+    current: ScoringConfig,
+    proposed: ScoringConfig,
+    outcome: str = "sql",
+    within_days: float | None = None,
+) -> pd.DataFrame:
+    """The leads that would switch side between the current and the proposed rule.
+
+    Returns
+    -------
+    DataFrame
+        One row per decided lead that is an MQL under exactly one of the two rules, the
+        largest score changes first: ``lead_id``, ``decision_at``, ``region``, ``owner``,
+        ``current_score``, ``proposed_score`` (points), ``direction`` ('in' = becomes an
+        MQL under the proposed rule, 'out' = stops being one) and ``outcome``
+        ('reached', 'not reached', or 'unobserved' when never handed off or too recent).
+    """
+    cur = split_scores(fm, current)
+    prop = split_scores(fm, proposed)
+    cur_score, prop_score = cur[0] + cur[1], prop[0] + prop[1]
+    decided = fm.decided
+    cur_mql = (cur_score >= current.threshold) & decided
+    prop_mql = (prop_score >= proposed.threshold) & decided
+    return _changed_frame(fm, cur_score, prop_score, cur_mql, prop_mql, outcome, within_days)
+
+
+def _changed_frame(
+    fm: FeatureMatrix,
+    cur_score: np.ndarray,
+    prop_score: np.ndarray,
+    cur_mql: np.ndarray,
+    prop_mql: np.ndarray,
+    outcome: str,
+    within_days: float | None,
+) -> pd.DataFrame:
+    rows = np.flatnonzero(cur_mql != prop_mql)
+    observed = fm.observed(within_days)[rows]
+    reached = fm.outcome(outcome, within_days)[rows]
+    label = np.where(~observed, "unobserved", np.where(reached, "reached", "not reached"))
+    out = pd.DataFrame(
+        {
+            "lead_id": fm.lead_ids[rows],
+            "decision_at": fm.decision_at[rows],
+            "region": fm.region[rows],
+            "owner": fm.owner[rows],
+            "current_score": cur_score[rows],
+            "proposed_score": prop_score[rows],
+            "direction": np.where(prop_mql[rows], "in", "out"),
+            "outcome": label,
+        },
+        columns=CHANGED_COLUMNS,
+    )
+    change = np.abs(out["proposed_score"] - out["current_score"]).to_numpy()
+    order = np.lexsort((out["lead_id"].to_numpy(dtype=str), -change))
+    return out.iloc[order].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# Threshold curve
+# --------------------------------------------------------------------------------------
+
+THRESHOLD_CURVE_COLUMNS = ["threshold", "mqls", "observed", "reached", "precision", "recall"]
+_MAX_BINCOUNT_SPAN = 1 << 22
+"""Widest range of whole-number scores the bincount path handles (4M bins)."""
+
+
+def threshold_curve(
+    scores: np.ndarray,
+    outcomes: np.ndarray,
+    observed: np.ndarray | None = None,
+    method: str = "auto",
+) -> pd.DataFrame:
+    """MQL count, precision and recall at every threshold, from one pass over the scores.
+
+    Parameters
+    ----------
+    scores : ndarray of float, shape (n,)
+        Score of every lead in the population (e.g. the decided leads).
+    outcomes : ndarray of bool, shape (n,)
+        Reached the outcome. Only counted where ``observed``.
+    observed : ndarray of bool, shape (n,), optional
+        Outcome known (default: all).
+    method : {'auto', 'bincount', 'sort'}
+        'auto' uses ``np.bincount`` for whole-number scores spanning at most 4M values
+        and one stable sort otherwise; the two give the same table.
+
+    Returns
+    -------
+    DataFrame
+        One row per distinct score value ``t``, ascending, for the rule "MQL when score >=
+        t": ``threshold`` (t), ``mqls`` (leads with score >= t), ``observed`` (of them,
+        with an observed outcome), ``reached`` (of them, reached the outcome),
+        ``precision`` = reached / observed (NaN when 0) and ``recall`` = reached / all
+        observed leads that reached the outcome (NaN when there are none).
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(outcomes, dtype=bool)
+    obs = np.ones(len(s), dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
+    if not (s.shape == y.shape == obs.shape == (len(s),)):
+        raise ValueError(
+            f"scores, outcomes and observed must be 1-D with the same length, got shapes "
+            f"{s.shape}, {y.shape} and {obs.shape}"
+        )
+    pos = y & obs
+    if not np.isfinite(s).all():
+        raise ValueError("scores must be finite numbers")
+    if len(s) == 0:
+        return pd.DataFrame(columns=THRESHOLD_CURVE_COLUMNS)
+    if method not in ("auto", "bincount", "sort"):
+        raise ValueError(f"method must be 'auto', 'bincount' or 'sort', got {method!r}")
+    lo, hi = s.min(), s.max()
+    whole = hi - lo < _MAX_BINCOUNT_SPAN and np.array_equal(s, np.floor(s))
+    if method == "bincount" and not whole:
+        raise ValueError("method 'bincount' needs whole-number scores spanning at most 4M values")
+    if whole and method != "sort":
+        idx = (s - lo).astype(np.int64)
+        size = int(hi - lo) + 1
+        count = np.bincount(idx, minlength=size)
+        n_obs = np.bincount(idx, weights=obs, minlength=size)
+        n_pos = np.bincount(idx, weights=pos, minlength=size)
+        present = np.flatnonzero(count)
+        # "score >= t" = reverse cumulative sum from the top bin down.
+        ge = np.cumsum(count[::-1])[::-1][present]
+        ge_obs = np.cumsum(n_obs[::-1])[::-1][present].round().astype(np.int64)
+        ge_pos = np.cumsum(n_pos[::-1])[::-1][present].round().astype(np.int64)
+        thresholds = lo + present.astype(np.float64)
+    else:
+        order = np.argsort(-s, kind="stable")
+        desc = s[order]
+        c_all = np.arange(1, len(s) + 1)
+        c_obs = np.cumsum(obs[order])
+        c_pos = np.cumsum(pos[order])
+        last = np.flatnonzero(np.append(desc[1:] != desc[:-1], True))  # end of each value
+        ge, ge_obs, ge_pos = c_all[last][::-1], c_obs[last][::-1], c_pos[last][::-1]
+        thresholds = desc[last][::-1]
+    total_pos = int(pos.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(ge_obs > 0, ge_pos / np.maximum(ge_obs, 1), np.nan)
+        recall = ge_pos / total_pos if total_pos else np.full(len(ge), np.nan)
+    return pd.DataFrame(
+        {
+            "threshold": thresholds,
+            "mqls": ge.astype(np.int64),
+            "observed": ge_obs.astype(np.int64),
+            "reached": ge_pos.astype(np.int64),
+            "precision": precision,
+            "recall": recall,
+        },
+        columns=THRESHOLD_CURVE_COLUMNS,
+    )
+
+
+def config_threshold_curve(
+    fm: FeatureMatrix,
+    config: ScoringConfig,
+    outcome: str = "sql",
+    within_days: float | None = None,
+) -> pd.DataFrame:
+    """:func:`threshold_curve` of a configuration's scores over the decided leads."""
+    decided = fm.decided
+    fit, engagement = split_scores(fm, config)
+    scores = (fit + engagement)[decided]
+    observed = fm.observed(within_days)[decided]
+    reached = fm.outcome(outcome, within_days)[decided]
+    return threshold_curve(scores, reached, observed)

@@ -1,0 +1,67 @@
+"""The DuckDB history store: the schema, read-only connections and the one write path.
+
+``schema`` holds one column spec per table, ``connect`` opens the file read-only the way
+the dashboard does, and ``write`` is the only way anything is written: a copy of the live
+file, one transaction, an atomic swap. The names most callers need are re-exported here,
+so ``from analysis import store`` then ``store.write_session(...)`` reads naturally.
+"""
+
+from analysis.store.connect import (
+    ATTACHED,
+    connect_read_only,
+    file_signature,
+    import_batches,
+    read_cursor,
+    table_summary,
+)
+from analysis.store.schema import (
+    ACTIVITY_KINDS,
+    BOOKKEEPING_DDL,
+    DISPOSITION_OUTCOMES,
+    EMAIL_DOMAIN_KINDS,
+    OPPORTUNITY_OUTCOMES,
+    REJECTION_REASONS,
+    REP_ROLES,
+    SCHEMA_VERSION,
+    SIDE_STAGES,
+    STAGES,
+    TABLES,
+    TOUCHPOINT_KINDS,
+    Column,
+    SchemaError,
+    Table,
+    check_schema,
+    create_schema,
+    schema_version,
+    table_ddl,
+)
+from analysis.store.write import write_session
+
+__all__ = [
+    "ACTIVITY_KINDS",
+    "ATTACHED",
+    "BOOKKEEPING_DDL",
+    "DISPOSITION_OUTCOMES",
+    "EMAIL_DOMAIN_KINDS",
+    "OPPORTUNITY_OUTCOMES",
+    "REJECTION_REASONS",
+    "REP_ROLES",
+    "SCHEMA_VERSION",
+    "SIDE_STAGES",
+    "STAGES",
+    "TABLES",
+    "TOUCHPOINT_KINDS",
+    "Column",
+    "SchemaError",
+    "Table",
+    "check_schema",
+    "connect_read_only",
+    "create_schema",
+    "file_signature",
+    "import_batches",
+    "read_cursor",
+    "schema_version",
+    "table_ddl",
+    "table_summary",
+    "write_session",
+]

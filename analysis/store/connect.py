@@ -1,0 +1,89 @@
+"""Read-only connections, the way the dashboard and the reports open the file.
+
+Readers key their connection on :func:`file_signature` (inode, mtime) and reconnect when a
+write has swapped a new version of the file in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analysis.store.schema import TABLES, check_schema
+
+ATTACHED = "hh"
+"""Name under which :func:`connect_read_only` attaches the database file."""
+
+
+def file_signature(path: Path | str) -> tuple[int, int]:
+    """(inode, mtime in ns) of the live file; changes whenever a write swaps it in."""
+    st = os.stat(path)
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Open the database read-only, the way the dashboard and the reports do.
+
+    The file is attached to an in-memory connection, which sidesteps DuckDB's per-path
+    instance cache so that a swapped-in file is really re-read. Raises
+    ``FileNotFoundError`` when the file is missing and :class:`SchemaError` when its
+    schema is newer than this code.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"database not found: {path}")
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH ? AS {ATTACHED} (READ_ONLY)", [str(path)])
+    con.execute(f"USE {ATTACHED}")
+    check_schema(con, path)
+    return con
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor on a :func:`connect_read_only` connection, for one thread or one query.
+
+    A DuckDB cursor does not inherit its parent's ``USE``, so this sets it again.
+    """
+    cur = con.cursor()
+    cur.execute(f"USE {ATTACHED}")
+    return cur
+
+
+def table_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Row count and date range per table.
+
+    Returns a DataFrame with columns ``table``, ``rows`` (number of rows), ``first`` and
+    ``last`` (earliest and latest value of the table's main timestamp column, NaT when the
+    table has none or is empty).
+    """
+    rows = []
+    for table in [*TABLES.values()]:
+        if table.time_column:
+            n, first, last = con.execute(
+                f'SELECT count(*), min("{table.time_column}"), max("{table.time_column}") '
+                f"FROM {table.name}"
+            ).fetchone()
+        else:
+            (n,) = con.execute(f"SELECT count(*) FROM {table.name}").fetchone()
+            first = last = None
+        rows.append({"table": table.name, "rows": n, "first": first, "last": last})
+    (rejects,) = con.execute("SELECT count(*) FROM import_rejects").fetchone()
+    rows.append({"table": "import_rejects", "rows": rejects, "first": None, "last": None})
+    out = pd.DataFrame(rows)
+    out["first"] = pd.to_datetime(out["first"])
+    out["last"] = pd.to_datetime(out["last"])
+    return out
+
+
+def import_batches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
+    """The most recent import batches, newest first.
+
+    Columns: ``batch_id``, ``started_at``, ``finished_at`` (UTC), ``kind`` (generate or
+    import), ``files``, ``accepted`` and ``refused`` (row counts), ``note``.
+    """
+    return con.execute(
+        "SELECT * FROM import_batches ORDER BY finished_at DESC LIMIT ?", [limit]
+    ).df()

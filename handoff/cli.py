@@ -1,0 +1,379 @@
+"""The ``handoff`` command line: generate, import, inspect and serve a Handoff Health database.
+
+Every command exits non-zero with a one-line reason on failure: 2 for unusable input
+(missing file, wrong format, newer schema), 1 for an import that refused some rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+import dashboard
+from analysis import config, store
+
+app = typer.Typer(
+    help="Handoff Health: the marketing-to-sales handoff, from your own history.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True, soft_wrap=True)
+out = Console()
+REFUSED_SHOWN = 10
+"""How many refused rows `handoff import` prints; all of them are kept in import_rejects."""
+
+DbOption = Annotated[
+    Path,
+    typer.Option(
+        "--db",
+        help="DuckDB database file (default: $HANDOFF_DB or data/demo.duckdb).",
+        default_factory=config.db_path,
+        show_default=False,
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line reason to stderr and exit with ``code``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def progress_printer() -> callable:
+    """A progress callback that prints each step with the seconds elapsed so far."""
+    t0 = time.perf_counter()
+
+    def report(step: str) -> None:
+        console.print(f"[dim]{time.perf_counter() - t0:7.1f}s[/] {step}", highlight=False)
+
+    return report
+
+
+def open_read_only(db: Path):
+    """Open ``db`` read-only or exit 2 with the reason."""
+    try:
+        return store.connect_read_only(db)
+    except (FileNotFoundError, store.SchemaError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def generate(
+    db: DbOption,
+    leads: Annotated[int, typer.Option(min=100, help="Number of leads.")] = 50_000,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed and end, same data.")] = 7,
+    end: Annotated[
+        str | None, typer.Option(help="Last day of history, YYYY-MM-DD (default: today, UTC).")
+    ] = None,
+) -> None:
+    """Write a complete, seeded demo history (and its planted truth as JSON beside it)."""
+    from analysis.demo import synth
+
+    end_date = _parse_date(end, "--end") if end else None
+    t0 = time.perf_counter()
+    truth = synth.generate_database(
+        db, leads=leads, months=months, seed=seed, end=end_date, progress=progress_printer()
+    )
+    counts = truth.get("counts", {})
+    summary = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    console.print(f"wrote {db} in {time.perf_counter() - t0:.1f}s: {summary}", highlight=False)
+    console.print(f"planted truth: {config.truth_path(db)}", highlight=False)
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files.")],
+    db: DbOption,
+    table: Annotated[
+        str | None, typer.Option(help="Target table (default: taken from each file name).")
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="TOML mapping for flat CRM exports (one row per lead)."),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Mapping preset for flat exports: hubspot or salesforce."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Refuse the whole batch when any row is refused.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Flat exports: check everything, write nothing.")
+    ] = False,
+) -> None:
+    """Import files; refused rows are kept in import_rejects with file, row, column and reason.
+
+    Native files hold one table each (leads.csv, touchpoints.parquet, ...). Flat CRM
+    exports (one row per lead, as HubSpot and Salesforce export them) need --preset and/or
+    --mapping. Exit codes: 0 every row accepted; 1 some rows refused (the good rows are
+    applied unless --strict); 2 unusable input, nothing written.
+    """
+    from analysis.imports import flat, ingest
+
+    t0 = time.perf_counter()
+    try:
+        if mapping is not None or preset is not None:
+            if table is not None:
+                fail("--table is for native files; flat exports are mapped with --mapping/--preset")
+            result = flat.import_flat(
+                db,
+                files,
+                mapping=mapping,
+                preset=preset,
+                strict=strict,
+                dry_run=dry_run,
+                progress=progress_printer(),
+            )
+        else:
+            if dry_run:
+                fail("--dry-run is for flat exports (with --mapping or --preset)")
+            result = ingest.import_files(
+                db, files, table=table, strict=strict, progress=progress_printer()
+            )
+    except (ingest.UnusableInput, store.SchemaError, FileNotFoundError) as exc:
+        fail(str(exc))
+    seconds = time.perf_counter() - t0
+    summary = result.summary()
+    rich_table = RichTable(title=f"batch {result.batch_id}")
+    for col in summary.columns:
+        rich_table.add_column(str(col))
+    for row in summary.itertuples(index=False):
+        rich_table.add_row(*(str(v) for v in row))
+    out.print(rich_table)
+    for note in getattr(result, "notes", []):
+        console.print(f"note: {note}", highlight=False)
+    shown = result.refused.head(REFUSED_SHOWN)
+    for r in shown.itertuples(index=False):
+        console.print(
+            f"refused {r.file} row {r.row_number} [{r.column}]: {r.reason}", highlight=False
+        )
+    if len(result.refused) > len(shown):
+        console.print(
+            f"... and {len(result.refused) - len(shown):,} more refused rows "
+            "(all kept in the import_rejects table)",
+            highlight=False,
+        )
+    accepted = sum(result.accepted.values())
+    console.print(
+        f"{accepted:,} rows accepted, {len(result.refused):,} refused in {seconds:.1f}s"
+        + ("" if result.applied else " — nothing was written (strict mode or dry run)"),
+        highlight=False,
+    )
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def info(
+    db: DbOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Tables, row counts, date ranges, schema version and the last imports."""
+    con = open_read_only(db)
+    summary = store.table_summary(con)
+    batches = store.import_batches(con, limit=5)
+    version = store.schema_version(con)
+    if as_json:
+        payload = {
+            "database": str(db),
+            "schema_version": version,
+            "tables": {
+                r.table: {
+                    "rows": int(r.rows),
+                    "first": None if r.first is None or str(r.first) == "NaT" else str(r.first),
+                    "last": None if r.last is None or str(r.last) == "NaT" else str(r.last),
+                }
+                for r in summary.itertuples()
+            },
+            "last_batches": json.loads(batches.to_json(orient="records", date_format="iso")),
+        }
+        out.print_json(json.dumps(payload))
+        return
+    rich_table = RichTable(title=f"{db} (schema version {version})")
+    for col in ("table", "rows", "first", "last"):
+        rich_table.add_column(col, justify="right" if col == "rows" else "left")
+    for r in summary.itertuples():
+        rich_table.add_row(
+            r.table,
+            f"{r.rows:,}",
+            "" if str(r.first) == "NaT" else str(r.first),
+            "" if str(r.last) == "NaT" else str(r.last),
+        )
+    out.print(rich_table)
+    if len(batches):
+        last = batches.iloc[0]
+        out.print(
+            f"last batch: {last.batch_id} ({last.kind}) at {last.finished_at}, "
+            f"{last.accepted:,} accepted, {last.refused:,} refused",
+            highlight=False,
+        )
+
+
+@app.command()
+def metrics(
+    db: DbOption,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: open).")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Also per value of a dimension (source, team, ...).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+) -> None:
+    """Headline numbers: volumes, stage conversions, SLA compliance, response times, reasons.
+
+    Every rate carries k, n and its 95% Wilson interval. JSON goes to stdout so scripts
+    and scheduled jobs can read it.
+    """
+    from analysis import filters as flt
+    from analysis.lifecycle import metrics as m
+
+    start = _parse_date(from_, "--from") if from_ else None
+    end = _parse_date(to, "--to") if to else None
+    if start and end and start > end:
+        fail(f"--from {start} is after --to {end}")
+    if by is not None and by not in flt.DIMENSIONS:
+        fail(f"--by must be one of {', '.join(sorted(flt.DIMENSIONS))}; got {by!r}")
+    con = open_read_only(db)
+    try:
+        payload = m.headline(con, start, end, by=by)
+    except ValueError as exc:
+        fail(str(exc))
+    print(json.dumps(payload, indent=2 if as_json else None))
+
+
+@app.command()
+def report(
+    db: DbOption,
+    month: Annotated[str, typer.Option(help="Month to review, YYYY-MM.")],
+    out: Annotated[Path, typer.Option(help="HTML file to write (self-contained, offline).")],
+    pdf: Annotated[
+        Path | None, typer.Option(help="Also print a PDF here (needs Debian's chromium).")
+    ] = None,
+    goal: Annotated[
+        float | None, typer.Option(help="Revenue goal for the reverse-funnel planner.")
+    ] = None,
+    trailing: Annotated[
+        int, typer.Option(min=1, max=24, help="Months of history behind the planner's rates.")
+    ] = 6,
+) -> None:
+    """Write the monthly smarketing review as one self-contained HTML file (and a PDF)."""
+    from dashboard import report as rp
+
+    try:
+        written = rp.report_cli(
+            db, month, out, pdf=pdf, revenue_goal=goal, trailing_months=trailing
+        )
+    except (FileNotFoundError, store.SchemaError, ValueError) as exc:
+        fail(str(exc))
+    except RuntimeError as exc:
+        fail(str(exc), code=1)
+    for path in written:
+        console.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)", highlight=False)
+
+
+targets_app = typer.Typer(help="Monthly goals (the targets table).", no_args_is_help=True)
+app.add_typer(targets_app, name="targets")
+
+
+@targets_app.command("set")
+def targets_set(
+    db: DbOption,
+    month: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
+    metric: Annotated[
+        str, typer.Option(help="leads, mqls, sqls, opportunities, deals_won, won_revenue, ...")
+    ],
+    value: Annotated[float | None, typer.Option(help="The goal.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove this goal.")] = False,
+) -> None:
+    """Set (or with --clear remove) one monthly goal; many at once: `handoff import targets.csv`."""
+    from analysis.lifecycle import review
+
+    if (value is None) == (not clear):
+        fail("give exactly one of --value or --clear")
+    try:
+        done = review.set_targets(db, [{"month": month, "metric": metric, "value": value}])
+    except (FileNotFoundError, store.SchemaError, ValueError) as exc:
+        fail(str(exc))
+    console.print(
+        f"{metric} for {month}: "
+        + ("removed" if clear else f"set to {value:g}")
+        + f" ({done.upserted} written, {done.deleted} removed)",
+        highlight=False,
+    )
+
+
+@app.command()
+def serve(
+    db: DbOption,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Serve the dashboard on http://ADDRESS:PORT against DB (opened read-only)."""
+    db = db.resolve()
+    if not db.exists():
+        fail(f"database not found: {db} (run `handoff generate --db {db}` or `handoff demo`)")
+    open_read_only(db).close()
+    app_file = Path(dashboard.__file__).resolve().parent / "app.py"
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_file),
+        "--server.headless",
+        "true",
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+    console.print(f"serving {db} on http://{address}:{port}", highlight=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Replace this process with the server, so stopping `handoff serve` stops Streamlit too.
+    os.execve(sys.executable, cmd, {**os.environ, "HANDOFF_DB": str(db)})
+
+
+@app.command()
+def demo(
+    db: DbOption,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    leads: Annotated[int, typer.Option(min=100, help="Leads to generate when missing.")] = 50_000,
+) -> None:
+    """Generate the demo database when it is missing, then serve the dashboard."""
+    if not db.exists():
+        generate(db=db, leads=leads)
+    serve(db=db, port=port)
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, got {value!r}")
+
+
+def main() -> None:
+    """Entry point for ``python -m handoff``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

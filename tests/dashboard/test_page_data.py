@@ -1,0 +1,167 @@
+"""The Data page through Streamlit's AppTest: quality findings, upload -> preview -> check ->
+import, refused rows, against a private copy of the small demo database."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import store
+from analysis.imports import quality
+from tests.paths import APP, EXAMPLES
+
+PAGE = "app_pages/data.py"
+
+
+@pytest.fixture()
+def db(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the demo database the page may write to (the shared one stays as it is)."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, path)
+    monkeypatch.setenv("HANDOFF_DB", str(path))
+    return path
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def upload(at: AppTest, *names: str) -> AppTest:
+    files = [(n, (EXAMPLES / n).read_bytes(), "text/csv") for n in names]
+    at.file_uploader(key="data_upload").set_value(files).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def count(db: Path, sql: str) -> int:
+    con = store.connect_read_only(db)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_quality_tab_shows_the_findings(db: Path) -> None:
+    """The metrics repeat what analysis/quality.py finds on the same database."""
+    con = store.connect_read_only(db)
+    try:
+        dups = quality.duplicate_summary(con).set_index("rule").loc["either", "extra"]
+        variants = len(quality.label_variants(con))
+    finally:
+        con.close()
+    at = open_page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Leads"] == "4,000"
+    assert metrics["Duplicate leads"] == f"{dups:,}"
+    assert metrics["Labels to standardise"] == f"{variants:,}"
+    assert metrics["Refused rows (all imports)"] == "0"
+    assert [s.value for s in at.subheader][:3] == [
+        "Duplicates",
+        "Missing fields",
+        "Inconsistent labels",
+    ]
+    # The proposals table can be downloaded as the [values] tables of a mapping.
+    assert at.data_editor(key="data_variants").value.shape[0] == variants
+
+
+def test_upload_preview_check_import(db: Path) -> None:
+    """Uploading the dirty HubSpot export shows the detected preset and the roles; the
+    check writes nothing and predicts the import; the import adds the rows and the
+    refused rows appear per batch.
+
+    By hand (tests/test_flat.py): 7 leads + 21 properties + 6 stage entries = 34 rows
+    applied, 5 refused.
+    """
+    at = upload(open_page(), "hubspot_contacts_dirty.csv")
+    text = markdown(at)
+    assert "`hubspot_contacts_dirty.csv` · 10 rows · read as a **leads** file" in text
+    assert any(c.value == "Mapping in use: **hubspot**." for c in at.caption)
+    roles = next(e for e in at.data_editor if e.key.startswith("data_roles_")).value
+    got = dict(zip(roles["column"], roles["role"], strict=True))
+    assert got["Record ID"] == "lead: lead_id" and got["Lead Status"] == "property"
+    assert got["Became a Sales Qualified Lead Date"] == "stage date: sql"
+
+    before = digest(db)
+    at = click(at, "data_check")
+    assert "34 rows would be applied, 5 refused. Nothing was written." in markdown(at)
+    assert digest(db) == before
+
+    at = click(at, "data_import")
+    assert "34 rows applied, 5 refused" in at.success[0].value
+    assert count(db, "SELECT count(*) FROM leads") == 4_007
+    assert count(db, "SELECT count(*) FROM import_rejects") == 5
+    assert {m.label: m.value for m in at.metric}["Refused rows (all imports)"] == "5"
+    # The refused rows tab lists the batch's rows (the only table with a raw column now).
+    tables = [d.value for d in at.dataframe if "raw" in d.value.columns]
+    assert len(tables) == 1 and sorted(tables[0]["row_number"]) == [5, 6, 8, 9, 10]
+
+
+def test_a_corrected_role_changes_the_import(db: Path) -> None:
+    """Setting a column's role to 'ignore' in the editor drops it from the import:
+    without Lead Status, 2 properties x 7 leads = 14 property rows -> 27 rows."""
+    at = upload(open_page(), "hubspot_contacts_dirty.csv")
+    editor = next(e for e in at.data_editor if e.key.startswith("data_roles_"))
+    row = editor.value["column"].tolist().index("Lead Status")
+    at.session_state[editor.key] = {
+        "edited_rows": {row: {"role": "ignore"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at = click(at, "data_check")
+    assert "27 rows would be applied, 5 refused" in markdown(at)
+
+
+def test_example_with_its_opportunities(db: Path) -> None:
+    """Picking the Salesforce leads example brings its opportunities report along, read as
+    a deals file: 8 leads + 24 properties + 12 stage entries + 3 opportunities = 47."""
+    at = open_page()
+    at.selectbox(key="data_example").set_value("salesforce_leads.csv").run()
+    text = markdown(at)
+    assert "`salesforce_opportunities.csv` · 3 rows · read as a **deals** file" in text
+    at = click(at, "data_check")
+    assert "47 rows would be applied, 0 refused" in markdown(at)
+
+
+def test_unusable_file_is_explained(db: Path, tmp_path: Path) -> None:
+    """A file whose dates read both ways gets the importer's message, and nothing is written."""
+    at = open_page()
+    body = b"Lead ID,Created Date\nL1,03/04/2024\n"
+    at.file_uploader(key="data_upload").set_value(("odd_leads.csv", body, "text/csv")).run()
+    before = digest(db)
+    at = click(at, "data_check")
+    assert "has dates such as '03/04/2024'" in at.error[0].value
+    assert digest(db) == before
+
+
+def test_without_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a database the page says so, and an import creates one."""
+    path = tmp_path / "new.duckdb"
+    monkeypatch.setenv("HANDOFF_DB", str(path))
+    at = open_page()
+    assert "No database at" in at.info[0].value
+    at = upload(at, "hubspot_contacts.csv")
+    at = click(at, "data_import")
+    assert count(path, "SELECT count(*) FROM leads") == 10
+    assert {m.label: m.value for m in at.metric}["Leads"] == "10"

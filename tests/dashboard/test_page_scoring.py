@@ -1,0 +1,467 @@
+"""The Scoring lab page through Streamlit's AppTest, against the small demo database.
+
+Every expected number is computed straight from the engine (``analysis.whatif.what_if``
+on the same feature matrix) and compared with what the page shows. The imported lead
+properties section runs against a copy of the demo database with three planted
+properties: one that leaks the outcome and two that carry no signal.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import store
+from analysis.imports import flat
+from analysis.scoring import features, leakage, whatif
+from analysis.scoring import model as scoring
+from dashboard import scoring_ui
+from tests.paths import APP
+
+PAGE = "app_pages/scoring.py"
+
+
+@pytest.fixture(scope="module")
+def engine(demo_db: Path) -> dict:
+    """The demo database's feature matrix, current rule and reps, built once."""
+    con = store.connect_read_only(demo_db)
+    try:
+        fm = features.build_features(con)
+        current = scoring.load_config(con)
+        reps = whatif.load_reps(con)
+    finally:
+        con.close()
+    return {"fm": fm, "current": current, "reps": reps}
+
+
+@pytest.fixture()
+def db_copy(tmp_path: Path, demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo database (for writes), set as HANDOFF_DB."""
+    path = tmp_path / "copy.duckdb"
+    shutil.copyfile(demo_db, path)
+    monkeypatch.setenv("HANDOFF_DB", str(path))
+    return path
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def replay(engine: dict, proposed: scoring.ScoringConfig) -> whatif.WhatIf:
+    return whatif.what_if(engine["fm"], engine["current"], proposed, "sql", engine["reps"])
+
+
+def shown_like_the_page(w: whatif.WhatIf) -> dict[str, str]:
+    """The proposed rule's headline numbers formatted as the page formats them."""
+    p = w.proposed
+    return {
+        "MQLs per month": f"{scoring_ui.mqls_per_month(p, w):,.1f}",
+        "Precision": f"{p.precision:.1%}",
+        "Recall": f"{p.recall:.1%}",
+        "Leads that change side": f"{w.changed_in + w.changed_out:,}",
+        "MQLs with unknown outcome": f"{p.n_unobserved:,}",
+    }
+
+
+def values(array: list | dict) -> np.ndarray:
+    """A trace's data array from a plotly spec (plain list, or typed array: dtype + bdata)."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array, dtype=float)
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    at.session_state["sl_tab"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page_starts_from_the_current_rule(app_at, engine) -> None:
+    """Unedited, the proposed rule is the current rule: the same numbers, no lead changes
+    side, and the first tab draws three charts with titled axes."""
+    at = app_at(PAGE)
+    shown = metrics(at)
+    same = replay(engine, engine["current"])
+    for label, value in shown_like_the_page(same).items():
+        assert shown[label] == value, label
+    assert shown["Leads that change side"] == "0"
+    assert at.slider(key="sl_threshold").value == engine["current"].threshold
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3
+    for chart in charts:
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert layout["xaxis"]["title"]["text"]
+        assert layout["yaxis"]["title"]["text"]
+    # The unobserved warning counts the would-be MQLs never handed to sales.
+    assert f"{same.proposed.n_unobserved:,} of the proposed rule's" in at.warning[0].value
+
+
+def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_at, engine) -> None:
+    """Ten more points of threshold: the proposed MQLs per month fall to exactly what
+    what_if computes, and every lead that changes side leaves (same points, higher bar)."""
+    at = app_at(PAGE)
+    before = float(metrics(at)["MQLs per month"].replace(",", ""))
+    raised = engine["current"].threshold + 10
+    at.slider(key="sl_threshold").set_value(raised).run()
+    assert not at.exception
+
+    expected = replay(engine, engine["current"].with_changes(threshold=raised))
+    shown = metrics(at)
+    for label, value in shown_like_the_page(expected).items():
+        assert shown[label] == value, label
+    assert float(shown["MQLs per month"].replace(",", "")) < before
+    assert expected.changed_in == 0 < expected.changed_out
+    assert next(m for m in at.metric if m.label == "Leads that change side").delta == (
+        f"0 in, {expected.changed_out:,} out"
+    )
+
+
+def test_editing_a_weight_replays_the_new_points(app_at, engine) -> None:
+    """Setting the pricing page's proposed points to 0 in the editor gives the numbers of
+    the current rule without those points."""
+    at = app_at(PAGE)
+    fm = engine["fm"]
+    row = fm.index("pricing_page")
+    at.session_state[scoring_ui.editor_key(0)] = {
+        "edited_rows": {row: {"proposed": 0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = replay(engine, engine["current"].with_changes({"pricing_page": 0.0}))
+    assert expected.changed_out > 0  # pricing points were worth 25: some leads drop out
+    shown = metrics(at)
+    for label, value in shown_like_the_page(expected).items():
+        assert shown[label] == value, label
+
+
+def test_use_suggested_points_fills_the_proposed_column(app_at, engine) -> None:
+    """The button puts the model's suggested points into the proposed column and its
+    threshold on the slider; the headline numbers are those of the suggested rule."""
+    at = app_at(PAGE)
+    at.button(key="sl_suggest").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    report = scoring.fit_model(engine["fm"], "sql", current=engine["current"])
+    table = at.data_editor[0].value
+    proposed = dict(zip(table["feature"], table["proposed"], strict=True))
+    assert proposed == report.suggested.weights
+    assert dict(zip(table["feature"], table["suggested"], strict=True)) == report.suggested.weights
+    assert at.slider(key="sl_threshold").value == report.suggested.threshold
+    shown = metrics(at)
+    for label, value in shown_like_the_page(replay(engine, report.suggested)).items():
+        assert shown[label] == value, label
+
+
+def test_threshold_curve_marks_both_thresholds(app_at, engine) -> None:
+    """The curve tab draws precision, recall and MQLs per month against the threshold; at
+    the proposed threshold its precision and MQLs per month are the what-if's, and both
+    thresholds are marked."""
+    at = app_at(PAGE)
+    current = engine["current"]
+    at.slider(key="sl_threshold").set_value(current.threshold + 5).run()
+    spec = json.loads(open_tab(at, "Threshold curve").get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "MQL threshold (points)"
+    marks = sorted(shape["x0"] for shape in spec["layout"]["shapes"])
+    assert marks == [current.threshold, current.threshold + 5]
+    precision = next(t for t in spec["data"] if t["name"].startswith("precision"))
+    at_threshold = dict(zip(values(precision["x"]), values(precision["y"]), strict=True))
+    expected = replay(engine, current.with_changes(threshold=current.threshold + 5))
+    assert at_threshold[current.threshold + 5] == pytest.approx(expected.proposed.precision)
+    volume = next(t for t in spec["data"] if t["name"].startswith("MQLs per month"))
+    per_month = dict(zip(values(volume["x"]), values(volume["y"]), strict=True))
+    assert per_month[current.threshold + 5] == pytest.approx(
+        scoring_ui.mqls_per_month(expected.proposed, expected)
+    )
+
+
+def test_model_and_changed_leads_tabs(app_at, engine) -> None:
+    """The model tab shows the test AUC and three charts; the changed-leads tab counts the
+    leads by direction as the what-if does and offers them as CSV."""
+    at = app_at(PAGE)
+    at.slider(key="sl_threshold").set_value(engine["current"].threshold + 10).run()
+    open_tab(at, "Model quality")
+    report = scoring.fit_model(engine["fm"], "sql", current=engine["current"])
+    assert metrics(at)["Test AUC"] == f"{report.auc_test:.3f}"
+    assert len(at.get("plotly_chart")) == 3
+
+    open_tab(at, "Leads that change side")
+    expected = replay(engine, engine["current"].with_changes(threshold=at.slider[0].value))
+    tables = [d.value for d in at.dataframe if "direction" in d.value.columns]
+    counts = tables[0].set_index("direction")["total"]
+    assert counts.tolist() == [expected.changed_in, expected.changed_out]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == [f"Download all {expected.changed_in + expected.changed_out:,} as CSV"]
+
+
+def test_saving_a_configuration_adds_a_row(db_copy: Path) -> None:
+    """Saving the proposed rule under a name writes one scoring_models row with that name,
+    note and threshold, and the saved list shows it after the file version changes."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    at.slider(key="sl_threshold").set_value(70).run()
+    open_tab(at, "Saved configurations")
+    before = len(at.selectbox(key="sl_load").options)
+    at.text_input(key="sl_save_name").input("Stricter trial")
+    at.text_area(key="sl_save_note").input("threshold 70")
+    at.button(key="sl_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Saved as" in at.success[0].value
+
+    con = duckdb.connect(str(db_copy), read_only=True)
+    rows = con.execute(
+        "SELECT name, note, threshold, origin FROM scoring_models WHERE name = 'Stricter trial'"
+    ).fetchall()
+    con.close()
+    assert rows == [("Stricter trial", "threshold 70", 70.0, "manual")]
+    assert len(at.selectbox(key="sl_load").options) == before + 1
+    # Two saved rules now: the comparison (newest first) shows both thresholds.
+    compare = at.table[-1].value
+    assert list(compare.columns) == ["first: Stricter trial", "second: Current rule"]
+    assert compare.loc["Threshold (points)"].tolist() == ["70", "60"]
+
+
+def test_empty_database_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database without leads shows a message instead of charts or an exception."""
+    path = tmp_path / "empty.duckdb"
+    with store.write_session(path, create=True):
+        pass
+    monkeypatch.setenv("HANDOFF_DB", str(path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "no leads yet" in at.info[0].value
+    assert not at.get("plotly_chart")
+
+
+# --- imported lead properties as features ----------------------------------------------
+
+LEAKY = "Lead Status"
+HARMLESS = ("Partner Tier", "Web Visits")
+
+
+@pytest.fixture(scope="module")
+def props_db(tmp_path_factory: pytest.TempPathFactory, demo_db: Path, engine: dict) -> Path:
+    """A copy of the demo database with three planted lead properties.
+
+    - "Lead Status": what sales set after the handoff: "Qualified" for handed-off leads that
+      reached SQL, "Unqualified" for the other handed-off leads, missing for leads never
+      handed off. It splits the outcome perfectly (AUC 1.0) and is missing only before
+      the handoff: it must be flagged.
+    - "Partner Tier" (Gold/Silver/Bronze) and "Web Visits" (0-49, numeric): drawn at
+      random for every lead, so they carry no signal and are not flagged.
+    """
+    path = tmp_path_factory.mktemp("props") / "props.duckdb"
+    shutil.copyfile(demo_db, path)
+    fm = engine["fm"]
+    rng = np.random.default_rng(5)
+    ids = fm.lead_ids.astype(object)
+    status = np.where(fm.reached_sql, "Qualified", "Unqualified")[fm.handed_off]
+    visits = rng.integers(0, 50, fm.n)
+    rows = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "lead_id": ids[fm.handed_off],
+                    "name": LEAKY,
+                    "value": status,
+                    "value_number": None,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "lead_id": ids,
+                    "name": HARMLESS[0],
+                    "value": rng.choice(["Gold", "Silver", "Bronze"], fm.n),
+                    "value_number": None,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "lead_id": ids,
+                    "name": HARMLESS[1],
+                    "value": visits.astype(str),
+                    "value_number": visits.astype(float),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).astype({"lead_id": object, "name": object, "value": object, "value_number": float})
+    with store.write_session(path) as con:
+        con.register("planted", rows)
+        con.execute(
+            "INSERT INTO lead_properties SELECT lead_id, name, value, value_number FROM planted"
+        )
+    return path
+
+
+@pytest.fixture()
+def props_at(props_db: Path, monkeypatch: pytest.MonkeyPatch):
+    """The Scoring lab run against the properties database."""
+    monkeypatch.setenv("HANDOFF_DB", str(props_db))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def with_properties(props_db: Path, engine: dict, names: list[str]):
+    """The engine's matrix with ``names`` appended and the model fitted on it."""
+    con = store.connect_read_only(props_db)
+    try:
+        fm = flat.add_property_features(engine["fm"], con, names)
+    finally:
+        con.close()
+    return fm, scoring.fit_model(fm, "sql", current=engine["current"])
+
+
+def property_expanders(at: AppTest) -> list:
+    return [e for e in at.main.expander if e.label.startswith("Imported lead properties")]
+
+
+def editor_rows(at: AppTest) -> pd.DataFrame:
+    return at.data_editor[0].value
+
+
+def evidence_shown(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+
+
+def test_default_page_has_no_property_section(app_at, engine) -> None:
+    """Without imported properties the page says so in one line and the points editor
+    holds exactly the built-in features, under its usual key."""
+    at = app_at(PAGE)
+    assert any("No lead properties were imported" in c.value for c in at.caption)
+    assert not property_expanders(at)
+    assert "sl_props" not in [w.key for w in at.get("multiselect")]
+    assert at.data_editor[0].key == scoring_ui.editor_key(0) == "sl_points_0"
+    assert editor_rows(at)["feature"].tolist() == list(engine["fm"].names)
+
+
+def test_leaking_property_is_flagged_with_its_auc(props_at, props_db) -> None:
+    """The evidence table lists the planted status first as likely leakage with AUC 1.00
+    (it splits reached-SQL from not perfectly) and the random ones as ok; nothing is
+    added until chosen."""
+    at = props_at
+    con = store.connect_read_only(props_db)
+    try:
+        expected = leakage.property_leakage(con, "sql").set_index("name")
+    finally:
+        con.close()
+    assert expected.loc[LEAKY, "auc"] == 1.0  # planted: Qualified exactly when reached SQL
+    shown = evidence_shown(at)
+    assert shown["property"].iloc[0] == LEAKY
+    row = shown.set_index("property").loc[LEAKY]
+    assert row["verdict"] == "likely leakage" and row["auc"] == 1.0
+    assert row["missing_never_handed_off"] == 1.0 and row["missing_handed_off"] == 0.0
+    assert "AUC 1.00 on its own" in row["evidence"]
+    for name in HARMLESS:
+        assert shown.set_index("property").loc[name, "verdict"] == "ok"
+        assert shown.set_index("property").loc[name, "auc"] == pytest.approx(
+            expected.loc[name, "auc"]
+        )
+    assert "1 flagged" in property_expanders(at)[0].label
+    assert at.multiselect(key="sl_props").value == []
+
+
+def test_flagged_property_waits_for_confirmation(props_at, props_db, engine) -> None:
+    """Selecting the leaking status shows a warning naming it with its evidence and leaves
+    the features unchanged; ticking "use it anyway" adds its columns, with 0 current points
+    and the points of the model refitted with them."""
+    at = props_at
+    at.multiselect(key="sl_props").select(LEAKY).run()
+    assert not at.exception, [e.value for e in at.exception]
+    warning = next(w.value for w in at.warning if LEAKY in w.value)
+    assert "AUC 1.00 on its own" in warning
+    assert "missing for 100% of leads never handed off vs 0% of handed-off leads" in warning
+    assert editor_rows(at)["feature"].tolist() == list(engine["fm"].names)
+    assert any("Not added until confirmed: Lead Status" in c.value for c in at.caption)
+
+    at.checkbox(key=scoring_ui.confirm_key(LEAKY)).check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    fm, report = with_properties(props_db, engine, [LEAKY])
+    table = editor_rows(at)
+    assert table["feature"].tolist() == list(fm.names)
+    added = table.set_index("feature").loc[[f"{LEAKY}=Qualified", f"{LEAKY}=Unqualified"]]
+    assert (added["current"] == 0).all() and (added["proposed"] == 0).all()
+    suggested = report.suggested.weights
+    assert added["suggested"].tolist() == [suggested[n] for n in added.index]
+    # A perfect leak: the model leans on it far more than on any built-in feature.
+    assert suggested[f"{LEAKY}=Qualified"] > max(suggested[n] for n in engine["fm"].names)
+
+
+def test_harmless_properties_are_added_and_replayed(props_at, props_db, engine) -> None:
+    """Selecting the two unflagged properties adds their columns straight away (no warning
+    about them); with 0 points the replay is the current rule's, and the model tab reports
+    the model refitted with them."""
+    at = props_at
+    at.multiselect(key="sl_props").set_value(list(HARMLESS)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(name in w.value for w in at.warning for name in HARMLESS)
+    fm, report = with_properties(props_db, engine, sorted(HARMLESS))
+    table = editor_rows(at)
+    assert table["feature"].tolist() == list(fm.names)
+    new = table.iloc[len(engine["fm"].names) :].set_index("feature")
+    # Tiers: one column per value; visits 0-49: steps at the quartiles (three).
+    # Tiers: one column per value (most frequent first, so compare as a set); visits
+    # 0-49 at random: three distinct quartile steps.
+    tiers = sorted(n for n in new.index if n.startswith("Partner Tier="))
+    assert tiers == ["Partner Tier=Bronze", "Partner Tier=Gold", "Partner Tier=Silver"]
+    assert sum(n.startswith("Web Visits=≥") for n in new.index) == 3
+    assert (new["current"] == 0).all() and (new["proposed"] == 0).all()
+    assert new["suggested"].tolist() == [report.suggested.weights[n] for n in new.index]
+    assert new["description"].iloc[0].startswith("Imported property: ")
+    shown = metrics(at)
+    for label, value in shown_like_the_page(replay(engine, engine["current"])).items():
+        assert shown[label] == value, label
+    open_tab(at, "Model quality")
+    assert metrics(at)["Test AUC"] == f"{report.auc_test:.3f}"
+
+
+def test_split_choice_and_rule_properties_by_hand() -> None:
+    """Only flagged properties wait for confirmation; a rule's weights name its properties."""
+    evidence = pd.DataFrame(
+        {"name": ["Status", "Tier", "Visits"], "verdict": ["likely leakage", "check", "ok"]}
+    )
+    assert scoring_ui.split_choice(["Visits", "Status", "Tier"], evidence, {}) == (
+        ("Tier", "Visits"),
+        ["Status"],
+    )
+    assert scoring_ui.split_choice(["Status"], evidence, {"Status": True}) == (("Status",), [])
+    weights = {"pricing_page": 25.0, "Tier=Gold": 5.0, "Visits=≥10": 0.0}
+    assert scoring_ui.rule_properties(weights, ["Status", "Tier", "Visits"]) == ["Tier"]
+    assert scoring_ui.property_description("Visits=≥10", ["Visits"]) == (
+        "Imported property: Visits ≥ 10"
+    )
+    assert scoring_ui.property_description("pricing_page", ["Visits"]) is None
+
+
+def test_an_edit_survives_adding_a_property(props_at, engine) -> None:
+    """Points edited before a property is added are kept: the editor restarts under a new
+    key (its rows changed) from the proposed points, so the replay still has them."""
+    at = props_at
+    at.session_state[scoring_ui.editor_key(0)] = {
+        "edited_rows": {engine["fm"].index("pricing_page"): {"proposed": 0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.multiselect(key="sl_props").select(HARMLESS[0]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.data_editor[0].key == scoring_ui.editor_key(0, [HARMLESS[0]]) != "sl_points_0"
+    table = editor_rows(at).set_index("feature")
+    assert table.loc["pricing_page", "proposed"] == 0
+    assert table.loc["pricing_page", "current"] == engine["current"].weights["pricing_page"]
+    expected = replay(engine, engine["current"].with_changes({"pricing_page": 0.0}))
+    shown = metrics(at)
+    for label, value in shown_like_the_page(expected).items():
+        assert shown[label] == value, label

@@ -1,0 +1,180 @@
+"""The offline HTML report of the monthly review (and its PDF) on the demo history."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from analysis import store
+from analysis.lifecycle import metrics, review
+from dashboard import report
+from tests.journeys import build
+
+
+class DataCells(HTMLParser):
+    """Collects ``data-key`` -> (``data-value``, visible text) from the report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[str, tuple[str, str]] = {}
+        self._open: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        key = a.get("data-key")
+        if key is not None:
+            self.cells[key] = (a.get("data-value", ""), "")
+        self._open.append(key)
+
+    def handle_endtag(self, tag):
+        if self._open:
+            self._open.pop()
+
+    def handle_data(self, data):
+        for key in reversed(self._open):
+            if key is not None:
+                value, text = self.cells[key]
+                self.cells[key] = (value, text + data)
+                break
+
+
+@pytest.fixture(scope="module")
+def month(demo_truth) -> str:
+    """The demo's last month, the one a review would be run for."""
+    return demo_truth["end"][:7]
+
+
+@pytest.fixture(scope="module")
+def report_file(demo_db, month, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "review.html"
+    con = store.connect_read_only(demo_db)
+    try:
+        report.render_report(con, month, out)
+    finally:
+        con.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def headline(demo_db, month) -> dict:
+    con = store.connect_read_only(demo_db)
+    try:
+        first = review.parse_month(month)
+        return metrics.headline(con, first, review.month_end(first))
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def cells(report_file) -> dict[str, tuple[str, str]]:
+    parser = DataCells()
+    parser.feed(report_file.read_text(encoding="utf-8"))
+    return parser.cells
+
+
+def test_report_numbers_equal_the_headline(cells, headline) -> None:
+    """Every volume, conversion, SLA tier and top rejection reason in the report carries
+    the headline's value and shows it formatted.
+    """
+    for stage, v in headline["volumes"].items():
+        assert cells[f"volume.{stage}"] == (str(v), f"{v:,}"), stage
+    for step, c in headline["conversions"].items():
+        assert cells[f"conv.{step}.k"] == (str(c["k"]), f"{c['k']:,} of {c['n']:,}"), step
+        assert cells[f"conv.{step}.rate"][1] == f"{c['rate']:.1%}"
+    for tier in headline["sla"]:
+        assert cells[f"sla.{tier['tier']}.k"][1] == f"{tier['k']:,} of {tier['n']:,}"
+        assert cells[f"sla.{tier['tier']}.rate"][1] == f"{tier['rate']:.1%}"
+    for reason in headline["top_rejection_reasons"]:
+        assert cells[f"reason.{reason['reason']}.count"][0] == str(reason["count"])
+    assert cells["goal.mqls.actual"] == (
+        str(headline["volumes"]["mql"]),
+        f"{headline['volumes']['mql']:,}",
+    )
+    k = sum(t["k"] for t in headline["sla"])
+    n = sum(t["n"] for t in headline["sla"])
+    assert cells["goal.pct_contacted_in_sla.actual"][1] == f"{k / n:.1%} ({k:,} of {n:,})"
+
+
+def test_report_is_self_contained(report_file) -> None:
+    """plotly.js is embedded exactly once, four figures use it, and nothing is loaded
+    from the network (no http(s) src or href, no CDN script).
+    """
+    text = report_file.read_text(encoding="utf-8")
+    assert text.count("window.PlotlyConfig") == 1
+    assert len(re.findall(r"plotly\.js v\d", text)) == 1
+    assert len(re.findall(r'id="fig-[a-z]+"', text)) == 4
+    markup = re.sub(r"<script>.*?</script>", "", text, flags=re.S)
+    assert "<script" not in markup
+    assert not re.search(r'(?:src|href)="https?://', markup)
+    assert "cdn.plot.ly" not in markup
+    assert 1_000_000 < report_file.stat().st_size < 10_000_000
+
+
+def test_report_has_every_section(cells, report_file) -> None:
+    """The page's sections are all there, with the four health checks."""
+    text = report_file.read_text(encoding="utf-8")
+    for section in ("summary", "goals", "health", "changes", "outcomes", "plan"):
+        assert f'<section id="{section}">' in text
+    assert len(re.findall(r'data-check="[a-z_]+"', text)) == 4
+    assert "plan.needed.leads" in cells and "status.mql" in cells
+
+
+def test_report_of_an_empty_database_is_refused(tmp_path) -> None:
+    """An empty database has nothing to review: it says so instead of writing a page."""
+    con = build({})
+    with pytest.raises(ValueError, match="no history"):
+        report.render_report(con, "2024-03", tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_cli_writes_the_file(demo_db, month, tmp_path) -> None:
+    """``report_cli`` opens the database read-only and writes the HTML where asked."""
+    out = tmp_path / "nested" / "review.html"
+    written = report.report_cli(demo_db, month, out)
+    assert written == [out]
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.e2e
+def test_report_loads_offline_in_chromium(browser, report_file) -> None:
+    """Opened from file:// with every other request aborted, the report draws its four
+    charts and logs no console error.
+    """
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r):
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    try:
+        page.goto(report_file.as_uri())
+        page.wait_for_function(
+            "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4",
+            timeout=30_000,
+        )
+        assert page.locator("h1").inner_text().startswith("Monthly smarketing review")
+    finally:
+        context.close()
+    assert errors == []
+    assert outside == []
+
+
+@pytest.mark.skipif(report.chromium_path() is None, reason="PDF export needs chromium")
+def test_report_prints_to_pdf(report_file, tmp_path) -> None:
+    """Headless chromium prints the report to a multi-page PDF."""
+    pdf = report.render_pdf(report_file, tmp_path / "review.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 2

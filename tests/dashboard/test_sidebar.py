@@ -1,0 +1,88 @@
+"""The sidebar's global filters, seeded from the URL, as the Funnel page sees them (AppTest)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analysis import filters as flt
+from analysis.lifecycle import funnel
+
+PAGE = "app_pages/funnel.py"
+PLURAL = {"lead": "Leads", "mql": "MQLs", "sql": "SQLs", "opportunity": "Opportunities"}
+PLURAL["customer"] = "Customers"
+
+
+@pytest.fixture(scope="module")
+def con(demo_db: Path):
+    c = duckdb.connect(str(demo_db), read_only=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def history(con) -> tuple[date, date]:
+    """The sidebar's default period: first lead date to the date of the last fact."""
+    opts = flt.filter_options(con)
+    return opts["first_date"], opts["last_date"]
+
+
+def shown_counts(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def expected_counts(con, filters: flt.Filters) -> dict[str, str]:
+    conv = funnel.stage_conversion(con, filters)
+    return {PLURAL[s]: f"{int(r):,}" for s, r in zip(conv["stage"], conv["reached"], strict=True)}
+
+
+def test_source_in_the_url_filters_the_funnel(app_at, con, history):
+    """?source=paid_search gives the paid-search funnel: fewer leads, equal to the engine's."""
+    first, last = history
+    at = app_at(PAGE, query={"source": "paid_search"})
+    assert at.multiselect(key="f_source").value == ["paid_search"]
+    filtered = expected_counts(con, flt.Filters(start=first, end=last, sources=("paid_search",)))
+    unfiltered = expected_counts(con, flt.Filters(start=first, end=last))
+    assert shown_counts(at) == filtered
+    assert filtered != unfiltered
+    assert int(filtered["Leads"].replace(",", "")) < int(unfiltered["Leads"].replace(",", ""))
+    # the sidebar writes the filter back into the URL, so the link reproduces the view
+    assert at.query_params["source"] in ("paid_search", ["paid_search"])
+
+
+def test_date_range_in_the_url_sets_the_period(app_at, con):
+    """?from=2026-03-01&to=2026-03-31 counts only leads created in March 2026."""
+    at = app_at(PAGE, query={"from": "2026-03-01", "to": "2026-03-31"})
+    march = flt.Filters(start=date(2026, 3, 1), end=date(2026, 3, 31))
+    assert at.date_input(key="f_range").value == (march.start, march.end)
+    assert shown_counts(at) == expected_counts(con, march)
+    (created,) = con.execute(
+        "SELECT count(*) FROM leads WHERE created_at >= '2026-03-01' AND created_at < '2026-04-01'"
+    ).fetchone()
+    assert shown_counts(at)["Leads"] == f"{created:,}"
+
+
+def test_unknown_value_in_the_url_is_ignored(app_at, con, history):
+    """?source=carrier_pigeon (no such source) leaves the funnel unfiltered, without error."""
+    first, last = history
+    at = app_at(PAGE, query={"source": "carrier_pigeon"})
+    assert at.multiselect(key="f_source").value == []
+    assert shown_counts(at) == expected_counts(con, flt.Filters(start=first, end=last))
+    assert "source" not in at.query_params
+
+
+def test_filters_with_no_leads_show_a_message(app_at, con):
+    """A team with a rep from another team matches no lead: a clear message, no exception."""
+    (rep,) = con.execute(
+        "SELECT r.name FROM leads l JOIN reps r ON r.rep_id = l.owner_rep_id "
+        "WHERE r.team = 'EMEA' ORDER BY r.name LIMIT 1"
+    ).fetchone()
+    at = app_at(PAGE, query={"team": "APAC", "rep": rep})
+    assert at.multiselect(key="f_rep").value == [rep]
+    assert not at.exception
+    assert "No leads match these filters" in at.info[0].value
+    assert len(at.metric) == 0
+    assert len(at.get("plotly_chart")) == 0
