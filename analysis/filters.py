@@ -30,6 +30,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analysis.lifecycle.definitions import data_as_of
+
 SIZE_BANDS: tuple[str, ...] = ("1-49", "50-199", "200-999", "1000+", "unknown")
 """Company-size bands by number of employees, in display order (0 or missing is unknown)."""
 
@@ -282,27 +284,6 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     out["first_date"] = first.date() if first is not None else None
     out["last_date"] = last.date() if last is not None else None
     return out
-
-
-def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """Time of the latest recorded fact (naive UTC), the default "now" of every metric.
-
-    The latest of: lead creation, touchpoint, stage change, sales activity, disposition,
-    opportunity creation or close. None when the database holds none of them.
-    """
-    ((value,),) = con.execute(
-        """
-        SELECT greatest(
-            (SELECT max(created_at) FROM leads),
-            (SELECT max(occurred_at) FROM touchpoints),
-            (SELECT max(changed_at) FROM stage_changes),
-            (SELECT max(occurred_at) FROM sales_activities),
-            (SELECT max(decided_at) FROM dispositions),
-            (SELECT max(created_at) FROM opportunities),
-            (SELECT max(closed_at) FROM opportunities))
-        """
-    ).fetchall()
-    return value
 
 
 def as_datetime(value: date | datetime | str | pd.Timestamp | None) -> datetime | None:

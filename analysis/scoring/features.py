@@ -75,6 +75,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.lifecycle.definitions import AS_OF_SQL
+
 OUTCOMES: tuple[str, ...] = ("sql", "opportunity", "customer")
 """Outcomes a lead can have reached after its handoff, in funnel order."""
 
@@ -237,18 +239,6 @@ FROM dp
 ORDER BY lead_id
 """
 )
-
-AS_OF_SQL = """
-SELECT greatest(
-    (SELECT max(created_at) FROM leads),
-    (SELECT max(occurred_at) FROM touchpoints),
-    (SELECT max(changed_at) FROM stage_changes),
-    (SELECT max(occurred_at) FROM sales_activities),
-    (SELECT max(decided_at) FROM dispositions),
-    (SELECT max(greatest(created_at, closed_at)) FROM opportunities)
-)
-"""
-"""The end of the data: the latest timestamp recorded in any history table."""
 
 
 def _matrix_sql(extra: Sequence[str]) -> str:
