@@ -9,7 +9,7 @@ PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium demo test lint format bench clean
+.PHONY: help setup chromium demo test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ demo: $(STAMP) ## Generate the demo database if missing, then serve the app on h
 
 test: setup ## Run every test (unit, AppTest and real-browser tests)
 	$(BIN)/pytest -q
+
+test-fast: $(STAMP) ## The inner loop: every test except the real-browser ones, on all cores
+	$(BIN)/pytest -q -m "not e2e" -n auto
 
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .
