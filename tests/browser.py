@@ -8,8 +8,14 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.paths import ARTIFACTS
 
+WAIT_MS = 90_000
+"""Ceiling of every wait on the browser: generous, so a busy machine only makes a test slower.
 
-def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:
+Tests wait for a condition (a text, a number, the app idle), never for a fixed time."""
+expect.set_options(timeout=WAIT_MS)
+
+
+def wait_for_app(page: Page, timeout_ms: int = WAIT_MS) -> None:
     """Wait until the app has rendered and no element is stale or running."""
     expect(page.get_by_test_id("stApp")).to_be_visible(timeout=timeout_ms)
     page.wait_for_function(
@@ -66,8 +72,8 @@ def open_page(page: Page, url: str, heading: str, charts: int) -> Locator:
     """
     page.goto(url)
     located = page.get_by_test_id("stPlotlyChart")
-    expect(located).to_have_count(charts, timeout=60_000)
-    wait_for_app(page, timeout_ms=60_000)
+    expect(located).to_have_count(charts)
+    wait_for_app(page)
     assert_no_exception(page)
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     for i in range(charts):

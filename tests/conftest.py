@@ -121,7 +121,10 @@ def browser():
 @pytest.fixture()
 def page(browser):
     """A fresh browser page sized like a laptop screen; console errors are collected."""
+    from tests.browser import WAIT_MS
+
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
     pg = context.new_page()
     pg.console_errors = []
     pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
