@@ -68,9 +68,73 @@ def _creation_days(world: _World) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _make_leads(world: _World, n: int) -> dict[str, np.ndarray]:
-    """Lead attributes, sorted by creation time (lead index = position = id order)."""
+    """Lead attributes, sorted by creation time (lead index = position = id order).
+
+    The steps draw from ``world.rng`` in a fixed order (companies, people, creation times,
+    duplicates, emails, dirty labels, interest): reordering them changes every table.
+    """
     rng = world.rng
-    # Companies: unique names from three word lists, country, industry, size.
+    comp = _make_companies(rng, n)
+    people = _draw_people(rng, n, comp)
+    created = _creation_times(world, n, people["region"])
+    is_dup, dup_rows, orig = _plant_duplicates(world, created, people)
+    _unique_emails(rng, people, comp["n"], is_dup, dup_rows, orig)
+    c = people["company"]
+    industry, country = comp["industry"][c].astype(np.int16), comp["country"][c].astype(np.int16)
+    employees = comp["employees"][c]
+    labels, dirty = _dirty_labels(rng, n, industry, country)
+    tclass, student = people["tclass"], people["student"]
+    interest = (
+        0.9 * rng.standard_normal(n)
+        + SOURCE_INTEREST[people["source"]]
+        + 0.25 * (tclass <= TITLE_CLASSES.index("head"))
+        + 0.15 * (employees >= EMPLOYEES_THRESHOLD)
+        - 0.8 * student
+    )
+    order = np.argsort(created, kind="stable")
+    lead = {
+        "created": created,
+        "source": people["source"],
+        "campaign": people["campaign"],
+        "company": c,
+        "region": people["region"],
+        "country": dirty.pop("country_codes"),
+        "industry": dirty.pop("industry_codes"),
+        "employees": employees,
+        "tclass": tclass,
+        "title": people["title"],
+        "no_title": dirty.pop("no_title"),
+        "student": student,
+        "free": people["free"],
+        "first": people["first"],
+        "last": people["last"],
+        "domain": people["domain"],
+        "email_num": people["email_num"],
+        "interest": interest,
+        "is_dup": is_dup,
+    }
+    lead = {k: v[order] for k, v in lead.items()}
+    lead["dirty"] = {"duplicate_leads": len(dup_rows), **dirty}
+    lead["labels"] = {
+        **labels,
+        "company": comp["name"],
+        "domain": np.concatenate([comp["domain"], np.array(FREE_EMAIL_DOMAINS, dtype=object)]),
+        "campaign": [c for s in SOURCES for c in CAMPAIGNS[s]],
+        "title": [t for cls in TITLE_CLASSES for t in TITLES[cls]],
+        "first": [x for names in FIRST_NAMES for x in names],
+        "last": [x for names in LAST_NAMES for x in names],
+    }
+    lead["fit"] = _fit_flags(lead)
+    return lead
+
+
+def _make_companies(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """A pool of companies: unique names from three word lists, country, industry, size.
+
+    Returns ``n`` (pool size), per-company arrays ``region``, ``country``, ``industry``,
+    ``employees``, ``name``, ``domain``, and the pool sorted by size band (``by_band``,
+    ``band_counts``, ``band_start``) so that a lead can pick a company of a given band.
+    """
     a, b, c = len(COMPANY_PREFIX), len(COMPANY_CORE), len(COMPANY_SUFFIX)
     n_comp = int(np.clip(n // 8, 60, a * b * c))
     code = rng.permutation(a * b * c)[:n_comp]
@@ -85,28 +149,42 @@ def _make_leads(world: _World, n: int) -> dict[str, np.ndarray]:
     comp_band[: len(COMPANY_BAND_SHARE)] = np.arange(len(COMPANY_BAND_SHARE))
     lo, hi = np.log(SIZE_BANDS[comp_band]), np.log(SIZE_BANDS[comp_band + 1] - 1)
     comp_emp = np.exp(lo + (hi - lo) * rng.random(n_comp)).round().astype(np.int32)
-    order = np.argsort(comp_band, kind="stable")
     band_counts = np.bincount(comp_band, minlength=len(COMPANY_BAND_SHARE))
-    band_start = np.concatenate([[0], np.cumsum(band_counts)[:-1]])
     prefix = np.array(COMPANY_PREFIX, dtype=object)[pre]
     corename = np.array(COMPANY_CORE, dtype=object)[core]
     suffix = np.array(COMPANY_SUFFIX, dtype=object)[suf]
-    comp_name = prefix + " " + corename + " " + suffix
     tld = np.array([t for *_, t in COUNTRIES], dtype=object)[comp_country]
-    comp_domain = np.char.lower((prefix + corename + suffix).astype(str)).astype(object) + tld
+    return {
+        "n": n_comp,
+        "region": comp_region,
+        "country": comp_country,
+        "industry": comp_industry,
+        "employees": comp_emp,
+        "by_band": np.argsort(comp_band, kind="stable"),
+        "band_counts": band_counts,
+        "band_start": np.concatenate([[0], np.cumsum(band_counts)[:-1]]),
+        "name": prefix + " " + corename + " " + suffix,
+        "domain": np.char.lower((prefix + corename + suffix).astype(str)).astype(object) + tld,
+    }
 
-    # Leads: source, campaign, company (by the source's size mix), title, email kind.
+
+def _draw_people(rng: np.random.Generator, n: int, comp: dict) -> dict[str, np.ndarray]:
+    """Per lead: source, campaign, company (by the source's size mix), title, name, email.
+
+    Codes index the flat label lists of :func:`_make_leads` (``labels``); ``domain`` is the
+    company's index, or ``comp['n']`` + the free-mail provider's index for a free email.
+    """
     src = rng.choice(len(SOURCES), n, p=SOURCE_SHARE).astype(np.int8)
     camp_offsets = np.cumsum([0] + [len(CAMPAIGNS[s]) for s in SOURCES])
-    n_camp = camp_offsets[-1]
-    camp_probs = np.zeros((len(SOURCES), n_camp))
+    camp_probs = np.zeros((len(SOURCES), camp_offsets[-1]))
     for i, s in enumerate(SOURCES):
         w = 0.62 ** np.arange(len(CAMPAIGNS[s]))
         camp_probs[i, camp_offsets[i] : camp_offsets[i + 1]] = w / w.sum()
     campaign = _draw(rng, src, camp_probs)
     band = _draw(rng, src, SOURCE_BAND_MIX)
-    pick = np.floor(rng.random(n) ** 1.6 * band_counts[band]).astype(np.int64)
-    comp = order[band_start[band] + np.minimum(pick, band_counts[band] - 1)]
+    counts = comp["band_counts"][band]
+    pick = np.floor(rng.random(n) ** 1.6 * counts).astype(np.int64)
+    company = comp["by_band"][comp["band_start"][band] + np.minimum(pick, counts - 1)]
     tclass = _draw(rng, src, SOURCE_TITLE_MIX)
     title_offsets = np.cumsum([0] + [len(TITLES[t]) for t in TITLE_CLASSES])
     title = title_offsets[tclass] + np.floor(rng.random(n) * np.diff(title_offsets)[tclass]).astype(
@@ -114,15 +192,32 @@ def _make_leads(world: _World, n: int) -> dict[str, np.ndarray]:
     )
     student = tclass >= TITLE_CLASSES.index("student")
     free = rng.random(n) < np.where(student, 0.85, SOURCE_FREE_EMAIL[src])
-    region = comp_region[comp]
+    region = comp["region"][company]
     fn_off = np.cumsum([0] + [len(x) for x in FIRST_NAMES])
     ln_off = np.cumsum([0] + [len(x) for x in LAST_NAMES])
     first = fn_off[region] + np.floor(rng.random(n) * np.diff(fn_off)[region]).astype(np.int64)
     last = ln_off[region] + np.floor(rng.random(n) * np.diff(ln_off)[region]).astype(np.int64)
     free_dom = rng.choice(len(FREE_EMAIL_DOMAINS), n, p=FREE_EMAIL_SHARE)
     email_num = np.where(free & (rng.random(n) < 0.6), rng.integers(10, 100, n), 0)
+    return {
+        "source": src,
+        "campaign": campaign,
+        "company": company,
+        "tclass": tclass,
+        "title": title,
+        "student": student,
+        "free": free,
+        "region": region,
+        "first": first,
+        "last": last,
+        "free_dom": free_dom,
+        "email_num": email_num,
+    }
 
-    # Creation time: a day of the window, a local business-ish hour of the lead's region.
+
+def _creation_times(world: _World, n: int, region: np.ndarray) -> np.ndarray:
+    """Creation seconds: a day of the window, a local business-ish hour of the lead's region."""
+    rng = world.rng
     day_s, day_p = _creation_days(world)
     day = day_s[rng.choice(len(day_s), n, p=day_p)]
     local_hour = np.where(rng.random(n) < 0.85, rng.normal(13.0, 3.0, n), rng.random(n) * 24)
@@ -133,8 +228,32 @@ def _make_leads(world: _World, n: int) -> dict[str, np.ndarray]:
     created[late] = day[late] + (rng.random(late.sum()) * (world.cutoff_s - day[late])).astype(
         np.int64
     )
+    return created
 
-    # Dirty records: duplicates copy an earlier lead's person, later in time.
+
+_COPIED_BY_DUPLICATES = (
+    "company",
+    "tclass",
+    "title",
+    "student",
+    "free",
+    "region",
+    "first",
+    "last",
+    "free_dom",
+)
+"""Person attributes a duplicate copies from its original lead."""
+
+
+def _plant_duplicates(
+    world: _World, created: np.ndarray, people: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dirty records: duplicates copy an earlier lead's person, later in time (in place).
+
+    Returns the duplicate flag per lead, the duplicate rows and the row each one copies.
+    """
+    rng = world.rng
+    n = len(created)
     n_dup = int(round(DIRTY_SHARE["duplicate_leads"] * n))
     dup_rows = rng.choice(n, n_dup, replace=False)
     others = np.setdiff1d(np.arange(n), dup_rows)
@@ -145,14 +264,29 @@ def _make_leads(world: _World, n: int) -> dict[str, np.ndarray]:
     over = dup_created >= world.cutoff_s
     dup_created[over] = created[orig][over] + (rng.random(over.sum()) * room[over]).astype(np.int64)
     created[dup_rows] = dup_created
-    for arr in (comp, tclass, title, student, free, region, first, last, free_dom):
-        arr[dup_rows] = arr[orig]
+    for name in _COPIED_BY_DUPLICATES:
+        people[name][dup_rows] = people[name][orig]
     is_dup = np.zeros(n, dtype=bool)
     is_dup[dup_rows] = True
+    return is_dup, dup_rows, orig
 
-    # Unique emails for distinct people: a clash gets a new number until none is left.
-    domain_idx = np.where(free, n_comp + free_dom, comp)
-    person = ((first * 1000 + last) * (n_comp + 8) + domain_idx) * 100_000
+
+def _unique_emails(
+    rng: np.random.Generator,
+    people: dict[str, np.ndarray],
+    n_comp: int,
+    is_dup: np.ndarray,
+    dup_rows: np.ndarray,
+    orig: np.ndarray,
+) -> None:
+    """Unique emails for distinct people: a clash gets a new number until none is left.
+
+    Sets ``people['domain']`` and fixes ``people['email_num']`` in place; a duplicate keeps
+    its original's email.
+    """
+    free, email_num = people["free"], people["email_num"]
+    domain_idx = np.where(free, n_comp + people["free_dom"], people["company"])
+    person = ((people["first"] * 1000 + people["last"]) * (n_comp + 8) + domain_idx) * 100_000
     clean = np.flatnonzero(~is_dup)
     for attempt in range(50):
         ck = person[clean] + email_num[clean]
@@ -163,11 +297,18 @@ def _make_leads(world: _World, n: int) -> dict[str, np.ndarray]:
             break
         email_num[clean[again]] = rng.integers(2, 100 * (attempt + 1), len(again))
     email_num[dup_rows] = email_num[orig]
+    people["domain"] = domain_idx
 
-    industry = comp_industry[comp].astype(np.int16)
-    country = comp_country[comp].astype(np.int16)
-    employees = comp_emp[comp]
-    # Dirty labels (codes past the canonical ones point into the variant lists).
+
+def _dirty_labels(
+    rng: np.random.Generator, n: int, industry: np.ndarray, country: np.ndarray
+) -> tuple[dict[str, list[str]], dict]:
+    """Misspelt industry and country labels and missing job titles.
+
+    Codes past the canonical ones point into the variant lists. Returns the label lists
+    (``industry``, ``country``) and the dirty counts together with the new codes
+    (``industry_codes``, ``country_codes``) and the ``no_title`` mask.
+    """
     ind_labels, ind_variant_of = _labels_with_variants(INDUSTRIES, INDUSTRY_VARIANTS)
     cty_labels, cty_variant_of = _labels_with_variants([c for c, *_ in COUNTRIES], COUNTRY_VARIANTS)
     n_ind = int(round(DIRTY_SHARE["industry_variants"] * n))
@@ -177,65 +318,29 @@ def _make_leads(world: _World, n: int) -> dict[str, np.ndarray]:
     country, cty_dirty = _misspell(rng, country, cty_variant_of, n_cty)
     no_title = np.zeros(n, dtype=bool)
     no_title[rng.choice(n, n_title, replace=False)] = True
-    interest = (
-        0.9 * rng.standard_normal(n)
-        + SOURCE_INTEREST[src]
-        + 0.25 * (tclass <= TITLE_CLASSES.index("head"))
-        + 0.15 * (employees >= EMPLOYEES_THRESHOLD)
-        - 0.8 * student
-    )
-
-    order = np.argsort(created, kind="stable")
-    lead = {
-        "created": created,
-        "source": src,
-        "campaign": campaign,
-        "company": comp,
-        "region": region,
-        "country": country,
-        "industry": industry,
-        "employees": employees,
-        "tclass": tclass,
-        "title": title,
-        "no_title": no_title,
-        "student": student,
-        "free": free,
-        "first": first,
-        "last": last,
-        "domain": domain_idx,
-        "email_num": email_num,
-        "interest": interest,
-        "is_dup": is_dup,
-    }
-    lead = {k: v[order] for k, v in lead.items()}
-    lead["dirty"] = {
-        "duplicate_leads": n_dup,
+    dirty = {
         "missing_job_title": n_title,
         "industry_variants": int(ind_dirty),
         "country_variants": int(cty_dirty),
+        "industry_codes": industry,
+        "country_codes": country,
+        "no_title": no_title,
     }
-    lead["labels"] = {
-        "industry": ind_labels,
-        "country": cty_labels,
-        "company": comp_name,
-        "domain": np.concatenate([comp_domain, np.array(FREE_EMAIL_DOMAINS, dtype=object)]),
-        "campaign": [c for s in SOURCES for c in CAMPAIGNS[s]],
-        "title": [t for cls in TITLE_CLASSES for t in TITLES[cls]],
-        "first": [x for names in FIRST_NAMES for x in names],
-        "last": [x for names in LAST_NAMES for x in names],
-    }
-    # Rule fit features, from the stored values (labels as written, titles as written).
+    return {"industry": ind_labels, "country": cty_labels}, dirty
+
+
+def _fit_flags(lead: dict) -> dict[str, np.ndarray]:
+    """The rule's fit features, from the stored values (labels and titles as written)."""
     senior_re = re.compile(SENIOR_TITLE_PATTERN, re.IGNORECASE)
     senior_title = np.array([bool(senior_re.search(t)) for t in lead["labels"]["title"]])
-    target_ind = np.array([label in TARGET_INDUSTRIES for label in ind_labels])
-    lead["fit"] = {
+    target_ind = np.array([label in TARGET_INDUSTRIES for label in lead["labels"]["industry"]])
+    return {
         "senior_title": senior_title[lead["title"]] & ~lead["no_title"],
         "employees_200plus": lead["employees"] >= EMPLOYEES_THRESHOLD,
         "corporate_email": ~lead["free"],
         "target_region": np.isin(lead["region"], [REGIONS.index(r) for r in TARGET_REGIONS]),
         "target_industry": target_ind[lead["industry"]],
     }
-    return lead
 
 
 def _labels_with_variants(

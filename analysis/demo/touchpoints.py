@@ -26,6 +26,15 @@ from analysis.demo.world import (
 _KINDS = store.TOUCHPOINT_KINDS
 _K = {k: i for i, k in enumerate(_KINDS)}
 _Z_BINS = 20
+_DETAIL_LABELS: tuple[str, ...] = (
+    *TOUCH_DETAILS["page_view"],
+    *TOUCH_DETAILS["content_download"],
+    *TOUCH_DETAILS["form_submit"],
+    *EMAIL_CAMPAIGNS,
+    "attended",
+    "form",
+)
+_DETAILS = {label: i for i, label in enumerate(_DETAIL_LABELS)}
 
 
 def _zbin(z: np.ndarray) -> np.ndarray:
@@ -40,8 +49,10 @@ def _make_touchpoints(world: _World, lead: dict) -> dict[str, np.ndarray]:
     """Touchpoint stream per lead, laid out lead by lead in time order.
 
     Returns arrays ``lead`` (int32 lead index), ``t`` (seconds), ``kind`` (index into
-    TOUCHPOINT_KINDS), ``detail`` (index into :func:`_detail_labels`, -1 for none) and
-    ``value`` (seconds on page for page views, NaN otherwise).
+    TOUCHPOINT_KINDS), ``detail`` (index into :data:`_DETAIL_LABELS`, -1 for none) and
+    ``value`` (seconds on page for page views, NaN otherwise). The steps draw from
+    ``world.rng`` in a fixed order (counts, times, creating conversions, the stream's
+    kinds, details): reordering them changes every table.
     """
     rng = world.rng
     n = len(lead["created"])
@@ -56,9 +67,47 @@ def _make_touchpoints(world: _World, lead: dict) -> dict[str, np.ndarray]:
     owner = np.repeat(np.arange(n, dtype=np.int32), counts)
     pos = np.arange(total) - np.repeat(starts, counts)
     first = pos == 0
+    t = _touch_times(world, lead, extra, owner, starts, counts, first)
+    t[first] = lead["created"]
 
-    # Times: sessions of quick page views, separated by gaps of days, laid out on the
-    # activity clock of the lead's region (busy on weekdays in the daytime, quiet otherwise).
+    # Kinds: creating conversion first, then a stream leaning to buying signals with interest.
+    zb = _zbin(z)
+    kind = np.empty(total, dtype=np.int16)
+    detail = np.full(total, -1, dtype=np.int16)
+    lead_first = _creating_conversions(rng, (src * _Z_BINS + zb) * 2 + persona)
+    kind[first] = _CREATE_KIND[lead_first]
+    detail[first] = _CREATE_DETAIL[lead_first]
+    ro = owner[~first]
+    is_email_src = (src == SOURCES.index("email")).astype(np.int64)
+    kind[~first] = _stream_kinds(rng, (zb[ro] * 2 + persona[ro]) * 2 + is_email_src[ro])
+    value = _details(rng, z, zb, persona, owner, first, kind, detail)
+
+    keep = t < world.cutoff_s
+    return {
+        "lead": owner[keep],
+        "t": t[keep],
+        "kind": kind[keep],
+        "detail": detail[keep],
+        "value": value[keep],
+    }
+
+
+def _touch_times(
+    world: _World,
+    lead: dict,
+    extra: np.ndarray,
+    owner: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    first: np.ndarray,
+) -> np.ndarray:
+    """Seconds of every touchpoint (the creating one is set by the caller).
+
+    Sessions of quick page views, separated by gaps of days, laid out on the activity clock
+    of the lead's region (busy on weekdays in the daytime, quiet otherwise).
+    """
+    rng = world.rng
+    n, total = len(extra), len(owner)
     horizon = _lognormal(rng, 40.0, 0.9, n) * DAY
     mean_gap = horizon / np.maximum(extra * 0.6, 1.0)
     in_session = rng.random(total) < 0.4
@@ -78,13 +127,34 @@ def _make_touchpoints(world: _World, lead: dict) -> dict[str, np.ndarray]:
         a = np.interp(lead["created"][owner[m]], grid, clock) + offset[m]
         cal = np.interp(a, clock, grid, right=np.inf)
         t[m] = np.where(np.isfinite(cal), np.floor(np.minimum(cal, 2.0**62)), world.cutoff_s)
-    t[first] = lead["created"]
+    return t
 
-    # Kinds: creating conversion first, then a stream leaning to buying signals with interest.
+
+_CREATE_KIND = np.array(
+    [_K["form_submit"], _K["form_submit"], _K["content_download"], _K["content_download"]]
+    + [_K["webinar"], _K["demo_request"], _K["chat"]]
+)
+"""Kind of each creating conversion (newsletter, contact, tofu, mofu, webinar, demo, chat)."""
+_CREATE_DETAIL = np.array(
+    [
+        _DETAILS["newsletter"],
+        _DETAILS["contact"],
+        _DETAILS["tofu"],
+        _DETAILS["mofu"],
+        _DETAILS["attended"],
+        _DETAILS["form"],
+        -1,
+    ]
+)
+"""Detail of each creating conversion (-1: none)."""
+
+
+def _creating_conversions(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
+    """The conversion that created each lead (index into :data:`_CREATE_KIND`).
+
+    ``group`` is (source x interest bin) x persona, as :func:`_make_touchpoints` builds it.
+    """
     zc = _zcenters()
-    zb = _zbin(z)
-    kind = np.empty(total, dtype=np.int16)
-    detail = np.full(total, -1, dtype=np.int16)
     create_logit = np.array(
         [  # newsletter, contact, tofu, mofu, webinar, demo, chat
             [1.0, 0.0, 1.0, -0.5, -2.5, -3.2, -1.8],
@@ -105,20 +175,12 @@ def _make_touchpoints(world: _World, lead: dict) -> dict[str, np.ndarray]:
         + create_persona * np.arange(2)[None, None, :, None]
     )
     probs = _softmax(logits).reshape(-1, 7)
-    lead_first = _draw(rng, (src * _Z_BINS + zb) * 2 + persona, probs)
-    create_kind = np.array(
-        [_K["form_submit"], _K["form_submit"], _K["content_download"], _K["content_download"]]
-        + [_K["webinar"], _K["demo_request"], _K["chat"]]
-    )
-    d = _DETAILS
-    create_detail = np.array(
-        [d["newsletter"], d["contact"], d["tofu"], d["mofu"], d["attended"], d["form"], -1]
-    )
-    kind[first] = create_kind[lead_first]
-    detail[first] = create_detail[lead_first]
+    return _draw(rng, group, probs)
 
-    rest = ~first
-    ro = owner[rest]
+
+def _stream_kinds(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
+    """Kind of every later touchpoint; ``group`` is (interest bin x persona) x email source."""
+    zc = _zcenters()
     base = np.array([2.2, 0.2, 1.0, -0.2, -1.6, -1.8, -4.6, -3.0])
     slope = np.array([0.0, 0.15, 0.0, 0.3, 0.35, 0.2, 0.9, 0.4])
     email_src = np.array([0.0, 0.0, 0.7, 0.5, 0.0, 0.0, 0.0, 0.0])
@@ -130,12 +192,26 @@ def _make_touchpoints(world: _World, lead: dict) -> dict[str, np.ndarray]:
         + email_src * np.arange(2)[None, None, :, None]
     )
     probs = _softmax(logits).reshape(-1, len(_KINDS))
-    is_email_src = (src == SOURCES.index("email")).astype(np.int64)
-    group = (zb[ro] * 2 + persona[ro]) * 2 + is_email_src[ro]
-    kind[rest] = _draw(rng, group, probs)
+    return _draw(rng, group, probs)
 
-    # Details.
-    value = np.full(total, np.nan)
+
+def _details(
+    rng: np.random.Generator,
+    z: np.ndarray,
+    zb: np.ndarray,
+    persona: np.ndarray,
+    owner: np.ndarray,
+    first: np.ndarray,
+    kind: np.ndarray,
+    detail: np.ndarray,
+) -> np.ndarray:
+    """Fill ``detail`` in place (pages, content stage, form, email campaign); return ``value``.
+
+    ``value`` is the seconds on page of page views (blog readers differ), NaN otherwise.
+    """
+    zc = _zcenters()
+    value = np.full(len(kind), np.nan)
+    n = len(z)
     pv = kind == _K["page_view"]
     page_logit = np.array([-1.3, -1.6, -2.6, 0.5, 0.3, 0.4])
     page_slope = np.array([0.7, 0.5, -0.2, -0.1, 0.2, 0.0])
@@ -165,15 +241,7 @@ def _make_touchpoints(world: _World, lead: dict) -> dict[str, np.ndarray]:
     )
     detail[kind == _K["webinar"]] = _DETAILS["attended"]
     detail[kind == _K["demo_request"]] = _DETAILS["form"]
-
-    keep = t < world.cutoff_s
-    return {
-        "lead": owner[keep],
-        "t": t[keep],
-        "kind": kind[keep],
-        "detail": detail[keep],
-        "value": value[keep],
-    }
+    return value
 
 
 def _activity_clocks(world: _World) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -196,14 +264,3 @@ def _activity_clocks(world: _World) -> tuple[np.ndarray, list[np.ndarray]]:
         w = w / w.mean()
         clocks.append(np.concatenate([[0.0], np.cumsum(w * 3600.0)]))
     return grid.astype(float), clocks
-
-
-_DETAIL_LABELS: tuple[str, ...] = (
-    *TOUCH_DETAILS["page_view"],
-    *TOUCH_DETAILS["content_download"],
-    *TOUCH_DETAILS["form_submit"],
-    *EMAIL_CAMPAIGNS,
-    "attended",
-    "form",
-)
-_DETAILS = {label: i for i, label in enumerate(_DETAIL_LABELS)}
