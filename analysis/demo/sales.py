@@ -255,7 +255,52 @@ def _sales_round(
     bad = (rng.random(m) < BAD_DATA_SHARE) | (dup & (rng.random(m) < 0.8))
     accepted &= ~bad
 
-    # Attempts: the first touch, then 1-6 more spread over working days.
+    last = _attempts(rng, hist, reps, leads, rep, first, touched, accepted)
+    decided = _business_add(last, np.maximum(_lognormal(rng, 45.0, 1.0, m), 1.0), rep, reps)
+    decided = np.maximum(decided, last + 60)
+    disposed = touched & (decided < world.cutoff_s)
+
+    outcome, reason, note = _dispositions(rng, lead, leads, disposed, accepted, bad, round_no)
+    d = np.flatnonzero(disposed)
+    hist.disps.append((leads[d], rep[d], decided[d], outcome[d], reason[d], note[d]))
+    to_stage = {
+        DISPOSITION_CODES["rejected"]: "disqualified",
+        DISPOSITION_CODES["bad_data"]: "disqualified",
+        DISPOSITION_CODES["nurture"]: "nurture",
+    }
+    for code, stage in to_stage.items():
+        sel = disposed & (outcome == code)
+        hist.stage(leads[sel], stage, decided[sel])
+    return {
+        "lead": leads,
+        "rep": rep,
+        "handoff": t0,
+        "first_touch": np.where(touched, first, -1),
+        "response_minutes": resp,
+        "decided": np.where(disposed, decided, -1),
+        "outcome": outcome,
+        "tp_index": h["tp_index"],
+        "hot": hot,
+        "breach": breach,
+        "p_accept": p_accept,
+    }
+
+
+def _attempts(
+    rng: np.random.Generator,
+    hist: _History,
+    reps: dict,
+    leads: np.ndarray,
+    rep: np.ndarray,
+    first: np.ndarray,
+    touched: np.ndarray,
+    accepted: np.ndarray,
+) -> np.ndarray:
+    """Record the first touch, then 1-6 more attempts spread over working days.
+
+    Returns the seconds of each handoff's last attempt (its first touch when untouched).
+    """
+    m = len(leads)
     kind_first = np.where(rng.random(m) < 0.55, _ACT["call"], _ACT["email"])
     hist.act(leads[touched], rep[touched], first[touched], kind_first[touched])
     more = 1 + rng.binomial(5, np.where(accepted, 0.15, 0.45))
@@ -269,11 +314,26 @@ def _sales_round(
         kind = np.where(accepted & (more == k), _ACT["meeting"], kind)
         hist.act(leads[doing], rep[doing], nxt[doing], kind[doing])
         last = np.where(doing, nxt, last)
-    decided = _business_add(last, np.maximum(_lognormal(rng, 45.0, 1.0, m), 1.0), rep, reps)
-    decided = np.maximum(decided, last + 60)
-    disposed = touched & (decided < world.cutoff_s)
+    return last
 
-    # Outcome and reason.
+
+def _dispositions(
+    rng: np.random.Generator,
+    lead: dict,
+    leads: np.ndarray,
+    disposed: np.ndarray,
+    accepted: np.ndarray,
+    bad: np.ndarray,
+    round_no: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outcome, reason and note codes per handoff (-1 where none).
+
+    Bad data is a duplicate or wrong contact data; other non-accepted MQLs get a reason
+    drawn from :data:`REASON_PROBS` and go to nurture with that reason's share (halved in
+    the second round), else are rejected; 40% of disposed MQLs carry a note.
+    """
+    m = len(leads)
+    dup = lead["is_dup"][leads]
     outcome = np.full(m, -1, dtype=np.int64)
     reason = np.full(m, -1, dtype=np.int64)
     outcome[disposed & accepted] = DISPOSITION_CODES["accepted"]
@@ -300,29 +360,7 @@ def _sales_round(
     note_count = np.array([len(NOTES["accepted"])] + [len(NOTES[r]) for r in REASONS])
     pick = np.floor(rng.random(m) * note_count[note_key]).astype(np.int64)
     note[has_note] = (note_first[note_key] + pick)[has_note]
-    d = np.flatnonzero(disposed)
-    hist.disps.append((leads[d], rep[d], decided[d], outcome[d], reason[d], note[d]))
-    to_stage = {
-        DISPOSITION_CODES["rejected"]: "disqualified",
-        DISPOSITION_CODES["bad_data"]: "disqualified",
-        DISPOSITION_CODES["nurture"]: "nurture",
-    }
-    for code, stage in to_stage.items():
-        sel = disposed & (outcome == code)
-        hist.stage(leads[sel], stage, decided[sel])
-    return {
-        "lead": leads,
-        "rep": rep,
-        "handoff": t0,
-        "first_touch": np.where(touched, first, -1),
-        "response_minutes": resp,
-        "decided": np.where(disposed, decided, -1),
-        "outcome": outcome,
-        "tp_index": h["tp_index"],
-        "hot": hot,
-        "breach": breach,
-        "p_accept": p_accept,
-    }
+    return outcome, reason, note
 
 
 def _reason_table() -> tuple[np.ndarray, np.ndarray]:

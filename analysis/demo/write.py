@@ -75,125 +75,119 @@ def _write(
     say: Progress,
 ) -> None:
     """Bulk-insert every table from Arrow frames (``register`` + ``INSERT ... SELECT``)."""
+    width = max(6, len(str(len(lead["created"]))))
+    _insert(con, width, "leads_frame", INSERT_LEADS_SQL, _leads_frame(lead, reps, hist))
+    say("leads written")
+    _insert(con, width, "touchpoints_frame", INSERT_TOUCHPOINTS_SQL, _touchpoints_frame(tp))
+    say("touchpoints written")
+    for name, sql, frame in _sales_frames(reps, hist):
+        _insert(con, width, name, sql, frame)
+    say("stage changes, activities, dispositions, opportunities written")
+    _write_company(con, world, reps, targets)
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, width: int, name: str, sql: str, table: pa.Table
+) -> None:
+    """Run ``sql`` (which reads the view ``name``) with ``table`` registered as that view."""
+    con.register(name, table)
+    try:
+        con.execute(sql, {"w": width})
+    finally:
+        con.unregister(name)
+
+
+def _leads_frame(lead: dict, reps: dict, hist: _History) -> pa.Table:
+    """The ``leads_frame`` of :data:`INSERT_LEADS_SQL`: codes as dictionary arrays."""
     n = len(lead["created"])
-    width = max(6, len(str(n)))
     labels = lead["labels"]
     owner = hist.owner
-    rep_ids = reps["id"]
-
-    def insert(name: str, sql: str, table: pa.Table) -> None:
-        con.register(name, table)
-        try:
-            con.execute(sql, {"w": width})
-        finally:
-            con.unregister(name)
-
-    first_l = np.array(labels["first"], dtype=object)
-    insert(
-        "leads_frame",
-        INSERT_LEADS_SQL,
-        pa.table(
-            {
-                "i": pa.array(np.arange(1, n + 1, dtype=np.int32)),
-                "created_at": _ts(lead["created"]),
-                "source": _dict_array(lead["source"], SOURCES),
-                "campaign": _dict_array(lead["campaign"], labels["campaign"]),
-                "country": _dict_array(lead["country"], labels["country"]),
-                "region": _dict_array(lead["region"], REGIONS),
-                "industry": _dict_array(lead["industry"], labels["industry"]),
-                "employees": pa.array(lead["employees"].astype(np.int32)),
-                "job_title": _dict_array(lead["title"], labels["title"], mask=lead["no_title"]),
-                "owner_rep_id": _dict_array(np.maximum(owner, 0), rep_ids, mask=owner < 0),
-                "email_domain_kind": _dict_array(
-                    lead["free"].astype(np.int8), ["corporate", "free"]
-                ),
-                "first": _dict_array(lead["first"], first_l),
-                "last": _dict_array(lead["last"], labels["last"]),
-                "num": pa.array(lead["email_num"].astype(np.int32)),
-                "domain": _dict_array(lead["domain"], labels["domain"]),
-                "company": _dict_array(lead["company"], labels["company"]),
-            }
-        ),
+    return pa.table(
+        {
+            "i": pa.array(np.arange(1, n + 1, dtype=np.int32)),
+            "created_at": _ts(lead["created"]),
+            "source": _dict_array(lead["source"], SOURCES),
+            "campaign": _dict_array(lead["campaign"], labels["campaign"]),
+            "country": _dict_array(lead["country"], labels["country"]),
+            "region": _dict_array(lead["region"], REGIONS),
+            "industry": _dict_array(lead["industry"], labels["industry"]),
+            "employees": pa.array(lead["employees"].astype(np.int32)),
+            "job_title": _dict_array(lead["title"], labels["title"], mask=lead["no_title"]),
+            "owner_rep_id": _dict_array(np.maximum(owner, 0), reps["id"], mask=owner < 0),
+            "email_domain_kind": _dict_array(lead["free"].astype(np.int8), ["corporate", "free"]),
+            "first": _dict_array(lead["first"], np.array(labels["first"], dtype=object)),
+            "last": _dict_array(lead["last"], labels["last"]),
+            "num": pa.array(lead["email_num"].astype(np.int32)),
+            "domain": _dict_array(lead["domain"], labels["domain"]),
+            "company": _dict_array(lead["company"], labels["company"]),
+        }
     )
-    say("leads written")
+
+
+def _touchpoints_frame(tp: dict) -> pa.Table:
+    """The ``touchpoints_frame`` of :data:`INSERT_TOUCHPOINTS_SQL`."""
     detail = tp["detail"]
-    insert(
-        "touchpoints_frame",
-        INSERT_TOUCHPOINTS_SQL,
-        pa.table(
-            {
-                "i": pa.array(tp["lead"] + 1),
-                "occurred_at": _ts(tp["t"]),
-                "kind": _dict_array(tp["kind"], _KINDS),
-                "detail": _dict_array(np.maximum(detail, 0), _DETAIL_LABELS, mask=detail < 0),
-                "value": pa.array(tp["value"], from_pandas=True),
-            }
-        ),
+    return pa.table(
+        {
+            "i": pa.array(tp["lead"] + 1),
+            "occurred_at": _ts(tp["t"]),
+            "kind": _dict_array(tp["kind"], _KINDS),
+            "detail": _dict_array(np.maximum(detail, 0), _DETAIL_LABELS, mask=detail < 0),
+            "value": pa.array(tp["value"], from_pandas=True),
+        }
     )
-    say("touchpoints written")
-    s = hist.stage_rows
-    insert(
-        "stages_frame",
-        INSERT_STAGES_SQL,
-        pa.table(
-            {
-                "i": pa.array(s["lead"].astype(np.int32) + 1),
-                "stage": _dict_array(s["stage"], STAGE_CODES),
-                "changed_at": _ts(s["t"]),
-                "source_system": _dict_array(s["system"], SOURCE_SYSTEMS),
-            }
-        ),
-    )
-    a = hist.activities
-    insert(
-        "activities_frame",
-        INSERT_ACTIVITIES_SQL,
-        pa.table(
-            {
-                "i": pa.array(a["lead"].astype(np.int32) + 1),
-                "rep_id": _dict_array(a["rep"], rep_ids),
-                "occurred_at": _ts(a["t"]),
-                "kind": _dict_array(a["kind"], store.ACTIVITY_KINDS),
-            }
-        ),
-    )
-    d = hist.dispositions
-    insert(
-        "dispositions_frame",
-        INSERT_DISPOSITIONS_SQL,
-        pa.table(
-            {
-                "i": pa.array(d["lead"].astype(np.int32) + 1),
-                "rep_id": _dict_array(d["rep"], rep_ids),
-                "decided_at": _ts(d["t"]),
-                "outcome": _dict_array(d["outcome"], store.DISPOSITION_OUTCOMES),
-                "reason": _dict_array(np.maximum(d["reason"], 0), REASONS, mask=d["reason"] < 0),
-                "note": _dict_array(np.maximum(d["note"], 0), _NOTE_LABELS, mask=d["note"] < 0),
-            }
-        ),
-    )
-    o = hist.opps
+
+
+def _sales_frames(reps: dict, hist: _History) -> list[tuple[str, str, pa.Table]]:
+    """(view name, insert SQL, frame) of stage changes, activities, dispositions, deals."""
+    rep_ids = reps["id"]
+    s, a, d, o = hist.stage_rows, hist.activities, hist.dispositions, hist.opps
+    stages = {
+        "i": pa.array(s["lead"].astype(np.int32) + 1),
+        "stage": _dict_array(s["stage"], STAGE_CODES),
+        "changed_at": _ts(s["t"]),
+        "source_system": _dict_array(s["system"], SOURCE_SYSTEMS),
+    }
+    activities = {
+        "i": pa.array(a["lead"].astype(np.int32) + 1),
+        "rep_id": _dict_array(a["rep"], rep_ids),
+        "occurred_at": _ts(a["t"]),
+        "kind": _dict_array(a["kind"], store.ACTIVITY_KINDS),
+    }
+    dispositions = {
+        "i": pa.array(d["lead"].astype(np.int32) + 1),
+        "rep_id": _dict_array(d["rep"], rep_ids),
+        "decided_at": _ts(d["t"]),
+        "outcome": _dict_array(d["outcome"], store.DISPOSITION_OUTCOMES),
+        "reason": _dict_array(np.maximum(d["reason"], 0), REASONS, mask=d["reason"] < 0),
+        "note": _dict_array(np.maximum(d["note"], 0), _NOTE_LABELS, mask=d["note"] < 0),
+    }
     lost = o["lost_reason"]
-    insert(
-        "opportunities_frame",
-        INSERT_OPPORTUNITIES_SQL,
-        pa.table(
-            {
-                "o": pa.array(np.arange(1, len(o["lead"]) + 1, dtype=np.int32)),
-                "i": pa.array(o["lead"].astype(np.int32) + 1),
-                "created_at": _ts(o["created"]),
-                "amount": pa.array(o["amount"].astype(float)),
-                "closed_at": _ts(np.maximum(o["closed"], 0), mask=o["closed"] < 0),
-                "outcome": _dict_array(o["outcome"], store.OPPORTUNITY_OUTCOMES),
-                "lost_reason": _dict_array(np.maximum(lost, 0), LOST_REASONS, mask=lost < 0),
-            }
-        ),
-    )
-    say("stage changes, activities, dispositions, opportunities written")
+    opportunities = {
+        "o": pa.array(np.arange(1, len(o["lead"]) + 1, dtype=np.int32)),
+        "i": pa.array(o["lead"].astype(np.int32) + 1),
+        "created_at": _ts(o["created"]),
+        "amount": pa.array(o["amount"].astype(float)),
+        "closed_at": _ts(np.maximum(o["closed"], 0), mask=o["closed"] < 0),
+        "outcome": _dict_array(o["outcome"], store.OPPORTUNITY_OUTCOMES),
+        "lost_reason": _dict_array(np.maximum(lost, 0), LOST_REASONS, mask=lost < 0),
+    }
+    return [
+        ("stages_frame", INSERT_STAGES_SQL, pa.table(stages)),
+        ("activities_frame", INSERT_ACTIVITIES_SQL, pa.table(activities)),
+        ("dispositions_frame", INSERT_DISPOSITIONS_SQL, pa.table(dispositions)),
+        ("opportunities_frame", INSERT_OPPORTUNITIES_SQL, pa.table(opportunities)),
+    ]
+
+
+def _write_company(
+    con: duckdb.DuckDBPyConnection, world: _World, reps: dict, targets: pd.DataFrame
+) -> None:
+    """Reps, targets, SLA policies and the current scoring rule."""
     tz_names = reps["tz_names"]
     reps_frame = pd.DataFrame(
         {
-            "rep_id": rep_ids,
+            "rep_id": reps["id"],
             "name": reps["name"],
             "team": [TEAMS[k][0] for k in reps["team"]],
             "role": reps["role"],
