@@ -32,6 +32,12 @@ vectorised over all leads at once (numpy arrays, no loop per lead):
 6. **Targets, policies, scoring model** rows complete the history, and a truth dictionary
    records every planted number so that analyses can be tested against it.
 
+The steps live in one module each: ``world`` (the company's vocabulary, teams and reps),
+``rule`` (its settings and scoring rule), ``leads``, ``touchpoints``, ``handoffs`` (the MQL
+decision and routing), ``sales`` (rounds, dispositions, recycling), ``opportunities``,
+``plans`` (capacity and targets), ``write`` (the inserts) and ``truth``; this module runs
+them in order and owns the two entry points, :func:`generate` and :func:`generate_database`.
+
 Everything after the end of history is cut off: no row carries a time at or after the
 cut-off (midnight after ``end``, or the current time when ``end`` is not given). All times
 are naive UTC. Randomness comes only from ``np.random.default_rng(seed)``, drawn in a fixed

@@ -37,56 +37,7 @@ def _truth(
 ) -> dict:
     """The planted truth as a JSON-serialisable dictionary."""
     r1 = hist.rounds[0]
-    # Speed-to-lead as it came out: acceptance of first-round contacted MQLs by bucket.
-    disposed = r1["outcome"] >= 0
-    resp = r1["response_minutes"][disposed]
-    acc = r1["outcome"][disposed] == DISPOSITION_CODES["accepted"]
-    bucket = np.digitize(resp, RESPONSE_BUCKETS[1:-1], right=False)
-    curve = {}
-    for b, label in enumerate(RESPONSE_BUCKET_LABELS):
-        sel = bucket == b
-        curve[label] = {
-            "mqls": int(sel.sum()),
-            "accepted_share": round(float(acc[sel].mean()), 4) if sel.any() else None,
-        }
-    # Breach: median first response of the breach team inside vs outside the breach months.
-    team = reps["team"][r1["rep"]]
-    touched = r1["first_touch"] >= 0
-    in_team = team == TEAMS_INDEX[world.breach_team]
-    inside = touched & in_team & r1["breach"]
-    outside = touched & in_team & ~r1["breach"]
-
-    def med(sel: np.ndarray) -> float | None:
-        return round(float(np.median(r1["response_minutes"][sel])), 1) if sel.any() else None
-
-    # Rejection reason mix per source (non-accepted, non-bad-data dispositions).
-    d = hist.dispositions
-    src = lead["source"][d["lead"].astype(np.int64)]
-    sel = (d["outcome"] == DISPOSITION_CODES["rejected"]) | (
-        d["outcome"] == DISPOSITION_CODES["nurture"]
-    )
-    mix, expected = {}, {}
-    for s, name in enumerate(SOURCES):
-        here = sel & (src == s)
-        r = d["reason"][here]
-        total = len(r)
-        mix[name] = {
-            reason: round(float((r == i).sum() / total), 4) if total else 0.0
-            for i, reason in enumerate(REASONS)
-        }
-        # The planted probabilities behind those draws, averaged over the same dispositions.
-        probs = REASON_PROBS[_reason_group(lead, d["lead"][here].astype(np.int64))]
-        mean = probs.mean(axis=0) if total else np.zeros(len(REASONS))
-        expected[name] = {reason: round(float(mean[i]), 4) for i, reason in enumerate(REASONS)}
-    # December dip as observed: December leads vs the mean of its neighbours.
-    cm = _month_index(lead["created"])
-    observed = []
-    for m in np.unique(cm):
-        if m % 12 == 11 and (m - 1) in cm and (m + 1) in cm:
-            observed.append(
-                float((cm == m).sum() / (((cm == m - 1).sum() + (cm == m + 1).sum()) / 2))
-            )
-    n_mql = len(r1["lead"])
+    mix, expected = _reason_mix(lead, hist)
     return {
         "seed": seed,
         "end": end.isoformat(),
@@ -106,43 +57,15 @@ def _truth(
         },
         "opportunity_model": OPPORTUNITY_MODEL,
         "win_model": WIN_MODEL,
-        "speed_to_lead": {
-            "coefficient_log1p_minutes": ACCEPTANCE_MODEL["log1p_response_minutes"],
-            "odds_ratio_5_vs_30_minutes": round(
-                float(
-                    np.exp(
-                        ACCEPTANCE_MODEL["log1p_response_minutes"] * (np.log1p(5) - np.log1p(30))
-                    )
-                ),
-                3,
-            ),
-            "odds_ratio_5_minutes_vs_1_day": round(
-                float(
-                    np.exp(
-                        ACCEPTANCE_MODEL["log1p_response_minutes"] * (np.log1p(5) - np.log1p(1440))
-                    )
-                ),
-                3,
-            ),
-            "observed_acceptance_by_response": curve,
-            "median_response_minutes": {
-                "hot": med(touched & r1["hot"]),
-                "standard": med(touched & ~r1["hot"]),
-            },
-        },
-        "sla_breach": {
-            "team": world.breach_team,
-            "months": world.breach_months,
-            "median_response_minutes_in_breach": med(inside),
-            "median_response_minutes_team_otherwise": med(outside),
-        },
+        "speed_to_lead": _speed_to_lead(r1),
+        "sla_breach": _sla_breach(world, reps, r1),
         "rejection_reason_mix": mix,
         "rejection_reason_expected": expected,
         "december_dip_factor": DECEMBER_DIP,
-        "december_ratio_observed": [round(x, 3) for x in observed],
+        "december_ratio_observed": _december_ratios(lead),
         "dirty": lead["dirty"],
         "funnel": {
-            "mql_handoffs": n_mql,
+            "mql_handoffs": len(r1["lead"]),
             "hot_handoffs": int(r1["hot"].sum()),
             "recycled_mqls": hist.recycled,
             "never_contacted": int((r1["first_touch"] < 0).sum()),
@@ -155,3 +78,93 @@ def _truth(
             for i, t in enumerate(TEAMS)
         ],
     }
+
+
+def _median_response(r1: dict, sel: np.ndarray) -> float | None:
+    """Median first-round response minutes of the selected handoffs (None when none)."""
+    return round(float(np.median(r1["response_minutes"][sel])), 1) if sel.any() else None
+
+
+def _odds_ratio(minutes: float, versus: float) -> float:
+    """Planted odds ratio of acceptance, first touch after ``minutes`` vs after ``versus``."""
+    coef = ACCEPTANCE_MODEL["log1p_response_minutes"]
+    return round(float(np.exp(coef * (np.log1p(minutes) - np.log1p(versus)))), 3)
+
+
+def _speed_to_lead(r1: dict) -> dict:
+    """Planted speed-to-lead effect and, as it came out, acceptance by response bucket."""
+    disposed = r1["outcome"] >= 0
+    resp = r1["response_minutes"][disposed]
+    acc = r1["outcome"][disposed] == DISPOSITION_CODES["accepted"]
+    bucket = np.digitize(resp, RESPONSE_BUCKETS[1:-1], right=False)
+    curve = {}
+    for b, label in enumerate(RESPONSE_BUCKET_LABELS):
+        sel = bucket == b
+        curve[label] = {
+            "mqls": int(sel.sum()),
+            "accepted_share": round(float(acc[sel].mean()), 4) if sel.any() else None,
+        }
+    touched = r1["first_touch"] >= 0
+    return {
+        "coefficient_log1p_minutes": ACCEPTANCE_MODEL["log1p_response_minutes"],
+        "odds_ratio_5_vs_30_minutes": _odds_ratio(5, 30),
+        "odds_ratio_5_minutes_vs_1_day": _odds_ratio(5, 1440),
+        "observed_acceptance_by_response": curve,
+        "median_response_minutes": {
+            "hot": _median_response(r1, touched & r1["hot"]),
+            "standard": _median_response(r1, touched & ~r1["hot"]),
+        },
+    }
+
+
+def _sla_breach(world: _World, reps: dict, r1: dict) -> dict:
+    """Breach team and months; its median first response inside vs outside the breach."""
+    team = reps["team"][r1["rep"]]
+    touched = r1["first_touch"] >= 0
+    in_team = team == TEAMS_INDEX[world.breach_team]
+    return {
+        "team": world.breach_team,
+        "months": world.breach_months,
+        "median_response_minutes_in_breach": _median_response(r1, touched & in_team & r1["breach"]),
+        "median_response_minutes_team_otherwise": _median_response(
+            r1, touched & in_team & ~r1["breach"]
+        ),
+    }
+
+
+def _reason_mix(lead: dict, hist: _History) -> tuple[dict, dict]:
+    """Rejection reason mix per source (rejected and nurtured dispositions), drawn and planted.
+
+    The planted mix is the probabilities behind those draws, averaged over the same
+    dispositions.
+    """
+    d = hist.dispositions
+    src = lead["source"][d["lead"].astype(np.int64)]
+    sel = (d["outcome"] == DISPOSITION_CODES["rejected"]) | (
+        d["outcome"] == DISPOSITION_CODES["nurture"]
+    )
+    mix, expected = {}, {}
+    for s, name in enumerate(SOURCES):
+        here = sel & (src == s)
+        r = d["reason"][here]
+        total = len(r)
+        mix[name] = {
+            reason: round(float((r == i).sum() / total), 4) if total else 0.0
+            for i, reason in enumerate(REASONS)
+        }
+        probs = REASON_PROBS[_reason_group(lead, d["lead"][here].astype(np.int64))]
+        mean = probs.mean(axis=0) if total else np.zeros(len(REASONS))
+        expected[name] = {reason: round(float(mean[i]), 4) for i, reason in enumerate(REASONS)}
+    return mix, expected
+
+
+def _december_ratios(lead: dict) -> list[float]:
+    """December dip as observed: December leads vs the mean of its two neighbour months."""
+    cm = _month_index(lead["created"])
+    observed = []
+    for m in np.unique(cm):
+        if m % 12 == 11 and (m - 1) in cm and (m + 1) in cm:
+            observed.append(
+                float((cm == m).sum() / (((cm == m - 1).sum() + (cm == m + 1).sum()) / 2))
+            )
+    return [round(x, 3) for x in observed]
