@@ -85,6 +85,7 @@ from analysis.demo.world import (  # noqa: F401  (re-exported: the demo's vocabu
     _make_reps,
 )
 from analysis.demo.write import _write
+from analysis.store import settings
 
 
 def generate(
@@ -129,14 +130,7 @@ def generate(
     if not 1 <= months <= 120:
         raise ValueError(f"months must be between 1 and 120, got {months}")
     say = progress or (lambda _step: None)
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    if end is None:
-        end = now.date()
-        cutoff = now
-    else:
-        if isinstance(end, datetime):
-            end = end.date()
-        cutoff = datetime(end.year, end.month, end.day) + timedelta(days=1)
+    end, cutoff = _end_and_cutoff(end)
     start = _month_start(end, months - 1)
     world = _World(
         rng=np.random.default_rng(seed),
@@ -170,6 +164,16 @@ def generate(
     return _truth(world, seed, end, cutoff, start, counts, lead, reps, hist)
 
 
+def _end_and_cutoff(end: date | None) -> tuple[date, datetime]:
+    """Last day of history and the cut-off: midnight after ``end``, or now without one."""
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    if end is None:
+        return now.date(), now
+    if isinstance(end, datetime):
+        end = end.date()
+    return end, datetime(end.year, end.month, end.day) + timedelta(days=1)
+
+
 def generate_database(
     path: Path | str,
     *,
@@ -184,8 +188,10 @@ def generate_database(
     The history is built fresh in a new file through :func:`analysis.store.write_session`
     (one transaction), which is then renamed over ``path`` in one atomic step, so a
     dashboard reading the old file keeps working and a failure leaves it untouched. One
-    ``import_batches`` row (kind ``generate``) records the run, and the truth dictionary is
-    written as JSON to :func:`analysis.config.truth_path` of ``path``.
+    ``import_batches`` row (kind ``generate``) records the run, the demo company's settings
+    (:data:`analysis.demo.rule.DEMO_SETTINGS`) are stored through
+    :func:`analysis.store.settings.write`, and the truth dictionary is written as JSON to
+    :func:`analysis.config.truth_path` of ``path``.
 
     Parameters are those of :func:`generate`. Raises :class:`analysis.store.SchemaError`
     when ``path`` exists but is not a Handoff Health database (it is never overwritten).
@@ -209,6 +215,7 @@ def generate_database(
     try:
         with store.write_session(fresh, create=True) as con:
             truth = generate(con, leads=leads, months=months, seed=seed, end=end, progress=progress)
+            settings.write(con, DEMO_SETTINGS)
             rows = sum(truth["counts"].values())
             con.execute(
                 "INSERT INTO import_batches VALUES (?, ?, ?, 'generate', NULL, ?, 0, ?)",
