@@ -170,8 +170,6 @@ def parse_value(key: str, text: str) -> Any:
                 raise ValueError(
                     f"{key} must be a JSON list or comma-separated labels ({exc})"
                 ) from None
-            if not isinstance(value, list):
-                raise ValueError(f"{key} must be a list of labels, got {text!r}")
             return tuple(value)
         return tuple(part.strip() for part in text.split(",")) if text else ()
     if kind is bool:
@@ -186,6 +184,20 @@ def parse_value(key: str, text: str) -> Any:
         except ValueError:
             raise ValueError(f"{key} must be a whole number >= 0, got {text!r}") from None
     return text
+
+
+def to_text(settings: CompanySettings, key: str) -> str:
+    """Setting ``key`` as text that :func:`parse_value` reads back to the same value.
+
+    Lists are comma-separated, or a JSON array when a label contains a comma; booleans are
+    ``true``/``false``.
+    """
+    value = getattr(settings, key)
+    if isinstance(value, tuple):
+        return json.dumps(list(value)) if any("," in v for v in value) else ", ".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def from_mapping(values: dict[str, Any], base: CompanySettings = DEFAULTS) -> CompanySettings:
