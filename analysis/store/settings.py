@@ -27,6 +27,13 @@ import duckdb
 from analysis.store.write import write_session
 
 SETTINGS_DDL = "CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR)"
+HAS_SETTINGS_SQL = """
+SELECT count(*) > 0 FROM duckdb_tables()
+WHERE database_name = current_database() AND schema_name = current_schema()
+  AND table_name = 'settings'
+"""
+"""Whether the current database has a settings table (asked, not tried: inside a write
+transaction a failed query would abort the transaction)."""
 
 DEFAULT_SENIOR_TITLE_PATTERN = (
     r"\b(VP|Vice President|Director|Head of|Chief|CEO|CFO|CTO|CMO|COO|CIO|CRO|Owner|Founder)\b"
@@ -234,10 +241,9 @@ def load(con: duckdb.DuckDBPyConnection) -> CompanySettings:
     A file without a ``settings`` table (written before settings existed) reads as the
     defaults. A stored value that no longer passes its check raises ValueError naming it.
     """
-    try:
-        rows = con.execute("SELECT key, value FROM settings").fetchall()
-    except duckdb.CatalogException:
+    if not con.execute(HAS_SETTINGS_SQL).fetchone()[0]:
         return DEFAULTS
+    rows = con.execute("SELECT key, value FROM settings").fetchall()
     stored = {}
     for key, text in rows:
         if key not in KEYS:  # written by a newer version: ignored here

@@ -186,3 +186,12 @@ def test_parse_value_errors_name_the_setting(key, text, message):
 def test_to_text_reads_back_to_the_same_value(key):
     """to_text and parse_value are inverses for every setting (a label with a comma too)."""
     assert st.parse_value(key, st.to_text(EXAMPLE, key)) == getattr(EXAMPLE, key)
+
+
+def test_load_inside_a_write_session_of_an_old_file(db):
+    """Inside a write transaction, a file without settings reads as defaults and the
+    transaction stays usable (the missing table is asked about, not queried)."""
+    with store.write_session(db) as con:
+        assert st.load(con) == st.DEFAULTS
+        st.write(con, EXAMPLE)
+    assert stored(db) == EXAMPLE
