@@ -33,18 +33,14 @@ writable = getattr(state, "writes_enabled", lambda: False)()
 if "settings_saved" in st.session_state:
     st.success(st.session_state.pop("settings_saved"))
 
-st.dataframe(
+st.table(
     pd.DataFrame(
         {
             "setting": list(company.KEYS),
             "value": [company.to_text(current, k) or "(not set)" for k in company.KEYS],
             "what it means": [company.DESCRIPTIONS[k] for k in company.KEYS],
         }
-    ),
-    hide_index=True,
-    width="stretch",
-    key="settings_table",
-    column_config={"what it means": st.column_config.TextColumn(width="large")},
+    ).set_index("setting")
 )
 
 st.subheader("Change a setting")
@@ -61,7 +57,7 @@ text = st.text_input(
     key=f"settings_value_{chosen}",
 )
 command = shlex.join(["handoff", "settings", "set", "--db", db_path, chosen, text])
-st.code(command, language="bash")
+st.code(command, language="bash", wrap_lines=True)
 
 if writable and st.button("Save", key="settings_save", type="primary"):
     try:

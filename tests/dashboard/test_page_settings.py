@@ -15,9 +15,9 @@ PAGE = "app_pages/settings.py"
 
 
 def settings_table(at) -> dict[str, str]:
-    found = [d.value for d in at.dataframe if "what it means" in d.value.columns]
-    assert len(found) == 1
-    return dict(zip(found[0]["setting"], found[0]["value"], strict=True))
+    assert len(at.table) == 1
+    frame = at.table[0].value
+    return dict(zip(frame.index, frame["value"], strict=True))
 
 
 def stored(path) -> st.CompanySettings:
@@ -38,8 +38,8 @@ def test_shows_the_stored_settings_with_their_meaning(app_at):
     assert table["min_employees"] == "200"
     assert table["senior_title_pattern"] == rule.DEMO_SETTINGS.senior_title_pattern
     assert table["crm_record_url"] == "(not set)"
-    meanings = next(d.value for d in at.dataframe if "what it means" in d.value.columns)
-    assert meanings["what it means"].tolist() == [st.DESCRIPTIONS[k] for k in st.KEYS]
+    meanings = at.table[0].value["what it means"]
+    assert meanings.tolist() == [st.DESCRIPTIONS[k] for k in st.KEYS]
 
 
 def test_read_only_by_default_shows_the_equivalent_command(app_at, demo_db):
