@@ -10,7 +10,10 @@ features that need them are simply not offered until the user sets them). The de
 generator writes its company's settings as one example (``data/settings/demo.toml``).
 
 Readers call :func:`load` with a read cursor and get a frozen, hashable
-:class:`CompanySettings` (safe as a cache key); writers call :func:`save`.
+:class:`CompanySettings` (safe as a cache key); writers call :func:`save` (all settings),
+:func:`update` (some, the others kept) or, inside a write session they already hold,
+:func:`write`. :func:`parse_value` and :func:`to_text` turn one setting into and from the
+text a command line or a form carries, and :data:`DESCRIPTIONS` says what each means.
 """
 
 from __future__ import annotations
