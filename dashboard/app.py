@@ -21,6 +21,7 @@ SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     "Review": [("app_pages/review.py", "Monthly review", ":material/calendar_month:")],
     "Tuning": [("app_pages/scoring.py", "Scoring lab", ":material/tune:")],
     "Data": [("app_pages/data.py", "Data", ":material/database:")],
+    "Settings": [("app_pages/settings.py", "Settings", ":material/settings:")],
 }
 
 pages = {

@@ -76,15 +76,26 @@ def generate(
     end: Annotated[
         str | None, typer.Option(help="Last day of history, YYYY-MM-DD (default: today, UTC).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing database with demo data.")
+    ] = False,
 ) -> None:
-    """Write a complete, seeded demo history (and its planted truth as JSON beside it)."""
+    """Write a complete, seeded demo history (and its planted truth as JSON beside it).
+
+    An existing database is never replaced unless --force is given (exit 2 otherwise).
+    """
     from analysis.demo import synth
 
+    if db.exists() and not force:
+        fail(f"{db} already exists; generate replaces it with demo data: add --force to do so")
     end_date = _parse_date(end, "--end") if end else None
     t0 = time.perf_counter()
-    truth = synth.generate_database(
-        db, leads=leads, months=months, seed=seed, end=end_date, progress=progress_printer()
-    )
+    try:
+        truth = synth.generate_database(
+            db, leads=leads, months=months, seed=seed, end=end_date, progress=progress_printer()
+        )
+    except store.SchemaError as exc:  # --force never replaces a file that is not ours
+        fail(str(exc))
     counts = truth.get("counts", {})
     summary = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     console.print(f"wrote {db} in {time.perf_counter() - t0:.1f}s: {summary}", highlight=False)
@@ -368,6 +379,11 @@ def _parse_date(value: str, option: str) -> date:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         fail(f"{option} must be a date YYYY-MM-DD, got {value!r}")
+
+
+from handoff.settings import settings_app  # noqa: E402  (its commands use the helpers above)
+
+app.add_typer(settings_app, name="settings")
 
 
 def main() -> None:
