@@ -43,6 +43,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.imports.tomltext import toml_string
+
 REGIONS: tuple[str, ...] = ("North America", "EMEA", "APAC", "LATAM")
 """Sales regions as the analyses spell them."""
 
@@ -346,8 +348,6 @@ def standardisation_toml(proposals: pd.DataFrame) -> str:
         TOML text such as ``[values.industry]`` / ``"SaaS & Software" = "Software"``, to
         paste into a mapping file (see :mod:`analysis.flat`).
     """
-    from analysis.imports.flat import toml_string
-
     lines: list[str] = []
     for column, rows in proposals.groupby("column", sort=False):
         lines.append(f"[values.{column}]")
