@@ -29,6 +29,8 @@ come back:
   spelling.
 - **Refused rows**: ``import_rejects`` per batch, with the batch's counts from
   ``import_batches``.
+- **History order**: undated and out-of-order stage entries
+  (:mod:`analysis.imports.history_findings`, re-exported here).
 
 Databases written before ``lead_properties`` existed are read as they are: nothing here
 needs that table.
@@ -43,6 +45,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.imports.history_findings import (  # noqa: F401  (re-exported)
+    out_of_order_history,
+    undated_stage_entries,
+)
 from analysis.imports.tomltext import toml_string
 
 REGIONS: tuple[str, ...] = ("North America", "EMEA", "APAC", "LATAM")
@@ -618,27 +624,3 @@ def refused_rows(
         ``reason`` and ``raw`` (the input row as CSV text), at most ``limit`` rows.
     """
     return con.execute(REFUSED_ROWS_SQL, {"batch_id": batch_id, "limit": int(limit)}).df()
-
-
-UNDATED_SQL = """
-SELECT source_system, stage, count(*) AS entries
-FROM stage_changes
-WHERE source_system LIKE '%(undated)'
-GROUP BY ALL
-ORDER BY source_system, stage
-"""
-
-
-def undated_stage_entries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Stage entries imported from a flat export without a date of their own.
-
-    A flat import places such an entry at the latest date known before it (see
-    :mod:`analysis.flat`) and marks its ``source_system`` with ``(undated)``; velocity
-    that starts or ends at one of them is understated.
-
-    Returns
-    -------
-    DataFrame
-        ``source_system``, ``stage`` and ``entries`` (number of stage changes).
-    """
-    return con.execute(UNDATED_SQL).df()
