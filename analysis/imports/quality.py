@@ -25,7 +25,7 @@ come back:
   every word of exactly one other label at least :data:`CONTAINS_RATIO` times as
   frequent, e.g. ``SaaS & Software`` -> ``Software``). The proposals are suggestions to
   review; :func:`standardisation_toml` turns accepted ones into the ``[values]`` table of
-  an import mapping (:mod:`analysis.flat`), so the next import stores the standard
+  an import mapping (:mod:`analysis.imports.flat`), so the next import stores the standard
   spelling.
 - **Refused rows**: ``import_rejects`` per batch, with the batch's counts from
   ``import_batches``.
@@ -352,7 +352,7 @@ def standardisation_toml(proposals: pd.DataFrame) -> str:
     -------
     str
         TOML text such as ``[values.industry]`` / ``"SaaS & Software" = "Software"``, to
-        paste into a mapping file (see :mod:`analysis.flat`).
+        paste into a mapping file (see :mod:`analysis.imports.flat`).
     """
     lines: list[str] = []
     for column, rows in proposals.groupby("column", sort=False):
