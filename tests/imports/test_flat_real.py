@@ -293,3 +293,22 @@ def test_describe_puts_the_mapping_into_words() -> None:
     ]
     pipeline = flat.describe(flat.load_mapping(REAL / "pipeline.toml"))
     assert any("funnel starts at the opportunity stage" in line for line in pipeline)
+
+
+@pytest.mark.parametrize("name", ["marketplace", "education", "pipeline"])
+def test_real_mappings_round_trip_through_toml(tmp_path: Path, name: str) -> None:
+    """The Data page's mapping download reads back as the same mapping, new keys included."""
+    mapping = flat.load_mapping(REAL / f"{name}.toml")
+    again = flat.load_mapping(write(tmp_path / "again.toml", mapping.to_toml()))
+    assert again == mapping
+
+
+def test_reps_roles_rebuild_the_reps_part() -> None:
+    """The roles editor reads a teams file as reps and rebuilds [reps] from its roles."""
+    mapping = flat.load_mapping(REAL / "pipeline.toml")
+    columns = ["sales_agent", "manager", "regional_office"]
+    assert flat.classify(columns, mapping, "pipeline_teams.csv") == "reps"
+    roles = mapping.roles(columns, "reps")
+    assert roles["role"].tolist() == ["rep: rep_id", "rep: team", "rep: territory"]
+    roles.loc[2, "role"] = "ignore"
+    assert mapping.with_roles(roles, "reps").reps == {"rep_id": "sales_agent", "team": "manager"}
