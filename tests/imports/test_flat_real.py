@@ -312,3 +312,25 @@ def test_reps_roles_rebuild_the_reps_part() -> None:
     assert roles["role"].tolist() == ["rep: rep_id", "rep: team", "rep: territory"]
     roles.loc[2, "role"] = "ignore"
     assert mapping.with_roles(roles, "reps").reps == {"rep_id": "sales_agent", "team": "manager"}
+
+
+def test_deals_in_a_later_batch_are_ordered_against_stored_leads(tmp_path: Path) -> None:
+    """Importing the won deals after the MQL list (two batches) keeps the early won deal
+    the same way: its lead's stored creation time is the floor.
+
+    By hand: batch 1 = 20 leads; batch 2 = 6 deals, 12 stage entries, 42 properties, none
+    refused; f4d3c2b1's entries sit at 2018-02-10 and are listed as out of order.
+    """
+    db = tmp_path / "two.duckdb"
+    mapping = REAL / "marketplace.toml"
+    flat.import_flat(db, [REAL / "marketplace_mqls.csv"], mapping=mapping)
+    second = flat.import_flat(db, [REAL / "marketplace_won_deals.csv"], mapping=mapping)
+    assert second.refused.empty
+    assert second.accepted == {"lead_properties": 42, "stage_changes": 12, "opportunities": 6}
+    con = store.connect_read_only(db)
+    try:
+        found = quality.out_of_order_history(con)
+    finally:
+        con.close()
+    assert set(found["lead_id"]) == {"f4d3c2b1"}
+    assert set(found["stored_at"]) == {pd.Timestamp("2018-02-10")}
