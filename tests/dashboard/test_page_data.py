@@ -218,3 +218,26 @@ def test_mapping_meaning_and_warnings_are_shown(db: Path, tmp_path: Path) -> Non
     assert "'Converted' yes/1 means the lead reached customer" in markdown(at)
     at = click(at, "data_check")
     assert any("every handed\\-off lead \\(7\\)" in w.value for w in at.warning)
+
+
+def test_pipeline_with_teams_through_the_page(db: Path) -> None:
+    """The opportunity pipeline and its teams file, with their mapping, check on the page:
+    24 leads + 48 properties + 32 stage entries + 24 opportunities + 5 reps = 133 rows
+    (see tests/imports/test_flat_real.py), and the preview says the funnel starts at the
+    opportunity stage."""
+    real = EXAMPLES / "real"
+    names = ["pipeline_opportunities.csv", "pipeline_teams.csv"]
+    at = open_page()
+    at.file_uploader(key="data_upload").set_value(
+        [(n, (real / n).read_bytes(), "text/csv") for n in names]
+    ).run()
+    at.file_uploader(key="data_mapping_file").set_value(
+        ("pipeline.toml", (real / "pipeline.toml").read_bytes(), "application/toml")
+    ).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = markdown(at)
+    assert "read as a **deals** file" in text and "read as a **reps** file" in text
+    assert "funnel starts at the opportunity stage" in text
+    at = click(at, "data_check")
+    assert not at.error, [e.value for e in at.error]
+    assert "133 rows would be applied, 0 refused" in markdown(at)

@@ -311,7 +311,16 @@ def test_reps_roles_rebuild_the_reps_part() -> None:
     roles = mapping.roles(columns, "reps")
     assert roles["role"].tolist() == ["rep: rep_id", "rep: team", "rep: territory"]
     roles.loc[2, "role"] = "ignore"
-    assert mapping.with_roles(roles, "reps").reps == {"rep_id": "sales_agent", "team": "manager"}
+    # sales_agent is both rep_id and name: its one role keeps both.
+    assert mapping.with_roles(roles, "reps").reps == {
+        "rep_id": "sales_agent",
+        "team": "manager",
+        "name": "sales_agent",
+    }
+    deal_cols = ["opportunity_id", "sales_agent", "deal_stage", "engage_date", "close_date"]
+    rebuilt = mapping.with_roles(mapping.roles(deal_cols, "deals"), "deals").deals
+    assert rebuilt.columns["lead_id"] == rebuilt.columns["opportunity_id"] == "opportunity_id"
+    assert rebuilt.creates_leads
 
 
 def test_deals_in_a_later_batch_are_ordered_against_stored_leads(tmp_path: Path) -> None:

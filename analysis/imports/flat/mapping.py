@@ -345,19 +345,32 @@ class _RolesBuilder:
         elif kind_ in ("deal", "rep"):
             self.targets[target] = col
 
+    def _keep_shared(self, old: dict[str, str]) -> None:
+        """Keep the old part's fields whose column still has a role.
+
+        One column can be both ``rep_id`` and ``name``, or ``lead_id`` and
+        ``opportunity_id``, but has one role in the editor.
+        """
+        used = {norm_name(c) for c in self.targets.values()}
+        for fld, col in old.items():
+            if fld not in self.targets and norm_name(col) in used:
+                self.targets[fld] = col
+
     def mapping(self, roles: pd.DataFrame) -> Mapping:
         base = self.base
         named = {norm_name(c) for c in roles["column"]}
         formats = {k: v for k, v in base.date_formats.items() if norm_name(k) not in named}
         formats.update(self.formats)
         if self.kind == "deals":
+            old = base.deals or DealMapping()
+            self._keep_shared(old.columns)
             if "lead_id" not in self.targets:
                 raise MappingError("the deals file needs a column with role 'deal: lead_id'")
-            old = base.deals or DealMapping()
             props = tuple(self.keep) if self.keep else ()
             deals = replace(old, columns=dict(self.targets), properties=props)
             return replace(base, deals=deals, date_formats=formats)
         if self.kind == "reps":
+            self._keep_shared(base.reps)
             if "rep_id" not in self.targets:
                 raise MappingError("the reps file needs a column with role 'rep: rep_id'")
             return replace(base, reps=dict(self.targets))
