@@ -49,6 +49,7 @@ from analysis.imports.history_findings import (  # noqa: F401  (re-exported)
     out_of_order_history,
     undated_stage_entries,
 )
+from analysis.imports.personal import PERSONAL_COLUMNS, mask_personal  # noqa: F401
 from analysis.imports.tomltext import toml_string
 
 REGIONS: tuple[str, ...] = ("North America", "EMEA", "APAC", "LATAM")

@@ -14,6 +14,7 @@ from analysis import config, store
 from analysis.imports import flat, quality
 from analysis.imports.ingest import ImportResult, UnusableInput
 from analysis.scoring import leakage
+from analysis.store import settings as company_settings
 from dashboard import state
 
 ss = st.session_state
@@ -139,6 +140,12 @@ with tab_quality:
         if int(either["groups"]):
             with st.expander(f"Show the {int(either['groups']):,} duplicate groups"):
                 groups = state.call(quality.duplicate_leads)
+                if not state.call(company_settings.load).show_personal_data:
+                    groups = quality.mask_personal(groups)
+                    st.caption(
+                        "Names and e-mail addresses are masked; the setting "
+                        "`show_personal_data` shows them."
+                    )
                 st.dataframe(
                     groups.head(2000),
                     hide_index=True,
@@ -492,6 +499,8 @@ with tab_refused:
                 key="data_refusal_groups",
             )
             rows = state.call(quality.refused_rows, batch)
+            if not state.call(company_settings.load).show_personal_data:
+                rows = quality.mask_personal(rows)
             st.dataframe(
                 rows.drop(columns="batch_id"),
                 hide_index=True,

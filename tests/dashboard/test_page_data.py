@@ -241,3 +241,12 @@ def test_pipeline_with_teams_through_the_page(db: Path) -> None:
     at = click(at, "data_check")
     assert not at.error, [e.value for e in at.error]
     assert "133 rows would be applied, 0 refused" in markdown(at)
+
+
+def test_duplicate_groups_mask_personal_data(db: Path) -> None:
+    """With the default settings the duplicate groups show no full name or e-mail."""
+    at = open_page()
+    groups = next(d.value for d in at.dataframe if "email" in d.value.columns)
+    shown = groups["email"].dropna()
+    assert len(shown) and shown.str.contains("•••@").all()
+    assert groups["name"].dropna().str.fullmatch(r".•••").all()

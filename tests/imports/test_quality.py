@@ -288,3 +288,14 @@ def test_undated_stage_entries(tmp_path: Path) -> None:
         "mql": 2,
         "nurture": 1,
     }
+
+
+def test_mask_personal_hides_names_and_addresses() -> None:
+    """Names keep their first letter, e-mails their first letter and domain; missing stays."""
+    df = pd.DataFrame({"name": ["Ada Lovelace", None], "email": ["ada@x.com", None], "n": [1, 2]})
+    out = quality.mask_personal(df)
+    assert out["name"].tolist() == ["A•••", None]
+    assert out["email"].tolist() == ["a•••@x.com", None]
+    assert out["n"].tolist() == [1, 2] and df["name"].iloc[0] == "Ada Lovelace"
+    raw = quality.mask_personal(pd.DataFrame({"raw": ['7001,"ada.l@x.com",Software', None]}))
+    assert raw["raw"].tolist() == ['7001,"a•••@x.com",Software', None]
