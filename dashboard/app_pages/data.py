@@ -267,35 +267,48 @@ def _show_result(result: ImportResult, dry_run: bool) -> None:
         )
 
 
-def _chosen_files(folder: Path) -> list[Path]:
-    """The uploaded files (written to ``folder``) or the example picked, with its twin."""
+def _examples() -> list[str]:
+    """Example exports: the files in data/examples, and each real-shape set with a mapping."""
+    if not EXAMPLES.is_dir():
+        return []
+    real = [f"real/{p.stem}" for p in sorted((EXAMPLES / "real").glob("*.toml"))]
+    return [*sorted(p.name for p in EXAMPLES.glob("*.csv")), *real]
+
+
+def _chosen_files(folder: Path) -> tuple[list[Path], Path | None]:
+    """The uploaded files (written to ``folder``) or the example picked with its twin, and
+    the example's own mapping file when it has one."""
     uploads = st.file_uploader(
         "CRM export files (CSV or Parquet)",
         type=["csv", "parquet"],
         accept_multiple_files=True,
         key="data_upload",
     )
-    examples = sorted(p.name for p in EXAMPLES.glob("*.csv")) if EXAMPLES.is_dir() else []
     example = st.selectbox(
         "…or try an example export",
-        ["", *examples],
+        ["", *_examples()],
         format_func=lambda v: v or "(none)",
         key="data_example",
         disabled=bool(uploads),
     )
     if uploads:
-        return _save_uploads(uploads, folder)
+        return _save_uploads(uploads, folder), None
+    if example.startswith("real/"):
+        stem = example.removeprefix("real/")
+        files = sorted((EXAMPLES / "real").glob(f"{stem}_*.csv"))
+        return files, EXAMPLES / "real" / f"{stem}.toml"
     if example:
         paths = [EXAMPLES / example]
         twin = EXAMPLES / example.replace("_leads", "_opportunities")
         if twin != paths[0] and twin.exists():
             paths.append(twin)
-        return paths
-    return []
+        return paths, None
+    return [], None
 
 
-def _base_mapping(frames: list, folder: Path) -> flat.Mapping:
-    """The mapping to start from: a preset, one detected from the headers, or a file."""
+def _base_mapping(frames: list, folder: Path, example_mapping: Path | None) -> flat.Mapping:
+    """The mapping to start from: a preset, one detected from the headers, or a file (an
+    uploaded one, else the example's own)."""
     c1, c2 = st.columns(2)
     preset_choice = c1.selectbox(
         "Mapping", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="data_preset"
@@ -308,6 +321,8 @@ def _base_mapping(frames: list, folder: Path) -> flat.Mapping:
             tpath = folder / Path(mapping_file.name).name
             tpath.write_bytes(mapping_file.getvalue())
             return flat.load_mapping(tpath, None if preset_choice == "detect" else preset_choice)
+        if example_mapping is not None:
+            return flat.load_mapping(example_mapping)
         if preset_choice == "detect":
             return flat.detect_files_mapping(frames)
         return flat.preset(preset_choice)
@@ -434,7 +449,7 @@ def _import_tab(folder: Path) -> None:
         "it, run the check, then import. The database file is replaced atomically; nothing "
         "changes unless the import succeeds."
     )
-    paths = _chosen_files(folder)
+    paths, example_mapping = _chosen_files(folder)
     if not paths:
         st.info("Upload a file (or pick an example) to see how it would be imported.")
         return
@@ -445,7 +460,7 @@ def _import_tab(folder: Path) -> None:
     except UnusableInput as exc:
         st.error(md(exc))
         return
-    base = _base_mapping(frames, folder)
+    base = _base_mapping(frames, folder, example_mapping)
     st.caption(f"Mapping in use: **{md(base.name)}**.")
     mapping, problems = base, []
     for i, (name, df) in enumerate(frames):
