@@ -257,11 +257,13 @@ def test_pipeline_opportunity_only_with_teams(tmp_path: Path) -> None:
 
 
 def test_values_can_relabel_blanks_and_literal_not_set_is_blank(tmp_path: Path) -> None:
-    """A `[values.source]` key "" relabels blank origins; a cell reading `(not set)` is blank.
+    """A `[values.source]` key "" relabels blank origins; a cell reading `(not set)` is
+    blank; a spelling relabelled `(not set)` is stored missing.
 
-    By hand: 3 blank origins -> "direct"; `unknown` (4) untouched.
+    By hand: 3 blank origins -> "direct"; `unknown` (4) untouched; 1 referral -> NULL.
     """
-    text = (REAL / "marketplace.toml").read_text() + '\n[values.source]\n"" = "direct"\n'
+    text = (REAL / "marketplace.toml").read_text()
+    text += '\n[values.source]\n"" = "direct"\nreferral = "(not set)"\n'
     mapping = write(tmp_path / "m.toml", text)
     mqls = tmp_path / "mqls.csv"
     mqls.write_text((REAL / "marketplace_mqls.csv").read_text().replace(",email\n", ",(not set)\n"))
@@ -269,8 +271,10 @@ def test_values_can_relabel_blanks_and_literal_not_set_is_blank(tmp_path: Path) 
     flat.import_flat(db, [mqls], mapping=mapping)
     counts = frame(db, "SELECT source, count(*) AS n FROM leads GROUP BY 1")
     by = dict(zip(counts["source"].fillna("NULL"), counts["n"], strict=True))
-    # e1f2a3b4's "(not set)" is blank too -> relabelled: 3 + 1 = 4 direct.
-    assert by["direct"] == 4 and by["unknown"] == 4 and "NULL" not in by
+    # e1f2a3b4's "(not set)" is blank too -> relabelled: 3 + 1 = 4 direct; "referral"
+    # relabelled "(not set)" becomes missing (NULL), never the text "(not set)".
+    assert by["direct"] == 4 and by["unknown"] == 4 and by["NULL"] == 1
+    assert flat.NOT_SET not in by
 
 
 def test_every_row_outcome_refuses_a_second_outcome_source() -> None:

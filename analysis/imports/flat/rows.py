@@ -120,7 +120,7 @@ def standardise(values: pd.Series, table: dict[str, str] | None) -> pd.Series:
     """Spellings replaced by the ``[values.<field>]`` table (case and spacing ignored).
 
     A missing value ('') keeps missing unless the table relabels it with the key ``""``
-    or ``"(not set)"``.
+    or ``"(not set)"``; a spelling relabelled ``"(not set)"`` becomes missing.
     """
     if not table:
         return values
@@ -130,7 +130,9 @@ def standardise(values: pd.Series, table: dict[str, str] | None) -> pd.Series:
     keys = values.astype(str).str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
     mapped = keys.map(spelled)
     out = mapped.where(mapped.notna() & (values != ""), values)
-    return out if blank is None else out.where(values != "", blank)
+    out = out if blank is None else out.where(values != "", blank)
+    # A spelling relabelled "(not set)" becomes missing: the label never names a value.
+    return out.where(out.astype(str).str.strip().str.casefold() != NOT_SET, "")
 
 
 def flag_values(text: pd.Series) -> tuple[pd.Series, pd.Series]:
