@@ -140,3 +140,26 @@ def test_refused_deals_keep_no_unkept_columns(tmp_path: Path) -> None:
     result = flat.import_flat(tmp_path / "h.duckdb", [leads, deals], preset="salesforce")
     refused = result.refused.set_index("table").loc["opportunities"]
     assert refused["raw"] == "O1,L9,2024-02-01,Open"
+
+
+def test_deal_without_a_create_date_takes_its_close_date(tmp_path: Path) -> None:
+    """A deal row whose create date is blank uses its close date (not the fallback day),
+    so it is neither refused nor moved.
+
+    By hand: O1 created blank, closed 2024-03-01, won -> created_at = closed_at =
+    2024-03-01; its lead was created 2024-01-02, so nothing is out of order.
+    """
+    leads = write(tmp_path / "leads.csv", "Lead ID,Created Date\nL1,2024-01-02\n")
+    deals = write(
+        tmp_path / "opportunities.csv",
+        "Opportunity ID,Lead ID,Created Date,Close Date,Stage\nO1,L1,,2024-03-01,Closed Won\n",
+    )
+    db = tmp_path / "h.duckdb"
+    result = flat.import_flat(db, [leads, deals], preset="salesforce", today=TODAY)
+    assert result.refused.empty
+    con = store.connect_read_only(db)
+    try:
+        row = con.execute("SELECT created_at, closed_at, outcome FROM opportunities").fetchone()
+    finally:
+        con.close()
+    assert [str(v) for v in row] == ["2024-03-01 00:00:00", "2024-03-01 00:00:00", "won"]

@@ -148,9 +148,10 @@ class _Times:
 def _times(d: _Deals, floor: pd.Series, fallback: pd.Timestamp) -> _Times:
     """Create and close dates with the stand-ins and the "not before the lead" rule.
 
-    Without a create date the close date stands in; a deal with no date at all sits on
-    ``fallback`` (its date unknown). A date before the lead's creation (``floor``) moves
-    up to it and its stage entry is marked out of order; a close date keeps its order.
+    Without a create date (column or cell) the close date stands in; a deal with no date
+    at all sits on ``fallback`` (its date unknown). A date before the lead's creation
+    (``floor``) moves up to it and its stage entry is marked out of order; a close date
+    keeps its order.
     """
     system = d.r.mapping.source_system
     created, created_bad = d.dates("created_at")
@@ -161,6 +162,8 @@ def _times(d: _Deals, floor: pd.Series, fallback: pd.Timestamp) -> _Times:
         d.r.notes.append(
             f"{d.r.src.file}: no deal create date column: a deal's close date stands in"
         )
+    else:  # a row without a create date: its close date stands in
+        created = created.where(created.notna() | created_bad, closed)
     undated = created.isna() & ~created_bad & ~closed_bad
     created = created.where(~undated, np.maximum(fallback, floor.fillna(fallback)))
     if undated.any():
