@@ -25,10 +25,12 @@ come back:
   every word of exactly one other label at least :data:`CONTAINS_RATIO` times as
   frequent, e.g. ``SaaS & Software`` -> ``Software``). The proposals are suggestions to
   review; :func:`standardisation_toml` turns accepted ones into the ``[values]`` table of
-  an import mapping (:mod:`analysis.flat`), so the next import stores the standard
+  an import mapping (:mod:`analysis.imports.flat`), so the next import stores the standard
   spelling.
 - **Refused rows**: ``import_rejects`` per batch, with the batch's counts from
   ``import_batches``.
+- **History order**: undated and out-of-order stage entries
+  (:mod:`analysis.imports.history_findings`, re-exported here).
 
 Databases written before ``lead_properties`` existed are read as they are: nothing here
 needs that table.
@@ -42,6 +44,13 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pandas as pd
+
+from analysis.imports.history_findings import (  # noqa: F401  (re-exported)
+    out_of_order_history,
+    undated_stage_entries,
+)
+from analysis.imports.personal import PERSONAL_COLUMNS, mask_personal  # noqa: F401
+from analysis.imports.tomltext import toml_string
 
 REGIONS: tuple[str, ...] = ("North America", "EMEA", "APAC", "LATAM")
 """Sales regions as the analyses spell them."""
@@ -344,10 +353,8 @@ def standardisation_toml(proposals: pd.DataFrame) -> str:
     -------
     str
         TOML text such as ``[values.industry]`` / ``"SaaS & Software" = "Software"``, to
-        paste into a mapping file (see :mod:`analysis.flat`).
+        paste into a mapping file (see :mod:`analysis.imports.flat`).
     """
-    from analysis.imports.flat import toml_string
-
     lines: list[str] = []
     for column, rows in proposals.groupby("column", sort=False):
         lines.append(f"[values.{column}]")
@@ -618,27 +625,3 @@ def refused_rows(
         ``reason`` and ``raw`` (the input row as CSV text), at most ``limit`` rows.
     """
     return con.execute(REFUSED_ROWS_SQL, {"batch_id": batch_id, "limit": int(limit)}).df()
-
-
-UNDATED_SQL = """
-SELECT source_system, stage, count(*) AS entries
-FROM stage_changes
-WHERE source_system LIKE '%(undated)'
-GROUP BY ALL
-ORDER BY source_system, stage
-"""
-
-
-def undated_stage_entries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Stage entries imported from a flat export without a date of their own.
-
-    A flat import places such an entry at the latest date known before it (see
-    :mod:`analysis.flat`) and marks its ``source_system`` with ``(undated)``; velocity
-    that starts or ends at one of them is understated.
-
-    Returns
-    -------
-    DataFrame
-        ``source_system``, ``stage`` and ``entries`` (number of stage changes).
-    """
-    return con.execute(UNDATED_SQL).df()

@@ -37,7 +37,7 @@ def leads_in(db: Path) -> int:
 
 def test_upload_preview_check_import(data_app, page) -> None:
     """Uploading the dirty HubSpot export through the file input shows the detected
-    mapping, the check reports 34 rows to apply and 5 refused without writing, and the
+    mapping, the check reports 35 rows to apply and 4 refused without writing, and the
     import adds the 7 leads (see tests/test_flat.py for the counts by hand)."""
     url, db = data_app
     failed: list[str] = []
@@ -58,14 +58,14 @@ def test_upload_preview_check_import(data_app, page) -> None:
     wait_for_app(page)
 
     page.get_by_role("button", name="Check (dry run)").click()
-    expect(page.get_by_text("34 rows would be applied, 5 refused")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("35 rows would be applied, 4 refused")).to_be_visible(timeout=30_000)
     wait_for_app(page)
     assert leads_in(db) == 4_000
     assert_no_exception(page)
     assert screenshot(page, "data").stat().st_size > 20_000
 
     page.get_by_role("button", name="Import into the database").click()
-    expect(page.get_by_text("34 rows applied, 5 refused")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("35 rows applied, 4 refused")).to_be_visible(timeout=30_000)
     assert leads_in(db) == 4_007
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("4,007")
     wait_for_app(page)

@@ -111,38 +111,35 @@ def test_hubspot_example(tmp_path: Path) -> None:
 
 
 def test_hubspot_dirty_example(tmp_path: Path) -> None:
-    """It imports the dirty HubSpot export, refusing 5 rows with their reasons.
+    """It imports the dirty HubSpot export, refusing 4 rows with their reasons and keeping
+    an MQL dated before its lead's creation (moved up to it, marked out of order).
 
     By hand (rows numbered like a spreadsheet, row 11 is blank and skipped):
     leads: row 6 repeats Record ID 1001 (duplicate), row 8 has no Record ID, row 10 has
     "lots" employees -> 7 of 10 accepted. Stage entries: MQL dates of rows 2, 3, 9
-    accepted, row 5's MQL (2024-01-21) precedes its creation (2024-01-22) -> refused;
-    row 6's entries go with its refused lead row. SQL dates: row 2 accepted, row 9's
-    "31-02-2024" is no date -> refused. Undated: row 9 is an SQL per lifecycle with no
-    readable SQL date -> 1; row 12 an MQL without date -> 1. 3 + 1 + 2 = 6 accepted.
-    Properties: 3 columns x 7 accepted leads = 21.
+    accepted, row 5's MQL (2024-01-21) precedes its creation (2024-01-22) -> kept at
+    2024-01-22, marked; row 6's entries go with its refused lead row. SQL dates: row 2
+    accepted, row 9's "31-02-2024" is no date -> refused. Undated: row 9 is an SQL per
+    lifecycle with no readable SQL date -> 1; row 12 an MQL without date -> 1.
+    4 + 1 + 2 = 7 accepted. Properties: 3 columns x 7 accepted leads = 21.
     """
     db = tmp_path / "h.duckdb"
     result = flat.import_flat(db, [EXAMPLES / "hubspot_contacts_dirty.csv"], preset="hubspot")
-    assert result.accepted == {"leads": 7, "lead_properties": 21, "stage_changes": 6}
+    assert result.accepted == {"leads": 7, "lead_properties": 21, "stage_changes": 7}
     got = result.refused[["table", "row_number", "column", "problem"]].values.tolist()
     assert got == [
         ["leads", 6, "Record ID", "duplicate key"],
         ["leads", 8, "Record ID", "empty required value"],
         ["leads", 10, "Number of Employees", "not a whole number"],
-        [
-            "stage_changes",
-            5,
-            "Became a Marketing Qualified Lead Date",
-            "before the lead's creation",
-        ],
         ["stage_changes", 9, "Became a Sales Qualified Lead Date", "not a date"],
     ]
     reasons = result.refused["reason"].tolist()
-    assert reasons[3].startswith("Became a Marketing Qualified Lead Date: changed_at 2024-01-21")
-    assert "'31-02-2024 11:00' is not a date" in reasons[4]
+    assert "'31-02-2024 11:00' is not a date" in reasons[3]
     stored = frame(db, "SELECT count(*) AS n FROM import_rejects")["n"].iloc[0]
-    assert stored == 5
+    assert stored == 4
+    early = frame(db, "SELECT * FROM stage_changes WHERE lead_id = '1004'").iloc[0]
+    assert early["stage"] == "mql" and early["changed_at"] == pd.Timestamp("2024-01-22 16:40")
+    assert early["source_system"] == "hubspot (out of order, was 2024-01-21 08:00:00)"
     leads = frame(db, "SELECT * FROM leads").set_index("lead_id")
     assert sorted(leads.index) == ["1001", "1002", "1003", "1004", "1006", "1008", "1010"]
     # "1003.0" is the spreadsheet's 1003; "N/A", "Select", "--" are missing.
@@ -156,9 +153,9 @@ def test_hubspot_dirty_example(tmp_path: Path) -> None:
     assert leads.loc["1008", "created_at"] == pd.Timestamp("2024-02-12 09:30")
     assert any("1 leads without a create date" in n for n in result.notes)
     assert any("'Create Date' read ISO + day first" in n for n in result.notes)
-    # Funnel: MQL or later = 1001, 1002, 1008, 1010 (1004's only MQL date was refused);
-    # SQL = 1001, 1008 -> MQL -> SQL 2/4.
-    assert stage_counts(db) == {"lead": 7, "mql": 4, "sql": 2, "opportunity": 0, "customer": 0}
+    # Funnel: MQL or later = 1001, 1002, 1004 (kept, out of order), 1008, 1010;
+    # SQL = 1001, 1008 -> MQL -> SQL 2/5.
+    assert stage_counts(db) == {"lead": 7, "mql": 5, "sql": 2, "opportunity": 0, "customer": 0}
 
 
 def test_salesforce_example_with_opportunities(tmp_path: Path) -> None:
@@ -201,16 +198,16 @@ def test_salesforce_example_with_opportunities(tmp_path: Path) -> None:
 
 
 def test_salesforce_dirty_examples(tmp_path: Path) -> None:
-    """It refuses the dirty Salesforce rows: a bad flag, dates before creation, unknown
-    leads, a negative amount closed before it was created.
+    """It refuses the dirty Salesforce rows (a bad flag, an unknown lead, a negative amount
+    closed before it was created) and keeps the facts dated before their lead.
 
     By hand: all 6 lead rows are fine (day-first dates, "--None--" is missing, "UAE" and
     "Deutschland" get their region). Stage entries: row 6's Converted "maybe" is no flag
-    -> refused; row 7's Converted Date 2024-02-10 precedes its creation 2024-02-20 ->
-    refused; dated SQLs 01, 03 and undated MQLs 02, 04, 05 accepted -> 5. Deals: row 4's
-    lead is unknown, row 5 has amount -500 and closes before it was created, row 6
-    (created 2024-02-01) precedes its lead (2024-02-20) -> 3 refused, 2 accepted, whose
-    implied entries add opportunity x2 + customer x1 -> 8 stage entries.
+    -> refused; row 7's Converted Date 2024-02-10 precedes its creation 2024-02-20 10:00
+    -> kept there, marked; dated SQLs 01, 03 and undated MQLs 02, 04, 05 -> 6. Deals:
+    row 4's lead is unknown, row 5 has amount -500 and closes before it was created -> 2
+    refused; row 6 (created 2024-02-01, before its lead) is kept at 2024-02-20 10:00 ->
+    3 accepted, whose implied entries add opportunity x3 + customer x1 -> 10 entries.
     """
     db = tmp_path / "h.duckdb"
     files = [
@@ -221,17 +218,18 @@ def test_salesforce_dirty_examples(tmp_path: Path) -> None:
     assert result.accepted == {
         "leads": 6,
         "lead_properties": 12,
-        "stage_changes": 8,
-        "opportunities": 2,
+        "stage_changes": 10,
+        "opportunities": 3,
     }
     got = result.refused[["table", "row_number", "column", "problem"]].values.tolist()
     assert sorted(got) == [
         ["opportunities", 4, "Lead ID", "unknown lead"],
         ["opportunities", 5, "Amount", "below minimum"],
-        ["opportunities", 6, "Created Date", "before the lead's creation"],
         ["stage_changes", 6, "Converted", "not yes/no"],
-        ["stage_changes", 7, "Converted Date", "before the lead's creation"],
     ]
+    moved = frame(db, "SELECT * FROM stage_changes WHERE source_system LIKE '%out of order%'")
+    assert sorted(moved["stage"]) == ["opportunity", "sql"]
+    assert set(moved["changed_at"]) == {pd.Timestamp("2024-02-20 10:00")}
     both = result.refused.loc[result.refused["row_number"] == 5, "reason"].iloc[0]
     assert "amount '-500' is below the minimum 0" in both
     assert "Close Date: closed_at 2024-02-01 00:00 UTC is before created_at" in both
@@ -241,10 +239,10 @@ def test_salesforce_dirty_examples(tmp_path: Path) -> None:
     assert leads.loc["00Q5g00000DrT03", "employees"] == 2200
     assert leads.loc["00Q5g00000DrT02", "region"] == "EMEA"
     opps = frame(db, "SELECT * FROM opportunities ORDER BY 1")
-    assert opps["amount"].isna().tolist() == [False, True]  # "n/a" is missing
-    # Funnel: MQL or later = T01, T02, T03, T04, T05 (T06's SQL date was refused);
-    # SQL = T01, T03; opportunity = T01, T03 (Z01, Z02); customer = T01 (Z01 won).
-    assert stage_counts(db) == {"lead": 6, "mql": 5, "sql": 2, "opportunity": 2, "customer": 1}
+    assert opps["amount"].isna().tolist() == [False, True, False]  # "n/a" is missing
+    # Funnel: MQL or later = T01..T06; SQL = T01, T03, T06 (kept at its creation);
+    # opportunity = T01, T03, T06; customer = T01 (the won deal).
+    assert stage_counts(db) == {"lead": 6, "mql": 6, "sql": 3, "opportunity": 3, "customer": 1}
 
 
 def test_undated_export(tmp_path: Path) -> None:
@@ -307,7 +305,7 @@ def test_strict_refusal_leaves_the_database_unchanged(tmp_path: Path) -> None:
     result = flat.import_flat(
         db, [EXAMPLES / "hubspot_contacts_dirty.csv"], preset="hubspot", strict=True
     )
-    assert not result.applied and len(result.refused) == 5
+    assert not result.applied and len(result.refused) == 4
     assert set(result.accepted.values()) == {0}
     assert digest(db) == before
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -193,7 +194,7 @@ def test_every_lead_row_is_accounted_for(template: Path, leads: list, deals: lis
             con.close()
         refused_rows = set(refused.loc[refused["table"] == "leads", "row_number"])
         accepted_ids = {
-            flat.clean_ids(flat.pd.Series([row[0]])).iloc[0]
+            flat.clean_ids(pd.Series([row[0]])).iloc[0]
             for n, row in zip(range(2, 2 + len(leads)), leads, strict=True)
             if n in data_rows(leads) and n not in refused_rows
         }

@@ -246,8 +246,8 @@ def test_refusals_per_batch(tmp_path: Path) -> None:
     """Refused rows are listed and counted per batch, table and column.
 
     By hand (see test_flat): the dirty HubSpot file refuses 2 rows at Record ID (rows 6
-    and 8), 1 at Number of Employees, 1 at each of the two "Became" columns; the clean
-    file in a second batch refuses nothing.
+    and 8), 1 at Number of Employees, 1 at the SQL "Became" column (its MQL date before
+    creation is kept, not refused); the clean file in a second batch refuses nothing.
     """
     db = tmp_path / "h.duckdb"
     first = flat.import_flat(db, [EXAMPLES / "hubspot_contacts_dirty.csv"], preset="hubspot")
@@ -260,16 +260,15 @@ def test_refusals_per_batch(tmp_path: Path) -> None:
         none = quality.refused_rows(con, "no-such-batch")
     finally:
         con.close()
-    assert len(batches) == 2 and batches["refused"].tolist() == [0, 5]
+    assert len(batches) == 2 and batches["refused"].tolist() == [0, 4]
     assert set(batches["kind"]) == {"flat import"}
     got = {(g.column, g.rows, g.first_row) for g in groups.itertuples()}
     assert got == {
         ("Record ID", 2, 6),
         ("Number of Employees", 1, 10),
-        ("Became a Marketing Qualified Lead Date", 1, 5),
         ("Became a Sales Qualified Lead Date", 1, 9),
     }
-    assert rows["row_number"].tolist() == [5, 6, 8, 9, 10]
+    assert rows["row_number"].tolist() == [6, 8, 9, 10]
     assert rows.loc[rows["row_number"] == 8, "reason"].item() == "Record ID: lead_id is empty"
     assert none.empty
 
@@ -289,3 +288,14 @@ def test_undated_stage_entries(tmp_path: Path) -> None:
         "mql": 2,
         "nurture": 1,
     }
+
+
+def test_mask_personal_hides_names_and_addresses() -> None:
+    """Names keep their first letter, e-mails their first letter and domain; missing stays."""
+    df = pd.DataFrame({"name": ["Ada Lovelace", None], "email": ["ada@x.com", None], "n": [1, 2]})
+    out = quality.mask_personal(df)
+    assert out["name"].tolist() == ["A•••", None]
+    assert out["email"].tolist() == ["a•••@x.com", None]
+    assert out["n"].tolist() == [1, 2] and df["name"].iloc[0] == "Ada Lovelace"
+    raw = quality.mask_personal(pd.DataFrame({"raw": ['7001,"ada.l@x.com",Software', None]}))
+    assert raw["raw"].tolist() == ['7001,"a•••@x.com",Software', None]
