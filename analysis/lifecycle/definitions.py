@@ -51,6 +51,44 @@ def reached_at_sql(stage: str, alias: str = "sc") -> str:
     return f"min({alias}.changed_at) FILTER (WHERE {alias}.stage IN ({stages}))"
 
 
+def reached_sql(stage: str, alias: str = "sc") -> str:
+    """Aggregate SQL: whether the lead reached ``stage`` at all (dated or not).
+
+    Like :func:`reached_at_sql` but true also when the entry has no date (an undated
+    export), so counts that need no date (how many reached SQL) still include it.
+    """
+    stages = ", ".join(f"'{s}'" for s in later_stages(stage))
+    return f"coalesce(bool_or({alias}.stage IN ({stages})), false)"
+
+
+CONVERSION_BASIS: dict[str, str] = {
+    "cohort": (
+        "cohort: of the leads that entered {from_label} in the period, the share that "
+        "reached {to_label} by the end of the data"
+    ),
+    "cohort_window": (
+        "cohort: of the leads that entered {from_label} in the period, the share that "
+        "reached {to_label} within {window:g} days"
+    ),
+    "created_cohort": (
+        "lead cohort: of the leads created in the period that reached {from_label}, the "
+        "share that also reached {to_label}"
+    ),
+    "period": ("period: {to_label} entries ÷ {from_label} entries in the period (different leads)"),
+}
+"""The meanings "S → T" can have, named; every rate shown says which one it is."""
+
+
+def conversion_label(basis: str, from_stage: str, to_stage: str, window: float = 0) -> str:
+    """The sentence saying what a conversion rate ``from_stage`` → ``to_stage`` means."""
+    if basis not in CONVERSION_BASIS:
+        raise ValueError(f"basis must be one of {', '.join(CONVERSION_BASIS)}, got {basis!r}")
+    labels = {s: s.upper() if s in ("mql", "sql") else s for s in STAGES}
+    return CONVERSION_BASIS[basis].format(
+        from_label=labels[from_stage], to_label=labels[to_stage], window=window
+    )
+
+
 AS_OF_SQL = """
 SELECT greatest(
     (SELECT max(created_at) FROM leads),

@@ -47,6 +47,7 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.lifecycle.definitions import HANDOFF_STAGE, reached_at_sql, reached_sql
 from analysis.store import STAGES
 
 STAGE_AT: dict[str, str] = {s: f"{s}_at" for s in STAGES}
@@ -105,17 +106,16 @@ def entries_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict
     where, params = filters.lead_sql()
     dims = "".join(f'any_value({flt.dimension_sql(b)}) AS "{b}", ' for b in by)
     reach = ",\n            ".join(
-        f"min(sc.changed_at) FILTER (WHERE sc.stage IN "
-        f"({', '.join(repr(t) for t in STAGES[i:])})) AS {st}_at"
-        for i, st in enumerate(STAGES)
-        if i > 0
+        f"{reached_at_sql(st)} AS {st}_at, {reached_sql(st)} AS {st}_reached" for st in STAGES[1:]
     )
     sql = f"""
     entries AS (
         SELECT l.lead_id, {dims}
             least(any_value(l.created_at), min(sc.changed_at)) AS lead_at,
+            TRUE AS lead_reached,
             {reach},
-            greatest(count(*) FILTER (WHERE sc.stage = 'mql') - 1, 0) AS mql_reentries
+            greatest(count(*) FILTER (WHERE sc.stage = '{HANDOFF_STAGE}') - 1, 0)
+                AS mql_reentries
         FROM {flt.lead_from_sql(with_score="score_band" in by)}
         LEFT JOIN stage_changes sc ON sc.lead_id = l.lead_id
         WHERE {where}

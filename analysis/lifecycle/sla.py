@@ -59,6 +59,7 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.lifecycle.definitions import HANDOFF_STAGE
 from analysis.lifecycle.funnel import by_names, resolve_as_of
 from analysis.store import STAGES
 
@@ -114,6 +115,40 @@ def policies(con: duckdb.DuckDBPyConnection) -> dict[str, Policy]:
     for tier, rule, target, business in rows:
         found.setdefault(rule_kind(rule), Policy(str(tier), float(target), bool(business)))
     return {kind: found.get(kind, DEFAULT_POLICIES[kind]) for kind in DEFAULT_POLICIES}
+
+
+SLA_OUTCOMES: tuple[str, ...] = (
+    "met",
+    "breached",
+    "open_in_breach",
+    "open_within",
+    "not_measurable",
+)
+"""The SLA outcome of one handoff (:func:`sla_outcome_sql`), the only definition of met
+and breached: ``met`` answered within target; ``breached`` answered late, or closed
+without a touch after the target passed; ``open_in_breach`` no touch yet and already past
+target; ``open_within`` no touch yet, still inside target; ``not_measurable`` closed (a
+decision, a later stage or a new handoff) before the target passed without any touch.
+Compliance is ``met`` ÷ (``met`` + ``breached`` + ``open_in_breach``); the other two are
+*pending*."""
+
+
+def sla_outcome_sql(minutes: str = "policy_minutes") -> str:
+    """SQL CASE giving :data:`SLA_OUTCOMES` of a handoff row, with its clock ``minutes``.
+
+    Uses the handoff relation's ``status`` and ``target_minutes`` columns; ``minutes`` is
+    one of its clock columns (``policy_minutes``, ``wall_minutes``, ``business_minutes``).
+    """
+    return f"""CASE
+        WHEN status = 'responded' AND {minutes} <= target_minutes THEN 'met'
+        WHEN status = 'open' AND {minutes} > target_minutes THEN 'open_in_breach'
+        WHEN {minutes} > target_minutes THEN 'breached'
+        WHEN status = 'open' THEN 'open_within'
+        ELSE 'not_measurable' END"""
+
+
+DECIDED_OUTCOMES = ("met", "breached", "open_in_breach")
+"""SLA outcomes that count in the compliance denominator (decided handoffs)."""
 
 
 def _business_clock(local: str) -> str:
@@ -180,7 +215,7 @@ def handoffs_cte(
             row_number() OVER w AS handoff_no,
             lead(changed_at) OVER w AS next_handoff_at
         FROM stage_changes
-        WHERE stage = 'mql' AND changed_at <= $as_of
+        WHERE stage = '{HANDOFF_STAGE}' AND changed_at <= $as_of
         WINDOW w AS (PARTITION BY lead_id ORDER BY changed_at)
     ),
     h AS MATERIALIZED (
@@ -241,12 +276,13 @@ def handoffs_cte(
             {b_end} - {b_start} AS business_minutes
         FROM h3
     ),
-    handoffs AS (
+    h5 AS (
         SELECT *,
             CASE WHEN business_hours THEN business_minutes ELSE wall_minutes END
                 AS policy_minutes
         FROM h4
-    )"""
+    ),
+    handoffs AS (SELECT *, {sla_outcome_sql("policy_minutes")} AS sla_outcome FROM h5)"""
     return sql, params
 
 
@@ -273,6 +309,7 @@ RESPONSE_COLUMNS = [
     "elapsed_business_minutes",
     "met",
     "breached",
+    "sla_outcome",
     "owner_rep_id",
     "rep",
     "team",
@@ -303,7 +340,8 @@ def response_times(
         (the same in the owner's business minutes), ``elapsed_minutes`` and
         ``elapsed_business_minutes`` (the clock so far: to the response, to the close,
         or to ``as_of`` for open MQLs), ``met`` and ``breached`` (bool, on the tier's
-        clock; both False means pending), ``owner_rep_id``, ``rep``, ``team``,
+        clock; both False means pending), ``sla_outcome`` (:data:`SLA_OUTCOMES`),
+        ``owner_rep_id``, ``rep``, ``team``,
         ``source``, ``campaign``. Sorted by handoff time.
     """
     as_of_dt = resolve_as_of(con, as_of)
@@ -317,9 +355,9 @@ def response_times(
         CASE WHEN status = 'responded' THEN wall_minutes END AS response_minutes,
         CASE WHEN status = 'responded' THEN business_minutes END AS response_business_minutes,
         wall_minutes AS elapsed_minutes, business_minutes AS elapsed_business_minutes,
-        status = 'responded' AND policy_minutes <= target_minutes AS met,
-        policy_minutes > target_minutes AS breached,
-        owner_rep_id, rep, team, source, campaign
+        sla_outcome = 'met' AS met,
+        sla_outcome IN ('breached', 'open_in_breach') AS breached,
+        sla_outcome, owner_rep_id, rep, team, source, campaign
     FROM handoffs
     ORDER BY handoff_at, lead_id
     """
@@ -397,17 +435,15 @@ def sla_compliance(
     sql = f"""
     WITH {cte},
     d AS (
-        SELECT *, {col} AS minutes,
-            status = 'responded' AND {col} <= target_minutes AS ok,
-            {col} > target_minutes AS late
+        SELECT *, {col} AS minutes, {sla_outcome_sql(col)} AS outcome_on_clock
         FROM handoffs
     )
     SELECT {select}
         count(*) AS handoffs,
         count(*) FILTER (WHERE status = 'responded') AS responded,
-        count(*) FILTER (WHERE NOT ok AND NOT late) AS pending,
-        count(*) FILTER (WHERE ok) AS k,
-        count(*) FILTER (WHERE ok OR late) AS n,
+        count(*) FILTER (WHERE outcome_on_clock NOT IN {DECIDED_OUTCOMES}) AS pending,
+        count(*) FILTER (WHERE outcome_on_clock = 'met') AS k,
+        count(*) FILTER (WHERE outcome_on_clock IN {DECIDED_OUTCOMES}) AS n,
         quantile_cont(minutes, 0.5) FILTER (WHERE status = 'responded') AS median_minutes,
         quantile_cont(minutes, 0.9) FILTER (WHERE status = 'responded') AS p90_minutes,
         quantile_cont(minutes, 0.95) FILTER (WHERE status = 'responded') AS p95_minutes
@@ -474,7 +510,7 @@ def breach_queue(
     WITH {cte},
     q AS MATERIALIZED (
         SELECT * FROM handoffs
-        WHERE status = 'open' AND policy_minutes > target_minutes
+        WHERE sla_outcome = 'open_in_breach'
     ),
     tp AS MATERIALIZED (
         SELECT * FROM touchpoints

@@ -504,7 +504,7 @@ def test_what_changed_calls_out_only_distinguishable_changes() -> None:
     """SLA: February 10/10 within target, March 0/10: p < 0.001, verdict down.
 
     Cohort rates are not comparable while March MQLs are younger than 30 days; with no
-    dispositions or closed deals those rows say "no data".
+    dispositions at all the acceptance row says "not measurable".
     """
     journeys, acts = {}, {}
     for month, minutes in (("2024-02", 10), ("2024-03", 3000)):
@@ -519,7 +519,8 @@ def test_what_changed_calls_out_only_distinguishable_changes() -> None:
     assert (s["k"], s["n"], s["prev_k"], s["prev_n"]) == (0, 10, 10, 10)
     assert s["significant"] and s["verdict"] == "down" and s["p_value"] < 0.001
     assert out.loc["mql_to_sql", "verdict"] == "not comparable yet"
-    assert out.loc["acceptance", "verdict"] == "no data"
+    # the history has no dispositions at all: not measurable, not "no data"
+    assert out.loc["acceptance", "verdict"] == "not measurable"
 
 
 # --------------------------------------------------------------------------------------
