@@ -56,6 +56,8 @@ VERDICT_TEXT = {
     "no data": "no data",
 }
 CHROMIUM = "/usr/bin/chromium"
+NOT_MEASURABLE = "not measurable"
+"""What a number the history cannot support shows instead of 0 (page and report alike)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -128,6 +130,14 @@ def fmt_value(value: Any, unit: str) -> str:
     return "–" if _missing(value) else str(value)
 
 
+def goal_actual_text(goal: Any) -> str:
+    """A goals-table row's actual (``80.0% (77 of 96)`` for shares; not measurable says so)."""
+    if not goal.measurable:
+        return NOT_MEASURABLE
+    text = fmt_value(goal.actual, goal.unit)
+    return text + (f" ({fmt_k_of_n(goal.k, goal.n)})" if goal.unit == "share" else "")
+
+
 def fmt_k_of_n(k: Any, n: Any) -> str:
     """``77 of 96``."""
     if _missing(k) or _missing(n):
@@ -163,7 +173,7 @@ tr.sig td { background: #fff8e1; }
 .below { color: var(--bad); font-weight: 600; }
 .above { color: var(--good); font-weight: 600; }
 .near { color: #b26a00; font-weight: 600; }
-.summary { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin: 16px 0; }
+.summary { display: grid; grid-template-columns: repeat(5, 1fr); gap: 12px; margin: 16px 0; }
 .tile { background: var(--bg); border-radius: 8px; padding: 10px 14px; }
 .tile .label { font-size: 13px; color: var(--muted); }
 .tile .value { font-size: 24px; font-weight: 650; }
@@ -244,9 +254,7 @@ def _goals_section(r: rv.Review) -> str:
     for g in r.goals.itertuples(index=False):
         pct = g.pct_of_target
         cls = "" if _missing(pct) else ("above" if pct >= 1 else "near" if pct >= 0.9 else "below")
-        actual = fmt_value(g.actual, g.unit)
-        if g.unit == "share":
-            actual += f" ({fmt_k_of_n(g.k, g.n)})"
+        actual = goal_actual_text(g)
         rows.append(
             _td(g.label, cls="text")
             + _td(actual, f"goal.{g.metric}.actual", g.actual)
@@ -267,23 +275,21 @@ def _goals_section(r: rv.Review) -> str:
     )
 
 
-def _funnel_table(h: dict) -> str:
+def _funnel_table(funnel: pd.DataFrame) -> str:
     rows = []
-    steps = {s.split("_to_")[0]: s for s in h["conversions"]}
-    for stage, label in STAGE_LABELS.items():
-        v = h["volumes"][stage]
-        step = steps.get(stage)
-        if step:
-            c = h["conversions"][step]
+    for r in funnel.itertuples(index=False):
+        entered = fmt_count(r.entered) if r.measurable else NOT_MEASURABLE
+        if r.step and r.measurable:
+            key = f"{r.stage}_to_{r.to}"
             conv = (
-                _td(STEP_LABELS[step], cls="text")
-                + _td(fmt_k_of_n(c["k"], c["n"]), f"conv.{step}.k", c["k"])
-                + _td(fmt_share(c["rate"]), f"conv.{step}.rate", c["rate"])
-                + _td(f"{fmt_share(c['low'])} – {fmt_share(c['high'])}")
+                _td(r.step, cls="text")
+                + _td(fmt_k_of_n(r.k, r.n), f"conv.{key}.k", r.k)
+                + _td(fmt_share(r.rate), f"conv.{key}.rate", r.rate)
+                + _td(f"{fmt_share(r.low)} – {fmt_share(r.high)}")
             )
         else:
-            conv = _td("") + _td("") + _td("") + _td("")
-        rows.append(_td(label, cls="text") + _td(fmt_count(v), f"volume.{stage}", v) + conv)
+            conv = _td(r.step, cls="text") + _td("") + _td("") + _td("")
+        rows.append(_td(r.label, cls="text") + _td(entered, f"volume.{r.stage}", r.entered) + conv)
     return _table(
         ["Stage", "Entered this month", "Next step", "Reached so far", "Rate", "95% interval"],
         rows,
@@ -291,6 +297,8 @@ def _funnel_table(h: dict) -> str:
 
 
 def _sla_table(h: dict) -> str:
+    if h["sla"] is None:
+        return f'<p class="note not-measurable">Not measurable: {_e(h["sla_reason"])}</p>'
     rows = []
     for t in h["sla"]:
         rows.append(
@@ -370,7 +378,9 @@ def _status_table(status: pd.DataFrame) -> str:
     return _table(["Status now", "MQLs", "Share"], rows)
 
 
-def _reasons_table(reasons: pd.DataFrame) -> str:
+def _reasons_table(reasons: pd.DataFrame, avail: Any) -> str:
+    if not avail.rejections.measurable:
+        return f'<p class="note not-measurable">Not measurable: {_e(avail.rejections.reason)}</p>'
     if reasons.empty:
         return '<p class="note">No rejections recorded in these two months.</p>'
     rows, classes = [], []
@@ -448,7 +458,13 @@ DEFINITIONS = (
     ),
     (
         "Deals won, won revenue",
-        "Opportunities closed won during the month and the sum of their amounts.",
+        "Leads that reached the customer stage during the month (whether or not an "
+        "opportunity row exists), and the sum of their won opportunities' amounts.",
+    ),
+    (
+        "Not measurable",
+        "A number this history cannot support (no sales activities, dispositions, amounts, "
+        "targets or dates) is shown as not measurable with the reason, never as 0.",
     ),
     (
         "Beyond noise",
@@ -476,6 +492,9 @@ def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
     deals = r.deals.iloc[0] if len(r.deals) else None
     fired = r.fired
     sla_goal = r.goals.set_index("metric").loc["pct_contacted_in_sla"]
+    av = r.availability
+    won = int(deals["won"]) if deals is not None else 0
+    revenue = float(deals["won_revenue"]) if deals is not None else 0.0
     month_note = (
         ""
         if r.complete
@@ -484,12 +503,18 @@ def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
     tiles = [
         ("Health problems", f"{len(fired)} of {len(r.checks)}", "checks.fired", len(fired)),
         ("MQLs", fmt_count(h["volumes"]["mql"]), "tile.mqls", h["volumes"]["mql"]),
-        ("Contacted within SLA", fmt_share(sla_goal["actual"]), "tile.sla", sla_goal["actual"]),
+        (
+            "Contacted within SLA",
+            fmt_share(sla_goal["actual"]) if av.sla.measurable else NOT_MEASURABLE,
+            "tile.sla",
+            sla_goal["actual"],
+        ),
+        ("Deals won", fmt_count(won), "tile.deals_won", won),
         (
             "Won revenue",
-            fmt_money(deals["won_revenue"] if deals is not None else 0),
+            fmt_money(revenue) if av.revenue.measurable else NOT_MEASURABLE,
             "tile.won_revenue",
-            deals["won_revenue"] if deals is not None else 0,
+            revenue if av.revenue.measurable else None,
         ),
     ]
     tiles_html = "".join(
@@ -520,17 +545,29 @@ def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
         deals_rows.append(
             _td("Closed this month", cls="text")
             + _td(fmt_count(deals["won"]), "deals.won", deals["won"])
-            + _td(fmt_money(deals["won_revenue"]), "deals.won_revenue", deals["won_revenue"])
-            + _td(fmt_count(deals["lost"]), "deals.lost", deals["lost"])
-            + _td(fmt_share(deals["win_rate"]), "deals.win_rate", deals["win_rate"])
-            + _td(fmt_money(deals["avg_won_amount"]))
+            + (
+                _td(fmt_money(revenue), "deals.won_revenue", revenue)
+                if av.revenue.measurable
+                else _td(NOT_MEASURABLE, "deals.won_revenue", None)
+            )
+            + (
+                _td(fmt_count(deals["lost"]), "deals.lost", deals["lost"])
+                + _td(fmt_share(deals["win_rate"]), "deals.win_rate", deals["win_rate"])
+                if av.win_rate.measurable
+                else _td(NOT_MEASURABLE, "deals.lost", None)
+                + _td(NOT_MEASURABLE, "deals.win_rate", None)
+            )
+            + _td(fmt_money(deals["avg_won_amount"]) if av.revenue.measurable else NOT_MEASURABLE)
         )
     deals_html = _table(
         ["", "Won", "Won revenue", "Lost", "Win rate", "Average won amount"], deals_rows
+    ) + "".join(
+        f'<p class="note not-measurable">Not measurable: {_e(reason)}</p>'
+        for reason in dict.fromkeys(av.reasons().values())
     )
     checks_html = "".join(_check_card(c) for c in r.checks)
     defs = "".join(f"<dt>{_e(t)}</dt><dd>{_e(d)}</dd>" for t, d in DEFINITIONS)
-    resp = h["response_minutes"]
+    resp = h["response_minutes"] or {"responded": None, "median": None, "p90": None}
     body = f"""
 <main>
 <header>
@@ -550,7 +587,8 @@ def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
 {_goals_section(r)}
 {fig(charts.goals_chart(r.goals), "goals")}
 <h3>The month's funnel</h3>
-{_funnel_table(h)}
+<p class="note">Rates: {_e(rv.FUNNEL_BASIS)}.</p>
+{_funnel_table(r.funnel)}
 <h3>Response to handoffs</h3>
 {_sla_table(h)}
 <p class="note">{fmt_count(resp["responded"])} handoffs answered; median first response
@@ -572,7 +610,7 @@ both cohorts have had that long.</p>
 <h3>Deals closed this month</h3>
 {deals_html}
 <h3>Why sales turned MQLs down</h3>
-{_reasons_table(r.reasons)}
+{_reasons_table(r.reasons, r.availability)}
 {fig(charts.reasons_chart(r.reasons), "reasons")}
 </section>
 <section id="plan"><h2>Reverse-funnel plan</h2>

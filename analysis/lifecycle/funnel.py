@@ -361,7 +361,10 @@ def stage_conversion(
 
     The cohort is the leads that first entered ``base_stage`` (default ``lead``, i.e.
     leads created) in the date range. A lead reached stage S if its history shows S or
-    any later stage, at any time recorded.
+    any later stage, at any time recorded (an undated entry counts too; with a date range
+    only leads whose ``base_stage`` entry is dated inside it are in the cohort). Pass
+    :attr:`analysis.lifecycle.measurable.Measurability.funnel_start` as ``base_stage`` for
+    a history that starts later (an opportunity-only export).
 
     Returns
     -------
@@ -380,12 +383,12 @@ def stage_conversion(
     columns += ["overall_n", "overall_rate", "overall_low", "overall_high"]
     cte, params = entries_cte(filters, names)
     date_where, date_params = filters.date_sql(STAGE_AT[base_stage])
-    counts = ", ".join(f'count({STAGE_AT[s]}) AS "{s}"' for s in stages)
+    counts = ", ".join(f'count(*) FILTER (WHERE {s}_reached) AS "{s}"' for s in stages)
     sql = f"""
     WITH {cte}
     SELECT {_quoted(names)} {counts}
     FROM entries
-    WHERE {STAGE_AT[base_stage]} IS NOT NULL AND {date_where}
+    WHERE {base_stage}_reached AND {date_where}
     GROUP BY ALL
     ORDER BY {_quoted(names)} "{base_stage}" DESC
     """
@@ -505,7 +508,7 @@ def breakdown(
         raise ValueError("breakdown needs at least one dimension in by, got none")
     cte, params = entries_cte(filters, names)
     date_where, date_params = filters.date_sql("lead_at")
-    counts = ", ".join(f'count({STAGE_AT[s]}) AS "{_PLURAL[s]}"' for s in STAGES)
+    counts = ", ".join(f'count(*) FILTER (WHERE {s}_reached) AS "{_PLURAL[s]}"' for s in STAGES)
     sql = f"""
     WITH {cte}
     SELECT {_quoted(names)} {counts}

@@ -79,7 +79,9 @@ from analysis.lifecycle.review.common import (
     parse_month,
 )
 from analysis.lifecycle.review.outcomes import (
+    FUNNEL_BASIS,
     FUNNEL_COLUMNS,
+    STAGE_LABELS,
     funnel_table,
     pipeline_status,
     reason_changes,
@@ -106,7 +108,9 @@ __all__ = [
     "CHANGE_COLUMNS",
     "DEFAULT_SETTINGS",
     "DEFAULT_SLA_COMPLIANCE",
+    "FUNNEL_BASIS",
     "FUNNEL_COLUMNS",
+    "STAGE_LABELS",
     "GOALS",
     "GOAL_BY_METRIC",
     "PLAN_STAGES",
