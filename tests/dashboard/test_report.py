@@ -10,6 +10,7 @@ import pytest
 
 from analysis import store
 from analysis.lifecycle import metrics, review
+from analysis.store import STAGES
 from dashboard import report
 from tests.journeys import build
 
@@ -81,7 +82,9 @@ def test_report_numbers_equal_the_headline(cells, headline) -> None:
     """
     for stage, v in headline["volumes"].items():
         assert cells[f"volume.{stage}"] == (str(v), f"{v:,}"), stage
-    for step, c in headline["conversions"].items():
+    # the month's funnel table shows each adjacent step (lead -> mql ... opportunity -> won)
+    for s, t in zip(STAGES, STAGES[1:], strict=False):
+        step, c = f"{s}_to_{t}", headline["conversions"][f"{s}_to_{t}"]
         assert cells[f"conv.{step}.k"] == (str(c["k"]), f"{c['k']:,} of {c['n']:,}"), step
         assert cells[f"conv.{step}.rate"][1] == f"{c['rate']:.1%}"
     for tier in headline["sla"]:
