@@ -378,6 +378,16 @@ def _status_table(status: pd.DataFrame) -> str:
     return _table(["Status now", "MQLs", "Share"], rows)
 
 
+def _status_section(r: rv.Review, fig: _Figures) -> str:
+    if not r.availability.handoffs.measurable:
+        reason = r.availability.handoffs.reason
+        return f'<p class="note not-measurable">Not measurable: {_e(reason)}</p>'
+    return (
+        f'<div class="two"><div>{_status_table(r.status)}</div>'
+        f"<div>{fig(charts.status_chart(r.status), 'status')}</div></div>"
+    )
+
+
 def _reasons_table(reasons: pd.DataFrame, avail: Any) -> str:
     if not avail.rejections.measurable:
         return f'<p class="note not-measurable">Not measurable: {_e(avail.rejections.reason)}</p>'
@@ -502,7 +512,12 @@ def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
     )
     tiles = [
         ("Health problems", f"{len(fired)} of {len(r.checks)}", "checks.fired", len(fired)),
-        ("MQLs", fmt_count(h["volumes"]["mql"]), "tile.mqls", h["volumes"]["mql"]),
+        (
+            "MQLs",
+            fmt_count(h["volumes"]["mql"]) if h["volumes"]["mql"] is not None else NOT_MEASURABLE,
+            "tile.mqls",
+            h["volumes"]["mql"],
+        ),
         (
             "Contacted within SLA",
             fmt_share(sla_goal["actual"]) if av.sla.measurable else NOT_MEASURABLE,
@@ -605,8 +620,7 @@ both cohorts have had that long.</p>
 </section>
 <section id="outcomes"><h2>Outcomes</h2>
 <h3>Where this month's MQLs are now</h3>
-<div class="two"><div>{_status_table(r.status)}</div>
-<div>{fig(charts.status_chart(r.status), "status")}</div></div>
+{_status_section(r, fig)}
 <h3>Deals closed this month</h3>
 {deals_html}
 <h3>Why sales turned MQLs down</h3>

@@ -113,16 +113,20 @@ cols[0].metric(
     f"{len(review.fired)} of {len(review.checks)}",
     help="Health checks that fired this month (details below).",
 )
+avail = review.availability
 mql_target = goals.loc["mqls", "target"]
 cols[1].metric(
     "MQLs",
-    rp.fmt_count(goals.loc["mqls", "actual"]),
+    rp.fmt_count(goals.loc["mqls", "actual"])
+    if goals.loc["mqls", "measurable"]
+    else rp.NOT_MEASURABLE,
     delta=None if np.isnan(mql_target) else f"{goals.loc['mqls', 'pct_of_target']:.0%} of target",
     delta_color="off",
     delta_arrow="off",
-    help="Leads that first became MQL this month.",
+    help="Leads that first became MQL this month."
+    if goals.loc["mqls", "measurable"]
+    else f"Not measurable: {goals.loc['mqls', 'reason']}",
 )
-avail = review.availability
 cols[2].metric(
     "Contacted within SLA",
     rp.fmt_share(sla_goal["actual"]) if avail.sla.measurable else rp.NOT_MEASURABLE,
@@ -284,18 +288,21 @@ else:
 # --- outcomes ---------------------------------------------------------------------------
 st.header("Outcomes")
 st.subheader("Where this month's MQLs are now")
-o1, o2 = st.columns([4, 5])
-with o1:
-    show_table(
-        review.status[["label", "leads", "share"]],
-        "rv_status",
-        f"mql_status_{month_iso}.csv",
-        label="Status now",
-        leads=st.column_config.NumberColumn("MQLs", format="localized"),
-        share=st.column_config.NumberColumn("Share", format="percent"),
-    )
-with o2:
-    st.plotly_chart(charts.status_chart(review.status), key="rv_status_chart")
+if not avail.handoffs.measurable:
+    st.info(f"Not measurable: {avail.handoffs.reason}")
+else:
+    o1, o2 = st.columns([4, 5])
+    with o1:
+        show_table(
+            review.status[["label", "leads", "share"]],
+            "rv_status",
+            f"mql_status_{month_iso}.csv",
+            label="Status now",
+            leads=st.column_config.NumberColumn("MQLs", format="localized"),
+            share=st.column_config.NumberColumn("Share", format="percent"),
+        )
+    with o2:
+        st.plotly_chart(charts.status_chart(review.status), key="rv_status_chart")
 st.subheader("Deals closed this month")
 d = st.columns(5)
 d[0].metric("Won", rp.fmt_count(deals["won"]))

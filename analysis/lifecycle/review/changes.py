@@ -19,6 +19,7 @@ from analysis.lifecycle.review.common import (
     month_filters,
     parse_month,
 )
+from analysis.store import STAGES
 
 # --------------------------------------------------------------------------------------
 # What changed
@@ -236,13 +237,18 @@ def what_changed(
     if as_of is None:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     w = settings.conversion_window_days
-    dated = measurable.availability(con).dates
+    avail = measurable.availability(con)
     rows = []
     for s, t in (("lead", "mql"), ("mql", "sql"), ("sql", "opportunity")):
         now, before, mature = _cohort_pair(con, month, s, t, w, as_of)
         label = f"{_STAGE_LABEL[s]} → {_STAGE_LABEL[t]} within {w:g} days"
+        ok = avail.dates
+        if STAGES.index(s) < STAGES.index(avail.funnel_start):
+            ok = measurable.Availability(
+                False, f"this history starts at the {avail.funnel_start} stage."
+            )
         rows.append(
-            _change_row(f"{s}_to_{t}", label, "cohort", now, before, mature, settings.alpha, dated)
+            _change_row(f"{s}_to_{t}", label, "cohort", now, before, mature, settings.alpha, ok)
         )
     rows += _event_rows(con, month, settings, as_of)
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)

@@ -384,6 +384,10 @@ def check_too_many(
     whose own handoffs exceed their capacity are listed in the finding.
     """
     name = "Too many MQLs"
+    handoffs_ok = measurable.availability(con).handoffs
+    if not handoffs_ok.measurable:
+        return HealthCheck("too_many_mqls", name, False, False, (), None, "needs MQL handoffs",
+                           f"Not measurable: {handoffs_ok.reason}")  # fmt: skip
     handoffs = sla.response_times(con, month_filters(month), as_of=as_of)
     reps = con.execute(REPS_SQL).df()
     sdrs = reps[reps["role"] == "sdr"] if (reps["role"] == "sdr").any() else reps
