@@ -47,6 +47,7 @@ import pandas as pd
 from analysis import filters as flt
 from analysis import stats
 from analysis.lifecycle.changes import RateChange, rate_change
+from analysis.lifecycle.definitions import is_complete_month
 from analysis.lifecycle.entries import (
     STAGE_AT,
     by_names,
@@ -286,8 +287,7 @@ def cohort_matrix(
     )
     SELECT g.cohort, g.months_since,
         sum(coalesce(h.c, 0)) OVER (PARTITION BY g.cohort ORDER BY g.months_since)::BIGINT AS k,
-        g.n,
-        g.cohort + to_months(g.months_since::INTEGER + 1) <= $as_of AS mature
+        g.n
     FROM grid g
     LEFT JOIN hits h ON h.cohort = g.cohort AND h.off = g.months_since
     ORDER BY g.cohort, g.months_since
@@ -296,6 +296,11 @@ def cohort_matrix(
     if df.empty:
         return empty_frame(columns)
     df = stats.add_rate_columns(df)
+    # a cell is mature when its calendar month is complete (the one definition)
+    df["mature"] = [
+        is_complete_month((pd.Timestamp(c) + pd.DateOffset(months=int(m))).date(), as_of_dt)
+        for c, m in zip(df["cohort"], df["months_since"], strict=True)
+    ]
     return df[columns]
 
 

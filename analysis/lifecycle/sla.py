@@ -57,6 +57,7 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.lifecycle.definitions import is_complete_month
 from analysis.lifecycle.funnel import by_names, resolve_as_of
 from analysis.lifecycle.handoffs import (
     CLOCKS,
@@ -218,7 +219,9 @@ def sla_compliance(
         Breakdown columns (``tier`` adds ``target_minutes``), ``handoffs`` (all handoffs),
         ``responded``, ``pending``, ``k``, ``n``, ``rate``, ``low``, ``high`` (95%
         Wilson), ``median_minutes``, ``p90_minutes``, ``p95_minutes`` (response time of
-        responded handoffs, on ``clock``; NaN when none).
+        responded handoffs, on ``clock``; NaN when none). By ``month``, also ``complete``
+        (:func:`analysis.lifecycle.definitions.is_complete_month`: False for the month the
+        data ends in, whose recent handoffs are still pending).
     """
     allowed = [*_GROUP_TIME, "tier", *(d for d in flt.DIMENSIONS if d != "score_band")]
     names = by_names(by, allowed)
@@ -257,6 +260,9 @@ def sla_compliance(
     if not groups and int(df["handoffs"].iloc[0]) == 0:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
     df = stats.add_rate_columns(df)
+    if "month" in names:
+        df["complete"] = [is_complete_month(pd.Timestamp(m).date(), as_of_dt) for m in df["month"]]
+        columns.append("complete")
     return df[columns].reset_index(drop=True)
 
 
