@@ -166,6 +166,7 @@ class RecycleSummary:
     outcomes: pd.DataFrame
 
 
+# recycle_summary runs past 80 lines: one query and its documented columns.
 def recycle_summary(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> RecycleSummary:
     """Recycle rate, and what recycled leads did next.
 

@@ -197,6 +197,28 @@ def plan_rates(
     return pd.DataFrame(rows)
 
 
+def _with_actuals(
+    con: duckdb.DuckDBPyConnection, needed: pd.DataFrame, month: date, as_of: datetime
+) -> pd.DataFrame:
+    """``needed`` plus ``actual`` (the month's volumes and deals won) and ``needed_whole``."""
+    needed = needed.copy()
+    head = metrics.headline(con, month, month_end(month))
+    v = head["volumes"]
+    this_deals = closed_deals(con, month, month, as_of)
+    actual = {
+        "deals_won": int(this_deals["won"].iloc[0]),
+        "opportunities": v["opportunity"],
+        "sqls": v["sql"],
+        "mqls": v["mql"],
+        "leads": v["lead"],
+    }
+    needed["actual"] = needed["stage"].map(actual).astype("float64")
+    whole = needed["needed"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        needed["needed_whole"] = np.where(np.isfinite(whole), np.ceil(whole - 1e-9), whole)
+    return needed
+
+
 def plan(
     con: duckdb.DuckDBPyConnection,
     month: date | str,
@@ -250,20 +272,7 @@ def plan(
         avg_amount,
         {r.step: (r.rate, r.low, r.high) for r in rates.itertuples(index=False)},
     )
-    head = metrics.headline(con, month, month_end(month))
-    v = head["volumes"]
-    this_deals = closed_deals(con, month, month, as_of)
-    actual = {
-        "deals_won": int(this_deals["won"].iloc[0]),
-        "opportunities": v["opportunity"],
-        "sqls": v["sql"],
-        "mqls": v["mql"],
-        "leads": v["lead"],
-    }
-    needed["actual"] = needed["stage"].map(actual).astype("float64")
-    whole = needed["needed"].to_numpy(dtype="float64")
-    with np.errstate(invalid="ignore"):
-        needed["needed_whole"] = np.where(np.isfinite(whole), np.ceil(whole - 1e-9), whole)
+    needed = _with_actuals(con, needed, month, as_of)
     needed["gap"] = needed["actual"] - needed["needed_whole"]
     span = f"{first:%b %Y}–{last:%b %Y}" if first != last else f"{first:%b %Y}"
     note = f"Rates from {span} ({trailing_months} months)"
