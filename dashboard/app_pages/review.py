@@ -506,7 +506,6 @@ edited = st.data_editor(
         ),
     },
 )
-metric_cols = [g.metric for g in rv.GOALS]
 pending = rv.pending_target_changes(grid_df, edited)
 s1, s2 = st.columns([1, 4])
 if s1.button(
@@ -536,8 +535,7 @@ with st.expander("Import targets from a CSV file"):
         + ", ".join(f"`{g.metric}`" for g in rv.GOALS)
         + ") and `value`. A row replaces the target with the same month and metric."
     )
-    long = grid_df.melt(id_vars="month", value_vars=metric_cols, var_name="metric")
-    long["month"] = long["month"] + "-01"
+    long = rv.targets_long(grid_df)
     st.download_button(
         "Download these targets as CSV (a template)",
         data=long.to_csv(index=False).encode("utf-8"),

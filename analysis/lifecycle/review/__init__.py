@@ -102,6 +102,7 @@ from analysis.lifecycle.review.targets import (
     set_targets,
     target_value,
     targets_grid,
+    targets_long,
 )
 
 __all__ = [
@@ -152,6 +153,7 @@ __all__ = [
     "set_targets",
     "target_value",
     "targets_grid",
+    "targets_long",
     "what_changed",
 ]
 

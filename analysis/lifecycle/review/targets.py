@@ -301,6 +301,17 @@ def goals_table(
     return pd.DataFrame(rows)
 
 
+def targets_long(grid: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`targets_grid` as the importable ``targets.csv`` shape.
+
+    Returns ``month`` (``YYYY-MM-01``), ``metric``, ``value`` (NaN where unset), one row
+    per month and goal metric.
+    """
+    long = grid.melt(id_vars="month", value_vars=[g.metric for g in GOALS], var_name="metric")
+    long["month"] = long["month"] + "-01"
+    return long
+
+
 def pending_target_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     """The cells of an edited :func:`targets_grid` that differ from the original.
 
