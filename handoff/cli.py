@@ -232,10 +232,12 @@ def metrics(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
 ) -> None:
-    """Headline numbers: volumes, stage conversions, SLA compliance, response times, reasons.
+    """Headline numbers: volumes, every stage conversion, won deals, win rate, won amount,
+    open deals, sales cycle, SLA compliance, response times, rejection reasons.
 
-    Every rate carries k, n and its 95% Wilson interval. JSON goes to stdout so scripts
-    and scheduled jobs can read it.
+    Every rate carries k, n and its 95% Wilson interval. A number this history cannot
+    support is null with a sibling "<key>_reason". JSON goes to stdout so scripts and
+    scheduled jobs can read it.
     """
     from analysis import filters as flt
     from analysis.lifecycle import metrics as m

@@ -216,3 +216,32 @@ def test_pipeline_funnel_and_review(pipeline) -> None:
         assert not checks[key].assessed and "Not measurable" in checks[key].finding
     goals = r.goals.set_index("metric")
     assert not goals.loc["mqls", "measurable"]
+
+
+def test_marketplace_metrics_command(tmp_path) -> None:
+    """``handoff metrics --json --by source`` (a real subprocess) on the saved fixture (a):
+    null plus a reason for SLA, win rate and won amount, 3 won deals, MQL -> customer 3 of
+    6, and the blank and literal-unknown sources as separate groups.
+    """
+    import subprocess
+    import sys
+
+    from tests.journeys import save
+    from tests.paths import ROOT
+
+    db = save(exports.marketplace(), tmp_path / "marketplace.duckdb")
+    done = subprocess.run(
+        [sys.executable, "-m", "handoff", "metrics", "--db", str(db), "--json", "--by", "source"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    h = json.loads(done.stdout)
+    assert h["sla"] is None and "no sales activities" in h["sla_reason"]
+    assert h["win_rate"] is None and h["won_amount"] is None and h["won"] == 3
+    c = h["conversions"]["mql_to_customer"]
+    assert (c["k"], c["n"]) == (3, 6)
+    assert {g["value"] for g in h["groups"]} == {"organic", "unknown", "(not set)", "paid"}
