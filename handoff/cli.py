@@ -232,10 +232,10 @@ def metrics(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
 ) -> None:
-    """Headline numbers: volumes, every stage conversion, won deals, win rate, won amount,
-    open deals, sales cycle, SLA compliance, response times, rejection reasons.
+    """Headline numbers: volumes, conversions, deals, SLA, response times, reasons.
 
-    Every rate carries k, n and its 95% Wilson interval. A number this history cannot
+    Every stage-to-later-stage conversion, won deals, win rate, won amount, open deals and
+    the sales cycle are included. Every rate carries k, n and its 95% Wilson interval. A number this history cannot
     support is null with a sibling "<key>_reason". JSON goes to stdout so scripts and
     scheduled jobs can read it.
     """
