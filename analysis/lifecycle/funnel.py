@@ -79,6 +79,7 @@ __all__ = [
     "resolve_as_of",
     "sales_cycle",
     "stage_conversion",
+    "cohort_step_conversions",
     "step_conversions",
     "velocity",
 ]
@@ -445,6 +446,9 @@ def breakdown(
 ) -> pd.DataFrame:
     """Funnel counts and step rates per value of a dimension (lead cohort view).
 
+    Meaning (``CONVERSION_BASIS`` ``created_cohort``): of the leads created in the period
+    that reached S, the share that also reached T.
+
     Population: leads created in the date range. For each value of ``by``: how many of
     them reached each stage (ever, as recorded), and the rate of each step in
     :data:`STEPS` as reached(T) / reached(S) with a 95% Wilson interval.
@@ -483,7 +487,7 @@ def breakdown(
     return df.reset_index(drop=True)
 
 
-def step_conversions(
+def cohort_step_conversions(
     con: duckdb.DuckDBPyConnection,
     filters: flt.Filters,
     by: str | Sequence[str] | None = None,
@@ -491,6 +495,9 @@ def step_conversions(
     as_of: date | datetime | str | None = None,
 ) -> pd.DataFrame:
     """Cohort conversion of each step over the whole date range (the meeting numbers).
+
+    Meaning (:data:`analysis.lifecycle.definitions.CONVERSION_BASIS` ``cohort``): of the
+    leads that entered S in the period, the share that reached T by the end of the data.
 
     For a step S -> T the cohort is the leads that first entered S in the date range (and
     by ``as_of``), and ``k`` of them reached T by ``as_of``, without a window: "of the
@@ -587,3 +594,7 @@ def month_over_month(
     df["comparable"] = adjacent & df["mature"] & prev["mature"].where(adjacent, False).astype(bool)
     df["significant"] = df["comparable"] & (df["p_value"] < alpha)
     return df
+
+
+step_conversions = cohort_step_conversions
+"""The former name of :func:`cohort_step_conversions` (kept for callers)."""

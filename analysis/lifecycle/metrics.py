@@ -3,22 +3,28 @@
 Query intuition
 ---------------
 The headline is the page of numbers a monthly review quotes. It reuses the engine's
-relations and definitions rather than inventing new ones, and answers in three queries,
-each with ``GROUP BY GROUPING SETS`` so that the overall figures and, with a breakdown,
-the per-value figures come out of the same pass:
+relations and definitions rather than inventing new ones, with ``GROUP BY GROUPING
+SETS`` so that the overall figures and, with a breakdown, the per-value figures come out
+of the same pass:
 
-1. funnel, over :func:`analysis.funnel.entries_cte`: stage volumes (first entries of each
-   stage in the range, as :func:`analysis.funnel.period_volumes` counts them) and the
-   conversion of each step S -> T for the cohort that entered S in the range (as
-   :func:`analysis.funnel.step_conversions`);
-2. SLA, over :func:`analysis.sla.handoffs_cte`: compliance per tier (as
-   :func:`analysis.sla.sla_compliance` with the tier's own clock) and response-time
-   percentiles of responded handoffs on both clocks;
-3. rejection reasons: non-accepted dispositions decided in the range, by reason (as
-   :func:`analysis.rejections.reason_pareto`).
+1. funnel, over :func:`analysis.lifecycle.entries.entries_cte`: stage volumes (first
+   entries of each stage in the range, as :func:`analysis.lifecycle.funnel.period_volumes`
+   counts them) and the conversion of every pair S -> T (:data:`PAIRS`, lead -> MQL ...
+   MQL -> customer) for the cohort that entered S in the range (the ``cohort`` meaning,
+   as :func:`analysis.lifecycle.funnel.cohort_step_conversions`);
+2. deals, over :func:`analysis.lifecycle.deals.deal_summary` (the one definition of won):
+   won, lost, open, won amount, win rate; and the sales cycle (MQL -> customer,
+   :func:`analysis.lifecycle.funnel.sales_cycle`);
+3. SLA, over :func:`analysis.lifecycle.handoffs.handoffs_cte`: compliance per tier (each
+   handoff's SLA outcome, :func:`analysis.lifecycle.handoffs.sla_outcome_sql`) and
+   response-time percentiles of responded handoffs on both clocks;
+4. rejection reasons: non-accepted dispositions decided in the range, by reason (as
+   :func:`analysis.lifecycle.rejections.reason_pareto`).
 
 Every rate carries ``k``, ``n`` and its 95% Wilson interval; the result holds only plain
-Python ints, floats (None when undefined), strings and lists/dicts of them.
+Python ints, floats (None when undefined), strings and lists/dicts of them. What the
+history cannot support (:mod:`analysis.lifecycle.measurable`) is ``null`` with a sibling
+``<key>_reason``, never a 0.
 """
 
 from __future__ import annotations

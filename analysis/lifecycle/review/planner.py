@@ -181,7 +181,7 @@ def plan_rates(
     Columns ``step``, ``label``, ``k``, ``n``, ``rate`` (NaN when n = 0), ``low``, ``high``.
     """
     won, closed = int(deals["won"].sum()), int((deals["won"] + deals["lost"]).sum())
-    steps = funnel.step_conversions(
+    steps = funnel.cohort_step_conversions(
         con, window, steps=(("sql", "opportunity"), ("mql", "sql"), ("lead", "mql")), as_of=as_of
     )
     kn = {"win_rate": (won, closed)}
