@@ -151,6 +151,14 @@ def _deals_html(r: rv.Review) -> str:
     )
 
 
+def _goals_figure(r: rv.Review, fig: _Figures) -> str:
+    """The goals chart, or why goals cannot be compared (no targets)."""
+    if not r.availability.goals.measurable:
+        reason = r.availability.goals.reason
+        return f'<p class="note not-measurable">Not measurable: {_e(reason)}</p>'
+    return fig(charts.goals_chart(r.goals), "goals")
+
+
 def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
     """The review as one self-contained HTML document (text).
 
@@ -186,7 +194,7 @@ def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
 </section>
 <section id="goals"><h2>Goals vs actuals</h2>
 {_goals_section(r)}
-{fig(charts.goals_chart(r.goals), "goals")}
+{_goals_figure(r, fig)}
 <h3>The month's funnel</h3>
 <p class="note">Rates: {_e(rv.FUNNEL_BASIS)}.</p>
 {_funnel_table(r.funnel)}

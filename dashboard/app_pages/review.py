@@ -178,7 +178,10 @@ show_table(
     previous=f"{prev:%b %Y}",
     last_year=f"{last_year:%b %Y}",
 )
-st.plotly_chart(charts.goals_chart(review.goals), key="rv_goals_chart")
+if avail.goals.measurable:
+    st.plotly_chart(charts.goals_chart(review.goals), key="rv_goals_chart")
+else:
+    st.caption(f"Not measurable: {avail.goals.reason}")
 
 h = review.headline
 st.subheader("The month's funnel")
@@ -192,7 +195,7 @@ show_table(
     step="Next step",
     k=st.column_config.NumberColumn("Reached so far", format="localized"),
     n=st.column_config.NumberColumn("of", format="localized"),
-    rate=PCT,
+    rate=st.column_config.NumberColumn("Rate", format="percent"),
     low=LOW_95,
     high=HIGH_95,
 )
