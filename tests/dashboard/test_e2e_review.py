@@ -21,8 +21,8 @@ ALL_DRAWN = """() => {
 
 def test_review_page_renders(served_app, page, demo_db) -> None:
     """The page shows the MQLs of the month it opens on (the last complete month with
-    data), draws its four charts without an exception box, serves the HTML report from its download button, and leaves a full-page
-    screenshot in artifacts/review.png.
+    data), draws its four charts without an exception box, serves the HTML report from
+    its download button, and leaves a full-page screenshot in artifacts/review.png.
     """
     con = store.connect_read_only(demo_db)
     try:
