@@ -30,8 +30,9 @@ dated = avail.dates.measurable
 conv = state.call(funnel.stage_conversion, filters, base_stage=avail.funnel_start)
 if avail.funnel_start != "lead":
     st.info(
-        f"This history starts at the {avail.funnel_start} stage (an export without earlier "
-        "stages): the funnel begins there, and earlier stages are not measurable."
+        f"This history starts at the {charts.STAGE_LABEL[avail.funnel_start]} stage (an "
+        "export without earlier stages): the funnel begins there, and earlier stages are "
+        "not measurable."
     )
 
 if conv.empty:
@@ -48,11 +49,11 @@ period = (
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}" if filters.start and filters.end else ""
 )
 st.caption(
-    f"Cohort: leads that entered the {avail.funnel_start} stage {period or 'in the period'}, "
-    "counted at every stage they have reached so far. Each step rate is the share of the "
-    "previous stage that got here ("
-    + conversion_label("created_cohort", "mql", "sql").replace("created", "in this cohort")
-    + ")."
+    f"Cohort: leads that entered the {charts.STAGE_LABEL[avail.funnel_start]} stage "
+    f"{period or 'in the period'}, counted at every stage they have reached so far. Each "
+    "step rate is the share of the previous stage that got here (a lead-cohort rate: of "
+    "this cohort's leads that reached a stage, the share that also reached the next one; "
+    "not the ratio of stage entries in the period)."
 )
 captions = charts.stage_captions(conv)
 for col, rec in zip(st.columns(len(conv)), conv.to_dict("records"), strict=True):

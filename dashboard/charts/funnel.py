@@ -42,6 +42,13 @@ from dashboard.charts.common import (
 )
 
 
+def _entered_text(stage: str) -> str:
+    """``created in the period`` for leads, ``that became MQL in the period`` otherwise."""
+    if stage == "lead":
+        return "created in the period"
+    return f"that entered the {STAGE_LABEL[stage]} stage in the period"
+
+
 def stage_captions(conv: pd.DataFrame) -> dict[str, str]:
     """Stage -> one line under its count: the step rate from the previous stage.
 
@@ -51,7 +58,7 @@ def stage_captions(conv: pd.DataFrame) -> dict[str, str]:
     prev = None
     for rec in conv.to_dict("records"):
         if prev is None:
-            out[rec["stage"]] = "created in the period (the cohort)"
+            out[rec["stage"]] = _entered_text(rec["stage"]) + " (the cohort)"
         elif not rec["step_n"]:
             out[rec["stage"]] = f"no {STAGE_PLURAL_LOWER[prev]} to convert (0 of 0)"
         else:
@@ -77,7 +84,7 @@ def funnel_chart(conv: pd.DataFrame) -> go.Figure:
         name = STAGE_PLURAL[rec["stage"]]
         if prev is None:
             labels.append(f"{int(rec['reached']):,} leads")
-            hovers.append(f"<b>{name}</b>: {int(rec['reached']):,} created in the period")
+            hovers.append(f"<b>{name}</b>: {int(rec['reached']):,} {_entered_text(rec['stage'])}")
         else:
             step = rate_text(
                 rec["reached"], rec["step_n"], rec["step_rate"], rec["step_low"], rec["step_high"]
@@ -112,7 +119,8 @@ def funnel_chart(conv: pd.DataFrame) -> go.Figure:
             cliponaxis=False,
         )
     )
-    style(fig, title="Funnel: leads created in the period that reached each stage", height=360)
+    base = conv["stage"].iloc[0] if len(conv) else "lead"
+    style(fig, title=f"Funnel: leads {_entered_text(base)} that reached each stage", height=360)
     fig.update_layout(margin={"l": 10, "r": 260, "t": 50, "b": 10})
     fig.update_yaxes(title=None)
     return fig
