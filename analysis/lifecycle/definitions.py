@@ -11,7 +11,11 @@ Query intuition
   (:func:`reached_at_sql`). The lead stage is entered at creation (or at the first change,
   should one be recorded earlier).
 - **Handoff time** is the lead's MQL entry time under that rule (:data:`HANDOFF_STAGE`):
-  a lead that went straight to SQL was handed off when it became SQL.
+  a lead that went straight to SQL was handed off when it became SQL. SLA clocks
+  (:mod:`analysis.lifecycle.handoffs`) start at each recorded :data:`HANDOFF_STAGE`
+  change instead: the first one is this handoff time for every lead that passed through
+  MQL, a recycled lead gets a new clock per re-entry, and a lead that skipped MQL was
+  never waiting for sales, so it has no SLA clock.
 - **Won**: a lead is won when it reached the ``customer`` stage, whether or not an
   opportunities row exists (:data:`WON_STAGE`).
 - **As of** ("now" of every metric): the latest timestamp recorded in any history table
