@@ -187,7 +187,10 @@ h = review.headline
 st.subheader("The month's funnel")
 st.caption(f"Rates: {rv.FUNNEL_BASIS}.")
 show_table(
-    review.funnel[["label", "entered", "step", "k", "n", "rate", "low", "high"]],
+    review.funnel[
+        ["label", "entered", "step", "k", "n", "rate", "low", "high"]
+        + ([] if review.funnel["measurable"].all() else ["reason"])
+    ],
     "rv_funnel",
     f"funnel_{month_iso}.csv",
     label="Stage",
@@ -198,6 +201,7 @@ show_table(
     rate=st.column_config.NumberColumn("Rate", format="percent"),
     low=LOW_95,
     high=HIGH_95,
+    reason=st.column_config.TextColumn("Not measurable because", width="medium"),
 )
 st.subheader("Response to handoffs")
 sla_rows = pd.DataFrame(h["sla"] or [])
