@@ -6,8 +6,9 @@ Every metric starts from leads: a lead belongs to a source, a campaign, a place,
 company-size band and, through its owner (``leads.owner_rep_id`` joined to ``reps``), to a
 team and a rep. So a filter is a ``WHERE`` fragment over ``leads l LEFT JOIN reps r ON
 r.rep_id = l.owner_rep_id``, and a breakdown is a ``GROUP BY`` over one of the
-expressions in :data:`DIMENSIONS`. Missing values become a visible label (``unknown``,
-``none``, ``unassigned``) so that filtering and grouping never silently drop leads.
+expressions in :data:`DIMENSIONS`. Missing values become the visible label
+:data:`NOT_SET` (``(not set)``), which can never equal a real value such as the literal
+``unknown``, so filtering and grouping never silently drop or merge leads.
 
 Dates are different: each metric counts something that happened at a particular moment,
 and the date range applies to *that* moment. Funnel cohorts filter on the entry time of
@@ -32,8 +33,11 @@ import pandas as pd
 
 from analysis.lifecycle.definitions import data_as_of
 
-SIZE_BANDS: tuple[str, ...] = ("1-49", "50-199", "200-999", "1000+", "unknown")
-"""Company-size bands by number of employees, in display order (0 or missing is unknown)."""
+NOT_SET = "(not set)"
+"""The label of a missing dimension value (never merged with a real value)."""
+
+SIZE_BANDS: tuple[str, ...] = ("1-49", "50-199", "200-999", "1000+", NOT_SET)
+"""Company-size bands by number of employees, in display order (0 or missing: not set)."""
 
 SCORE_BANDS: tuple[str, ...] = ("<25", "25-49", "50-74", "75+")
 """Bands of the starter rule score (see :func:`rule_score_sql`), in display order."""
@@ -47,18 +51,18 @@ STARTER_POINTS: dict[str, int] = {
 """The example points from DESIGN.md, used for ``score_band`` until a model is chosen."""
 
 DIMENSIONS: dict[str, str] = {
-    "source": "coalesce(nullif(l.source, ''), 'unknown')",
-    "campaign": "coalesce(nullif(l.campaign, ''), 'none')",
-    "region": "coalesce(nullif(l.region, ''), 'unknown')",
-    "country": "coalesce(nullif(l.country, ''), 'unknown')",
-    "industry": "coalesce(nullif(l.industry, ''), 'unknown')",
+    "source": f"coalesce(nullif(l.source, ''), '{NOT_SET}')",
+    "campaign": f"coalesce(nullif(l.campaign, ''), '{NOT_SET}')",
+    "region": f"coalesce(nullif(l.region, ''), '{NOT_SET}')",
+    "country": f"coalesce(nullif(l.country, ''), '{NOT_SET}')",
+    "industry": f"coalesce(nullif(l.industry, ''), '{NOT_SET}')",
     "size_band": (
-        "CASE WHEN l.employees IS NULL OR l.employees < 1 THEN 'unknown' "
+        f"CASE WHEN l.employees IS NULL OR l.employees < 1 THEN '{NOT_SET}' "
         "WHEN l.employees < 50 THEN '1-49' WHEN l.employees < 200 THEN '50-199' "
         "WHEN l.employees < 1000 THEN '200-999' ELSE '1000+' END"
     ),
-    "team": "coalesce(nullif(r.team, ''), 'unassigned')",
-    "rep": "coalesce(nullif(r.name, ''), l.owner_rep_id, 'unassigned')",
+    "team": f"coalesce(nullif(r.team, ''), '{NOT_SET}')",
+    "rep": f"coalesce(nullif(r.name, ''), l.owner_rep_id, '{NOT_SET}')",
     "score_band": "coalesce(sb.score_band, 'not handed off')",
 }
 """Breakdown name -> SQL expression over ``leads l``, ``reps r`` (the owner) and, for

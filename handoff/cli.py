@@ -243,10 +243,12 @@ def metrics(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
 ) -> None:
-    """Headline numbers: volumes, stage conversions, SLA compliance, response times, reasons.
+    """Headline numbers: volumes, conversions, deals, SLA, response times, reasons.
 
-    Every rate carries k, n and its 95% Wilson interval. JSON goes to stdout so scripts
-    and scheduled jobs can read it.
+    Every stage-to-later-stage conversion, won deals, win rate, won amount, open deals and
+    the sales cycle are included. Every rate carries k, n and its 95% Wilson interval. A
+    number this history cannot support is null with a sibling "<key>_reason". JSON goes
+    to stdout so scripts and scheduled jobs can read it.
     """
     from analysis import filters as flt
     from analysis.lifecycle import metrics as m

@@ -154,3 +154,26 @@ def build(
         ],
     )
     return con
+
+
+def add(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (one mapping per row, the same keys in each) into ``table``.
+
+    For tables :func:`build` has no argument for (``opportunities``, ``targets``).
+    """
+    _insert(con, table, rows)
+
+
+def save(con: duckdb.DuckDBPyConnection, path: Any) -> Any:
+    """Write the database behind ``con`` (e.g. from :func:`build`) to the file ``path``.
+
+    The file is a complete Handoff Health database (schema and rows), ready for
+    ``HANDOFF_DB``, AppTest or the command line. Returns ``path``.
+    """
+    con.execute(f"ATTACH '{path}' AS target_db")
+    try:
+        (name,) = con.execute("SELECT current_database()").fetchone()
+        con.execute(f"COPY FROM DATABASE {name} TO target_db")
+    finally:
+        con.execute("DETACH target_db")
+    return path

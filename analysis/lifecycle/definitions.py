@@ -11,7 +11,11 @@ Query intuition
   (:func:`reached_at_sql`). The lead stage is entered at creation (or at the first change,
   should one be recorded earlier).
 - **Handoff time** is the lead's MQL entry time under that rule (:data:`HANDOFF_STAGE`):
-  a lead that went straight to SQL was handed off when it became SQL.
+  a lead that went straight to SQL was handed off when it became SQL. SLA clocks
+  (:mod:`analysis.lifecycle.handoffs`) start at each recorded :data:`HANDOFF_STAGE`
+  change instead: the first one is this handoff time for every lead that passed through
+  MQL, a recycled lead gets a new clock per re-entry, and a lead that skipped MQL was
+  never waiting for sales, so it has no SLA clock.
 - **Won**: a lead is won when it reached the ``customer`` stage, whether or not an
   opportunities row exists (:data:`WON_STAGE`).
 - **As of** ("now" of every metric): the latest timestamp recorded in any history table
@@ -49,6 +53,44 @@ def reached_at_sql(stage: str, alias: str = "sc") -> str:
     """
     stages = ", ".join(f"'{s}'" for s in later_stages(stage))
     return f"min({alias}.changed_at) FILTER (WHERE {alias}.stage IN ({stages}))"
+
+
+def reached_sql(stage: str, alias: str = "sc") -> str:
+    """Aggregate SQL: whether the lead reached ``stage`` at all (dated or not).
+
+    Like :func:`reached_at_sql` but true also when the entry has no date (an undated
+    export), so counts that need no date (how many reached SQL) still include it.
+    """
+    stages = ", ".join(f"'{s}'" for s in later_stages(stage))
+    return f"coalesce(bool_or({alias}.stage IN ({stages})), false)"
+
+
+CONVERSION_BASIS: dict[str, str] = {
+    "cohort": (
+        "cohort: of the leads that entered {from_label} in the period, the share that "
+        "reached {to_label} by the end of the data"
+    ),
+    "cohort_window": (
+        "cohort: of the leads that entered {from_label} in the period, the share that "
+        "reached {to_label} within {window:g} days"
+    ),
+    "created_cohort": (
+        "lead cohort: of the leads created in the period that reached {from_label}, the "
+        "share that also reached {to_label}"
+    ),
+    "period": ("period: {to_label} entries ÷ {from_label} entries in the period (different leads)"),
+}
+"""The meanings "S → T" can have, named; every rate shown says which one it is."""
+
+
+def conversion_label(basis: str, from_stage: str, to_stage: str, window: float = 0) -> str:
+    """The sentence saying what a conversion rate ``from_stage`` → ``to_stage`` means."""
+    if basis not in CONVERSION_BASIS:
+        raise ValueError(f"basis must be one of {', '.join(CONVERSION_BASIS)}, got {basis!r}")
+    labels = {s: s.upper() if s in ("mql", "sql") else s for s in STAGES}
+    return CONVERSION_BASIS[basis].format(
+        from_label=labels[from_stage], to_label=labels[to_stage], window=window
+    )
 
 
 AS_OF_SQL = """

@@ -2,8 +2,9 @@
 
 Query intuition
 ---------------
-Everything here starts from one lead-level relation, ``entries``: one row per lead with
-the time it first entered each funnel stage. It is built in one pass: ``leads`` (with
+Everything here starts from one lead-level relation, ``entries``
+(:func:`analysis.lifecycle.entries.entries_cte`): one row per lead with the time it first
+entered each funnel stage. It is built in one pass: ``leads`` (with
 the owner in ``reps``, for filters and breakdowns; filters apply before the join) joined
 to its ``stage_changes`` and grouped by lead, one ``min(changed_at) FILTER (WHERE stage
 IN (...))`` per stage:
@@ -37,9 +38,7 @@ events after it are ignored, so a past ``as_of`` replays what was known then.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -47,90 +46,45 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.lifecycle.changes import RateChange, rate_change
+from analysis.lifecycle.definitions import is_complete_month
+from analysis.lifecycle.entries import (
+    STAGE_AT,
+    by_names,
+    check_grain,
+    check_stage,
+    check_step,
+    empty_frame,
+    entries_cte,
+    quoted,
+    resolve_as_of,
+)
 from analysis.store import STAGES
 
-STAGE_AT: dict[str, str] = {s: f"{s}_at" for s in STAGES}
-"""Funnel stage -> its entry-time column in the ``entries`` relation."""
+__all__ = [
+    "STAGE_AT",
+    "STEPS",
+    "RateChange",
+    "breakdown",
+    "by_names",
+    "check_grain",
+    "check_stage",
+    "check_step",
+    "cohort_conversion",
+    "cohort_matrix",
+    "entries_cte",
+    "month_over_month",
+    "period_volumes",
+    "rate_change",
+    "resolve_as_of",
+    "sales_cycle",
+    "stage_conversion",
+    "cohort_step_conversions",
+    "step_conversions",
+    "velocity",
+]
 
 _PANDAS_FREQ = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
-
-
-def check_grain(grain: str) -> str:
-    """Return ``grain`` when it is one of :data:`analysis.filters.TIME_GRAINS`."""
-    if grain not in flt.TIME_GRAINS:
-        raise ValueError(f"grain must be one of {', '.join(flt.TIME_GRAINS)}, got {grain!r}")
-    return grain
-
-
-def check_stage(stage: str) -> str:
-    """Return ``stage`` when it is a funnel stage (``lead`` ... ``customer``)."""
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
-    return stage
-
-
-def check_step(from_stage: str, to_stage: str) -> None:
-    """Raise ValueError unless ``to_stage`` comes after ``from_stage`` in the funnel."""
-    check_stage(from_stage)
-    check_stage(to_stage)
-    if STAGES.index(to_stage) <= STAGES.index(from_stage):
-        raise ValueError(
-            f"to_stage must come after from_stage in {' -> '.join(STAGES)}, "
-            f"got {from_stage!r} -> {to_stage!r}"
-        )
-
-
-def by_names(by: str | Sequence[str] | None, allowed: Sequence[str] | None = None) -> list[str]:
-    """Normalise a breakdown argument (None, a name or names) into a checked list."""
-    if by is None:
-        return []
-    names = [by] if isinstance(by, str) else list(by)
-    allowed = list(allowed) if allowed is not None else list(flt.DIMENSIONS)
-    for name in names:
-        if name not in allowed:
-            raise ValueError(f"unknown breakdown {name!r}; expected one of {', '.join(allowed)}")
-    return names
-
-
-def entries_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
-    """CTE text ``entries AS (...)`` and its parameters.
-
-    ``entries`` has one row per lead passing the dimension filters (dates are not applied
-    here; each caller filters the entry time it counts): ``lead_id``, one column per
-    breakdown in ``by`` (named as the breakdown), ``lead_at``, ``mql_at``, ``sql_at``,
-    ``opportunity_at``, ``customer_at`` (first entry, naive UTC, NULL when never reached;
-    skipped stages take the next reached stage's entry) and ``mql_reentries`` (number of
-    ``mql`` changes after the first).
-    """
-    where, params = filters.lead_sql()
-    dims = "".join(f'any_value({flt.dimension_sql(b)}) AS "{b}", ' for b in by)
-    reach = ",\n            ".join(
-        f"min(sc.changed_at) FILTER (WHERE sc.stage IN "
-        f"({', '.join(repr(t) for t in STAGES[i:])})) AS {st}_at"
-        for i, st in enumerate(STAGES)
-        if i > 0
-    )
-    sql = f"""
-    entries AS (
-        SELECT l.lead_id, {dims}
-            least(any_value(l.created_at), min(sc.changed_at)) AS lead_at,
-            {reach},
-            greatest(count(*) FILTER (WHERE sc.stage = 'mql') - 1, 0) AS mql_reentries
-        FROM {flt.lead_from_sql(with_score="score_band" in by)}
-        LEFT JOIN stage_changes sc ON sc.lead_id = l.lead_id
-        WHERE {where}
-        GROUP BY l.lead_id
-    )"""
-    return sql, params
-
-
-def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: Any) -> datetime | None:
-    """``as_of`` as a naive UTC datetime, or the latest recorded fact when it is None."""
-    return flt.as_datetime(as_of) if as_of is not None else flt.data_as_of(con)
-
-
-def _quoted(names: Sequence[str]) -> str:
-    return "".join(f'"{n}", ' for n in names)
 
 
 def period_volumes(
@@ -163,10 +117,10 @@ def period_volumes(
     sql = f"""
     WITH {cte},
     long AS (
-        UNPIVOT (SELECT {_quoted(names)} {cols} FROM entries)
+        UNPIVOT (SELECT {quoted(names)} {cols} FROM entries)
         ON {cols} INTO NAME stage_col VALUE entered_at
     )
-    SELECT date_trunc('{grain}', entered_at) AS period, {_quoted(names)}
+    SELECT date_trunc('{grain}', entered_at) AS period, {quoted(names)}
         replace(stage_col, '_at', '') AS stage, count(*) AS entries
     FROM long
     WHERE {date_where}
@@ -195,10 +149,7 @@ def period_volumes(
     return out[columns]
 
 
-def _empty(columns: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-
-
+# cohort_conversion runs a little past 80 lines, most of it the numpydoc docstring.
 def cohort_conversion(
     con: duckdb.DuckDBPyConnection,
     filters: flt.Filters,
@@ -254,33 +205,33 @@ def cohort_conversion(
     columns = ["cohort", *names, "k", "n", "rate", "low", "high", "mature", "age_days"]
     as_of_dt = resolve_as_of(con, as_of)
     if as_of_dt is None:
-        return _empty(columns)
+        return empty_frame(columns)
     cte, params = entries_cte(filters, names)
     f_at, t_at = STAGE_AT[from_stage], STAGE_AT[to_stage]
     date_where, date_params = filters.date_sql(f_at)
     sql = f"""
     WITH {cte},
     c AS (
-        SELECT date_trunc('{grain}', {f_at}) AS cohort, {_quoted(names)}
+        SELECT date_trunc('{grain}', {f_at}) AS cohort, {quoted(names)}
             ({t_at} IS NOT NULL AND {t_at} <= $as_of
              AND ($window_us IS NULL OR epoch_us({t_at}) - epoch_us({f_at}) <= $window_us))
                 AS hit
         FROM entries
         WHERE {f_at} IS NOT NULL AND {f_at} <= $as_of AND {date_where}
     )
-    SELECT cohort, {_quoted(names)}
+    SELECT cohort, {quoted(names)}
         count(*) FILTER (WHERE hit) AS k, count(*) AS n,
         (epoch_us($as_of) - epoch_us(cohort + INTERVAL 1 {grain})) / 86400e6 AS age_days
     FROM c
     GROUP BY ALL
-    ORDER BY {_quoted(names)} cohort
+    ORDER BY {quoted(names)} cohort
     """
     window_us = None if window_days is None else int(round(window_days * 86_400e6))
     df = flt.query_df(
         con, sql, {**params, **date_params, "as_of": as_of_dt, "window_us": window_us}
     )
     if df.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     df = stats.add_rate_columns(df)
     df["mature"] = df["age_days"] >= (window_days or 0.0)
     return df[columns].reset_index(drop=True)
@@ -314,7 +265,7 @@ def cohort_matrix(
     columns = ["cohort", "months_since", "k", "n", "rate", "low", "high", "mature"]
     as_of_dt = resolve_as_of(con, as_of)
     if as_of_dt is None:
-        return _empty(columns)
+        return empty_frame(columns)
     cte, params = entries_cte(filters)
     f_at, t_at = STAGE_AT[from_stage], STAGE_AT[to_stage]
     date_where, date_params = filters.date_sql(f_at)
@@ -338,16 +289,20 @@ def cohort_matrix(
     )
     SELECT g.cohort, g.months_since,
         sum(coalesce(h.c, 0)) OVER (PARTITION BY g.cohort ORDER BY g.months_since)::BIGINT AS k,
-        g.n,
-        g.cohort + to_months(g.months_since::INTEGER + 1) <= $as_of AS mature
+        g.n
     FROM grid g
     LEFT JOIN hits h ON h.cohort = g.cohort AND h.off = g.months_since
     ORDER BY g.cohort, g.months_since
     """
     df = flt.query_df(con, sql, {**params, **date_params, "as_of": as_of_dt})
     if df.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     df = stats.add_rate_columns(df)
+    # a cell is mature when its calendar month is complete (the one definition)
+    df["mature"] = [
+        is_complete_month((pd.Timestamp(c) + pd.DateOffset(months=int(m))).date(), as_of_dt)
+        for c, m in zip(df["cohort"], df["months_since"], strict=True)
+    ]
     return df[columns]
 
 
@@ -361,7 +316,10 @@ def stage_conversion(
 
     The cohort is the leads that first entered ``base_stage`` (default ``lead``, i.e.
     leads created) in the date range. A lead reached stage S if its history shows S or
-    any later stage, at any time recorded.
+    any later stage, at any time recorded (an undated entry counts too; with a date range
+    only leads whose ``base_stage`` entry is dated inside it are in the cohort). Pass
+    :attr:`analysis.lifecycle.measurable.Measurability.funnel_start` as ``base_stage`` for
+    a history that starts later (an opportunity-only export).
 
     Returns
     -------
@@ -380,18 +338,18 @@ def stage_conversion(
     columns += ["overall_n", "overall_rate", "overall_low", "overall_high"]
     cte, params = entries_cte(filters, names)
     date_where, date_params = filters.date_sql(STAGE_AT[base_stage])
-    counts = ", ".join(f'count({STAGE_AT[s]}) AS "{s}"' for s in stages)
+    counts = ", ".join(f'count(*) FILTER (WHERE {s}_reached) AS "{s}"' for s in stages)
     sql = f"""
     WITH {cte}
-    SELECT {_quoted(names)} {counts}
+    SELECT {quoted(names)} {counts}
     FROM entries
-    WHERE {STAGE_AT[base_stage]} IS NOT NULL AND {date_where}
+    WHERE {base_stage}_reached AND {date_where}
     GROUP BY ALL
-    ORDER BY {_quoted(names)} "{base_stage}" DESC
+    ORDER BY {quoted(names)} "{base_stage}" DESC
     """
     wide = flt.query_df(con, sql, {**params, **date_params})
     if wide.empty or (not names and int(wide[base_stage].iloc[0]) == 0):
-        return _empty(columns)
+        return empty_frame(columns)
     rows = []
     for rec in wide.to_dict("records"):
         prev = rec[base_stage]
@@ -441,11 +399,11 @@ def velocity(
     sql = f"""
     WITH {cte},
     d AS (
-        SELECT {_quoted(names)} (epoch_us({t_at}) - epoch_us({f_at})) / 86400e6 AS days
+        SELECT {quoted(names)} (epoch_us({t_at}) - epoch_us({f_at})) / 86400e6 AS days
         FROM entries
         WHERE {f_at} IS NOT NULL AND {t_at} IS NOT NULL AND {date_where}
     )
-    SELECT {_quoted(names)} count(*) AS n, avg(days) AS mean_days,
+    SELECT {quoted(names)} count(*) AS n, avg(days) AS mean_days,
         quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.75) AS p75_days,
         quantile_cont(days, 0.9) AS p90_days
     FROM d
@@ -488,6 +446,9 @@ def breakdown(
 ) -> pd.DataFrame:
     """Funnel counts and step rates per value of a dimension (lead cohort view).
 
+    Meaning (``CONVERSION_BASIS`` ``created_cohort``): of the leads created in the period
+    that reached S, the share that also reached T.
+
     Population: leads created in the date range. For each value of ``by``: how many of
     them reached each stage (ever, as recorded), and the rate of each step in
     :data:`STEPS` as reached(T) / reached(S) with a 95% Wilson interval.
@@ -505,10 +466,10 @@ def breakdown(
         raise ValueError("breakdown needs at least one dimension in by, got none")
     cte, params = entries_cte(filters, names)
     date_where, date_params = filters.date_sql("lead_at")
-    counts = ", ".join(f'count({STAGE_AT[s]}) AS "{_PLURAL[s]}"' for s in STAGES)
+    counts = ", ".join(f'count(*) FILTER (WHERE {s}_reached) AS "{_PLURAL[s]}"' for s in STAGES)
     sql = f"""
     WITH {cte}
-    SELECT {_quoted(names)} {counts}
+    SELECT {quoted(names)} {counts}
     FROM entries
     WHERE {date_where}
     GROUP BY ALL
@@ -526,7 +487,7 @@ def breakdown(
     return df.reset_index(drop=True)
 
 
-def step_conversions(
+def cohort_step_conversions(
     con: duckdb.DuckDBPyConnection,
     filters: flt.Filters,
     by: str | Sequence[str] | None = None,
@@ -534,6 +495,9 @@ def step_conversions(
     as_of: date | datetime | str | None = None,
 ) -> pd.DataFrame:
     """Cohort conversion of each step over the whole date range (the meeting numbers).
+
+    Meaning (:data:`analysis.lifecycle.definitions.CONVERSION_BASIS` ``cohort``): of the
+    leads that entered S in the period, the share that reached T by the end of the data.
 
     For a step S -> T the cohort is the leads that first entered S in the date range (and
     by ``as_of``), and ``k`` of them reached T by ``as_of``, without a window: "of the
@@ -552,7 +516,7 @@ def step_conversions(
     columns = [*names, "from_stage", "to_stage", "k", "n", "rate", "low", "high"]
     as_of_dt = resolve_as_of(con, as_of)
     if as_of_dt is None:
-        return _empty(columns)
+        return empty_frame(columns)
     cte, params = entries_cte(filters, names)
     aggs = []
     for i, (s, t) in enumerate(steps):
@@ -563,7 +527,7 @@ def step_conversions(
         aggs.append(f"count(*) FILTER (WHERE {cohort} AND {STAGE_AT[t]} <= $as_of) AS k{i}")
     sql = f"""
     WITH {cte}
-    SELECT {_quoted(names)} {", ".join(aggs)}
+    SELECT {quoted(names)} {", ".join(aggs)}
     FROM entries
     {"GROUP BY ALL ORDER BY n0 DESC" if names else ""}
     """
@@ -581,54 +545,8 @@ def step_conversions(
                 }
             )
     if not rows:
-        return _empty(columns)
+        return empty_frame(columns)
     return stats.add_rate_columns(pd.DataFrame(rows))[columns]
-
-
-@dataclass(frozen=True)
-class RateChange:
-    """A change between two rates and whether it is distinguishable from noise.
-
-    ``before_rate = k1/n1``, ``after_rate = k2/n2``, ``change = after - before`` (as a
-    fraction: 0.05 is five percentage points); ``z`` and ``p_value`` from the pooled
-    two-proportion z-test (two-sided); ``significant`` when ``p_value < alpha``.
-    """
-
-    before_k: int
-    before_n: int
-    after_k: int
-    after_n: int
-    before_rate: float
-    after_rate: float
-    change: float
-    z: float
-    p_value: float
-    significant: bool
-
-
-def rate_change(k1: int, n1: int, k2: int, n2: int, alpha: float = 0.05) -> RateChange:
-    """Compare ``k2/n2`` (after) with ``k1/n1`` (before) with a pooled two-proportion test.
-
-    The change is called significant only when the two-sided p-value is below ``alpha``;
-    with an empty sample (n = 0) the rates and test are NaN and it is never significant.
-    """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
-    z, p = stats.two_proportion_test(k1, n1, k2, n2)
-    r1 = k1 / n1 if n1 else float("nan")
-    r2 = k2 / n2 if n2 else float("nan")
-    return RateChange(
-        before_k=int(k1),
-        before_n=int(n1),
-        after_k=int(k2),
-        after_n=int(n2),
-        before_rate=r1,
-        after_rate=r2,
-        change=r2 - r1,
-        z=float(z),
-        p_value=float(p),
-        significant=bool(p < alpha),
-    )
 
 
 def month_over_month(
@@ -660,7 +578,7 @@ def month_over_month(
     df = cohort_conversion(con, filters, from_stage, to_stage, window_days, "month", as_of)
     extra = ["prev_k", "prev_n", "prev_rate", "change", "z", "p_value"]
     if df.empty:
-        return _empty([*df.columns, *extra, "comparable", "significant"])
+        return empty_frame([*df.columns, *extra, "comparable", "significant"])
     prev = df.shift(1)
     # the previous row is only "the month before" when it is exactly one month earlier
     adjacent = prev["cohort"] == (df["cohort"] - pd.DateOffset(months=1))
@@ -676,3 +594,7 @@ def month_over_month(
     df["comparable"] = adjacent & df["mature"] & prev["mature"].where(adjacent, False).astype(bool)
     df["significant"] = df["comparable"] & (df["p_value"] < alpha)
     return df
+
+
+step_conversions = cohort_step_conversions
+"""The former name of :func:`cohort_step_conversions` (kept for callers)."""

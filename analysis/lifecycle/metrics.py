@@ -3,22 +3,28 @@
 Query intuition
 ---------------
 The headline is the page of numbers a monthly review quotes. It reuses the engine's
-relations and definitions rather than inventing new ones, and answers in three queries,
-each with ``GROUP BY GROUPING SETS`` so that the overall figures and, with a breakdown,
-the per-value figures come out of the same pass:
+relations and definitions rather than inventing new ones, with ``GROUP BY GROUPING
+SETS`` so that the overall figures and, with a breakdown, the per-value figures come out
+of the same pass:
 
-1. funnel, over :func:`analysis.funnel.entries_cte`: stage volumes (first entries of each
-   stage in the range, as :func:`analysis.funnel.period_volumes` counts them) and the
-   conversion of each step S -> T for the cohort that entered S in the range (as
-   :func:`analysis.funnel.step_conversions`);
-2. SLA, over :func:`analysis.sla.handoffs_cte`: compliance per tier (as
-   :func:`analysis.sla.sla_compliance` with the tier's own clock) and response-time
-   percentiles of responded handoffs on both clocks;
-3. rejection reasons: non-accepted dispositions decided in the range, by reason (as
-   :func:`analysis.rejections.reason_pareto`).
+1. funnel, over :func:`analysis.lifecycle.entries.entries_cte`: stage volumes (first
+   entries of each stage in the range, as :func:`analysis.lifecycle.funnel.period_volumes`
+   counts them) and the conversion of every pair S -> T (:data:`PAIRS`, lead -> MQL ...
+   MQL -> customer) for the cohort that entered S in the range (the ``cohort`` meaning,
+   as :func:`analysis.lifecycle.funnel.cohort_step_conversions`);
+2. deals, over :func:`analysis.lifecycle.deals.deal_summary` (the one definition of won):
+   won, lost, open, won amount, win rate; and the sales cycle (MQL -> customer,
+   :func:`analysis.lifecycle.funnel.sales_cycle`);
+3. SLA, over :func:`analysis.lifecycle.handoffs.handoffs_cte`: compliance per tier (each
+   handoff's SLA outcome, :func:`analysis.lifecycle.handoffs.sla_outcome_sql`) and
+   response-time percentiles of responded handoffs on both clocks;
+4. rejection reasons: non-accepted dispositions decided in the range, by reason (as
+   :func:`analysis.lifecycle.rejections.reason_pareto`).
 
 Every rate carries ``k``, ``n`` and its 95% Wilson interval; the result holds only plain
-Python ints, floats (None when undefined), strings and lists/dicts of them.
+Python ints, floats (None when undefined), strings and lists/dicts of them. What the
+history cannot support (:mod:`analysis.lifecycle.measurable`) is ``null`` with a sibling
+``<key>_reason``, never a 0.
 """
 
 from __future__ import annotations
@@ -33,14 +39,17 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
-from analysis.lifecycle import funnel, rejections, sla
+from analysis.lifecycle import deals, funnel, measurable, rejections, sla
+from analysis.lifecycle.definitions import (
+    CONVERSION_BASIS,
+    HANDOFF_STAGE,
+    WON_STAGE,
+    data_as_of,
+)
 from analysis.store import STAGES
 
 TOP_REASONS = 5
 """How many rejection reasons the headline lists."""
-
-HEADLINE_STEPS = funnel.STEPS[:4]
-"""The funnel steps the headline reports (lead -> mql -> sql -> opportunity -> customer)."""
 
 
 def _plain(value: Any) -> Any:
@@ -67,21 +76,44 @@ def _rate(k: int, n: int) -> dict[str, Any]:
     return {"k": int(k), "n": int(n), "rate": k / n if n else None, "low": low, "high": high}
 
 
+PAIRS: tuple[tuple[str, str], ...] = tuple(
+    (s, t) for i, s in enumerate(STAGES) for t in STAGES[i + 1 :]
+)
+"""Every stage-to-later-stage conversion the headline reports (lead -> mql ... mql -> customer)."""
+
+
+def _entered(f: flt.Filters, stage: str) -> tuple[str, dict[str, Any]]:
+    """SQL condition: the lead entered ``stage`` in the range, by ``$as_of``.
+
+    Without a date range an undated entry counts (the lead reached the stage, when is
+    unknown); with one only dated entries inside it do.
+    """
+    at = funnel.STAGE_AT[stage]
+    where, params = f.date_sql(at)
+    return f"({stage}_reached AND ({at} IS NULL OR {at} <= $as_of) AND {where})", params
+
+
 def _funnel_numbers(
     con: duckdb.DuckDBPyConnection, f: flt.Filters, by: str | None, as_of: datetime
 ) -> pd.DataFrame:
-    """Per group: ``v_<stage>`` volumes and ``k<i>``/``n<i>`` of each headline step."""
+    """Per group: ``v_<stage>`` volumes and ``k<i>`` (reached T) of each pair in :data:`PAIRS`.
+
+    The cohort of a pair S -> T is the volume of S (leads that entered S in the range),
+    ``k`` those of them that reached T by ``as_of`` (no window).
+    """
     names = [by] if by else []
     cte, params = funnel.entries_cte(f, names)
     aggs = []
     for s in STAGES:
-        where, date_params = f.date_sql(funnel.STAGE_AT[s])
+        cond, date_params = _entered(f, s)
         params.update(date_params)
-        aggs.append(f'count(*) FILTER (WHERE {where} AND {s}_at <= $as_of) AS "v_{s}"')
-    for i, (s, t) in enumerate(HEADLINE_STEPS):
-        where, _ = f.date_sql(funnel.STAGE_AT[s])
+        aggs.append(f'count(*) FILTER (WHERE {cond}) AS "v_{s}"')
+    for i, (s, t) in enumerate(PAIRS):
+        cond, _ = _entered(f, s)
+        t_at = funnel.STAGE_AT[t]
         aggs.append(
-            f"count(*) FILTER (WHERE {where} AND {s}_at <= $as_of AND {t}_at <= $as_of) AS k{i}"
+            f"count(*) FILTER (WHERE {cond} AND {t}_reached "
+            f"AND ({t_at} IS NULL OR {t_at} <= $as_of)) AS k{i}"
         )
     group_col = f'"{by}" AS grp, grouping("{by}") = 0 AS is_group, ' if by else ""
     sql = f"""
@@ -107,15 +139,15 @@ def _sla_numbers(
     WITH {cte},
     d AS (
         SELECT *, status = 'responded' AS responded,
-            status = 'responded' AND policy_minutes <= target_minutes AS ok,
-            policy_minutes > target_minutes AS late
+            sla_outcome = 'met' AS ok,
+            sla_outcome IN {sla.DECIDED_OUTCOMES} AS decided
         FROM handoffs
     )
     SELECT {group_col} tier, grouping(tier) = 0 AS is_tier,
         any_value(target_minutes) AS target_minutes,
         count(*) FILTER (WHERE ok) AS k,
-        count(*) FILTER (WHERE ok OR late) AS n,
-        count(*) FILTER (WHERE NOT ok AND NOT late) AS pending,
+        count(*) FILTER (WHERE decided) AS n,
+        count(*) FILTER (WHERE NOT decided) AS pending,
         count(*) FILTER (WHERE responded) AS responded,
         quantile_cont(policy_minutes, 0.5) FILTER (WHERE responded) AS median_minutes,
         quantile_cont(policy_minutes, 0.9) FILTER (WHERE responded) AS p90_minutes,
@@ -149,20 +181,49 @@ def _reason_numbers(con: duckdb.DuckDBPyConnection, f: flt.Filters, by: str | No
     return flt.query_df(con, sql, params)
 
 
-def _section(
-    fun: pd.Series | None, tiers: pd.DataFrame, total: pd.Series | None, reasons: pd.DataFrame
+def _null(out: dict[str, Any], key: str, reason: str) -> None:
+    """Mark ``out[key]`` not measurable: ``None`` plus ``<key>_reason``."""
+    out[key] = None
+    out[f"{key}_reason"] = reason
+
+
+def _start_reason(start: str) -> str:
+    return (
+        f"this history starts at the {start} stage, so earlier stages and conversions "
+        "from them cannot be measured."
+    )
+
+
+def _funnel_block(fun: pd.Series | None, avail: measurable.Measurability) -> dict[str, Any]:
+    """Volumes and every pair's cohort conversion from one row of :func:`_funnel_numbers`."""
+    start = STAGES.index(avail.funnel_start)
+    volumes: dict[str, Any] = {}
+    for i, s in enumerate(STAGES):
+        if i < start:
+            _null(volumes, s, _start_reason(avail.funnel_start))
+        else:
+            volumes[s] = int(fun[f"v_{s}"]) if fun is not None else 0
+    conversions: dict[str, Any] = {}
+    for i, (s, t) in enumerate(PAIRS):
+        key = f"{s}_to_{t}"
+        if STAGES.index(s) < start:
+            _null(conversions, key, _start_reason(avail.funnel_start))
+            continue
+        k = int(fun[f"k{i}"]) if fun is not None else 0
+        n = int(fun[f"v_{s}"]) if fun is not None else 0
+        conversions[key] = {"from": s, "to": t, **_rate(k, n)}
+    return {"volumes": volumes, "conversions": conversions}
+
+
+def _sla_block(
+    tiers: pd.DataFrame, total: pd.Series | None, avail: measurable.Measurability
 ) -> dict[str, Any]:
-    """One block of headline numbers from the rows of one group (or the overall rows)."""
-    out: dict[str, Any] = {
-        "volumes": {s: int(fun[f"v_{s}"]) if fun is not None else 0 for s in STAGES}
-    }
-    out["conversions"] = {
-        f"{s}_to_{t}": _rate(
-            int(fun[f"k{i}"]) if fun is not None else 0,
-            int(fun[f"v_{s}"]) if fun is not None else 0,
-        )
-        for i, (s, t) in enumerate(HEADLINE_STEPS)
-    }
+    """SLA compliance per tier and response-time percentiles, or null with the reason."""
+    out: dict[str, Any] = {}
+    if not avail.sla.measurable:
+        _null(out, "sla", avail.sla.reason)
+        _null(out, "response_minutes", avail.sla.reason)
+        return out
     out["sla"] = [
         {
             "tier": r["tier"],
@@ -181,6 +242,51 @@ def _section(
         "business_median": total["business_median"] if total is not None else None,
         "business_p90": total["business_p90"] if total is not None else None,
     }
+    return out
+
+
+def _deals_block(
+    deals: pd.Series | None, cycle: pd.Series | None, avail: measurable.Measurability
+) -> dict[str, Any]:
+    """Won deals, win rate, won amount, open deals and sales cycle (or null + reason)."""
+    out: dict[str, Any] = {"won": int(deals["won"]) if deals is not None else 0}
+    if avail.win_rate.measurable:
+        k, n = (int(deals["win_k"]), int(deals["win_n"])) if deals is not None else (0, 0)
+        out["win_rate"] = _rate(k, n)
+    else:
+        _null(out, "win_rate", avail.win_rate.reason)
+    if avail.revenue.measurable:
+        amount = deals["won_amount"] if deals is not None else None
+        out["won_amount"] = 0.0 if amount is None or pd.isna(amount) else float(amount)
+        out["won_with_amount"] = int(deals["won_with_amount"]) if deals is not None else 0
+    else:
+        _null(out, "won_amount", avail.revenue.reason)
+    if avail.open_deals.measurable:
+        out["open_deals"] = int(deals["open"]) if deals is not None else 0
+    else:
+        _null(out, "open_deals", avail.open_deals.reason)
+    if not avail.dates.measurable:
+        _null(out, "sales_cycle", avail.dates.reason)
+    elif not avail.handoffs.measurable:
+        _null(out, "sales_cycle", avail.handoffs.reason)
+    else:
+        n = int(cycle["n"]) if cycle is not None else 0
+        out["sales_cycle"] = {
+            "from": HANDOFF_STAGE,
+            "to": WON_STAGE,
+            "n": n,
+            "median_days": cycle["median_days"] if n else None,
+            "p90_days": cycle["p90_days"] if n else None,
+        }
+    return out
+
+
+def _reasons_block(reasons: pd.DataFrame, avail: measurable.Measurability) -> dict[str, Any]:
+    """Top rejection reasons with their shares, or null with the reason."""
+    out: dict[str, Any] = {}
+    if not avail.rejections.measurable:
+        _null(out, "top_rejection_reasons", avail.rejections.reason)
+        return out
     top = reasons.sort_values(["count", "reason"], ascending=[False, True])
     n = int(top["count"].sum())
     out["top_rejection_reasons"] = [
@@ -199,6 +305,34 @@ def _rows(df: pd.DataFrame, group: Any | None) -> pd.DataFrame:
     return df[df["is_group"] & (df["grp"] == group)]
 
 
+def _by_rows(df: pd.DataFrame, group: Any | None) -> pd.Series | None:
+    """The single row of ``df`` for one group (None: overall), or None when absent."""
+    rows = _rows(df, group)
+    return rows.iloc[0] if len(rows) else None
+
+
+def _velocity_rows(con: duckdb.DuckDBPyConnection, f: flt.Filters, by: str | None) -> pd.DataFrame:
+    """Sales cycle rows (overall, and per value of ``by``) shaped like the grouping sets."""
+    overall = funnel.sales_cycle(con, f).assign(is_group=False, grp=None)
+    if not by:
+        return overall
+    per = funnel.sales_cycle(con, f, by=by).rename(columns={by: "grp"}).assign(is_group=True)
+    return pd.concat([overall, per], ignore_index=True)
+
+
+def _range_filters(
+    start: date | str | None, end: date | str | None, by: str | None, filters: flt.Filters | None
+) -> flt.Filters:
+    """The filters of :func:`headline`: ``filters`` over ``start``..``end``; checks ``by``."""
+    start_d = flt.as_datetime(start).date() if start is not None else None
+    end_d = flt.as_datetime(end).date() if end is not None else None
+    if by is not None and (by not in flt.DIMENSIONS or by == "score_band"):
+        allowed = ", ".join(d for d in flt.DIMENSIONS if d != "score_band")
+        raise ValueError(f"by must be one of {allowed}, got {by!r}")
+    return (filters or flt.Filters()).with_dates(start_d, end_d)
+
+
+# headline runs a little past 80 lines: half of it is the documented JSON shape.
 def headline(
     con: duckdb.DuckDBPyConnection,
     start: date | str | None,
@@ -214,7 +348,7 @@ def headline(
         Connection (or cursor) on a Handoff Health database.
     start, end : date or ISO text, optional
         The range; each number applies it to its own event time (stage entries, cohort
-        entries, handoffs, decisions). None leaves that side open.
+        entries, handoffs, decisions, deal outcomes). None leaves that side open.
     by : str, optional
         A dimension of :data:`analysis.filters.DIMENSIONS` (not ``score_band``): the
         same numbers per value under ``groups``.
@@ -225,59 +359,66 @@ def headline(
     -------
     dict
         ``start``, ``end``, ``as_of`` (ISO text; the latest recorded fact),
-        ``volumes`` (per stage: leads that first entered it in the range),
-        ``conversions`` (per step ``S_to_T``: ``k`` of the ``n`` leads that entered S in
-        the range reached T by ``as_of``, ``rate``, ``low``, ``high``), ``sla`` (per
-        tier: ``target_minutes``, ``k`` responded within target of ``n`` decided
-        handoffs, ``rate``, ``low``, ``high``, ``pending``, ``median_minutes`` and
-        ``p90_minutes`` of responses on the tier's clock), ``response_minutes``
-        (responded handoffs: count, wall-clock ``median`` and ``p90``,
-        ``business_median`` and ``business_p90``), ``top_rejection_reasons`` (up to
-        five reasons of non-accepted dispositions: ``reason``, ``count``, ``share``).
-        With ``by``, also ``by`` and ``groups``: a list of ``{"value": ..., <the same
-        keys>}``, most leads first.
+        ``funnel_start`` (the first stage this history shows), ``conversion_basis`` (what
+        the conversions mean, in words), ``volumes`` (per stage: leads that first entered
+        it in the range), ``conversions`` (every pair ``S_to_T`` of :data:`PAIRS`: ``from``,
+        ``to``, ``k`` of the ``n`` leads that entered S in the range reached T by
+        ``as_of``, ``rate``, ``low``, ``high``), ``won`` (deals won in the range, one
+        definition: :mod:`analysis.lifecycle.deals`), ``win_rate`` (won ÷ (won + lost)
+        with k, n, interval), ``won_amount`` and ``won_with_amount``, ``open_deals``
+        (open now), ``sales_cycle`` (MQL -> customer: ``n``, ``median_days``,
+        ``p90_days``), ``sla`` (per tier: ``target_minutes``, ``k`` met of ``n`` decided
+        handoffs, ``rate``, ``low``, ``high``, ``pending``, ``median_minutes``,
+        ``p90_minutes``), ``response_minutes`` (``responded``, wall-clock ``median`` /
+        ``p90``, ``business_median`` / ``business_p90``), ``top_rejection_reasons`` (up to
+        five: ``reason``, ``count``, ``share``). A number this history cannot support is
+        ``null`` with a sibling ``<key>_reason`` saying why
+        (:mod:`analysis.lifecycle.measurable`); ``not_measurable`` lists every such
+        group. With ``by``, also ``by`` and ``groups``: a list of ``{"value": ..., <the
+        same keys>}``, most leads first.
     """
-    start_d = flt.as_datetime(start).date() if start is not None else None
-    end_d = flt.as_datetime(end).date() if end is not None else None
-    f = (filters or flt.Filters()).with_dates(start_d, end_d)
-    if by is not None and (by not in flt.DIMENSIONS or by == "score_band"):
-        allowed = ", ".join(d for d in flt.DIMENSIONS if d != "score_band")
-        raise ValueError(f"by must be one of {allowed}, got {by!r}")
-    as_of = flt.data_as_of(con)
-    out: dict[str, Any] = {"start": start_d, "end": end_d, "as_of": as_of}
+    f = _range_filters(start, end, by, filters)
+    start_d, end_d = f.start, f.end
+    as_of = data_as_of(con)
+    avail = measurable.availability(con)
+    out: dict[str, Any] = {
+        "start": start_d,
+        "end": end_d,
+        "as_of": as_of,
+        "funnel_start": avail.funnel_start,
+        "conversion_basis": CONVERSION_BASIS["cohort"].format(from_label="S", to_label="T"),
+        "not_measurable": avail.reasons(),
+    }
+    empty = pd.DataFrame(columns=["is_group", "grp"])
     if as_of is None:
-        out.update(
-            _section(
-                None,
-                pd.DataFrame(columns=["tier"]),
-                None,
-                pd.DataFrame(columns=["reason", "count"]),
-            )
-        )
-        if by:
-            out.update(by=by, groups=[])
-        return _plain(out)
-    fun = _funnel_numbers(con, f, by, as_of)
-    sla_df = _sla_numbers(con, f, by, as_of)
-    reasons = _reason_numbers(con, f, by)
+        fun = sla_df = reasons = deals_df = cycle = empty
+    else:
+        fun = _funnel_numbers(con, f, by, as_of)
+        sla_df = _sla_numbers(con, f, by, as_of) if avail.sla.measurable else empty
+        reasons = _reason_numbers(con, f, by)
+        deals_df = deals.deal_summary(con, f, by=by, as_of=as_of)
+        cycle = _velocity_rows(con, f, by)
 
     def block(group: Any | None) -> dict[str, Any]:
-        fr = _rows(fun, group)
         s = _rows(sla_df, group)
-        totals = s[~s["is_tier"]]
-        return _section(
-            fr.iloc[0] if not fr.empty else None,
-            s[s["is_tier"]],
-            totals.iloc[0] if not totals.empty else None,
-            _rows(reasons, group),
-        )
+        tiers = s[s["is_tier"]] if "is_tier" in s.columns else s
+        totals = s[~s["is_tier"]] if "is_tier" in s.columns else s
+        return {
+            **_funnel_block(_by_rows(fun, group), avail),
+            **_deals_block(_by_rows(deals_df, group), _by_rows(cycle, group), avail),
+            **_sla_block(tiers, totals.iloc[0] if len(totals) else None, avail),
+            **_reasons_block(_rows(reasons, group), avail),
+        }
 
     out.update(block(None))
     if by:
-        groups = fun[fun["is_group"]].sort_values(["v_lead", "grp"], ascending=[False, True])
-        values = list(groups["grp"])
-        for df in (sla_df, reasons):
-            values += [v for v in df.loc[df["is_group"], "grp"].unique() if v not in values]
+        values = []
+        if len(fun):
+            groups = fun[fun["is_group"]].sort_values(["v_lead", "grp"], ascending=[False, True])
+            values = list(groups["grp"])
+        for df in (sla_df, reasons, deals_df):
+            if len(df):
+                values += [v for v in df.loc[df["is_group"], "grp"].unique() if v not in values]
         out["by"] = by
         out["groups"] = [{"value": v, **block(v)} for v in values]
     return _plain(out)

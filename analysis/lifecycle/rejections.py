@@ -32,7 +32,7 @@ from analysis.lifecycle.funnel import by_names
 from analysis.store import DISPOSITION_OUTCOMES, STAGES
 
 _TIME_GROUPS = ("month", "week", "quarter")
-NO_REASON = "unspecified"
+NO_REASON = flt.NOT_SET
 """Reason label of dispositions recorded without a reason."""
 
 
@@ -54,7 +54,7 @@ def disposition_mix(
     """Disposition outcomes and reasons, with counts and shares, overall or per group.
 
     Every disposition whose ``decided_at`` lies in the date range counts once. A missing
-    reason is labelled ``unspecified``.
+    reason is labelled ``(not set)``.
 
     Parameters
     ----------
@@ -111,7 +111,7 @@ def reason_pareto(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> pd.Da
     """Reasons behind non-accepted dispositions, most frequent first, with cumulative share.
 
     Counts the dispositions with outcome ``rejected``, ``nurture`` or ``bad_data`` decided
-    in the date range, by reason (``unspecified`` when missing).
+    in the date range, by reason (``(not set)`` when missing).
 
     Returns
     -------
@@ -166,6 +166,7 @@ class RecycleSummary:
     outcomes: pd.DataFrame
 
 
+# recycle_summary runs past 80 lines: one query and its documented columns.
 def recycle_summary(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> RecycleSummary:
     """Recycle rate, and what recycled leads did next.
 

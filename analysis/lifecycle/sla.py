@@ -49,9 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -59,203 +57,45 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.lifecycle.definitions import is_complete_month
 from analysis.lifecycle.funnel import by_names, resolve_as_of
+from analysis.lifecycle.handoffs import (
+    CLOCKS,
+    DECIDED_OUTCOMES,
+    DEFAULT_BUCKETS,
+    DEFAULT_POLICIES,
+    DEFAULT_WORK_END_MIN,
+    DEFAULT_WORK_START_MIN,
+    SLA_OUTCOMES,
+    Policy,
+    _clock_column,
+    handoffs_cte,
+    policies,
+    rule_kind,
+    sla_outcome_sql,
+)
 from analysis.store import STAGES
 
-
-@dataclass(frozen=True)
-class Policy:
-    """One SLA tier: its name, target in minutes, and whether the target is in business time."""
-
-    tier: str
-    target_minutes: float
-    business_hours: bool
-
-
-DEFAULT_POLICIES: dict[str, Policy] = {
-    "demo_request": Policy("hot", 15.0, False),
-    "default": Policy("standard", 1440.0, False),
-}
-"""DESIGN.md's common-practice tiers, used for a rule missing from ``sla_policies``:
-demo-request MQLs 15 minutes, other MQLs 24 hours, both wall-clock."""
-
-CLOCKS: tuple[str, ...] = ("policy", "wall", "business")
-"""Clocks a compliance figure can use: each tier's own, wall-clock or business time."""
-
-DEFAULT_WORK_START_MIN = 9 * 60
-DEFAULT_WORK_END_MIN = 17 * 60
-
-DEFAULT_BUCKETS: tuple[float, ...] = (0, 5, 15, 60, 240, 1440, 4320, math.inf)
-"""Speed-to-lead response bands in minutes: 0-5, 5-15, 15-60 min, 1-4 h, 4-24 h, 1-3 d, 3 d+."""
-
-
-def rule_kind(rule: str | None) -> str:
-    """Which MQLs a ``sla_policies.rule`` text covers: ``demo_request`` or ``default``.
-
-    A rule naming a demo request (``demo_request``, ``demo request``, ``Demo-request
-    MQLs``) covers MQLs with a demo-request touchpoint at or before the handoff; any other
-    text (``default``, ``any other MQL``, empty) covers the rest.
-    """
-    text = (rule or "").lower().replace("_", " ").replace("-", " ")
-    return "demo_request" if "demo" in text else "default"
-
-
-def policies(con: duckdb.DuckDBPyConnection) -> dict[str, Policy]:
-    """The policy per rule kind (``demo_request``, ``default``) from ``sla_policies``.
-
-    When several rows cover the same kind, the strictest (smallest target) wins; a kind
-    with no row falls back to :data:`DEFAULT_POLICIES`.
-    """
-    rows = con.execute(
-        "SELECT tier, rule, target_minutes, coalesce(business_hours, false) FROM sla_policies "
-        "ORDER BY target_minutes, tier"
-    ).fetchall()
-    found: dict[str, Policy] = {}
-    for tier, rule, target, business in rows:
-        found.setdefault(rule_kind(rule), Policy(str(tier), float(target), bool(business)))
-    return {kind: found.get(kind, DEFAULT_POLICIES[kind]) for kind in DEFAULT_POLICIES}
-
-
-def _business_clock(local: str) -> str:
-    """SQL: business minutes from a fixed Monday (1970-01-05) to local wall time ``local``.
-
-    ``local`` is a naive timestamp in the rep's own zone; uses the columns ``ws`` and
-    ``we`` (working window, minutes of the local day) of the per-handoff relation.
-    """
-    days = f"(({local})::DATE - DATE '1970-01-05')"
-    weeks = f"floor({days} / 7)"
-    rem = f"({days} - 7 * {weeks})"
-    minute = f"((epoch_us({local}) - epoch_us(({local})::DATE::TIMESTAMP)) / 60e6)"
-    return (
-        f"(({weeks} * 5 + least({rem}, 5)) * (we - ws) + "
-        f"CASE WHEN {rem} < 5 THEN least(greatest({minute} - ws, 0), we - ws) ELSE 0 END)"
-    )
-
-
-def handoffs_cte(
-    filters: flt.Filters,
-    pol: dict[str, Policy],
-    dims: Sequence[str] = (),
-    use_dates: bool = True,
-) -> tuple[str, dict[str, Any]]:
-    """CTE text ending in ``handoffs AS (...)``, one row per handoff, and its parameters.
-
-    Needs ``$as_of``. Columns: ``lead_id``, ``handoff_no``, ``handoff_at``,
-    ``next_handoff_at``, breakdown columns, ``owner_rep_id``, ``rep``, ``team``,
-    ``source``, ``campaign``, ``tier``, ``target_minutes``, ``business_hours``,
-    ``status``, ``first_activity_at``, ``clock_end_at``, ``wall_minutes``,
-    ``business_minutes`` (clock from handoff to clock end), ``policy_minutes`` (the one the
-    tier's target uses), ``met``, ``breached``.
-    """
-    where, params = filters.lead_sql()
-    if use_dates:
-        date_where, date_params = filters.date_sql("h0.handoff_at")
-        where = f"{where} AND {date_where}"
-        params = {**params, **date_params}
-    hot, std = pol["demo_request"], pol["default"]
-    params.update(
-        hot_tier=hot.tier,
-        hot_target=hot.target_minutes,
-        hot_bh=hot.business_hours,
-        std_tier=std.tier,
-        std_target=std.target_minutes,
-        std_bh=std.business_hours,
-        def_ws=DEFAULT_WORK_START_MIN,
-        def_we=DEFAULT_WORK_END_MIN,
-    )
-    fixed = ("rep", "team", "source", "campaign")
-    dims_sql = "".join(f'{flt.dimension_sql(d)} AS "{d}", ' for d in dict.fromkeys([*fixed, *dims]))
-    later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
-    b_end, b_start = _business_clock("end_local"), _business_clock("handoff_local")
-    sql = f"""
-    rp AS (
-        SELECT rep_id,
-            CASE WHEN timezone IN (SELECT name FROM pg_timezone_names())
-                 THEN timezone ELSE 'UTC' END AS tz,
-            epoch(work_start) / 60 AS ws0, epoch(work_end) / 60 AS we0
-        FROM reps
-    ),
-    h0 AS (
-        SELECT lead_id, changed_at AS handoff_at,
-            row_number() OVER w AS handoff_no,
-            lead(changed_at) OVER w AS next_handoff_at
-        FROM stage_changes
-        WHERE stage = 'mql' AND changed_at <= $as_of
-        WINDOW w AS (PARTITION BY lead_id ORDER BY changed_at)
-    ),
-    h AS MATERIALIZED (
-        SELECT row_number() OVER () AS hid,
-            h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at, {dims_sql}
-            l.owner_rep_id, coalesce(rp.tz, 'UTC') AS tz,
-            CASE WHEN rp.we0 > rp.ws0 THEN rp.ws0 ELSE $def_ws END AS ws,
-            CASE WHEN rp.we0 > rp.ws0 THEN rp.we0 ELSE $def_we END AS we
-        FROM h0
-        JOIN leads l ON l.lead_id = h0.lead_id
-        LEFT JOIN reps r ON r.rep_id = l.owner_rep_id
-        LEFT JOIN rp ON rp.rep_id = l.owner_rep_id
-        WHERE {where}
-    ),
-    ev AS (
-        SELECT lead_id, occurred_at AS at, 1 AS what FROM sales_activities
-        UNION ALL
-        SELECT lead_id, changed_at, 2 FROM stage_changes WHERE stage IN ({later})
-        UNION ALL
-        SELECT lead_id, decided_at, 2 FROM dispositions
-        UNION ALL
-        SELECT lead_id, occurred_at, 3 FROM touchpoints WHERE kind = 'demo_request'
-    ),
-    x AS (
-        SELECT h.hid,
-            min(ev.at) FILTER (
-                WHERE ev.what = 1 AND ev.at >= h.handoff_at
-                  AND (h.next_handoff_at IS NULL OR ev.at < h.next_handoff_at))
-                AS first_activity_at,
-            min(ev.at) FILTER (WHERE ev.what = 2 AND ev.at >= h.handoff_at) AS ended_at,
-            bool_or(ev.what = 3 AND ev.at <= h.handoff_at) AS is_hot
-        FROM h
-        JOIN ev ON ev.lead_id = h.lead_id AND ev.at <= $as_of
-        GROUP BY h.hid
-    ),
-    h2 AS (
-        SELECT h.*, x.first_activity_at, coalesce(x.is_hot, false) AS is_hot,
-            CASE WHEN x.first_activity_at IS NOT NULL THEN 'responded'
-                 WHEN least(x.ended_at, h.next_handoff_at) IS NOT NULL THEN 'closed'
-                 ELSE 'open' END AS status,
-            coalesce(x.first_activity_at, least(x.ended_at, h.next_handoff_at), $as_of)
-                AS clock_end_at
-        FROM h
-        LEFT JOIN x ON x.hid = h.hid
-    ),
-    h3 AS MATERIALIZED (
-        SELECT * EXCLUDE (is_hot),
-            CASE WHEN is_hot THEN $hot_tier ELSE $std_tier END AS tier,
-            CASE WHEN is_hot THEN $hot_target ELSE $std_target END AS target_minutes,
-            CASE WHEN is_hot THEN $hot_bh ELSE $std_bh END AS business_hours,
-            (epoch_us(clock_end_at) - epoch_us(handoff_at)) / 60e6 AS wall_minutes,
-            timezone(tz, timezone('UTC', handoff_at)) AS handoff_local,
-            timezone(tz, timezone('UTC', clock_end_at)) AS end_local
-        FROM h2
-    ),
-    h4 AS (
-        SELECT * EXCLUDE (hid, handoff_local, end_local),
-            {b_end} - {b_start} AS business_minutes
-        FROM h3
-    ),
-    handoffs AS (
-        SELECT *,
-            CASE WHEN business_hours THEN business_minutes ELSE wall_minutes END
-                AS policy_minutes
-        FROM h4
-    )"""
-    return sql, params
-
-
-def _clock_column(clock: str) -> str:
-    if clock not in CLOCKS:
-        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
-    return {"policy": "policy_minutes", "wall": "wall_minutes", "business": "business_minutes"}[
-        clock
-    ]
+__all__ = [
+    "CLOCKS",
+    "DECIDED_OUTCOMES",
+    "DEFAULT_BUCKETS",
+    "DEFAULT_POLICIES",
+    "DEFAULT_WORK_END_MIN",
+    "DEFAULT_WORK_START_MIN",
+    "SLA_OUTCOMES",
+    "Policy",
+    "attempts_before_disposition",
+    "breach_queue",
+    "bucket_labels",
+    "handoffs_cte",
+    "policies",
+    "response_times",
+    "rule_kind",
+    "sla_compliance",
+    "sla_outcome_sql",
+    "speed_to_lead",
+]
 
 
 RESPONSE_COLUMNS = [
@@ -273,6 +113,7 @@ RESPONSE_COLUMNS = [
     "elapsed_business_minutes",
     "met",
     "breached",
+    "sla_outcome",
     "owner_rep_id",
     "rep",
     "team",
@@ -303,7 +144,8 @@ def response_times(
         (the same in the owner's business minutes), ``elapsed_minutes`` and
         ``elapsed_business_minutes`` (the clock so far: to the response, to the close,
         or to ``as_of`` for open MQLs), ``met`` and ``breached`` (bool, on the tier's
-        clock; both False means pending), ``owner_rep_id``, ``rep``, ``team``,
+        clock; both False means pending), ``sla_outcome`` (:data:`SLA_OUTCOMES`),
+        ``owner_rep_id``, ``rep``, ``team``,
         ``source``, ``campaign``. Sorted by handoff time.
     """
     as_of_dt = resolve_as_of(con, as_of)
@@ -317,9 +159,9 @@ def response_times(
         CASE WHEN status = 'responded' THEN wall_minutes END AS response_minutes,
         CASE WHEN status = 'responded' THEN business_minutes END AS response_business_minutes,
         wall_minutes AS elapsed_minutes, business_minutes AS elapsed_business_minutes,
-        status = 'responded' AND policy_minutes <= target_minutes AS met,
-        policy_minutes > target_minutes AS breached,
-        owner_rep_id, rep, team, source, campaign
+        sla_outcome = 'met' AS met,
+        sla_outcome IN ('breached', 'open_in_breach') AS breached,
+        sla_outcome, owner_rep_id, rep, team, source, campaign
     FROM handoffs
     ORDER BY handoff_at, lead_id
     """
@@ -377,7 +219,9 @@ def sla_compliance(
         Breakdown columns (``tier`` adds ``target_minutes``), ``handoffs`` (all handoffs),
         ``responded``, ``pending``, ``k``, ``n``, ``rate``, ``low``, ``high`` (95%
         Wilson), ``median_minutes``, ``p90_minutes``, ``p95_minutes`` (response time of
-        responded handoffs, on ``clock``; NaN when none).
+        responded handoffs, on ``clock``; NaN when none). By ``month``, also ``complete``
+        (:func:`analysis.lifecycle.definitions.is_complete_month`: False for the month the
+        data ends in, whose recent handoffs are still pending).
     """
     allowed = [*_GROUP_TIME, "tier", *(d for d in flt.DIMENSIONS if d != "score_band")]
     names = by_names(by, allowed)
@@ -397,17 +241,15 @@ def sla_compliance(
     sql = f"""
     WITH {cte},
     d AS (
-        SELECT *, {col} AS minutes,
-            status = 'responded' AND {col} <= target_minutes AS ok,
-            {col} > target_minutes AS late
+        SELECT *, {col} AS minutes, {sla_outcome_sql(col)} AS outcome_on_clock
         FROM handoffs
     )
     SELECT {select}
         count(*) AS handoffs,
         count(*) FILTER (WHERE status = 'responded') AS responded,
-        count(*) FILTER (WHERE NOT ok AND NOT late) AS pending,
-        count(*) FILTER (WHERE ok) AS k,
-        count(*) FILTER (WHERE ok OR late) AS n,
+        count(*) FILTER (WHERE outcome_on_clock NOT IN {DECIDED_OUTCOMES}) AS pending,
+        count(*) FILTER (WHERE outcome_on_clock = 'met') AS k,
+        count(*) FILTER (WHERE outcome_on_clock IN {DECIDED_OUTCOMES}) AS n,
         quantile_cont(minutes, 0.5) FILTER (WHERE status = 'responded') AS median_minutes,
         quantile_cont(minutes, 0.9) FILTER (WHERE status = 'responded') AS p90_minutes,
         quantile_cont(minutes, 0.95) FILTER (WHERE status = 'responded') AS p95_minutes
@@ -418,6 +260,9 @@ def sla_compliance(
     if not groups and int(df["handoffs"].iloc[0]) == 0:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
     df = stats.add_rate_columns(df)
+    if "month" in names:
+        df["complete"] = [is_complete_month(pd.Timestamp(m).date(), as_of_dt) for m in df["month"]]
+        columns.append("complete")
     return df[columns].reset_index(drop=True)
 
 
@@ -474,7 +319,7 @@ def breach_queue(
     WITH {cte},
     q AS MATERIALIZED (
         SELECT * FROM handoffs
-        WHERE status = 'open' AND policy_minutes > target_minutes
+        WHERE sla_outcome = 'open_in_breach'
     ),
     tp AS MATERIALIZED (
         SELECT * FROM touchpoints
@@ -598,6 +443,8 @@ def bucket_labels(edges: Sequence[float]) -> list[str]:
     return labels
 
 
+# speed_to_lead runs past 80 lines: its docstring and its one SQL query (bands, conversions
+# per handoff) are most of it; splitting the query would hide how a band is counted.
 def speed_to_lead(
     con: duckdb.DuckDBPyConnection,
     filters: flt.Filters,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import filters as flt
-from analysis.lifecycle import funnel
+from analysis.lifecycle import funnel, measurable
+from analysis.lifecycle.definitions import conversion_label
 from dashboard import state
 from dashboard.charts import funnel as charts
 from dashboard.tables import show_table
@@ -24,7 +25,15 @@ st.caption(
 
 state.require_database()
 filters = st.session_state.get("filters") or flt.Filters()
-conv = state.call(funnel.stage_conversion, filters)
+avail = state.call(measurable.availability)
+dated = avail.dates.measurable
+conv = state.call(funnel.stage_conversion, filters, base_stage=avail.funnel_start)
+if avail.funnel_start != "lead":
+    st.info(
+        f"This history starts at the {charts.STAGE_LABEL[avail.funnel_start]} stage (an "
+        "export without earlier stages): the funnel begins there, and earlier stages are "
+        "not measurable."
+    )
 
 if conv.empty:
     st.info(
@@ -40,8 +49,11 @@ period = (
     f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}" if filters.start and filters.end else ""
 )
 st.caption(
-    f"Cohort: leads created {period or 'in the period'}, counted at every stage they have "
-    "reached so far. Each step rate is the share of the previous stage that got here."
+    f"Cohort: leads that entered the {charts.STAGE_LABEL[avail.funnel_start]} stage "
+    f"{period or 'in the period'}, counted at every stage they have reached so far. Each "
+    "step rate is the share of the previous stage that got here (a lead-cohort rate: of "
+    "this cohort's leads that reached a stage, the share that also reached the next one; "
+    "not the ratio of stage entries in the period)."
 )
 captions = charts.stage_captions(conv)
 for col, rec in zip(st.columns(len(conv)), conv.to_dict("records"), strict=True):
@@ -51,81 +63,87 @@ st.plotly_chart(charts.funnel_chart(conv), key="fu_funnel_chart")
 table, columns = charts.funnel_table(conv)
 show_table(table, "fu_funnel", "funnel.csv", **columns)
 
-# ------------------------------------------------------------------ volumes
-st.subheader("Stage entries per period")
-grain = (
-    st.segmented_control(
-        "Count per", ["month", "week"], default="month", key="fu_grain", required=True
-    )
-    or "month"
-)
-st.caption(
-    "Leads created, and leads entering each later stage, counted in the period they entered "
-    "it (a December lead that became an MQL in January is a January MQL). Each panel has "
-    "its own scale."
-)
-volumes = state.call(funnel.period_volumes, filters, grain)
-if volumes.empty:
-    st.info("No stage entries in the chosen period.")
+if not dated:
+    st.subheader("Stage entries, cohort trends and velocity")
+    st.info(f"Not measurable: {avail.dates.reason}")
 else:
-    st.plotly_chart(charts.volumes_chart(volumes, grain), key="fu_volumes_chart")
-
-# ------------------------------------------------------------------ trends
-st.subheader("Cohort conversion by month")
-window = st.columns([1, 3])[0].selectbox(
-    "Conversion window",
-    WINDOWS,
-    index=WINDOWS.index(30),
-    format_func=lambda d: f"{d} days",
-    key="fu_window",
-    help="A cohort member counts as converted when it reached the next stage within this "
-    "many days of entering the first one.",
-)
-trends = {
-    step: state.call(funnel.month_over_month, filters, *step, window, alpha=ALPHA)
-    for step in TREND_STEPS
-}
-st.caption(
-    f"Cohort = the leads that entered the first stage in that month. Hollow markers on a "
-    f"dotted line are **immature** cohorts: younger than {window} days at the data's last "
-    "date, so their rate can still rise and must not be compared with the solid ones. "
-    "Shaded bands are 95% Wilson intervals."
-)
-if all(df.empty for df in trends.values()):
-    st.info("No MQLs or SQLs entered in the chosen period, so there are no cohorts to show.")
-else:
-    st.plotly_chart(charts.trend_chart(trends, window), key="fu_trend_chart")
-    tested = sum(charts.comparable_months(df) for df in trends.values())
-    callouts = [c for step, df in trends.items() for c in charts.change_callouts(df, *step)]
-    with st.container(border=True):
-        st.markdown("**Month-over-month changes distinguishable from noise**")
-        for went_up, text in callouts:
-            st.markdown(f"{':green[▲]' if went_up else ':red[▼]'} {text}")
-        if not callouts:
-            st.markdown(
-                "None: no month's rate differs from the month before by more than chance "
-                "would explain."
-            )
-        st.caption(
-            f"Test: pooled two-proportion z-test (two-sided, significant when p < {ALPHA}) of "
-            "each cohort against the month before, only when both cohorts are mature. "
-            f"{tested} comparisons were tested; at this level about 1 in 20 comparisons "
-            "with no real change is still flagged by chance."
+    # ------------------------------------------------------------------ volumes
+    st.subheader("Stage entries per period")
+    grain = (
+        st.segmented_control(
+            "Count per", ["month", "week"], default="month", key="fu_grain", required=True
         )
-
-# ------------------------------------------------------------------ heatmap
-st.subheader("MQL → SQL by months since handoff")
-matrix = state.call(funnel.cohort_matrix, filters, "mql", "sql")
-if matrix.empty:
-    st.info("No MQLs entered in the chosen period, so there is no cohort to show.")
-else:
-    st.caption(
-        "Each row is the MQLs of one month; each cell the share of them that had become an "
-        "SQL by the end of the n-th month after handoff (cumulative, so a row only grows). "
-        "**Grey cells are immature**: that month had not ended by the data's last date, so "
-        "the share can still grow. Hover a cell for k of n and the 95% interval."
+        or "month"
     )
-    st.plotly_chart(charts.cohort_heatmap(matrix, "mql", "sql"), key="fu_heatmap")
+    st.caption(
+        "Leads created, and leads entering each later stage, counted in the period they entered "
+        "it (a December lead that became an MQL in January is a January MQL). Each panel has "
+        "its own scale."
+    )
+    volumes = state.call(funnel.period_volumes, filters, grain)
+    if volumes.empty:
+        st.info("No stage entries in the chosen period.")
+    else:
+        st.plotly_chart(charts.volumes_chart(volumes, grain), key="fu_volumes_chart")
+
+    # ------------------------------------------------------------------ trends
+    st.subheader("Cohort conversion by month")
+    window = st.columns([1, 3])[0].selectbox(
+        "Conversion window",
+        WINDOWS,
+        index=WINDOWS.index(30),
+        format_func=lambda d: f"{d} days",
+        key="fu_window",
+        help="A cohort member counts as converted when it reached the next stage within this "
+        "many days of entering the first one.",
+    )
+    trends = {
+        step: state.call(funnel.month_over_month, filters, *step, window, alpha=ALPHA)
+        for step in TREND_STEPS
+    }
+    st.caption(
+        "MQL → SQL here is the "
+        + conversion_label("cohort_window", "mql", "sql", window)
+        + ". Cohort = the leads that entered the first stage in that month. Hollow markers on a "
+        f"dotted line are **immature** cohorts: younger than {window} days at the data's last "
+        "date, so their rate can still rise and must not be compared with the solid ones. "
+        "Shaded bands are 95% Wilson intervals."
+    )
+    if all(df.empty for df in trends.values()):
+        st.info("No MQLs or SQLs entered in the chosen period, so there are no cohorts to show.")
+    else:
+        st.plotly_chart(charts.trend_chart(trends, window), key="fu_trend_chart")
+        tested = sum(charts.comparable_months(df) for df in trends.values())
+        callouts = [c for step, df in trends.items() for c in charts.change_callouts(df, *step)]
+        with st.container(border=True):
+            st.markdown("**Month-over-month changes distinguishable from noise**")
+            for went_up, text in callouts:
+                st.markdown(f"{':green[▲]' if went_up else ':red[▼]'} {text}")
+            if not callouts:
+                st.markdown(
+                    "None: no month's rate differs from the month before by more than chance "
+                    "would explain."
+                )
+            st.caption(
+                f"Test: pooled two-proportion z-test (two-sided, significant when p < {ALPHA}) of "
+                "each cohort against the month before, only when both cohorts are mature. "
+                f"{tested} comparisons were tested; at this level about 1 in 20 comparisons "
+                "with no real change is still flagged by chance."
+            )
+
+    # ------------------------------------------------------------------ heatmap
+    st.subheader("MQL → SQL by months since handoff")
+    matrix = state.call(funnel.cohort_matrix, filters, "mql", "sql")
+    if matrix.empty:
+        st.info("No MQLs entered in the chosen period, so there is no cohort to show.")
+    else:
+        st.caption(
+            "Each row is the MQLs of one month; each cell the share of them that had become an "
+            "SQL by the end of the n-th month after handoff (cumulative, so a row only grows). "
+            "**Grey cells are immature**: that month had not ended by the data's last date, so "
+            "the share can still grow. Hover a cell for k of n and the 95% interval."
+        )
+        st.plotly_chart(charts.cohort_heatmap(matrix, "mql", "sql"), key="fu_heatmap")
 
 # ------------------------------------------------------------------ breakdown
 st.subheader("Breakdown")
@@ -155,25 +173,26 @@ st.plotly_chart(charts.breakdown_chart(breakdown, dim, step, reference), key="fu
 table, columns = charts.breakdown_table(breakdown, dim)
 show_table(table, "fu_breakdown", f"funnel_by_{dim}.csv", **columns)
 
-# ------------------------------------------------------------------ velocity
-st.subheader("Velocity and sales cycle")
-velocity = charts.velocity_table(
-    {s: state.call(funnel.velocity, filters, *s) for s in charts.VELOCITY_STEPS}
-)
-cycle = velocity.iloc[-1]
-if cycle["n"]:
-    st.markdown(
-        f"**Sales cycle** (MQL → customer): median **{cycle['median_days']:.0f} days**, "
-        f"p75 {cycle['p75_days']:.0f}, p90 {cycle['p90_days']:.0f} "
-        f"(the {int(cycle['n']):,} leads handed off in the period that became customers)."
+if dated:
+    # ------------------------------------------------------------------ velocity
+    st.subheader("Velocity and sales cycle")
+    velocity = charts.velocity_table(
+        {s: state.call(funnel.velocity, filters, *s) for s in charts.VELOCITY_STEPS}
     )
-st.caption(
-    "Days from entering the first stage to entering the second, for the leads that entered "
-    "the first stage in the period and have made the step. Recent cohorts only show their fast "
-    "converters so far, so recent periods look faster than they will end up."
-)
-if (velocity["n"] == 0).all():
-    st.info("No lead in the chosen period has moved to a later stage yet.")
-else:
-    st.plotly_chart(charts.velocity_chart(velocity), key="fu_velocity_chart")
-show_table(velocity, "fu_velocity", "funnel_velocity.csv", **charts.velocity_columns())
+    cycle = velocity.iloc[-1]
+    if cycle["n"]:
+        st.markdown(
+            f"**Sales cycle** (MQL → customer): median **{cycle['median_days']:.0f} days**, "
+            f"p75 {cycle['p75_days']:.0f}, p90 {cycle['p90_days']:.0f} "
+            f"(the {int(cycle['n']):,} leads handed off in the period that became customers)."
+        )
+    st.caption(
+        "Days from entering the first stage to entering the second, for the leads that entered "
+        "the first stage in the period and have made the step. Recent cohorts only show their fast "
+        "converters so far, so recent periods look faster than they will end up."
+    )
+    if (velocity["n"] == 0).all():
+        st.info("No lead in the chosen period has moved to a later stage yet.")
+    else:
+        st.plotly_chart(charts.velocity_chart(velocity), key="fu_velocity_chart")
+    show_table(velocity, "fu_velocity", "funnel_velocity.csv", **charts.velocity_columns())

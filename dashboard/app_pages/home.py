@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from analysis import store
+from analysis.lifecycle import measurable
 from dashboard import state
 
 st.title("Handoff Health")
@@ -32,12 +34,26 @@ for col, (label, table) in zip(
 
 leads_row = summary.loc[summary["table"] == "leads"].iloc[0]
 if counts["leads"]:
-    st.markdown(
-        f"History from **{leads_row['first']:%Y-%m-%d}** to **{leads_row['last']:%Y-%m-%d}** "
-        "(lead creation dates, UTC)."
-    )
+    if pd.notna(leads_row["first"]):
+        st.markdown(
+            f"History from **{leads_row['first']:%Y-%m-%d}** to "
+            f"**{leads_row['last']:%Y-%m-%d}** (lead creation dates, UTC)."
+        )
+    else:
+        st.markdown("The leads carry no creation dates (an undated export).")
 else:
     st.info("The database has no leads yet: import files with `handoff import`.")
+
+avail = state.call(measurable.availability)
+gaps = avail.reasons()
+if counts["leads"] and gaps:
+    st.subheader("What this history can measure")
+    st.caption(
+        f"The funnel starts at the **{avail.funnel_start}** stage. Numbers that need data "
+        "this history lacks are shown as *not measurable*, never as 0:"
+    )
+    for reason in dict.fromkeys(gaps.values()):
+        st.markdown(f"- Not measurable: {reason}")
 
 st.subheader("Tables")
 st.dataframe(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import filters as flt
-from analysis.lifecycle import rejections
+from analysis.lifecycle import measurable, rejections
 from dashboard import state
 from dashboard.charts import rejections as charts
 from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table
@@ -42,6 +42,10 @@ st.caption(
 
 state.require_database()
 filters: flt.Filters = st.session_state.get("filters") or flt.Filters()
+avail = state.call(measurable.availability)
+if not avail.rejections.measurable:
+    st.info(f"Not measurable: {avail.rejections.reason}")
+    st.stop()
 overall = state.call(rejections.disposition_mix, filters)
 pareto = state.call(rejections.reason_pareto, filters)
 

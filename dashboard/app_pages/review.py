@@ -45,8 +45,14 @@ if not months:
 
 # --- controls ---------------------------------------------------------------------------
 c_month, c_thresholds = st.columns([1, 2])
+default = state.call(rv.default_month)
 month: date = c_month.selectbox(
-    "Month", months, format_func=rv.month_label, key="rv_month", help="Calendar month, UTC."
+    "Month",
+    months,
+    index=months.index(default) if default in months else 0,
+    format_func=rv.month_label,
+    key="rv_month",
+    help="Calendar month, UTC. Opens on the last complete month that has data.",
 )
 with c_thresholds.expander("Check thresholds"):
     t1, t2 = st.columns(2)
@@ -107,26 +113,37 @@ cols[0].metric(
     f"{len(review.fired)} of {len(review.checks)}",
     help="Health checks that fired this month (details below).",
 )
+avail = review.availability
 mql_target = goals.loc["mqls", "target"]
 cols[1].metric(
     "MQLs",
-    rp.fmt_count(goals.loc["mqls", "actual"]),
+    rp.fmt_count(goals.loc["mqls", "actual"])
+    if goals.loc["mqls", "measurable"]
+    else rp.NOT_MEASURABLE,
     delta=None if np.isnan(mql_target) else f"{goals.loc['mqls', 'pct_of_target']:.0%} of target",
     delta_color="off",
     delta_arrow="off",
-    help="Leads that first became MQL this month.",
+    help="Leads that first became MQL this month."
+    if goals.loc["mqls", "measurable"]
+    else f"Not measurable: {goals.loc['mqls', 'reason']}",
 )
 cols[2].metric(
     "Contacted within SLA",
-    rp.fmt_share(sla_goal["actual"]),
+    rp.fmt_share(sla_goal["actual"]) if avail.sla.measurable else rp.NOT_MEASURABLE,
     help=f"{rp.fmt_k_of_n(sla_goal['k'], sla_goal['n'])} decided handoffs answered within "
-    "their tier's target.",
+    "their tier's target."
+    if avail.sla.measurable
+    else f"Not measurable: {avail.sla.reason}",
 )
 cols[3].metric(
-    "Won revenue",
-    rp.fmt_money(deals["won_revenue"]),
-    help=f"{int(deals['won'])} deals closed won this month.",
+    "Won revenue" if avail.revenue.measurable else "Deals won",
+    rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.fmt_count(deals["won"]),
+    help=f"{int(deals['won'])} deals won this month (leads that reached the customer stage)."
+    if avail.revenue.measurable
+    else f"Won revenue not measurable: {avail.revenue.reason}",
 )
+for reason in dict.fromkeys(avail.reasons().values()):
+    st.caption(f"Not measurable: {reason}")
 
 # --- goals vs actuals -------------------------------------------------------------------
 st.header("Goals vs actuals")
@@ -134,16 +151,7 @@ prev, last_year = rv.add_months(month, -1), rv.add_months(month, -12)
 goal_rows = pd.DataFrame(
     {
         "goal": review.goals["label"],
-        "actual": [
-            rp.fmt_value(a, u) + (f" ({rp.fmt_k_of_n(k, n)})" if u == "share" else "")
-            for a, u, k, n in zip(
-                review.goals["actual"],
-                review.goals["unit"],
-                review.goals["k"],
-                review.goals["n"],
-                strict=True,
-            )
-        ],
+        "actual": [rp.goal_actual_text(g) for g in review.goals.itertuples(index=False)],
         "target": [
             rp.fmt_value(t, u)
             for t, u in zip(review.goals["target"], review.goals["unit"], strict=True)
@@ -170,38 +178,36 @@ show_table(
     previous=f"{prev:%b %Y}",
     last_year=f"{last_year:%b %Y}",
 )
-st.plotly_chart(charts.goals_chart(review.goals), key="rv_goals_chart")
+if avail.goals.measurable:
+    st.plotly_chart(charts.goals_chart(review.goals), key="rv_goals_chart")
+else:
+    st.caption(f"Not measurable: {avail.goals.reason}")
 
 h = review.headline
 st.subheader("The month's funnel")
-steps = {s.split("_to_")[0]: s for s in h["conversions"]}
-funnel_rows = []
-for stage, label in rp.STAGE_LABELS.items():
-    c = h["conversions"].get(steps.get(stage, ""), {})
-    funnel_rows.append(
-        {
-            "stage": label,
-            "entered": h["volumes"][stage],
-            "next_step": rp.STEP_LABELS.get(steps.get(stage, ""), ""),
-            "reached": rp.fmt_k_of_n(c["k"], c["n"]) if c else "",
-            "rate": rp.fmt_share(c["rate"]) if c else "",
-            "interval": f"{rp.fmt_share(c['low'])} – {rp.fmt_share(c['high'])}" if c else "",
-        }
-    )
+st.caption(f"Rates: {rv.FUNNEL_BASIS}.")
 show_table(
-    pd.DataFrame(funnel_rows),
+    review.funnel[
+        ["label", "entered", "step", "k", "n", "rate", "low", "high"]
+        + ([] if review.funnel["measurable"].all() else ["reason"])
+    ],
     "rv_funnel",
     f"funnel_{month_iso}.csv",
-    stage="Stage",
+    label="Stage",
     entered=st.column_config.NumberColumn("Entered this month", format="localized"),
-    next_step="Next step",
-    reached="Reached so far",
-    rate="Rate",
-    interval="95% interval",
+    step="Next step",
+    k=st.column_config.NumberColumn("Reached so far", format="localized"),
+    n=st.column_config.NumberColumn("of", format="localized"),
+    rate=st.column_config.NumberColumn("Rate", format="percent"),
+    low=LOW_95,
+    high=HIGH_95,
+    reason=st.column_config.TextColumn("Not measurable because", width="medium"),
 )
 st.subheader("Response to handoffs")
-sla_rows = pd.DataFrame(h["sla"])
-if sla_rows.empty:
+sla_rows = pd.DataFrame(h["sla"] or [])
+if h["sla"] is None:
+    st.info(f"Not measurable: {h['sla_reason']}")
+elif sla_rows.empty:
     st.caption("No MQL handoffs this month.")
 else:
     show_table(
@@ -289,31 +295,49 @@ else:
 # --- outcomes ---------------------------------------------------------------------------
 st.header("Outcomes")
 st.subheader("Where this month's MQLs are now")
-o1, o2 = st.columns([4, 5])
-with o1:
-    show_table(
-        review.status[["label", "leads", "share"]],
-        "rv_status",
-        f"mql_status_{month_iso}.csv",
-        label="Status now",
-        leads=st.column_config.NumberColumn("MQLs", format="localized"),
-        share=st.column_config.NumberColumn("Share", format="percent"),
-    )
-with o2:
-    st.plotly_chart(charts.status_chart(review.status), key="rv_status_chart")
+if not avail.handoffs.measurable:
+    st.info(f"Not measurable: {avail.handoffs.reason}")
+else:
+    o1, o2 = st.columns([4, 5])
+    with o1:
+        show_table(
+            review.status[["label", "leads", "share"]],
+            "rv_status",
+            f"mql_status_{month_iso}.csv",
+            label="Status now",
+            leads=st.column_config.NumberColumn("MQLs", format="localized"),
+            share=st.column_config.NumberColumn("Share", format="percent"),
+        )
+    with o2:
+        st.plotly_chart(charts.status_chart(review.status), key="rv_status_chart")
 st.subheader("Deals closed this month")
 d = st.columns(5)
 d[0].metric("Won", rp.fmt_count(deals["won"]))
-d[1].metric("Won revenue", rp.fmt_money(deals["won_revenue"]))
-d[2].metric("Lost", rp.fmt_count(deals["lost"]))
+d[1].metric(
+    "Won revenue",
+    rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+    help=None if avail.revenue.measurable else avail.revenue.reason,
+)
+d[2].metric(
+    "Lost",
+    rp.fmt_count(deals["lost"]) if avail.win_rate.measurable else rp.NOT_MEASURABLE,
+    help=None if avail.win_rate.measurable else avail.win_rate.reason,
+)
 d[3].metric(
     "Win rate",
-    rp.fmt_share(deals["win_rate"]),
-    help=f"95% interval {rp.fmt_share(deals['win_low'])} – {rp.fmt_share(deals['win_high'])}",
+    rp.fmt_share(deals["win_rate"]) if avail.win_rate.measurable else rp.NOT_MEASURABLE,
+    help=f"95% interval {rp.fmt_share(deals['win_low'])} – {rp.fmt_share(deals['win_high'])}"
+    if avail.win_rate.measurable
+    else avail.win_rate.reason,
 )
-d[4].metric("Average won amount", rp.fmt_money(deals["avg_won_amount"]))
+d[4].metric(
+    "Average won amount",
+    rp.fmt_money(deals["avg_won_amount"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+)
 st.subheader("Why sales turned MQLs down")
 rs = review.reasons
+if not avail.rejections.measurable:
+    st.info(f"Not measurable: {avail.rejections.reason}")
 show_table(
     pd.DataFrame(
         {
@@ -373,6 +397,8 @@ trailing = p2.selectbox(
 )
 revenue_goal = None if goal == default_goal else float(goal)
 plan: rv.Plan = state.call(rv.plan, month_iso, revenue_goal, trailing, settings)
+if plan.reason:
+    st.info(f"Not measurable: {plan.reason}")
 st.markdown(
     f"Goal **{rp.fmt_money(plan.revenue_goal)}** a month at an average won amount of "
     f"**{rp.fmt_money(plan.avg_won_amount)}** ({plan.won_deals:,} won deals). {plan.note}"
@@ -487,11 +513,7 @@ edited = st.data_editor(
         ),
     },
 )
-metric_cols = [g.metric for g in rv.GOALS]
-before = grid_df.melt(id_vars="month", value_vars=metric_cols, var_name="metric")
-after = edited.melt(id_vars="month", value_vars=metric_cols, var_name="metric")
-changed = ~((before["value"] == after["value"]) | (before["value"].isna() & after["value"].isna()))
-pending = after[changed.to_numpy()]
+pending = rv.pending_target_changes(grid_df, edited)
 s1, s2 = st.columns([1, 4])
 if s1.button(
     f"Save {len(pending)} change{'s' if len(pending) != 1 else ''}",
@@ -520,8 +542,7 @@ with st.expander("Import targets from a CSV file"):
         + ", ".join(f"`{g.metric}`" for g in rv.GOALS)
         + ") and `value`. A row replaces the target with the same month and metric."
     )
-    long = grid_df.melt(id_vars="month", value_vars=metric_cols, var_name="metric")
-    long["month"] = long["month"] + "-01"
+    long = rv.targets_long(grid_df)
     st.download_button(
         "Download these targets as CSV (a template)",
         data=long.to_csv(index=False).encode("utf-8"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import filters as flt
-from analysis.lifecycle import sla
+from analysis.lifecycle import measurable, sla
 from dashboard import state
 from dashboard.charts import sla as charts
 from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table
@@ -28,6 +28,10 @@ st.caption(
 
 state.require_database()
 filters: flt.Filters = st.session_state.get("filters") or flt.Filters()
+avail = state.call(measurable.availability)
+if not avail.sla.measurable:
+    st.info(f"Not measurable: {avail.sla.reason}")
+    st.stop()
 clock = st.radio(
     "Clock",
     list(charts.CLOCK_LABELS),

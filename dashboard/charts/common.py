@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 
 STAGE_COLORS = {
@@ -36,3 +37,78 @@ def pct_axis(fig: go.Figure, axis: str = "y", title: str = "share (%)") -> go.Fi
     """Format an axis holding shares 0–1 as percentages."""
     fig.update_layout({f"{axis}axis": {"tickformat": ".0%", "title": title, "rangemode": "tozero"}})
     return fig
+
+
+# Funnel labels and small text formats shared by the funnel and cohort charts.
+
+STAGE_LABEL = {
+    "lead": "Lead",
+    "mql": "MQL",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "customer": "Customer",
+}
+STAGE_PLURAL = {
+    "lead": "Leads",
+    "mql": "MQLs",
+    "sql": "SQLs",
+    "opportunity": "Opportunities",
+    "customer": "Customers",
+}
+STAGE_PLURAL_LOWER = {
+    "lead": "leads",
+    "mql": "MQLs",
+    "sql": "SQLs",
+    "opportunity": "opportunities",
+    "customer": "customers",
+}
+DIMENSION_LABEL = {
+    "source": "Source",
+    "campaign": "Campaign",
+    "region": "Region",
+    "country": "Country",
+    "industry": "Industry",
+    "size_band": "Company size",
+    "team": "Team",
+    "rep": "Rep",
+}
+GRAIN_UNIT = {"day": "day", "week": "week", "month": "month", "quarter": "quarter"}
+IMMATURE_GREY = "#d9d9d9"
+HEAT_SCALE = [[0.0, "#f7fbff"], [0.5, "#6baed6"], [1.0, "#08306b"]]
+
+
+def step_label(from_stage: str, to_stage: str) -> str:
+    """``"MQL → SQL"``."""
+    return f"{STAGE_LABEL[from_stage]} → {STAGE_LABEL[to_stage]}"
+
+
+def pct(value: float, digits: int = 1) -> str:
+    """A share 0-1 as ``"54.1%"``; ``"–"`` when undefined."""
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+
+
+def k_of_n(k: float, n: float) -> str:
+    """``"411 of 760"``."""
+    return f"{int(k):,} of {int(n):,}"
+
+
+def interval(low: float, high: float) -> str:
+    """``"95% CI 50.5–57.6%"``; empty when undefined."""
+    if pd.isna(low) or pd.isna(high):
+        return ""
+    return f"95% CI {low * 100:.1f}–{high * 100:.1f}%"
+
+
+def rate_text(k: float, n: float, rate: float, low: float, high: float) -> str:
+    """``"54.1% (411 of 760; 95% CI 50.5–57.6%)"``, the way every rate is quoted."""
+    if not n:
+        return "– (0 of 0)"
+    return f"{pct(rate)} ({k_of_n(k, n)}; {interval(low, high)})"
+
+
+def month_label(ts: pd.Timestamp) -> str:
+    """``"Sep 2026"``."""
+    return pd.Timestamp(ts).strftime("%b %Y")
+
+
+# --------------------------------------------------------------------------- funnel

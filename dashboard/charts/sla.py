@@ -232,7 +232,10 @@ def compliance_heatmap(table: pd.DataFrame, dim: str, order: list[str]) -> go.Fi
     ``table`` is :func:`analysis.sla.sla_compliance` by ``[dim, "month"]``; ``order``
     lists the groups top to bottom. Cells print the rate; the hover adds ``k of n`` and
     the 95% interval; ``*`` marks cells with fewer than :data:`MIN_GROUP_N` decided
-    handoffs. Empty cells had none.
+    handoffs. Empty cells had none. A month the data does not cover to its end (the
+    table's ``complete`` column, from
+    :func:`analysis.lifecycle.definitions.is_complete_month`) is labelled "in progress"
+    and its cells are read with care: its late handoffs are still pending.
     """
     t = table[table["n"] > 0]
     rows = [g for g in order if g in set(t[dim].astype(str))]
@@ -278,6 +281,12 @@ def compliance_heatmap(table: pd.DataFrame, dim: str, order: list[str]) -> go.Fi
         )
     )
     fig.update_xaxes(title="month of the handoff", dtick="M1", tickformat="%b\n%Y")
+    if "complete" in t.columns:
+        for m in t.loc[~t["complete"].astype(bool), "month"].unique():
+            fig.add_annotation(
+                x=pd.Timestamp(m), y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                text="in progress", font={"size": 10, "color": "#52606d"},
+            )  # fmt: skip
     fig.update_yaxes(title=None, autorange="reversed", automargin=True)
     return style(fig, height=max(260, 36 * len(rows) + 120))
 

@@ -20,13 +20,13 @@ ALL_DRAWN = """() => {
 
 
 def test_review_page_renders(served_app, page, demo_db) -> None:
-    """The page shows the latest month's MQLs, draws its four charts without an exception
-    box, serves the HTML report from its download button, and leaves a full-page
-    screenshot in artifacts/review.png.
+    """The page shows the MQLs of the month it opens on (the last complete month with
+    data), draws its four charts without an exception box, serves the HTML report from
+    its download button, and leaves a full-page screenshot in artifacts/review.png.
     """
     con = store.connect_read_only(demo_db)
     try:
-        month = review.available_months(con)[0]
+        month = review.default_month(con)
         mqls = metrics.headline(con, month, review.month_end(month))["volumes"]["mql"]
     finally:
         con.close()

@@ -72,7 +72,7 @@ def test_reason_heatmap_rows_count_the_non_accepted_dispositions(app_at, con):
     direct = dict(
         con.execute(
             """
-            SELECT coalesce(nullif(l.source, ''), 'unknown'), count(*)
+            SELECT coalesce(nullif(l.source, ''), '(not set)'), count(*)
             FROM dispositions d JOIN leads l USING (lead_id)
             WHERE d.outcome <> 'accepted' GROUP BY 1
             """

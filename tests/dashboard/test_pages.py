@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.paths import APP
@@ -26,3 +29,111 @@ def test_home_explains_a_missing_database(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "handoff generate" in at.error[0].value
+
+
+# --------------------------------------------------------------------------------------
+# Histories shaped like real exports: every page renders, "not measurable" where due
+# --------------------------------------------------------------------------------------
+
+OWN_PAGES = (
+    None,
+    "app_pages/funnel.py",
+    "app_pages/sla.py",
+    "app_pages/rejections.py",
+    "app_pages/review.py",
+)
+
+
+def _export_db(tmp_path_factory, name: str):
+    from tests.journeys import save
+    from tests.lifecycle import exports
+
+    path = tmp_path_factory.mktemp(name) / f"{name}.duckdb"
+    return save(getattr(exports, name)(), path)
+
+
+@pytest.fixture(scope="module")
+def export_dbs(tmp_path_factory) -> dict:
+    return {n: _export_db(tmp_path_factory, n) for n in ("marketplace", "undated", "pipeline")}
+
+
+def _render(db, page: str | None, monkeypatch) -> AppTest:
+    monkeypatch.setenv("HANDOFF_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [x.value for x in at.info] + [x.value for x in at.warning]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("page", OWN_PAGES)
+@pytest.mark.parametrize("name", ["marketplace", "undated", "pipeline"])
+def test_export_pages_render(export_dbs, monkeypatch, name: str, page: str | None) -> None:
+    """Every page of the lifecycle renders on each export shape without an exception."""
+    _render(export_dbs[name], page, monkeypatch)
+
+
+def test_marketplace_sla_and_rejections_say_not_measurable(export_dbs, monkeypatch) -> None:
+    """(a) has no sales activities and no dispositions: the SLA page shows no compliance
+    percentage, no breach queue and no heatmap, only the reason; Rejections does not ask
+    to widen the period.
+    """
+    at = _render(export_dbs["marketplace"], "app_pages/sla.py", monkeypatch)
+    text = _text(at)
+    assert "Not measurable: this history has no sales activities" in text
+    assert not [m for m in at.metric if "Within SLA" in m.label or "past SLA" in m.label]
+    assert not at.get("plotly_chart")
+    at = _render(export_dbs["marketplace"], "app_pages/rejections.py", monkeypatch)
+    text = _text(at)
+    assert "Not measurable: this history has no sales dispositions" in text
+    assert "widen" not in text
+
+
+def test_marketplace_review_counts_deals_and_not_revenue(export_dbs, monkeypatch) -> None:
+    """(a) The review opens on February 2024 (the last complete month with data), shows
+    Deals won 2 (m1 Feb 15, m4 Feb 8) instead of "Won revenue 0", and SLA compliance as
+    not measurable.
+    """
+    at = _render(export_dbs["marketplace"], "app_pages/review.py", monkeypatch)
+    assert at.selectbox(key="rv_month").value == date(2024, 2, 1)
+    values = {m.label: m.value for m in at.metric}
+    assert values["Deals won"] == "2"
+    assert values["Contacted within SLA"] == "not measurable"
+    assert values["Won revenue"] == "not measurable"  # the deals-closed row
+    assert values["Win rate"] == "not measurable"
+    assert values["MQLs"] == "2"  # m3 Feb 3, m4 Feb 8 (its won time, skip rule)
+    assert "no deal amounts" in _text(at)
+
+
+def test_undated_funnel_says_trends_are_not_measurable(export_dbs, monkeypatch) -> None:
+    """(b) The funnel shows the MQL-based counts (10 MQLs, 4 customers) and says that
+    stage entries over time, cohort trends and velocity need dates.
+    """
+    at = _render(export_dbs["undated"], "app_pages/funnel.py", monkeypatch)
+    values = {m.label: m.value for m in at.metric}
+    assert values["MQLs"] == "10" and values["Customers"] == "4"
+    assert "Leads" not in values  # the funnel starts at the MQL stage
+    assert "Not measurable: this history has no dates" in _text(at)
+    assert len(at.get("plotly_chart")) == 2  # the funnel and the breakdown only
+
+
+def test_pipeline_review_and_home(export_dbs, monkeypatch) -> None:
+    """(c) The review of February 2024 shows o1 won and o2 lost (win rate 50.0%), MQLs as
+    not measurable, and no MQL status table; Home says the funnel starts at opportunity.
+    """
+    at = _render(export_dbs["pipeline"], "app_pages/review.py", monkeypatch)
+    values = {m.label: m.value for m in at.metric}
+    assert values["MQLs"] == "not measurable"
+    assert values["Won"] == "1" and values["Lost"] == "1" and values["Win rate"] == "50.0%"
+    assert values["Won revenue"] == "1,000"
+    assert "starts at the opportunity stage" in _text(at)
+    home = _render(export_dbs["pipeline"], None, monkeypatch)
+    assert "The funnel starts at the **opportunity** stage" in _text(home)

@@ -10,6 +10,7 @@ import pytest
 
 from analysis import store
 from analysis.lifecycle import metrics, review
+from analysis.store import STAGES
 from dashboard import report
 from tests.journeys import build
 
@@ -81,7 +82,9 @@ def test_report_numbers_equal_the_headline(cells, headline) -> None:
     """
     for stage, v in headline["volumes"].items():
         assert cells[f"volume.{stage}"] == (str(v), f"{v:,}"), stage
-    for step, c in headline["conversions"].items():
+    # the month's funnel table shows each adjacent step (lead -> mql ... opportunity -> won)
+    for s, t in zip(STAGES, STAGES[1:], strict=False):
+        step, c = f"{s}_to_{t}", headline["conversions"][f"{s}_to_{t}"]
         assert cells[f"conv.{step}.k"] == (str(c["k"]), f"{c['k']:,} of {c['n']:,}"), step
         assert cells[f"conv.{step}.rate"][1] == f"{c['rate']:.1%}"
     for tier in headline["sla"]:
@@ -178,3 +181,25 @@ def test_report_prints_to_pdf(report_file, tmp_path) -> None:
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 2
+
+
+def test_report_on_a_won_deals_export_says_not_measurable(tmp_path) -> None:
+    """On fixture (a) (MQLs + won deals, no activities, amounts, targets) the February
+    report counts 2 deals won (m1 Feb 15, m4 Feb 8), and says "not measurable" for SLA,
+    won revenue and goals instead of 0.
+    """
+    from tests.lifecycle import exports
+
+    out = tmp_path / "a.html"
+    report.render_report(exports.marketplace(), "2024-02", out)
+    parser = DataCells()
+    text = out.read_text(encoding="utf-8")
+    parser.feed(text)
+    cells = parser.cells
+    assert cells["deals.won"] == ("2", "2") and cells["tile.deals_won"][0] == "2"
+    assert cells["tile.won_revenue"] == ("", "not measurable")
+    assert cells["deals.won_revenue"] == ("", "not measurable")
+    assert cells["tile.sla"][1] == "not measurable"
+    assert "Not measurable: this history has no sales activities" in text
+    assert "Not measurable: this history has no targets" in text
+    assert cells["volume.lead"][1] == "not measurable" and cells["volume.mql"][0] == "2"

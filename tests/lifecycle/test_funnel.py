@@ -129,7 +129,7 @@ def test_period_volumes_by_dimension(con) -> None:
     """It splits volumes by a breakdown."""
     v = funnel.period_volumes(con, ALL, by="source")
     leads = v[v["stage"] == "lead"].groupby("source")["entries"].sum().to_dict()
-    assert leads == {"ads": 2, "unknown": 1, "webinar": 2}
+    assert leads == {"ads": 2, "(not set)": 1, "webinar": 2}
 
 
 def test_stage_conversion_is_the_funnel(con) -> None:
@@ -160,11 +160,11 @@ def test_stage_conversion_from_mql(con) -> None:
     ("filters", "leads"),
     [
         (flt.Filters(sources=("webinar",)), 2),
-        (flt.Filters(sources=("unknown",)), 1),  # e has no source
-        (flt.Filters(size_bands=("unknown",)), 2),  # c and e have no employee count
+        (flt.Filters(sources=("(not set)",)), 1),  # e has no source
+        (flt.Filters(size_bands=("(not set)",)), 2),  # c and e have no employee count
         (flt.Filters(size_bands=("1000+", "1-49")), 2),  # d (5000) and b (40)
         (flt.Filters(teams=("Outbound",)), 1),
-        (flt.Filters(teams=("unassigned",)), 2),  # c and e have no owner
+        (flt.Filters(teams=("(not set)",)), 2),  # c and e have no owner
         (flt.Filters(reps=("R1",)), 2),
         (flt.Filters(sources=("webinar",), teams=("Inbound",)), 1),
         (flt.Filters(regions=("EMEA",)), 0),
@@ -244,9 +244,9 @@ def test_cohort_conversion_by_dimension(con) -> None:
     assert got == {
         (1, "Inbound"): (1, 1),
         (1, "Outbound"): (1, 1),
-        (1, "unassigned"): (1, 1),
+        (1, "(not set)"): (1, 1),
         (2, "Inbound"): (0, 1),
-        (2, "unassigned"): (1, 1),
+        (2, "(not set)"): (1, 1),
     }
 
 
@@ -317,7 +317,7 @@ def test_velocity_by_dimension(con) -> None:
 def test_breakdown_by_source(con) -> None:
     """It gives funnel counts and step rates per value, largest first."""
     b = funnel.breakdown(con, ALL, "source")
-    assert b["source"].tolist() == ["ads", "webinar", "unknown"]
+    assert b["source"].tolist() == ["ads", "webinar", "(not set)"]
     b = b.set_index("source")
     assert b.loc["webinar", ["leads", "mqls", "sqls", "opportunities", "customers"]].tolist() == [
         2,
@@ -329,7 +329,7 @@ def test_breakdown_by_source(con) -> None:
     assert b.loc["webinar", "opportunity_to_customer"] == 0.5
     assert b.loc["ads", "lead_to_mql"] == 0.5
     assert pd.isna(b.loc["ads", "sql_to_opportunity"])  # nobody reached sql
-    assert b.loc["unknown", "mql_to_sql_low"] == pytest.approx(0.2065, abs=1e-4)  # 1 of 1
+    assert b.loc["(not set)", "mql_to_sql_low"] == pytest.approx(0.2065, abs=1e-4)  # 1 of 1
 
 
 def test_step_conversions_use_each_steps_own_cohort(con) -> None:
@@ -392,9 +392,9 @@ def test_rate_change() -> None:
 def test_filter_options(con) -> None:
     """It lists distinct values per filter, size bands in band order, and the date span."""
     o = flt.filter_options(con)
-    assert o["sources"] == ["ads", "unknown", "webinar"]
-    assert o["size_bands"] == ["1-49", "200-999", "1000+", "unknown"]
-    assert o["teams"] == ["Inbound", "Outbound", "unassigned"]
+    assert o["sources"] == ["(not set)", "ads", "webinar"]
+    assert o["size_bands"] == ["1-49", "200-999", "1000+", "(not set)"]
+    assert o["teams"] == ["(not set)", "Inbound", "Outbound"]
     assert (o["first_date"], o["last_date"]) == (date(2024, 1, 5), date(2024, 3, 5))
 
 

@@ -62,10 +62,17 @@ def test_headline_january(con) -> None:
     assert h["volumes"] == {"lead": 5, "mql": 3, "sql": 1, "opportunity": 0, "customer": 0}
     conv = {k: (v["k"], v["n"]) for k, v in h["conversions"].items()}
     # lead->mql: a b c e of the five January leads; mql->sql: a of the January MQLs a b c
+    # lead->sql: a of the five January leads; mql->customer: none of a b c
     assert conv == {
         "lead_to_mql": (4, 5),
+        "lead_to_sql": (1, 5),
+        "lead_to_opportunity": (0, 5),
+        "lead_to_customer": (0, 5),
         "mql_to_sql": (1, 3),
+        "mql_to_opportunity": (0, 3),
+        "mql_to_customer": (0, 3),
         "sql_to_opportunity": (0, 1),
+        "sql_to_customer": (0, 1),
         "opportunity_to_customer": (0, 0),
     }
     assert h["conversions"]["opportunity_to_customer"]["rate"] is None
@@ -124,10 +131,16 @@ def test_headline_is_strict_json(con) -> None:
 
 
 def test_headline_of_an_empty_database() -> None:
-    """It reports zeros and nulls, not an exception, when there is no history."""
+    """It reports zeros and nulls, not an exception, when there is no history.
+
+    An empty history has no sales activities either, so SLA is null with its reason.
+    """
     h = metrics.headline(build(), "2024-01-01", "2024-01-31", by="source")
-    assert h["volumes"]["lead"] == 0 and h["groups"] == [] and h["sla"] == []
+    assert h["volumes"]["lead"] == 0 and h["groups"] == [] and h["sla"] is None
+    assert "no sales activities" in h["sla_reason"]
     assert h["conversions"]["mql_to_sql"] == {
+        "from": "mql",
+        "to": "sql",
         "k": 0,
         "n": 0,
         "rate": None,

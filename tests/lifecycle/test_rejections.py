@@ -97,12 +97,12 @@ def test_disposition_mix_overall(con) -> None:
     m = rejections.disposition_mix(con, ALL)
     rows = list(zip(m["outcome"], m["reason"], m["count"], strict=True))
     assert rows == [
-        ("accepted", "unspecified", 2),
+        ("accepted", "(not set)", 2),
         ("rejected", "no_budget", 2),
         ("rejected", "student_or_job_seeker", 1),
         ("nurture", "bad_timing", 1),
         ("nurture", "no_need", 1),
-        ("bad_data", "unspecified", 1),  # no reason recorded
+        ("bad_data", "(not set)", 1),  # no reason recorded
     ]
     assert set(m["total"]) == {8}
     assert m.loc[1, "share"] == 0.25
@@ -151,12 +151,13 @@ def test_disposition_mix_date_range_is_on_the_decision(con) -> None:
 def test_reason_pareto(con) -> None:
     """It sorts reasons of non-accepted dispositions, ties by name, with cumulative share."""
     p = rejections.reason_pareto(con, ALL)
+    # ties by name: "(not set)" (a missing reason) sorts before the letters
     assert p["reason"].tolist() == [
         "no_budget",
+        "(not set)",
         "bad_timing",
         "no_need",
         "student_or_job_seeker",
-        "unspecified",
     ]
     assert p["count"].tolist() == [2, 1, 1, 1, 1]
     assert p["cumulative_share"].tolist() == pytest.approx([2 / 6, 3 / 6, 4 / 6, 5 / 6, 1.0])

@@ -11,6 +11,7 @@ import math
 from datetime import date, datetime
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -504,7 +505,7 @@ def test_what_changed_calls_out_only_distinguishable_changes() -> None:
     """SLA: February 10/10 within target, March 0/10: p < 0.001, verdict down.
 
     Cohort rates are not comparable while March MQLs are younger than 30 days; with no
-    dispositions or closed deals those rows say "no data".
+    dispositions at all the acceptance row says "not measurable".
     """
     journeys, acts = {}, {}
     for month, minutes in (("2024-02", 10), ("2024-03", 3000)):
@@ -519,7 +520,8 @@ def test_what_changed_calls_out_only_distinguishable_changes() -> None:
     assert (s["k"], s["n"], s["prev_k"], s["prev_n"]) == (0, 10, 10, 10)
     assert s["significant"] and s["verdict"] == "down" and s["p_value"] < 0.001
     assert out.loc["mql_to_sql", "verdict"] == "not comparable yet"
-    assert out.loc["acceptance", "verdict"] == "no data"
+    # the history has no dispositions at all: not measurable, not "no data"
+    assert out.loc["acceptance", "verdict"] == "not measurable"
 
 
 # --------------------------------------------------------------------------------------
@@ -680,3 +682,25 @@ def test_demo_review_is_consistent_with_the_engine(demo_con, demo_truth) -> None
         "too_few_mqls",
         "too_many_mqls",
     ]
+
+
+def test_pending_target_changes_lists_only_edited_cells() -> None:
+    """Two months x seven goals: setting November's leads to 500 and clearing December's
+    MQL target (600) gives exactly those two rows (the cleared one with NaN); the long
+    template has 2 x 7 = 14 rows with first-of-month dates.
+    """
+    before = pd.DataFrame({"month": ["2024-11", "2024-12"]})
+    for g in review.GOALS:
+        before[g.metric] = np.nan
+    before.loc[1, "mqls"] = 600.0
+    after = before.copy()
+    after.loc[0, "leads"] = 500.0
+    after.loc[1, "mqls"] = np.nan
+    got = review.pending_target_changes(before, after)
+    assert list(zip(got["month"], got["metric"], strict=True)) == [
+        ("2024-11", "leads"),
+        ("2024-12", "mqls"),
+    ]
+    assert got["value"].iloc[0] == 500.0 and np.isnan(got["value"].iloc[1])
+    long = review.targets_long(before)
+    assert len(long) == 14 and set(long["month"]) == {"2024-11-01", "2024-12-01"}

@@ -508,3 +508,15 @@ def test_bad_arguments_are_refused(call, message: str) -> None:
     """It says what it expected and what arrived."""
     with pytest.raises(ValueError, match=message):
         call(build())
+
+
+def test_compliance_by_month_marks_the_month_in_progress() -> None:
+    """Handoffs on Jan 10 and Feb 5; the data ends Feb 10 (an activity): January is
+    complete, February is not (is_complete_month), so only February is in progress.
+    """
+    con = build(
+        {"a": [("mql", "2024-01-10 09:00")], "b": [("mql", "2024-02-05 09:00")]},
+        activities={"a": [("2024-01-10 09:05", "call")], "b": [("2024-02-10 09:00", "call")]},
+    )
+    df = sla.sla_compliance(con, flt.Filters(), by=("month",))
+    assert df["complete"].tolist() == [True, False]

@@ -1,0 +1,253 @@
+"""Handoffs and their SLA clocks: one row per MQL handoff, each with its SLA outcome.
+
+This is the relation every response-time number is built from (:func:`handoffs_cte`):
+the handoff (an ``mql`` change, :data:`analysis.lifecycle.definitions.HANDOFF_STAGE`),
+its first sales activity, its SLA tier (:func:`policies`), both clocks (wall and business
+minutes) and its SLA outcome (:func:`sla_outcome_sql`, the one definition of met and
+breached). :mod:`analysis.lifecycle.sla` explains the algorithm and aggregates it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from analysis import filters as flt
+from analysis.lifecycle.definitions import HANDOFF_STAGE
+from analysis.store import STAGES
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One SLA tier: its name, target in minutes, and whether the target is in business time."""
+
+    tier: str
+    target_minutes: float
+    business_hours: bool
+
+
+DEFAULT_POLICIES: dict[str, Policy] = {
+    "demo_request": Policy("hot", 15.0, False),
+    "default": Policy("standard", 1440.0, False),
+}
+"""DESIGN.md's common-practice tiers, used for a rule missing from ``sla_policies``:
+demo-request MQLs 15 minutes, other MQLs 24 hours, both wall-clock."""
+
+CLOCKS: tuple[str, ...] = ("policy", "wall", "business")
+"""Clocks a compliance figure can use: each tier's own, wall-clock or business time."""
+
+DEFAULT_WORK_START_MIN = 9 * 60
+DEFAULT_WORK_END_MIN = 17 * 60
+
+DEFAULT_BUCKETS: tuple[float, ...] = (0, 5, 15, 60, 240, 1440, 4320, math.inf)
+"""Speed-to-lead response bands in minutes: 0-5, 5-15, 15-60 min, 1-4 h, 4-24 h, 1-3 d, 3 d+."""
+
+
+def rule_kind(rule: str | None) -> str:
+    """Which MQLs a ``sla_policies.rule`` text covers: ``demo_request`` or ``default``.
+
+    A rule naming a demo request (``demo_request``, ``demo request``, ``Demo-request
+    MQLs``) covers MQLs with a demo-request touchpoint at or before the handoff; any other
+    text (``default``, ``any other MQL``, empty) covers the rest.
+    """
+    text = (rule or "").lower().replace("_", " ").replace("-", " ")
+    return "demo_request" if "demo" in text else "default"
+
+
+def policies(con: duckdb.DuckDBPyConnection) -> dict[str, Policy]:
+    """The policy per rule kind (``demo_request``, ``default``) from ``sla_policies``.
+
+    When several rows cover the same kind, the strictest (smallest target) wins; a kind
+    with no row falls back to :data:`DEFAULT_POLICIES`.
+    """
+    rows = con.execute(
+        "SELECT tier, rule, target_minutes, coalesce(business_hours, false) FROM sla_policies "
+        "ORDER BY target_minutes, tier"
+    ).fetchall()
+    found: dict[str, Policy] = {}
+    for tier, rule, target, business in rows:
+        found.setdefault(rule_kind(rule), Policy(str(tier), float(target), bool(business)))
+    return {kind: found.get(kind, DEFAULT_POLICIES[kind]) for kind in DEFAULT_POLICIES}
+
+
+SLA_OUTCOMES: tuple[str, ...] = (
+    "met",
+    "breached",
+    "open_in_breach",
+    "open_within",
+    "not_measurable",
+)
+"""The SLA outcome of one handoff (:func:`sla_outcome_sql`), the only definition of met
+and breached: ``met`` answered within target; ``breached`` answered late, or closed
+without a touch after the target passed; ``open_in_breach`` no touch yet and already past
+target; ``open_within`` no touch yet, still inside target; ``not_measurable`` closed (a
+decision, a later stage or a new handoff) before the target passed without any touch.
+Compliance is ``met`` ÷ (``met`` + ``breached`` + ``open_in_breach``); the other two are
+*pending*."""
+
+
+def sla_outcome_sql(minutes: str = "policy_minutes") -> str:
+    """SQL CASE giving :data:`SLA_OUTCOMES` of a handoff row, with its clock ``minutes``.
+
+    Uses the handoff relation's ``status`` and ``target_minutes`` columns; ``minutes`` is
+    one of its clock columns (``policy_minutes``, ``wall_minutes``, ``business_minutes``).
+    """
+    return f"""CASE
+        WHEN status = 'responded' AND {minutes} <= target_minutes THEN 'met'
+        WHEN status = 'open' AND {minutes} > target_minutes THEN 'open_in_breach'
+        WHEN {minutes} > target_minutes THEN 'breached'
+        WHEN status = 'open' THEN 'open_within'
+        ELSE 'not_measurable' END"""
+
+
+DECIDED_OUTCOMES = ("met", "breached", "open_in_breach")
+"""SLA outcomes that count in the compliance denominator (decided handoffs)."""
+
+
+def _business_clock(local: str) -> str:
+    """SQL: business minutes from a fixed Monday (1970-01-05) to local wall time ``local``.
+
+    ``local`` is a naive timestamp in the rep's own zone; uses the columns ``ws`` and
+    ``we`` (working window, minutes of the local day) of the per-handoff relation.
+    """
+    days = f"(({local})::DATE - DATE '1970-01-05')"
+    weeks = f"floor({days} / 7)"
+    rem = f"({days} - 7 * {weeks})"
+    minute = f"((epoch_us({local}) - epoch_us(({local})::DATE::TIMESTAMP)) / 60e6)"
+    return (
+        f"(({weeks} * 5 + least({rem}, 5)) * (we - ws) + "
+        f"CASE WHEN {rem} < 5 THEN least(greatest({minute} - ws, 0), we - ws) ELSE 0 END)"
+    )
+
+
+# handoffs_cte runs past 80 lines: it is one SQL query whose steps (numbered handoffs,
+# folded events, status, tier, both clocks, outcome) read best together.
+def handoffs_cte(
+    filters: flt.Filters,
+    pol: dict[str, Policy],
+    dims: Sequence[str] = (),
+    use_dates: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """CTE text ending in ``handoffs AS (...)``, one row per handoff, and its parameters.
+
+    Needs ``$as_of``. Columns: ``lead_id``, ``handoff_no``, ``handoff_at``,
+    ``next_handoff_at``, breakdown columns, ``owner_rep_id``, ``rep``, ``team``,
+    ``source``, ``campaign``, ``tier``, ``target_minutes``, ``business_hours``,
+    ``status``, ``first_activity_at``, ``clock_end_at``, ``wall_minutes``,
+    ``business_minutes`` (clock from handoff to clock end), ``policy_minutes`` (the one the
+    tier's target uses), ``met``, ``breached``.
+    """
+    where, params = filters.lead_sql()
+    if use_dates:
+        date_where, date_params = filters.date_sql("h0.handoff_at")
+        where = f"{where} AND {date_where}"
+        params = {**params, **date_params}
+    hot, std = pol["demo_request"], pol["default"]
+    params.update(
+        hot_tier=hot.tier,
+        hot_target=hot.target_minutes,
+        hot_bh=hot.business_hours,
+        std_tier=std.tier,
+        std_target=std.target_minutes,
+        std_bh=std.business_hours,
+        def_ws=DEFAULT_WORK_START_MIN,
+        def_we=DEFAULT_WORK_END_MIN,
+    )
+    fixed = ("rep", "team", "source", "campaign")
+    dims_sql = "".join(f'{flt.dimension_sql(d)} AS "{d}", ' for d in dict.fromkeys([*fixed, *dims]))
+    later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
+    b_end, b_start = _business_clock("end_local"), _business_clock("handoff_local")
+    sql = f"""
+    rp AS (
+        SELECT rep_id,
+            CASE WHEN timezone IN (SELECT name FROM pg_timezone_names())
+                 THEN timezone ELSE 'UTC' END AS tz,
+            epoch(work_start) / 60 AS ws0, epoch(work_end) / 60 AS we0
+        FROM reps
+    ),
+    h0 AS (
+        SELECT lead_id, changed_at AS handoff_at,
+            row_number() OVER w AS handoff_no,
+            lead(changed_at) OVER w AS next_handoff_at
+        FROM stage_changes
+        WHERE stage = '{HANDOFF_STAGE}' AND changed_at <= $as_of
+        WINDOW w AS (PARTITION BY lead_id ORDER BY changed_at)
+    ),
+    h AS MATERIALIZED (
+        SELECT row_number() OVER () AS hid,
+            h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at, {dims_sql}
+            l.owner_rep_id, coalesce(rp.tz, 'UTC') AS tz,
+            CASE WHEN rp.we0 > rp.ws0 THEN rp.ws0 ELSE $def_ws END AS ws,
+            CASE WHEN rp.we0 > rp.ws0 THEN rp.we0 ELSE $def_we END AS we
+        FROM h0
+        JOIN leads l ON l.lead_id = h0.lead_id
+        LEFT JOIN reps r ON r.rep_id = l.owner_rep_id
+        LEFT JOIN rp ON rp.rep_id = l.owner_rep_id
+        WHERE {where}
+    ),
+    ev AS (
+        SELECT lead_id, occurred_at AS at, 1 AS what FROM sales_activities
+        UNION ALL
+        SELECT lead_id, changed_at, 2 FROM stage_changes WHERE stage IN ({later})
+        UNION ALL
+        SELECT lead_id, decided_at, 2 FROM dispositions
+        UNION ALL
+        SELECT lead_id, occurred_at, 3 FROM touchpoints WHERE kind = 'demo_request'
+    ),
+    x AS (
+        SELECT h.hid,
+            min(ev.at) FILTER (
+                WHERE ev.what = 1 AND ev.at >= h.handoff_at
+                  AND (h.next_handoff_at IS NULL OR ev.at < h.next_handoff_at))
+                AS first_activity_at,
+            min(ev.at) FILTER (WHERE ev.what = 2 AND ev.at >= h.handoff_at) AS ended_at,
+            bool_or(ev.what = 3 AND ev.at <= h.handoff_at) AS is_hot
+        FROM h
+        JOIN ev ON ev.lead_id = h.lead_id AND ev.at <= $as_of
+        GROUP BY h.hid
+    ),
+    h2 AS (
+        SELECT h.*, x.first_activity_at, coalesce(x.is_hot, false) AS is_hot,
+            CASE WHEN x.first_activity_at IS NOT NULL THEN 'responded'
+                 WHEN least(x.ended_at, h.next_handoff_at) IS NOT NULL THEN 'closed'
+                 ELSE 'open' END AS status,
+            coalesce(x.first_activity_at, least(x.ended_at, h.next_handoff_at), $as_of)
+                AS clock_end_at
+        FROM h
+        LEFT JOIN x ON x.hid = h.hid
+    ),
+    h3 AS MATERIALIZED (
+        SELECT * EXCLUDE (is_hot),
+            CASE WHEN is_hot THEN $hot_tier ELSE $std_tier END AS tier,
+            CASE WHEN is_hot THEN $hot_target ELSE $std_target END AS target_minutes,
+            CASE WHEN is_hot THEN $hot_bh ELSE $std_bh END AS business_hours,
+            (epoch_us(clock_end_at) - epoch_us(handoff_at)) / 60e6 AS wall_minutes,
+            timezone(tz, timezone('UTC', handoff_at)) AS handoff_local,
+            timezone(tz, timezone('UTC', clock_end_at)) AS end_local
+        FROM h2
+    ),
+    h4 AS (
+        SELECT * EXCLUDE (hid, handoff_local, end_local),
+            {b_end} - {b_start} AS business_minutes
+        FROM h3
+    ),
+    h5 AS (
+        SELECT *,
+            CASE WHEN business_hours THEN business_minutes ELSE wall_minutes END
+                AS policy_minutes
+        FROM h4
+    ),
+    handoffs AS (SELECT *, {sla_outcome_sql("policy_minutes")} AS sla_outcome FROM h5)"""
+    return sql, params
+
+
+def _clock_column(clock: str) -> str:
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
+    return {"policy": "policy_minutes", "wall": "wall_minutes", "business": "business_minutes"}[
+        clock
+    ]
