@@ -370,6 +370,11 @@ def _parse_date(value: str, option: str) -> date:
         fail(f"{option} must be a date YYYY-MM-DD, got {value!r}")
 
 
+from handoff.model import model_app  # noqa: E402  (needs the options above)
+
+app.add_typer(model_app, name="model")
+
+
 def main() -> None:
     """Entry point for ``python -m handoff``."""
     app()

@@ -439,6 +439,7 @@ def build_features(
         target_industries=settings.target_industries,
         described=described,
         absent=_unavailable(builtin, settings, int(touchpoints)),
+        one_hot_groups={p: tuple(n for n in extra_names if n.startswith(f"{p}=")) for p in extra},
     )
     if properties:
         fm = props.add_properties(

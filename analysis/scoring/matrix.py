@@ -62,6 +62,8 @@ class FeatureMatrix:
         their columns stay in ``X`` (so saved rules still replay) but are not offered.
     properties : tuple of str
         Lead properties appended as features (:mod:`analysis.scoring.properties`).
+    one_hot_groups : mapping of str to tuple of str
+        Property (or lead column) -> its one-hot columns; exactly one is 1 per lead.
     months : ndarray of datetime64[M]
         Every calendar month from the first decision month to the later of the last
         decision month and the month of ``as_of``, ascending.
@@ -91,6 +93,7 @@ class FeatureMatrix:
     described: Mapping[str, str] = field(default_factory=dict)
     absent: Mapping[str, str] = field(default_factory=dict)
     properties: tuple[str, ...] = ()
+    one_hot_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     months: np.ndarray = field(default_factory=lambda: np.array([], dtype="datetime64[M]"))
     month_code: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int32))
 
@@ -226,6 +229,20 @@ class FeatureMatrix:
     def offered(self) -> tuple[str, ...]:
         """Feature names the lab offers: every column except the :attr:`absent` built-ins."""
         return tuple(n for n in self.names if n not in self.absent)
+
+    def reference_levels(self) -> tuple[str, ...]:
+        """The most frequent column of each one-hot group of two or more columns.
+
+        A group's columns add up to 1 for every lead, so together with the intercept one
+        of them is redundant: the model leaves the most frequent one out (0 points) and
+        the others' points are relative to it.
+        """
+        out = []
+        for cols in self.one_hot_groups.values():
+            if len(cols) >= 2:
+                means = [float(self.column(c).mean()) for c in cols]
+                out.append(cols[int(np.argmax(means))])
+        return tuple(out)
 
     def catalogue(self, include_absent: bool = False) -> pd.DataFrame:
         """One row per offered feature: ``feature``, ``kind``, ``description``, ``share``.

@@ -437,7 +437,9 @@ def fit_model(
     seed : int
         Shuffles the cross-validation folds (``StratifiedKFold(random_state=seed)``).
     features : sequence of str, optional
-        Columns of ``fm`` to use; default every offered feature (:attr:`FeatureMatrix.offered`).
+        Columns of ``fm`` to use; default every offered feature
+        (:attr:`FeatureMatrix.offered`) except the reference level of each one-hot group
+        (:meth:`FeatureMatrix.reference_levels`).
     current : ScoringConfig, optional
         The rule in use: its points appear beside the suggestion and its MQL volume is the
         target of the suggested threshold.
@@ -453,7 +455,10 @@ def fit_model(
         raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
     if not C > 0:
         raise ValueError(f"C must be positive, got {C}")
-    names = tuple(fm.offered if features is None else features)
+    reference = fm.reference_levels() if features is None else ()
+    names = (
+        tuple(n for n in fm.offered if n not in reference) if features is None else tuple(features)
+    )
     cols = [fm.index(n) for n in names]  # KeyError listing known names
     if current is not None:
         current.validate(fm.names)
@@ -497,7 +502,16 @@ def fit_model(
         suggested_volume=volume,
         points_per_log_odds=points_per_log_odds,
         pipeline=pipeline,
-        notes=_notes(fm, ev, leads, outcome, within_days, constant_names),
+        notes=_notes(fm, ev, leads, outcome, within_days, constant_names)
+        + (
+            [
+                "Reference levels (0 points; the other values' points are relative to them): "
+                + ", ".join(reference)
+                + "."
+            ]
+            if reference
+            else []
+        ),
     )
 
 

@@ -263,15 +263,19 @@ def add_properties(
             f"unknown lead properties {unknown}; stored: {', '.join(cat.index) or 'none'}"
         )
     blocks, new, described = [fm.X], [], dict(fm.described)
+    groups = dict(fm.one_hot_groups)
     for name in dict.fromkeys(names):
+        kind = str(cat.loc[name, "kind"])
         block, cols, text = encode_property(
             con,
             fm.lead_ids,
             name,
-            str(cat.loc[name, "kind"]),
+            kind,
             min_frequency=min_frequency,
             max_categories=max_categories,
         )
+        if kind == "categorical":
+            groups[name] = tuple(cols)
         blocks.append(block)
         new += cols
         described.update(text)
@@ -285,4 +289,5 @@ def add_properties(
         kinds=(*fm.kinds, *(["fit"] * len(new))),
         described=described,
         properties=(*fm.properties, *dict.fromkeys(names)),
+        one_hot_groups=groups,
     )
