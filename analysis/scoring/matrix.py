@@ -157,6 +157,29 @@ class FeatureMatrix:
         """Distinct regions, in order of first appearance."""
         return self._region_factors[1]
 
+    def complete_months(self) -> np.ndarray:
+        """Whether each month of the historical window is complete (bool per month).
+
+        The window is :attr:`months` up to the month of :attr:`as_of`; a month is complete
+        when the data reaches past its last day.
+
+        The month holding the end of the data is partly observed, hence not complete
+        (:func:`analysis.lifecycle.definitions.is_complete_month`).
+        """
+        if np.isnat(self.as_of):
+            return np.zeros(0, dtype=bool)
+        as_of_month = self.as_of.astype("datetime64[M]")
+        window = self.months[: int(np.searchsorted(self.months, as_of_month, side="right"))]
+        return window < as_of_month
+
+    def mqls_months(self) -> np.ndarray:
+        """The months "MQLs per month" averages over (bool per month of the window).
+
+        The complete months, or every month of the window when none is complete.
+        """
+        complete = self.complete_months()
+        return complete if complete.any() else np.ones(len(complete), dtype=bool)
+
     @property
     def decided(self) -> np.ndarray:
         """True when the decision point is at or before the end of the data.
