@@ -1,10 +1,12 @@
 """Cached resources and small table helpers for the Scoring lab page.
 
 The feature matrix (one row per lead, ~20 float32 columns) is built once per version of
-the database file and kept with ``st.cache_resource``: it is never pickled, copied or
-mutated. Imported lead properties chosen as features extend a copy of it, kept the same
-way per (database version, sorted property names), so the default path (no properties)
-stays the one cached matrix. The fitted model is kept per (database version, outcome,
+the database file, through the dashboard's one cached connection (:func:`dashboard.state.
+cursor`), and kept with ``st.cache_resource``: it is never pickled, copied or mutated.
+Imported lead properties chosen as features extend a copy of it
+(:func:`analysis.scoring.properties.add_properties`), kept the same way per (database
+version, sorted property names), so the default path (no properties) stays the one
+cached matrix. The fitted model is kept per (database version, outcome,
 window, properties). Everything that depends on the points or the threshold is numpy
 over that matrix (:func:`analysis.whatif.what_if`), so moving a slider never re-queries
 or refits.
@@ -18,19 +20,18 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import config, store
-from analysis.imports import flat
-from analysis.scoring import features, whatif
-from analysis.scoring import model as scoring
-from analysis.scoring.features import FeatureMatrix
-from analysis.scoring.model import ModelReport, ScoringConfig
+from analysis import config
+from analysis.scoring import configs as scoring
+from analysis.scoring import features, leakage, properties, whatif
+from analysis.scoring.configs import ScoringConfig
+from analysis.scoring.matrix import FeatureMatrix
+from analysis.scoring.model import ModelReport, fit_model
 from dashboard import state
 
 OUTCOME_LABELS: dict[str, str] = {
@@ -175,7 +176,7 @@ def save_proposed(proposed: ScoringConfig, origin: str) -> None:
 )
 def feature_matrix(key: state.DbKey) -> FeatureMatrix:
     """The feature matrix of database version ``key``; shared, never to be mutated."""
-    con = store.connect_read_only(Path(key[0]))
+    con = state.cursor()
     try:
         return features.build_features(con)
     finally:
@@ -183,55 +184,30 @@ def feature_matrix(key: state.DbKey) -> FeatureMatrix:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Adding the chosen lead properties…")
-def _matrix_with_properties(key: state.DbKey, properties: Properties) -> FeatureMatrix:
-    con = store.connect_read_only(Path(key[0]))
+def _matrix_with_properties(key: state.DbKey, chosen: Properties) -> FeatureMatrix:
+    con = state.cursor()
     try:
-        return flat.add_property_features(feature_matrix(key), con, properties)
+        return properties.add_properties(feature_matrix(key), con, chosen)
     finally:
         con.close()
 
 
-def matrix(key: state.DbKey, properties: Iterable[str] = ()) -> FeatureMatrix:
+def matrix(key: state.DbKey, chosen: Iterable[str] = ()) -> FeatureMatrix:
     """The feature matrix of version ``key`` with the chosen lead properties appended.
 
     Without properties this is :func:`feature_matrix` itself; with them, a copy extended
-    by :func:`analysis.flat.add_property_features` (categorical -> ``name=value`` columns,
-    numeric -> ``name=≥t`` steps), cached per (version, sorted names). Shared, never to
-    be mutated.
+    by :func:`analysis.scoring.properties.add_properties` (numbers per unit with a missing
+    flag, yes/no flags, one-hot values with rare ones pooled), cached per (version, sorted
+    names). Shared, never to be mutated.
     """
-    props = tuple(sorted(set(properties)))
+    props = tuple(sorted(set(chosen)))
     return _matrix_with_properties(key, props) if props else feature_matrix(key)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def catalogue(key: state.DbKey, properties: Properties = ()) -> pd.DataFrame:
-    """:meth:`FeatureMatrix.catalogue` of :func:`matrix` (feature, kind, description, share).
-
-    Columns of a lead property are described as such ("Imported property: Rating is Hot",
-    "Imported property: Web Visits ≥ 10").
-    """
-    cat = matrix(key, properties).catalogue()
-    described = [
-        property_description(name, properties) or text
-        for name, text in zip(cat["feature"], cat["description"], strict=True)
-    ]
-    return cat.assign(description=described)
-
-
-def property_description(feature: str, properties: Iterable[str]) -> str | None:
-    """What a lead-property column means, or None when ``feature`` is not one of theirs.
-
-    ``Rating=Hot`` -> "Imported property: Rating is Hot"; ``Visits=≥10`` -> "Imported
-    property: Visits ≥ 10". The longest matching property name wins (names may share a
-    prefix).
-    """
-    for prop in sorted(properties, key=len, reverse=True):
-        if feature.startswith(f"{prop}="):
-            value = feature[len(prop) + 1 :]
-            if value.startswith("≥"):
-                return f"Imported property: {prop} ≥ {value[1:]}"
-            return f"Imported property: {prop} is {value}"
-    return None
+def catalogue(key: state.DbKey, chosen: Properties = ()) -> pd.DataFrame:
+    """:meth:`FeatureMatrix.catalogue` of :func:`matrix`: the offered features only."""
+    return matrix(key, chosen).catalogue()
 
 
 def current_rule() -> tuple[ScoringConfig, bool]:
@@ -258,7 +234,7 @@ def model_report(
     fm = matrix(key, properties)
     current, saved = current_rule()
     try:
-        report = scoring.fit_model(fm, outcome, within_days, current=current if saved else None)
+        report = fit_model(fm, outcome, within_days, current=current if saved else None)
     except ValueError as exc:
         return None, str(exc)
     return report, ""
@@ -272,41 +248,13 @@ def threshold_curve(
     within_days: int | None,
     properties: Properties = (),
 ) -> pd.DataFrame:
-    """Threshold curve of a set of points over the decided leads of version ``key``.
+    """:func:`analysis.scoring.whatif.config_threshold_curve` of a set of points.
 
-    ``properties`` are the lead properties chosen as features (see :func:`matrix`).
-
-    Returns
-    -------
-    DataFrame
-        :func:`analysis.whatif.threshold_curve` (``threshold``, ``mqls``, ``observed``,
-        ``reached``, ``precision``, ``recall``) plus ``mqls_per_month``: would-be MQLs at
-        that threshold per complete month (decision months before the month holding the
-        end of the data), the same definition as the page's "MQLs per month".
+    On :func:`matrix` of version ``key`` with the chosen lead ``properties``.
     """
-    fm = matrix(key, properties)
-    config = ScoringConfig(dict(weights), 0.0)
-    scores = scoring.score(fm, config)
-    decided = fm.decided
-    curve = whatif.threshold_curve(
-        scores[decided],
-        fm.outcome(outcome, within_days)[decided],
-        fm.observed(within_days)[decided],
+    return whatif.config_threshold_curve(
+        matrix(key, properties), ScoringConfig(dict(weights), 0.0), outcome, within_days
     )
-    as_of_month = fm.as_of.astype("datetime64[M]")
-    complete = fm.months < as_of_month
-    n_complete = int(complete.sum())
-    in_complete = decided & complete[fm.month_code]
-    if n_complete == 0 or curve.empty:
-        curve["mqls_per_month"] = np.nan
-        return curve
-    # MQLs at threshold t among complete-month leads = number of their scores >= t.
-    ascending = np.sort(scores[in_complete])
-    at_least = len(ascending) - np.searchsorted(
-        ascending, curve["threshold"].to_numpy(), side="left"
-    )
-    curve["mqls_per_month"] = at_least / n_complete
-    return curve
 
 
 # --------------------------------------------------------------------------------------
@@ -359,26 +307,20 @@ def weights_from_table(table: pd.DataFrame) -> dict[str, float]:
     return {str(f): float(p) for f, p in zip(table["feature"], points, strict=True)}
 
 
-def threshold_range(*configs: ScoringConfig) -> tuple[int, int]:
-    """Slider range (whole points) covering every reachable score and every threshold.
+def threshold_range(fm: FeatureMatrix, *configs: ScoringConfig) -> tuple[int, int]:
+    """Slider range (whole points) covering every lead's score and every threshold.
 
-    From the lowest possible score (sum of negative points, at most 0) to the highest
-    (sum of positive points), over all ``configs``, widened to multiples of 10 and to at
-    least 0-100.
+    From the lowest score any lead reaches under any of ``configs`` (at most 0) to the
+    highest (at least 100), widened to multiples of 10.
     """
     low, high = 0.0, 100.0
     for c in configs:
-        values = list(c.weights.values())
-        low = min(low, sum(v for v in values if v < 0), c.threshold)
-        high = max(high, sum(v for v in values if v > 0) + 1, c.threshold)
+        scores = scoring.score(fm, c)
+        if len(scores):
+            low = min(low, float(scores.min()))
+            high = max(high, float(scores.max()) + 1)
+        low, high = min(low, c.threshold), max(high, c.threshold)
     return int(math.floor(low / 10) * 10), int(math.ceil(high / 10) * 10)
-
-
-def mqls_per_month(result: whatif.ConfigResult, w: whatif.WhatIf) -> float:
-    """Mean would-be MQLs per complete month (all months when none is complete; NaN if none)."""
-    months = w.complete_month if w.complete_month.any() else np.ones(len(w.months), bool)
-    by_month = result.mqls_by_month[months]
-    return float(by_month.mean()) if len(by_month) else float("nan")
 
 
 def _pct(value: float) -> str:
@@ -408,8 +350,8 @@ def comparison_table(
     rows: list[tuple[str, str, str]] = [
         (
             "MQLs per month (complete months)",
-            f"{mqls_per_month(c, w):,.1f}",
-            f"{mqls_per_month(p, w):,.1f}",
+            f"{w.mqls_per_month(c):,.1f}",
+            f"{w.mqls_per_month(p):,.1f}",
         ),
         ("MQLs in the whole history", f"{c.mqls:,}", f"{p.mqls:,}"),
         (
@@ -513,6 +455,48 @@ def changed_counts(changed: pd.DataFrame) -> pd.DataFrame:
     return table.rename_axis("direction").reset_index()
 
 
+def evaluation_metrics(report: ModelReport, outcome_label: str) -> list[dict]:
+    """``st.metric`` arguments for the model's evaluation: AUC with spread, leads, method.
+
+    The AUC is out of sample: the newer leads of a time split, or each lead once by the
+    model fitted on the other folds of a stratified k-fold cross-validation.
+    """
+    ev = report.evaluation
+    cv = ev.method != "time split"
+    spread = f" ± {ev.auc_std:.3f}" if np.isfinite(ev.auc_std) else ""
+    interval = (
+        f"95% interval {ev.auc_low:.3f}–{ev.auc_high:.3f}. " if np.isfinite(ev.auc_low) else ""
+    )
+    folds = ", ".join(f"{a:.3f}" for a in ev.fold_aucs)
+    return [
+        {
+            "label": "AUC (cross-validated)" if cv else "AUC (newer leads)",
+            "value": "–" if not np.isfinite(ev.auc) else f"{ev.auc:.3f}{spread}",
+            "help": f"{interval}0.5 = no better than chance. "
+            + (
+                f"Fold AUCs: {folds}; ± is their standard deviation."
+                if cv
+                else f"Training AUC {report.auc_train:.3f}; ± is the standard error."
+            ),
+        },
+        {
+            "label": "Leads evaluated",
+            "value": f"{ev.n_leads:,}",
+            "help": f"{ev.n_outcomes:,} of them {outcome_label}.",
+        },
+        {
+            "label": "Outcomes behind it",
+            "value": f"{ev.n_outcomes:,}",
+            "help": f"Evaluated leads that {outcome_label}.",
+        },
+        {
+            "label": "Evaluation",
+            "value": "k-fold CV" if cv else f"time split {str(ev.split_at)[:10]}",
+            "help": f"{ev.method}: {ev.reason}.",
+        },
+    ]
+
+
 def same_points(a: ScoringConfig, b: ScoringConfig) -> bool:
     """True when two configurations give the same points (0 = absent) and threshold."""
     keys = set(a.weights) | set(b.weights)
@@ -553,7 +537,7 @@ def headline(w: whatif.WhatIf, outcome_label: str) -> list[dict]:
     Each value is the proposed rule's; each delta says how it differs from the current one.
     """
     c, p = w.current, w.proposed
-    cur_pm, prop_pm = mqls_per_month(c, w), mqls_per_month(p, w)
+    cur_pm, prop_pm = w.mqls_per_month(c), w.mqls_per_month(p)
     out = [
         _metric(
             "MQLs per month",
@@ -689,16 +673,17 @@ def evidence_table(catalogue: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFr
     Parameters
     ----------
     catalogue : DataFrame
-        :func:`analysis.flat.property_catalogue` (``name``, ``kind``, ``leads``,
+        :func:`analysis.scoring.properties.catalogue` (``name``, ``kind``, ``leads``,
         ``examples``).
     evidence : DataFrame
-        :func:`analysis.leakage.property_leakage`, already ordered most suspicious first.
+        :func:`analysis.scoring.leakage.property_leakage`, most suspicious first.
 
     Returns
     -------
     DataFrame
         Columns :data:`EVIDENCE_COLUMNS`: ``property``, ``verdict``, ``auc`` (single-feature
-        AUC among handed-off leads, NaN when not computed), ``missing_never_handed_off`` /
+        AUC among handed-off leads floored to two decimals, so 0.7997 never shows as the
+        0.80 cut; NaN when not computed), ``missing_never_handed_off`` /
         ``missing_handed_off`` (share of those leads without a value, 0-1), ``evidence``
         (the reason in words), ``kind``, ``leads`` (leads with a value) and ``examples``.
         Properties in the catalogue but not in ``evidence`` come last with no verdict.
@@ -711,6 +696,7 @@ def evidence_table(catalogue: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFr
         }
     )
     rows = rows.join(info, on="property")
+    rows["auc"] = rows["auc"].map(leakage.floor2)  # never rounded up to the cut
     rest = catalogue.loc[~catalogue["name"].isin(evidence["name"])]
     if len(rest):
         rows = pd.concat(
@@ -770,7 +756,12 @@ def split_choice(
 def rule_properties(weights: Mapping[str, float], names: Iterable[str]) -> list[str]:
     """Lead properties (of ``names``) whose columns get points in ``weights``.
 
-    A weight named ``<property>=<value>`` or ``<property>=≥<t>`` belongs to that property;
-    the page preselects these so that a saved rule using properties can be replayed.
+    A weight named ``<property>`` (a number), ``<property> (missing)`` or
+    ``<property>=<value>`` belongs to that property; the page preselects these so that a
+    saved rule using properties can be replayed.
     """
-    return [n for n in names if any(k.startswith(f"{n}=") and v != 0 for k, v in weights.items())]
+
+    def owns(name: str, key: str) -> bool:
+        return key in (name, f"{name}{properties.MISSING_SUFFIX}") or key.startswith(f"{name}=")
+
+    return [n for n in names if any(owns(n, k) and v != 0 for k, v in weights.items())]

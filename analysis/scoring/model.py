@@ -459,6 +459,11 @@ def fit_model(
     names = (
         tuple(n for n in fm.offered if n not in reference) if features is None else tuple(features)
     )
+    if not names:
+        raise FitImpossible(
+            "no feature has data in this history (no touchpoints, no fit fields the settings "
+            "can use): add imported lead properties as features"
+        )
     cols = [fm.index(n) for n in names]  # KeyError listing known names
     if current is not None:
         current.validate(fm.names)
