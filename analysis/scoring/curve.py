@@ -70,31 +70,11 @@ def threshold_curve(
         return pd.DataFrame(columns=THRESHOLD_CURVE_COLUMNS)
     if method not in ("auto", "bincount", "sort"):
         raise ValueError(f"method must be 'auto', 'bincount' or 'sort', got {method!r}")
-    lo, hi = s.min(), s.max()
-    whole = hi - lo < _MAX_BINCOUNT_SPAN and np.array_equal(s, np.floor(s))
+    whole = s.max() - s.min() < _MAX_BINCOUNT_SPAN and np.array_equal(s, np.floor(s))
     if method == "bincount" and not whole:
         raise ValueError("method 'bincount' needs whole-number scores spanning at most 4M values")
-    if whole and method != "sort":
-        idx = (s - lo).astype(np.int64)
-        size = int(hi - lo) + 1
-        count = np.bincount(idx, minlength=size)
-        n_obs = np.bincount(idx, weights=obs, minlength=size)
-        n_pos = np.bincount(idx, weights=pos, minlength=size)
-        present = np.flatnonzero(count)
-        # "score >= t" = reverse cumulative sum from the top bin down.
-        ge = np.cumsum(count[::-1])[::-1][present]
-        ge_obs = np.cumsum(n_obs[::-1])[::-1][present].round().astype(np.int64)
-        ge_pos = np.cumsum(n_pos[::-1])[::-1][present].round().astype(np.int64)
-        thresholds = lo + present.astype(np.float64)
-    else:
-        order = np.argsort(-s, kind="stable")
-        desc = s[order]
-        c_all = np.arange(1, len(s) + 1)
-        c_obs = np.cumsum(obs[order])
-        c_pos = np.cumsum(pos[order])
-        last = np.flatnonzero(np.append(desc[1:] != desc[:-1], True))  # end of each value
-        ge, ge_obs, ge_pos = c_all[last][::-1], c_obs[last][::-1], c_pos[last][::-1]
-        thresholds = desc[last][::-1]
+    count = _by_bincount if whole and method != "sort" else _by_sort
+    thresholds, ge, ge_obs, ge_pos = count(s, obs, pos)
     total_pos = int(pos.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(ge_obs > 0, ge_pos / np.maximum(ge_obs, 1), np.nan)
@@ -110,6 +90,37 @@ def threshold_curve(
         },
         columns=THRESHOLD_CURVE_COLUMNS,
     )
+
+
+def _by_bincount(
+    s: np.ndarray, obs: np.ndarray, pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds, leads, observed, reached at score >= t) for whole-number scores."""
+    lo, hi = s.min(), s.max()
+    idx = (s - lo).astype(np.int64)
+    size = int(hi - lo) + 1
+    count = np.bincount(idx, minlength=size)
+    n_obs = np.bincount(idx, weights=obs, minlength=size)
+    n_pos = np.bincount(idx, weights=pos, minlength=size)
+    present = np.flatnonzero(count)
+    # "score >= t" = reverse cumulative sum from the top bin down.
+    ge = np.cumsum(count[::-1])[::-1][present]
+    ge_obs = np.cumsum(n_obs[::-1])[::-1][present].round().astype(np.int64)
+    ge_pos = np.cumsum(n_pos[::-1])[::-1][present].round().astype(np.int64)
+    return lo + present.astype(np.float64), ge, ge_obs, ge_pos
+
+
+def _by_sort(
+    s: np.ndarray, obs: np.ndarray, pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The same as :func:`_by_bincount` for any scores, from one stable sort."""
+    order = np.argsort(-s, kind="stable")
+    desc = s[order]
+    c_all = np.arange(1, len(s) + 1)
+    c_obs = np.cumsum(obs[order])
+    c_pos = np.cumsum(pos[order])
+    last = np.flatnonzero(np.append(desc[1:] != desc[:-1], True))  # end of each value
+    return desc[last][::-1], c_all[last][::-1], c_obs[last][::-1], c_pos[last][::-1]
 
 
 def config_threshold_curve(

@@ -371,6 +371,7 @@ def _notes(
     outcome: str,
     within_days: float | None,
     constant_names: list[str],
+    reference: tuple[str, ...] = (),
 ) -> list[str]:
     if ev.method == "time split":
         first = (
@@ -404,7 +405,51 @@ def _notes(
         )
     if fm.absent:
         notes.append("Not offered (no source data): " + ", ".join(sorted(fm.absent)) + ".")
+    if reference:
+        notes.append(
+            "Reference levels (0 points; the other values' points are relative to them): "
+            + ", ".join(reference)
+            + "."
+        )
     return notes
+
+
+def _fitter(fm: FeatureMatrix, names: tuple, cols: list[int], C: float, seed: int):  # noqa: ANN202
+    """An :data:`analysis.scoring.evaluate.Fitter` over the matrix rows."""
+
+    def fit(rows: np.ndarray, y: np.ndarray):  # noqa: ANN202
+        pipe = make_pipeline(names, C, seed).fit(_frame(fm, rows, cols, names), y)
+        return lambda r: pipe.predict_proba(_frame(fm, r, cols, names))[:, 1]
+
+    return fit
+
+
+def _inputs(
+    fm: FeatureMatrix,
+    features: Sequence[str] | None,
+    test_fraction: float,
+    C: float,
+    current: ScoringConfig | None,
+) -> tuple[tuple[str, ...], list[int], tuple[str, ...]]:
+    """(feature names, their columns, reference levels left out), after checking arguments."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
+    if not C > 0:
+        raise ValueError(f"C must be positive, got {C}")
+    reference = fm.reference_levels() if features is None else ()
+    if features is None:
+        names = tuple(n for n in fm.offered if n not in reference)
+    else:
+        names = tuple(features)
+    if not names:
+        raise FitImpossible(
+            "no feature has data in this history (no touchpoints, no fit fields the settings "
+            "can use): add imported lead properties as features"
+        )
+    cols = [fm.index(n) for n in names]  # KeyError listing known names
+    if current is not None:
+        current.validate(fm.names)
+    return names, cols, reference
 
 
 def fit_model(
@@ -431,11 +476,11 @@ def fit_model(
         Count the outcome only when reached within this many days of the decision point;
         leads whose window has not passed yet are left out.
     test_fraction : float
-        Time split: share of the observed leads, the newest, held out for testing.
+        Time split: share of the newest observed leads held out for testing.
     C : float
         Inverse L2 penalty strength on standardised features (smaller = more shrinkage).
     seed : int
-        Shuffles the cross-validation folds (``StratifiedKFold(random_state=seed)``).
+        Shuffles the cross-validation folds.
     features : sequence of str, optional
         Columns of ``fm`` to use; default every offered feature
         (:attr:`FeatureMatrix.offered`) except the reference level of each one-hot group
@@ -451,29 +496,11 @@ def fit_model(
     FitImpossible
         (a ValueError) with the real cause when the history cannot carry a model.
     """
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
-    if not C > 0:
-        raise ValueError(f"C must be positive, got {C}")
-    reference = fm.reference_levels() if features is None else ()
-    names = (
-        tuple(n for n in fm.offered if n not in reference) if features is None else tuple(features)
-    )
-    if not names:
-        raise FitImpossible(
-            "no feature has data in this history (no touchpoints, no fit fields the settings "
-            "can use): add imported lead properties as features"
-        )
-    cols = [fm.index(n) for n in names]  # KeyError listing known names
-    if current is not None:
-        current.validate(fm.names)
+    names, cols, reference = _inputs(fm, features, test_fraction, C, current)
     leads = observed_leads(fm, outcome, within_days)
-
-    def fit(rows: np.ndarray, y: np.ndarray):  # noqa: ANN202 - an evaluate.Fitter
-        pipe = make_pipeline(names, C, seed).fit(_frame(fm, rows, cols, names), y)
-        return lambda r: pipe.predict_proba(_frame(fm, r, cols, names))[:, 1]
-
-    ev = evaluate(fit, leads.rows, fm.decision_at, leads.y, test_fraction, seed)
+    ev = evaluate(
+        _fitter(fm, names, cols, C, seed), leads.rows, fm.decision_at, leads.y, test_fraction, seed
+    )
     X_train, y_train = _frame(fm, ev.train, cols, names), leads.y[ev.train]
     pipeline = make_pipeline(names, C, seed).fit(X_train, y_train)
     kinds = [fm.kinds[c] for c in cols]
@@ -507,16 +534,7 @@ def fit_model(
         suggested_volume=volume,
         points_per_log_odds=points_per_log_odds,
         pipeline=pipeline,
-        notes=_notes(fm, ev, leads, outcome, within_days, constant_names)
-        + (
-            [
-                "Reference levels (0 points; the other values' points are relative to them): "
-                + ", ".join(reference)
-                + "."
-            ]
-            if reference
-            else []
-        ),
+        notes=_notes(fm, ev, leads, outcome, within_days, constant_names, reference),
     )
 
 

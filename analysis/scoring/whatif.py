@@ -55,20 +55,15 @@ from analysis.scoring.curve import (  # noqa: F401  (the curve belongs with the 
     threshold_curve,
 )
 from analysis.scoring.matrix import FeatureMatrix
+from analysis.scoring.routing import (  # noqa: F401  (REP_LOAD_COLUMNS re-exported)
+    REP_LOAD_COLUMNS,
+    Routing,
+    rep_load,
+    routing_of,
+)
 from analysis.stats import wilson_interval
 
 REPS_SQL = "SELECT rep_id, name, team, role, territory, capacity FROM reps ORDER BY rep_id"
-
-REP_LOAD_COLUMNS = [
-    "month",
-    "rep_id",
-    "territory",
-    "role",
-    "capacity",
-    "mqls",
-    "over_capacity",
-    "complete_month",
-]
 
 
 def load_reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -302,110 +297,6 @@ class WhatIf:
 
 
 # --------------------------------------------------------------------------------------
-# Routing
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Routing:
-    rep_ids: np.ndarray  # (R,) rep ids: the reps table, then owners missing from it
-    territory: np.ndarray  # (R,) object
-    role: np.ndarray  # (R,) object, None when unknown
-    capacity: np.ndarray  # (R,) float, NaN when unknown
-    owner_to_rep: np.ndarray  # (n_owner_labels,) int, index into rep_ids
-    share: np.ndarray  # (n_region_labels + 1, R) float: share of an unowned MQL per rep
-    routable: np.ndarray  # (n_region_labels + 1,) bool: some rep covers the region
-
-
-def _routing(fm: FeatureMatrix, reps: pd.DataFrame | None) -> _Routing:
-    owner_labels = fm.owner_labels
-    region_labels = fm.region_labels
-    if reps is None:
-        reps = pd.DataFrame({"rep_id": [], "territory": [], "capacity": []})
-    missing = [c for c in ("rep_id", "territory", "capacity") if c not in reps.columns]
-    if missing:
-        raise ValueError(
-            f"reps needs columns rep_id, territory, capacity; missing {', '.join(missing)}"
-        )
-    rep_ids = [str(r) for r in reps["rep_id"]]
-    territory = [None if pd.isna(t) else str(t) for t in reps["territory"]]
-    capacity = [np.nan if pd.isna(c) else float(c) for c in reps["capacity"]]
-    roles = (
-        [None if pd.isna(r) else str(r) for r in reps["role"]]
-        if "role" in reps.columns
-        else [None] * len(rep_ids)
-    )
-    position = {r: i for i, r in enumerate(rep_ids)}
-    for owner in owner_labels:
-        if owner not in position:  # an owner absent from the reps table: capacity unknown
-            position[owner] = len(rep_ids)
-            rep_ids.append(owner)
-            territory.append(None)
-            capacity.append(np.nan)
-            roles.append(None)
-    owner_to_rep = np.array([position[o] for o in owner_labels], dtype=np.int64)
-    n_reps = len(rep_ids)
-    share = np.zeros((len(region_labels) + 1, n_reps))  # last row: region unknown
-    in_table = len(reps)
-    for g, region in enumerate(region_labels):
-        covering = [i for i in range(in_table) if territory[i] == region]
-        sdrs = [i for i in covering if roles[i] == "sdr"]
-        covering = sdrs or covering  # MQLs go to the territory's SDRs when it has any
-        if covering:
-            share[g, covering] = 1.0 / len(covering)
-    return _Routing(
-        rep_ids=np.array(rep_ids, dtype=object),
-        territory=np.array(territory, dtype=object),
-        role=np.array(roles, dtype=object),
-        capacity=np.array(capacity, dtype=np.float64),
-        owner_to_rep=owner_to_rep,
-        share=share,
-        routable=share.sum(axis=1) > 0,
-    )
-
-
-def _rep_load(
-    fm: FeatureMatrix,
-    routing: _Routing,
-    is_mql: np.ndarray,
-    n_months: int,
-    complete: np.ndarray,
-    months: np.ndarray,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    n_reps = len(routing.rep_ids)
-    n_regions = routing.share.shape[0]
-    load = np.zeros((n_months, n_reps))
-    owner_code, region_code, month = fm.owner_code, fm.region_code, fm.month_code
-    mql_rows = np.flatnonzero(is_mql)
-    owned = mql_rows[owner_code[mql_rows] >= 0]
-    if n_reps and len(owned):
-        key = month[owned].astype(np.int64) * n_reps + routing.owner_to_rep[owner_code[owned]]
-        load += np.bincount(key, minlength=n_months * n_reps).reshape(n_months, n_reps)
-    unowned = mql_rows[owner_code[mql_rows] < 0]
-    region = np.where(region_code[unowned] < 0, n_regions - 1, region_code[unowned])
-    key = month[unowned].astype(np.int64) * n_regions + region
-    by_region = np.bincount(key, minlength=n_months * n_regions).reshape(n_months, n_regions)
-    if n_reps:
-        load += by_region @ routing.share
-    unrouted = by_region[:, ~routing.routable].sum(axis=1)
-    frame = pd.DataFrame(
-        {
-            "month": np.repeat(months.astype("datetime64[ns]"), n_reps),
-            "rep_id": np.tile(routing.rep_ids, n_months),
-            "territory": np.tile(routing.territory, n_months),
-            "role": np.tile(routing.role, n_months),
-            "capacity": np.tile(routing.capacity, n_months),
-            "mqls": load.ravel(),
-            "complete_month": np.repeat(complete, n_reps),
-        },
-        columns=[c for c in REP_LOAD_COLUMNS if c != "over_capacity"],
-    )
-    with np.errstate(invalid="ignore"):
-        frame.insert(6, "over_capacity", (frame["mqls"] > frame["capacity"]).to_numpy())
-    return frame, unrouted.astype(np.int64)
-
-
-# --------------------------------------------------------------------------------------
 # The what-if
 # --------------------------------------------------------------------------------------
 
@@ -425,7 +316,7 @@ class _Context:
     n_months: int
     complete: np.ndarray
     months: np.ndarray
-    routing: _Routing
+    routing: Routing
 
 
 def _context(
@@ -437,7 +328,7 @@ def _context(
     complete = fm.complete_months()
     n_months = len(complete)
     months = fm.months[:n_months]
-    return _Context(decided, y, observed, n_months, complete, months, _routing(fm, reps))
+    return _Context(decided, y, observed, n_months, complete, months, routing_of(fm, reps))
 
 
 def _evaluate(
@@ -461,7 +352,9 @@ def _evaluate(
     quad = quadrant_codes(fit, engagement, ft, et)
     quadrant_leads = np.bincount(quad[ctx.decided], minlength=4)
     quadrant_mqls = np.bincount(quad[is_mql], minlength=4)
-    rep_load, unrouted = _rep_load(fm, ctx.routing, is_mql, ctx.n_months, ctx.complete, ctx.months)
+    rep_load_frame, unrouted = rep_load(
+        fm, ctx.routing, is_mql, ctx.n_months, ctx.complete, ctx.months
+    )
     return ConfigResult(
         config=config,
         scores=scores,
@@ -485,7 +378,7 @@ def _evaluate(
         quadrant_mqls=quadrant_mqls,
         fit_threshold=ft,
         engagement_threshold=et,
-        rep_load=rep_load,
+        rep_load=rep_load_frame,
         unrouted_by_month=unrouted,
     )
 

@@ -7,6 +7,7 @@ import streamlit as st
 from analysis.scoring import configs as scoring
 from analysis.scoring import leakage, properties, whatif
 from analysis.scoring.configs import ScoringConfig
+from dashboard import scoring_readout as readout
 from dashboard import scoring_ui as ui
 from dashboard import state
 from dashboard.charts import scoring as charts
@@ -251,11 +252,11 @@ with right:
     if w.n_decided == 0:
         st.info("No lead has reached its decision point yet, so there is nothing to replay.")
         st.stop()
-    metrics = ui.headline(w, outcome_label)
+    metrics = readout.headline(w, outcome_label)
     for row in (metrics[0:2], metrics[2:4], metrics[4:6]):
         for col, metric in zip(st.columns(2), row, strict=True):
             col.metric(**metric)
-    st.warning(ui.unobserved_note(w, outcome_label), icon="⚠️")
+    st.warning(readout.unobserved_note(w, outcome_label), icon="⚠️")
     for note in w.notes[1:]:
         st.caption(note)
 
@@ -268,7 +269,7 @@ with tab_compare:
         a, b = st.columns(2, gap="large")
         with a:
             st.markdown("**Side by side**")
-            st.table(ui.comparison_table(w).set_index("measure"))
+            st.table(readout.comparison_table(w).set_index("measure"))
         with b:
             st.markdown("**MQLs per month**")
             st.plotly_chart(charts.monthly_mqls(w.monthly()), key="sl_chart_monthly")
@@ -287,7 +288,7 @@ with tab_compare:
             key="sl_chart_quadrants",
         )
         st.markdown("**Rep load against capacity**")
-        load = ui.rep_comparison(w)
+        load = readout.rep_comparison(w)
         if load.empty:
             st.info("No rep would receive MQLs: no lead has an owner or a rep for its region.")
         else:
@@ -339,7 +340,7 @@ with tab_model:
                 f"{ev.n_leads:,} leads, {ev.n_outcomes:,} of them {outcome_label}."
             )
             for col, metric in zip(
-                st.columns(4), ui.evaluation_metrics(report, outcome_label), strict=True
+                st.columns(4), readout.evaluation_metrics(report, outcome_label), strict=True
             ):
                 col.metric(**metric)
             for note in report.notes:
@@ -368,7 +369,7 @@ with tab_changed:
                 f"**{w.changed_out:,}** would stop being MQLs. “unobserved”: never handed to "
                 "sales (or too recent), so the outcome is unknown."
             )
-            st.dataframe(ui.changed_counts(changed), hide_index=True)
+            st.dataframe(readout.changed_counts(changed), hide_index=True)
             st.download_button(
                 f"Download all {len(changed):,} as CSV",
                 data=lambda: changed.to_csv(index=False),
@@ -488,8 +489,10 @@ with tab_saved:
                 st.error(f"These configurations cannot be replayed on these features: {exc}")
             else:
                 names = (f"first: {cfg_a.name}", f"second: {cfg_b.name}")
-                st.table(ui.comparison_table(pair, names).set_index("measure"))
-                st.warning(ui.unobserved_note(pair, outcome_label, ("first", "second")), icon="⚠️")
+                st.table(readout.comparison_table(pair, names).set_index("measure"))
+                st.warning(
+                    readout.unobserved_note(pair, outcome_label, ("first", "second")), icon="⚠️"
+                )
                 st.plotly_chart(charts.monthly_mqls(pair.monthly(), names), key="sl_chart_pair")
         elif not configs.empty:
             st.caption("Save a second configuration to compare two saved ones.")
