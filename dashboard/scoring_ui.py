@@ -8,10 +8,10 @@ Imported lead properties chosen as features extend a copy of it
 version, sorted property names), so the default path (no properties) stays the one
 cached matrix. The fitted model is kept per (database version, outcome,
 window, properties). Everything that depends on the points or the threshold is numpy
-over that matrix (:func:`analysis.whatif.what_if`), so moving a slider never re-queries
+over that matrix (:func:`analysis.scoring.whatif.what_if`), so moving a slider never re-queries
 or refits.
 
-The helpers below only reshape what :mod:`analysis.whatif` and :mod:`analysis.scoring`
+The helpers below only reshape what :mod:`analysis.scoring.whatif` and :mod:`analysis.scoring.model`
 return into tables for display; the numbers themselves come from there.
 """
 
@@ -39,7 +39,7 @@ OUTCOME_LABELS: dict[str, str] = {
     "opportunity": "reached opportunity",
     "customer": "became customer",
 }
-"""Outcome codes of :data:`analysis.features.OUTCOMES` and how the page names them."""
+"""Outcome codes of :data:`analysis.scoring.features.OUTCOMES` and how the page names them."""
 
 WINDOWS: tuple[int, ...] = (0, 30, 60, 90, 180, 365)
 """Conversion windows offered (days after the decision point); 0 = any time."""
@@ -56,7 +56,7 @@ Properties = tuple[str, ...]
 """Names of imported lead properties chosen as features, sorted (a cache key)."""
 
 FLAGGED = "likely leakage"
-"""The :func:`analysis.leakage.property_leakage` verdict that needs an explicit
+"""The :func:`analysis.scoring.leakage.property_leakage` verdict that needs an explicit
 confirmation before the property is used as a feature."""
 
 EVIDENCE_COLUMNS = [
@@ -140,7 +140,7 @@ def apply_rule(weights: dict[str, float], threshold: float) -> None:
 def save_proposed(proposed: ScoringConfig, origin: str) -> None:
     """Button callback: save the proposed rule under the typed name as a new saved row.
 
-    Writes through :func:`analysis.scoring.save_config` (the store's write path, which
+    Writes through :func:`analysis.scoring.configs.save_config` (the store's write path, which
     swaps a new file in); the dashboard's own connection stays read-only and reconnects
     on the next rerun because the file version changed. The outcome is left in
     ``sl_save_msg`` as (kind, text) for the page to show.

@@ -37,7 +37,7 @@ a genuinely strong fit property can pass 0.8, and a property marketing collects 
 the forms that lead to a handoff can be missing before it.
 
 The outcome and the handoff come from ``stage_changes`` exactly as the scoring lab reads
-them (:data:`analysis.features.DECISION_SQL`): handed off = an ``mql`` or later stage
+them (:data:`analysis.scoring.features.DECISION_SQL`): handed off = an ``mql`` or later stage
 change; reached ``sql`` = an ``sql``, ``opportunity`` or ``customer`` change.
 """
 

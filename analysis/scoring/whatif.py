@@ -2,7 +2,7 @@
 
 Query intuition
 ---------------
-Everything here is numpy over a :class:`~analysis.features.FeatureMatrix` built once, so a
+Everything here is numpy over a :class:`~analysis.scoring.matrix.FeatureMatrix` built once, so a
 change of points or threshold re-runs in milliseconds, with no query and no refit:
 
 1. **Score** every lead under each configuration (``X @ w``, fit and engagement parts from
@@ -27,7 +27,7 @@ change of points or threshold re-runs in milliseconds, with no query and no refi
    AEs only when it has no SDR). Load per rep per month is compared with the rep's
    ``capacity``, read as the number of new MQLs a rep can work in a month.
 5. **Quadrants**: the 2x2 of fit score against engagement score (see
-   :mod:`analysis.scoring`), counted over the decided leads and over the would-be MQLs.
+   :mod:`analysis.scoring.configs`), counted over the decided leads and over the would-be MQLs.
 
 :func:`threshold_curve` (:mod:`analysis.scoring.curve`) gives, for every possible
 threshold at once, the MQL count, precision, recall and MQLs per month from one sort of
@@ -412,7 +412,7 @@ def what_if(
     Parameters
     ----------
     fm : FeatureMatrix
-        Built once by :func:`analysis.features.build_features`.
+        Built once by :func:`analysis.scoring.features.build_features`.
     current, proposed : ScoringConfig
         Points and thresholds to compare; unknown feature names raise ValueError.
     outcome : {'sql', 'opportunity', 'customer'}
