@@ -301,6 +301,15 @@ def points_table(
     )
 
 
+def absent_note(fm: FeatureMatrix) -> str:
+    """Which built-in features are not offered and why, grouped by reason ('' when none)."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in fm.absent.items():
+        by_reason.setdefault(reason, []).append(name)
+    parts = [f"{', '.join(names)} ({reason})" for reason, names in by_reason.items()]
+    return "Not offered: " + "; ".join(parts) + "." if parts else ""
+
+
 def weights_from_table(table: pd.DataFrame) -> dict[str, float]:
     """Proposed points per feature from the edited table (an emptied cell counts as 0)."""
     points = pd.to_numeric(table["proposed"], errors="coerce").fillna(0.0)

@@ -203,6 +203,8 @@ with left:
         },
     )
     weights = ui.weights_from_table(edited)
+    if fm.absent:
+        st.caption(ui.absent_note(fm))
     ss["sl_base"] = weights
 
 with right:

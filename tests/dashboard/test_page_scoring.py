@@ -509,6 +509,10 @@ def test_undated_export_is_scored_on_its_properties_by_cross_validation(
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     assert editor_rows(at).empty  # no touchpoints, titles, sizes: nothing built in offered
+    assert any(
+        "pricing_page" in c.value and "this history has no touchpoints" in c.value
+        for c in at.caption
+    )
     shown = evidence_shown(at).set_index("property")
     assert shown.loc[GRADE, "verdict"] == "likely leakage"
     open_tab(at, "Model quality")
