@@ -370,7 +370,7 @@ def _parse_date(value: str, option: str) -> date:
         fail(f"{option} must be a date YYYY-MM-DD, got {value!r}")
 
 
-from handoff.model import model_app  # noqa: E402  (needs the options above)
+from handoff.model import model_app  # noqa: E402
 
 app.add_typer(model_app, name="model")
 
