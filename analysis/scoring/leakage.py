@@ -168,7 +168,12 @@ def _verdict(auc_: float, low: float, high: float, gap: float, hints: list[str])
 
 
 def _evidence(
-    auc_: tuple[float, float, float], n: int, miss_not: float, miss_ho: float, hints: list[str]
+    auc_: tuple[float, float, float],
+    n: int,
+    miss_not: float,
+    miss_ho: float,
+    hints: list[str],
+    why_no_auc: str = "too few handed-off leads or one outcome only",
 ) -> str:
     said = []
     value, low, high = auc_
@@ -178,7 +183,7 @@ def _evidence(
             f"{n:,} handed-off leads)"
         )
     else:
-        said.append("AUC not computed (too few handed-off leads or one outcome only)")
+        said.append(f"AUC not computed ({why_no_auc})")
     if np.isfinite(miss_not) and np.isfinite(miss_ho):
         said.append(
             f"missing for {miss_not:.0%} of leads never handed off vs {miss_ho:.0%} of "
@@ -204,8 +209,29 @@ def _single_auc(value: pd.DataFrame, y: np.ndarray, numeric: bool, min_count: in
     return max(raw, 1 - raw)
 
 
+def _why_no_auc(y: np.ndarray, min_leads: int, outcome: str) -> str:
+    """Why the single-property AUC cannot be computed, in words ('' when it can)."""
+    stage = {"sql": "SQL", "opportunity": "the opportunity stage"}.get(outcome, "customer")
+    if len(y) < min_leads:
+        return f"only {len(y):,} handed-off leads; at least {min_leads} are needed"
+    if y.all():
+        return (
+            f"every handed-off lead reached {stage}, so nothing tells them apart; if only "
+            "converted leads count as handed off, mark every row of the export as handed off"
+        )
+    if not y.any():
+        return f"no handed-off lead reached {stage}"
+    return ""
+
+
 def _row(
-    name: str, numeric: bool, a: float, y: np.ndarray, miss_not: float, miss_ho: float
+    name: str,
+    numeric: bool,
+    a: float,
+    y: np.ndarray,
+    miss_not: float,
+    miss_ho: float,
+    why_no_auc: str = "",
 ) -> dict:
     """One row of :func:`property_leakage`."""
     n_pos = int(y.sum())
@@ -224,7 +250,7 @@ def _row(
         "missing_handed_off": miss_ho,
         "missing_gap": gap,
         "name_hints": ", ".join(hints),
-        "evidence": _evidence((a, low, high), len(y), miss_not, miss_ho, hints),
+        "evidence": _evidence((a, low, high), len(y), miss_not, miss_ho, hints, why_no_auc),
     }
 
 
@@ -290,7 +316,8 @@ def property_leakage(
         a = float("nan")
         if len(ho) >= min_leads and 0 < y.sum() < len(y):
             a = _single_auc(group.reindex(ho.index), y, numeric, min_count)
-        rows.append(_row(str(name), numeric, a, y, miss_not, miss_ho))
+        why = _why_no_auc(y, min_leads, outcome)
+        rows.append(_row(str(name), numeric, a, y, miss_not, miss_ho, why))
     out = pd.DataFrame(rows, columns=LEAKAGE_COLUMNS)
     severity = out["verdict"].map({"likely leakage": 0, "check": 1, "ok": 2})
     out = out.assign(_s=severity, _a=out["auc"].fillna(0))

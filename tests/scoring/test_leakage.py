@@ -132,6 +132,7 @@ def test_order_and_outcomes(db: Path) -> None:
     ]
     assert out["name"].tolist()[:2] == ["Lead Status", "Rating"]
     assert opp["auc"].isna().all() and (opp["auc_leads"] == 0).all()
+    assert "no handed-off lead reached the opportunity stage" in opp["evidence"].iloc[0]
     assert opp.set_index("name").loc["Lead Status", "verdict"] == "likely leakage"  # gap
 
 
@@ -143,7 +144,8 @@ def test_too_few_handed_off_leads(db: Path) -> None:
     finally:
         con.close()
     assert out["auc"].isna().all()
-    assert "AUC not computed" in out.set_index("name").loc["Colour", "evidence"]
+    evidence = out.set_index("name").loc["Colour", "evidence"]
+    assert "AUC not computed (only 8 handed-off leads; at least 9 are needed)" in evidence
 
 
 def test_no_properties() -> None:

@@ -178,3 +178,28 @@ def test_cli_model_fit_exits_2_with_the_real_cause(tmp_path: Path) -> None:
     assert "no lead was handed off: map a handoff/MQL date" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert str(DAY.year) not in done.stdout
+
+
+def test_only_converted_leads_handed_off_is_explained(tmp_path: Path) -> None:
+    """Mapping the converted flag so that only converted leads count as handed off leaves
+    nothing to tell apart: the fit and the leakage evidence both say so and what to do."""
+    frame = undated_leads(n=300, seed=2)
+    db = write_undated_db(tmp_path / "converted-only.duckdb", frame)
+    with store.write_session(db) as con:
+        con.execute(
+            "DELETE FROM stage_changes WHERE stage = 'mql' AND lead_id NOT IN "
+            "(SELECT lead_id FROM stage_changes WHERE stage = 'customer')"
+        )
+    converted = int(frame["converted"].sum())
+    with pytest.raises(scoring.FitImpossible) as caught:
+        lab_report(db, [VISITS])
+    assert str(caught.value).startswith(
+        f"only 0 of the {converted:,} handed-off leads did not reach the customer stage"
+    )
+    assert "mark every row of the export as handed off" in str(caught.value)
+    con = store.connect_read_only(db)
+    try:
+        evidence = leakage.property_leakage(con, "customer").set_index("name")["evidence"]
+    finally:
+        con.close()
+    assert "every handed-off lead reached customer" in evidence[VISITS]
