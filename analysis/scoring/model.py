@@ -58,7 +58,14 @@ from analysis.scoring.configs import (  # noqa: F401  (re-exported for `model as
     score,
     split_scores,
 )
-from analysis.scoring.evaluate import Evaluation, FitImpossible, auc, evaluate, fit_check
+from analysis.scoring.evaluate import (
+    TIME_SPLIT,
+    Evaluation,
+    FitImpossible,
+    auc,
+    evaluate,
+    fit_check,
+)
 from analysis.scoring.matrix import FeatureMatrix
 
 POINTS_PER_LOG_ODDS = 20.0
@@ -414,11 +421,16 @@ def _notes(
     return notes
 
 
-def _fitter(fm: FeatureMatrix, names: tuple, cols: list[int], C: float, seed: int):  # noqa: ANN202
-    """An :data:`analysis.scoring.evaluate.Fitter` over the matrix rows."""
+def _fitter(fm: FeatureMatrix, names: tuple, cols: list[int], C: float, seed: int, fitted: dict):  # noqa: ANN202
+    """An :data:`analysis.scoring.evaluate.Fitter` over the matrix rows.
+
+    The last pipeline it fitted is kept in ``fitted["pipeline"]`` (a time split's model
+    is then reused as the final one instead of being fitted twice).
+    """
 
     def fit(rows: np.ndarray, y: np.ndarray):  # noqa: ANN202
         pipe = make_pipeline(names, C, seed).fit(_frame(fm, rows, cols, names), y)
+        fitted["pipeline"] = pipe
         return lambda r: pipe.predict_proba(_frame(fm, r, cols, names))[:, 1]
 
     return fit
@@ -498,11 +510,20 @@ def fit_model(
     """
     names, cols, reference = _inputs(fm, features, test_fraction, C, current)
     leads = observed_leads(fm, outcome, within_days)
+    fitted: dict = {}
     ev = evaluate(
-        _fitter(fm, names, cols, C, seed), leads.rows, fm.decision_at, leads.y, test_fraction, seed
+        _fitter(fm, names, cols, C, seed, fitted),
+        leads.rows,
+        fm.decision_at,
+        leads.y,
+        test_fraction,
+        seed,
     )
     X_train, y_train = _frame(fm, ev.train, cols, names), leads.y[ev.train]
-    pipeline = make_pipeline(names, C, seed).fit(X_train, y_train)
+    if ev.method == TIME_SPLIT:  # the evaluated model was fitted on exactly these rows
+        pipeline = fitted["pipeline"]
+    else:
+        pipeline = make_pipeline(names, C, seed).fit(X_train, y_train)
     kinds = [fm.kinds[c] for c in cols]
     coefficients, intercept, constant = coefficient_table(
         pipeline, X_train, kinds, C, current, points_per_log_odds
