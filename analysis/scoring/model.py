@@ -436,6 +436,28 @@ def _fitter(fm: FeatureMatrix, names: tuple, cols: list[int], C: float, seed: in
     return fit
 
 
+def _evaluate_and_fit(
+    fm: FeatureMatrix,
+    names: tuple[str, ...],
+    cols: list[int],
+    leads: ObservedLeads,
+    options: tuple[float, int, float],
+) -> tuple[Evaluation, Pipeline, pd.DataFrame, np.ndarray]:
+    """(evaluation, final pipeline, its training frame, its outcomes).
+
+    ``options`` = (C, seed, test_fraction). A time split's evaluated model is the final
+    model (fitted once); after cross-validation the final model is fitted on every lead.
+    """
+    C, seed, test_fraction = options
+    fitted: dict = {}
+    fit = _fitter(fm, names, cols, C, seed, fitted)
+    ev = evaluate(fit, leads.rows, fm.decision_at, leads.y, test_fraction, seed)
+    X_train, y_train = _frame(fm, ev.train, cols, names), leads.y[ev.train]
+    if ev.method == TIME_SPLIT:  # the evaluated model was fitted on exactly these rows
+        return ev, fitted["pipeline"], X_train, y_train
+    return ev, make_pipeline(names, C, seed).fit(X_train, y_train), X_train, y_train
+
+
 def _inputs(
     fm: FeatureMatrix,
     features: Sequence[str] | None,
@@ -510,20 +532,9 @@ def fit_model(
     """
     names, cols, reference = _inputs(fm, features, test_fraction, C, current)
     leads = observed_leads(fm, outcome, within_days)
-    fitted: dict = {}
-    ev = evaluate(
-        _fitter(fm, names, cols, C, seed, fitted),
-        leads.rows,
-        fm.decision_at,
-        leads.y,
-        test_fraction,
-        seed,
+    ev, pipeline, X_train, y_train = _evaluate_and_fit(
+        fm, names, cols, leads, (C, seed, test_fraction)
     )
-    X_train, y_train = _frame(fm, ev.train, cols, names), leads.y[ev.train]
-    if ev.method == TIME_SPLIT:  # the evaluated model was fitted on exactly these rows
-        pipeline = fitted["pipeline"]
-    else:
-        pipeline = make_pipeline(names, C, seed).fit(X_train, y_train)
     kinds = [fm.kinds[c] for c in cols]
     coefficients, intercept, constant = coefficient_table(
         pipeline, X_train, kinds, C, current, points_per_log_odds
@@ -557,6 +568,3 @@ def fit_model(
         pipeline=pipeline,
         notes=_notes(fm, ev, leads, outcome, within_days, constant_names, reference),
     )
-
-
-__all__ = ["FitImpossible", "ModelReport", "fit_model", "threshold_for_volume"]
