@@ -93,7 +93,9 @@ with properties_box:
         title = f"Imported lead properties: {len(options)} available"
         if flagged:
             title += f", {len(flagged)} flagged as likely filled in by sales after the handoff"
-        with st.expander(title, icon="⚠️" if flagged else None, expanded=bool(ss["sl_props"])):
+        # Open when properties are chosen, or when they are all there is to score with.
+        expand = bool(ss["sl_props"]) or not fm.offered
+        with st.expander(title, icon="⚠️" if flagged else None, expanded=expand):
             st.caption(
                 "Columns of your CRM export that are not mapped to a built-in field. They are a "
                 "snapshot taken when the export was made, not as of each lead's handoff: a "
@@ -165,6 +167,11 @@ report, why_no_model = ui.model_report(key, outcome, window, chosen)
 
 with left:
     st.subheader("Points per feature")
+    if not fm.offered:
+        st.info(
+            "No built-in feature has data in this history (see below why): add imported "
+            "lead properties as features under “Imported lead properties” to score leads."
+        )
     edited = st.data_editor(
         ui.points_table(key, current, ss["sl_base"], report, chosen),
         key=ui.editor_key(ss["sl_points_version"], chosen),

@@ -70,3 +70,20 @@ def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db
     page.set_viewport_size({"width": 1400, "height": 2600})
     wait_for_app(page)
     assert screenshot(page, "scoring").stat().st_size > 50_000
+
+
+def test_undated_export_renders_in_a_browser(page, tmp_path):
+    """On an undated export (no touchpoints, no dates) the lab renders with no exception,
+    says which built-in features it cannot offer, and flags the sales-entered grade."""
+    from tests.conftest import serve_dashboard
+    from tests.scoring.undated import undated_leads, write_undated_db
+
+    db = write_undated_db(tmp_path / "undated.duckdb", undated_leads())
+    with serve_dashboard(db, "serve-undated") as url:
+        page.goto(url + "/scoring")
+        expect(page.get_by_role("heading", name="Scoring lab")).to_be_visible(timeout=60_000)
+        wait_for_app(page, timeout_ms=60_000)
+        assert_no_exception(page)
+        expect(page.get_by_text("this history has no touchpoints").first).to_be_visible()
+        expect(page.get_by_text("1 flagged as likely filled in by sales").first).to_be_visible()
+        assert screenshot(page, "scoring-undated").stat().st_size > 20_000

@@ -509,6 +509,8 @@ def test_undated_export_is_scored_on_its_properties_by_cross_validation(
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     assert editor_rows(at).empty  # no touchpoints, titles, sizes: nothing built in offered
+    assert any("No built-in feature has data in this history" in i.value for i in at.info)
+    assert property_expanders(at)[0].proto.expanded  # the properties are all there is
     assert any(
         "pricing_page" in c.value and "this history has no touchpoints" in c.value
         for c in at.caption
