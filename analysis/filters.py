@@ -32,23 +32,13 @@ import duckdb
 import pandas as pd
 
 from analysis.lifecycle.definitions import data_as_of
+from analysis.scoring.bands import SCORE_BANDS  # noqa: F401  (the bands of score_band)
 
 NOT_SET = "(not set)"
 """The label of a missing dimension value (never merged with a real value)."""
 
 SIZE_BANDS: tuple[str, ...] = ("1-49", "50-199", "200-999", "1000+", NOT_SET)
 """Company-size bands by number of employees, in display order (0 or missing: not set)."""
-
-SCORE_BANDS: tuple[str, ...] = ("<25", "25-49", "50-74", "75+")
-"""Bands of the starter rule score (see :func:`rule_score_sql`), in display order."""
-
-STARTER_POINTS: dict[str, int] = {
-    "pricing_page": 25,
-    "demo_request": 50,
-    "blog_over_hour": 10,
-    "careers_only": -10,
-}
-"""The example points from DESIGN.md, used for ``score_band`` until a model is chosen."""
 
 DIMENSIONS: dict[str, str] = {
     "source": f"coalesce(nullif(l.source, ''), '{NOT_SET}')",
@@ -69,7 +59,8 @@ DIMENSIONS: dict[str, str] = {
 ``score_band`` only, ``sb`` (:func:`rule_score_sql`, joined by :func:`lead_from_sql`).
 
 ``rep`` is the owner's name (its id when the name is missing), ``size_band`` follows
-:data:`SIZE_BANDS`, ``score_band`` follows :data:`SCORE_BANDS`."""
+:data:`SIZE_BANDS`, ``score_band`` follows :data:`SCORE_BANDS` (the saved current rule's
+score at handoff, :mod:`analysis.scoring.bands`)."""
 
 FIELD_DIMENSION: dict[str, str] = {
     "sources": "source",
@@ -186,52 +177,19 @@ def dimension_sql(name: str) -> str:
 
 
 def rule_score_sql(
-    points: dict[str, int] | None = None,
+    points: dict[str, float] | None = None,
     only: str | None = None,
     touchpoints: str = "touchpoints",
 ) -> str:
-    """SQL (a SELECT) of the starter rule score of every handed-off lead.
+    """SQL (a SELECT) of ``lead_id``, ``score``, ``score_band`` of every handed-off lead.
 
-    The score adds the points of each feature the lead showed in its touchpoints at or
-    before its handoff (the first entry of ``mql`` or, when skipped, of the next stage it
-    reached), with the feature definitions of ``analysis.features``: ``pricing_page`` (a
-    page view of the pricing page), ``demo_request`` (a demo-request touchpoint),
-    ``blog_over_hour`` (blog page views adding up to at least 3,600 seconds) and
-    ``careers_only`` (at least one page view, all of them of the careers page). Columns:
-    ``lead_id``, ``score`` (points), ``score_band`` (:data:`SCORE_BANDS`). The points are
-    our own constants, written into the SQL as integers. ``only`` names a relation of the
-    caller's query (a CTE with a ``lead_id`` column) to score only those leads;
-    ``touchpoints`` names the relation to read touchpoints from (a CTE of the caller that
-    already holds just the touchpoints it needs).
+    The score is the saved current rule's (the starter points until one is saved) at the
+    lead's handoff, built from the scoring lab's one feature definition: see
+    :func:`analysis.scoring.bands.score_band_sql` for the parameters.
     """
-    pts = {**STARTER_POINTS, **(points or {})}
-    p = {k: int(v) for k, v in pts.items()}
-    keep = f"AND lead_id IN (SELECT lead_id FROM {only})" if only else ""
-    return f"""
-        SELECT h.lead_id, score,
-            CASE WHEN score < 25 THEN '<25' WHEN score < 50 THEN '25-49'
-                 WHEN score < 75 THEN '50-74' ELSE '75+' END AS score_band
-        FROM (
-            SELECT h.lead_id,
-                {p["pricing_page"]} * (count(*) FILTER (
-                    WHERE t.kind = 'page_view' AND lower(t.detail) = 'pricing') > 0)::INT
-              + {p["demo_request"]} * (count(*) FILTER (WHERE t.kind = 'demo_request') > 0)::INT
-              + {p["blog_over_hour"]} * (coalesce(sum(t.value) FILTER (
-                    WHERE t.kind = 'page_view' AND lower(t.detail) = 'blog'), 0) >= 3600)::INT
-              + {p["careers_only"]} * (count(*) FILTER (WHERE t.kind = 'page_view') > 0
-                    AND count(*) FILTER (WHERE t.kind = 'page_view') = count(*) FILTER (
-                    WHERE t.kind = 'page_view' AND lower(t.detail) = 'careers'))::INT
-                AS score
-            FROM (
-                SELECT lead_id, min(changed_at) AS handoff_at FROM stage_changes
-                WHERE stage IN ('mql', 'sql', 'opportunity', 'customer') {keep}
-                GROUP BY lead_id
-            ) h
-            LEFT JOIN (SELECT * FROM {touchpoints} WHERE TRUE {keep}) t
-              ON t.lead_id = h.lead_id AND t.occurred_at <= h.handoff_at
-            GROUP BY h.lead_id
-        ) h
-    """
+    from analysis.scoring.bands import score_band_sql
+
+    return score_band_sql(points, only, touchpoints)
 
 
 def lead_from_sql(with_score: bool = False) -> str:

@@ -1,15 +1,17 @@
 """Cached resources and small table helpers for the Scoring lab page.
 
 The feature matrix (one row per lead, ~20 float32 columns) is built once per version of
-the database file and kept with ``st.cache_resource``: it is never pickled, copied or
-mutated. Imported lead properties chosen as features extend a copy of it, kept the same
-way per (database version, sorted property names), so the default path (no properties)
-stays the one cached matrix. The fitted model is kept per (database version, outcome,
+the database file, through the dashboard's one cached connection (:func:`dashboard.state.
+cursor`), and kept with ``st.cache_resource``: it is never pickled, copied or mutated.
+Imported lead properties chosen as features extend a copy of it
+(:func:`analysis.scoring.properties.add_properties`), kept the same way per (database
+version, sorted property names), so the default path (no properties) stays the one
+cached matrix. The fitted model is kept per (database version, outcome,
 window, properties). Everything that depends on the points or the threshold is numpy
-over that matrix (:func:`analysis.whatif.what_if`), so moving a slider never re-queries
+over that matrix (:func:`analysis.scoring.whatif.what_if`), so moving a slider never re-queries
 or refits.
 
-The helpers below only reshape what :mod:`analysis.whatif` and :mod:`analysis.scoring`
+The helpers below only reshape what :mod:`analysis.scoring.whatif` and :mod:`analysis.scoring.model`
 return into tables for display; the numbers themselves come from there.
 """
 
@@ -18,19 +20,18 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import config, store
-from analysis.imports import flat
-from analysis.scoring import features, whatif
-from analysis.scoring import model as scoring
-from analysis.scoring.features import FeatureMatrix
-from analysis.scoring.model import ModelReport, ScoringConfig
+from analysis import config
+from analysis.scoring import configs as scoring
+from analysis.scoring import features, leakage, properties, whatif
+from analysis.scoring.configs import ScoringConfig
+from analysis.scoring.matrix import FeatureMatrix
+from analysis.scoring.model import ModelReport, fit_model
 from dashboard import state
 
 OUTCOME_LABELS: dict[str, str] = {
@@ -38,7 +39,7 @@ OUTCOME_LABELS: dict[str, str] = {
     "opportunity": "reached opportunity",
     "customer": "became customer",
 }
-"""Outcome codes of :data:`analysis.features.OUTCOMES` and how the page names them."""
+"""Outcome codes of :data:`analysis.scoring.features.OUTCOMES` and how the page names them."""
 
 WINDOWS: tuple[int, ...] = (0, 30, 60, 90, 180, 365)
 """Conversion windows offered (days after the decision point); 0 = any time."""
@@ -55,7 +56,7 @@ Properties = tuple[str, ...]
 """Names of imported lead properties chosen as features, sorted (a cache key)."""
 
 FLAGGED = "likely leakage"
-"""The :func:`analysis.leakage.property_leakage` verdict that needs an explicit
+"""The :func:`analysis.scoring.leakage.property_leakage` verdict that needs an explicit
 confirmation before the property is used as a feature."""
 
 EVIDENCE_COLUMNS = [
@@ -139,7 +140,7 @@ def apply_rule(weights: dict[str, float], threshold: float) -> None:
 def save_proposed(proposed: ScoringConfig, origin: str) -> None:
     """Button callback: save the proposed rule under the typed name as a new saved row.
 
-    Writes through :func:`analysis.scoring.save_config` (the store's write path, which
+    Writes through :func:`analysis.scoring.configs.save_config` (the store's write path, which
     swaps a new file in); the dashboard's own connection stays read-only and reconnects
     on the next rerun because the file version changed. The outcome is left in
     ``sl_save_msg`` as (kind, text) for the page to show.
@@ -175,7 +176,7 @@ def save_proposed(proposed: ScoringConfig, origin: str) -> None:
 )
 def feature_matrix(key: state.DbKey) -> FeatureMatrix:
     """The feature matrix of database version ``key``; shared, never to be mutated."""
-    con = store.connect_read_only(Path(key[0]))
+    con = state.cursor()
     try:
         return features.build_features(con)
     finally:
@@ -183,55 +184,30 @@ def feature_matrix(key: state.DbKey) -> FeatureMatrix:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Adding the chosen lead properties…")
-def _matrix_with_properties(key: state.DbKey, properties: Properties) -> FeatureMatrix:
-    con = store.connect_read_only(Path(key[0]))
+def _matrix_with_properties(key: state.DbKey, chosen: Properties) -> FeatureMatrix:
+    con = state.cursor()
     try:
-        return flat.add_property_features(feature_matrix(key), con, properties)
+        return properties.add_properties(feature_matrix(key), con, chosen)
     finally:
         con.close()
 
 
-def matrix(key: state.DbKey, properties: Iterable[str] = ()) -> FeatureMatrix:
+def matrix(key: state.DbKey, chosen: Iterable[str] = ()) -> FeatureMatrix:
     """The feature matrix of version ``key`` with the chosen lead properties appended.
 
     Without properties this is :func:`feature_matrix` itself; with them, a copy extended
-    by :func:`analysis.flat.add_property_features` (categorical -> ``name=value`` columns,
-    numeric -> ``name=≥t`` steps), cached per (version, sorted names). Shared, never to
-    be mutated.
+    by :func:`analysis.scoring.properties.add_properties` (numbers per unit with a missing
+    flag, yes/no flags, one-hot values with rare ones pooled), cached per (version, sorted
+    names). Shared, never to be mutated.
     """
-    props = tuple(sorted(set(properties)))
+    props = tuple(sorted(set(chosen)))
     return _matrix_with_properties(key, props) if props else feature_matrix(key)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def catalogue(key: state.DbKey, properties: Properties = ()) -> pd.DataFrame:
-    """:meth:`FeatureMatrix.catalogue` of :func:`matrix` (feature, kind, description, share).
-
-    Columns of a lead property are described as such ("Imported property: Rating is Hot",
-    "Imported property: Web Visits ≥ 10").
-    """
-    cat = matrix(key, properties).catalogue()
-    described = [
-        property_description(name, properties) or text
-        for name, text in zip(cat["feature"], cat["description"], strict=True)
-    ]
-    return cat.assign(description=described)
-
-
-def property_description(feature: str, properties: Iterable[str]) -> str | None:
-    """What a lead-property column means, or None when ``feature`` is not one of theirs.
-
-    ``Rating=Hot`` -> "Imported property: Rating is Hot"; ``Visits=≥10`` -> "Imported
-    property: Visits ≥ 10". The longest matching property name wins (names may share a
-    prefix).
-    """
-    for prop in sorted(properties, key=len, reverse=True):
-        if feature.startswith(f"{prop}="):
-            value = feature[len(prop) + 1 :]
-            if value.startswith("≥"):
-                return f"Imported property: {prop} ≥ {value[1:]}"
-            return f"Imported property: {prop} is {value}"
-    return None
+def catalogue(key: state.DbKey, chosen: Properties = ()) -> pd.DataFrame:
+    """:meth:`FeatureMatrix.catalogue` of :func:`matrix`: the offered features only."""
+    return matrix(key, chosen).catalogue()
 
 
 def current_rule() -> tuple[ScoringConfig, bool]:
@@ -258,7 +234,7 @@ def model_report(
     fm = matrix(key, properties)
     current, saved = current_rule()
     try:
-        report = scoring.fit_model(fm, outcome, within_days, current=current if saved else None)
+        report = fit_model(fm, outcome, within_days, current=current if saved else None)
     except ValueError as exc:
         return None, str(exc)
     return report, ""
@@ -272,41 +248,13 @@ def threshold_curve(
     within_days: int | None,
     properties: Properties = (),
 ) -> pd.DataFrame:
-    """Threshold curve of a set of points over the decided leads of version ``key``.
+    """:func:`analysis.scoring.whatif.config_threshold_curve` of a set of points.
 
-    ``properties`` are the lead properties chosen as features (see :func:`matrix`).
-
-    Returns
-    -------
-    DataFrame
-        :func:`analysis.whatif.threshold_curve` (``threshold``, ``mqls``, ``observed``,
-        ``reached``, ``precision``, ``recall``) plus ``mqls_per_month``: would-be MQLs at
-        that threshold per complete month (decision months before the month holding the
-        end of the data), the same definition as the page's "MQLs per month".
+    On :func:`matrix` of version ``key`` with the chosen lead ``properties``.
     """
-    fm = matrix(key, properties)
-    config = ScoringConfig(dict(weights), 0.0)
-    scores = scoring.score(fm, config)
-    decided = fm.decided
-    curve = whatif.threshold_curve(
-        scores[decided],
-        fm.outcome(outcome, within_days)[decided],
-        fm.observed(within_days)[decided],
+    return whatif.config_threshold_curve(
+        matrix(key, properties), ScoringConfig(dict(weights), 0.0), outcome, within_days
     )
-    as_of_month = fm.as_of.astype("datetime64[M]")
-    complete = fm.months < as_of_month
-    n_complete = int(complete.sum())
-    in_complete = decided & complete[fm.month_code]
-    if n_complete == 0 or curve.empty:
-        curve["mqls_per_month"] = np.nan
-        return curve
-    # MQLs at threshold t among complete-month leads = number of their scores >= t.
-    ascending = np.sort(scores[in_complete])
-    at_least = len(ascending) - np.searchsorted(
-        ascending, curve["threshold"].to_numpy(), side="left"
-    )
-    curve["mqls_per_month"] = at_least / n_complete
-    return curve
 
 
 # --------------------------------------------------------------------------------------
@@ -353,164 +301,35 @@ def points_table(
     )
 
 
+def absent_note(fm: FeatureMatrix) -> str:
+    """Which built-in features are not offered and why, grouped by reason ('' when none)."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in fm.absent.items():
+        by_reason.setdefault(reason, []).append(name)
+    parts = [f"{', '.join(names)} ({reason})" for reason, names in by_reason.items()]
+    return "Not offered: " + "; ".join(parts) + "." if parts else ""
+
+
 def weights_from_table(table: pd.DataFrame) -> dict[str, float]:
     """Proposed points per feature from the edited table (an emptied cell counts as 0)."""
     points = pd.to_numeric(table["proposed"], errors="coerce").fillna(0.0)
     return {str(f): float(p) for f, p in zip(table["feature"], points, strict=True)}
 
 
-def threshold_range(*configs: ScoringConfig) -> tuple[int, int]:
-    """Slider range (whole points) covering every reachable score and every threshold.
+def threshold_range(fm: FeatureMatrix, *configs: ScoringConfig) -> tuple[int, int]:
+    """Slider range (whole points) covering every lead's score and every threshold.
 
-    From the lowest possible score (sum of negative points, at most 0) to the highest
-    (sum of positive points), over all ``configs``, widened to multiples of 10 and to at
-    least 0-100.
+    From the lowest score any lead reaches under any of ``configs`` (at most 0) to the
+    highest (at least 100), widened to multiples of 10.
     """
     low, high = 0.0, 100.0
     for c in configs:
-        values = list(c.weights.values())
-        low = min(low, sum(v for v in values if v < 0), c.threshold)
-        high = max(high, sum(v for v in values if v > 0) + 1, c.threshold)
+        scores = scoring.score(fm, c)
+        if len(scores):
+            low = min(low, float(scores.min()))
+            high = max(high, float(scores.max()) + 1)
+        low, high = min(low, c.threshold), max(high, c.threshold)
     return int(math.floor(low / 10) * 10), int(math.ceil(high / 10) * 10)
-
-
-def mqls_per_month(result: whatif.ConfigResult, w: whatif.WhatIf) -> float:
-    """Mean would-be MQLs per complete month (all months when none is complete; NaN if none)."""
-    months = w.complete_month if w.complete_month.any() else np.ones(len(w.months), bool)
-    by_month = result.mqls_by_month[months]
-    return float(by_month.mean()) if len(by_month) else float("nan")
-
-
-def _pct(value: float) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.1%}"
-
-
-def _rate(value: float, k: int, n: int) -> str:
-    if not np.isfinite(value):
-        return "– (no MQL with a known outcome)"
-    return f"{value:.1%} ({k:,} of {n:,})"
-
-
-def _interval(low: float, high: float) -> str:
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return "–"
-    return f"{low:.1%} – {high:.1%}"
-
-
-def comparison_table(
-    w: whatif.WhatIf, labels: tuple[str, str] = ("current rule", "proposed rule")
-) -> pd.DataFrame:
-    """Current vs proposed, one row per headline number, as display text.
-
-    Columns ``measure`` and one per rule, named by ``labels``.
-    """
-    c, p = w.current, w.proposed
-    rows: list[tuple[str, str, str]] = [
-        (
-            "MQLs per month (complete months)",
-            f"{mqls_per_month(c, w):,.1f}",
-            f"{mqls_per_month(p, w):,.1f}",
-        ),
-        ("MQLs in the whole history", f"{c.mqls:,}", f"{p.mqls:,}"),
-        (
-            "Precision: MQLs that reached the outcome",
-            _rate(c.precision, c.precision_k, c.precision_n),
-            _rate(p.precision, p.precision_k, p.precision_n),
-        ),
-        (
-            "· 95% interval",
-            _interval(c.precision_low, c.precision_high),
-            _interval(p.precision_low, p.precision_high),
-        ),
-        (
-            "Recall: leads that reached it and were MQLs",
-            _rate(c.recall, c.recall_k, c.recall_n),
-            _rate(p.recall, p.recall_k, p.recall_n),
-        ),
-        (
-            "· 95% interval",
-            _interval(c.recall_low, c.recall_high),
-            _interval(p.recall_low, p.recall_high),
-        ),
-        (
-            "MQLs never handed to sales (outcome unknown)",
-            f"{c.n_unobserved:,}",
-            f"{p.n_unobserved:,}",
-        ),
-        (
-            "Reps over capacity in a complete month",
-            f"{c.reps_over_capacity:,}",
-            f"{p.reps_over_capacity:,}",
-        ),
-        ("Threshold (points)", f"{c.config.threshold:g}", f"{p.config.threshold:g}"),
-    ]
-    return pd.DataFrame(rows, columns=["measure", *labels])
-
-
-REP_COLUMNS = [
-    "rep_id",
-    "territory",
-    "role",
-    "capacity",
-    "current_mean",
-    "proposed_mean",
-    "current_max",
-    "proposed_max",
-    "current_months_over",
-    "proposed_months_over",
-    "months",
-]
-
-
-def rep_comparison(w: whatif.WhatIf) -> pd.DataFrame:
-    """Per rep over complete months, current beside proposed.
-
-    Columns ``rep_id``, ``territory``, ``role``, ``capacity`` (MQLs a rep can work per
-    month), ``current_mean`` / ``proposed_mean`` (mean MQLs per month), ``current_max`` /
-    ``proposed_max``, ``current_months_over`` / ``proposed_months_over`` (complete months
-    above capacity) and ``months``. Reps with no MQL under either rule are left out.
-    """
-    cur, prop = w.current.rep_summary(), w.proposed.rep_summary()
-    if cur.empty:
-        return pd.DataFrame(columns=REP_COLUMNS)
-    both = cur.merge(
-        prop[["rep_id", "mean_mqls", "max_mqls", "months_over_capacity"]],
-        on="rep_id",
-        suffixes=("_c", "_p"),
-    )
-    out = pd.DataFrame(
-        {
-            "rep_id": both["rep_id"],
-            "territory": both["territory"],
-            "role": both["role"],
-            "capacity": both["capacity"],
-            "current_mean": both["mean_mqls_c"],
-            "proposed_mean": both["mean_mqls_p"],
-            "current_max": both["max_mqls_c"],
-            "proposed_max": both["max_mqls_p"],
-            "current_months_over": both["months_over_capacity_c"].astype(int),
-            "proposed_months_over": both["months_over_capacity_p"].astype(int),
-            "months": both["months"],
-        },
-        columns=REP_COLUMNS,
-    )
-    busy = (out["current_max"] > 0) | (out["proposed_max"] > 0)
-    return out.loc[busy].reset_index(drop=True)
-
-
-def changed_counts(changed: pd.DataFrame) -> pd.DataFrame:
-    """Leads changing side by direction and outcome: ``direction``, ``reached``,
-    ``not reached``, ``unobserved``, ``total``."""
-    labels = ["reached", "not reached", "unobserved"]
-    table = (
-        pd.crosstab(changed["direction"], changed["outcome"])
-        .reindex(index=["in", "out"], columns=labels, fill_value=0)
-        .fillna(0)
-        .astype(int)
-    )
-    table["total"] = table.sum(axis=1)
-    table.index = ["become MQLs (in)", "stop being MQLs (out)"]
-    return table.rename_axis("direction").reset_index()
 
 
 def same_points(a: ScoringConfig, b: ScoringConfig) -> bool:
@@ -518,130 +337,6 @@ def same_points(a: ScoringConfig, b: ScoringConfig) -> bool:
     keys = set(a.weights) | set(b.weights)
     return a.threshold == b.threshold and all(
         a.weights.get(k, 0.0) == b.weights.get(k, 0.0) for k in keys
-    )
-
-
-def _metric(
-    label: str,
-    value: str,
-    change: float | None,
-    change_text: str,
-    current_text: str,
-    better: str,
-    help_text: str,
-) -> dict:
-    """``st.metric`` arguments: a change coloured by ``better`` ('up', 'down' or 'none')."""
-    if change is None or not np.isfinite(change):
-        return {"label": label, "value": value, "help": help_text}
-    color = (
-        "off" if change == 0 or better == "none" else ("normal" if better == "up" else "inverse")
-    )
-    return {
-        "label": label,
-        "value": value,
-        "delta": change_text,
-        "delta_color": color,
-        "delta_arrow": "auto" if change else "off",
-        "delta_description": f"vs current {current_text}",
-        "help": help_text,
-    }
-
-
-def headline(w: whatif.WhatIf, outcome_label: str) -> list[dict]:
-    """Keyword arguments of ``st.metric`` for the proposed rule's headline numbers.
-
-    Each value is the proposed rule's; each delta says how it differs from the current one.
-    """
-    c, p = w.current, w.proposed
-    cur_pm, prop_pm = mqls_per_month(c, w), mqls_per_month(p, w)
-    out = [
-        _metric(
-            "MQLs per month",
-            "–" if not np.isfinite(prop_pm) else f"{prop_pm:,.1f}",
-            prop_pm - cur_pm,
-            f"{prop_pm - cur_pm:+,.1f}",
-            f"{cur_pm:,.1f}",
-            "none",
-            "Mean would-be MQLs per complete month of the decision point "
-            f"({p.mqls:,} MQLs in the whole history, current rule {c.mqls:,}).",
-        )
-    ]
-    for name, prop, cur, what in (
-        ("Precision", p.precision, c.precision, "share of MQLs with a known outcome that"),
-        ("Recall", p.recall, c.recall, "share of all leads with a known outcome that"),
-    ):
-        tail = outcome_label if name == "Precision" else f"{outcome_label} that were MQLs"
-        out.append(
-            _metric(
-                name,
-                _pct(prop),
-                prop - cur,
-                f"{(prop - cur) * 100:+.1f} pts",
-                _pct(cur),
-                "up",
-                f"{what.capitalize()} {tail}.",
-            )
-        )
-    over = p.reps_over_capacity - c.reps_over_capacity
-    out.append(
-        _metric(
-            "Reps over capacity",
-            f"{p.reps_over_capacity:,}",
-            over,
-            f"{over:+,}",
-            f"{c.reps_over_capacity:,}",
-            "down",
-            "Reps whose would-be MQLs exceed their capacity in at least one complete month.",
-        )
-    )
-    moved = w.changed_in + w.changed_out
-    out.append(
-        {
-            "label": "Leads that change side",
-            "value": f"{moved:,}",
-            "delta": f"{w.changed_in:,} in, {w.changed_out:,} out",
-            "delta_color": "off",
-            "delta_arrow": "off",
-            "help": "In: MQL only under the proposed rule. Out: MQL only under the current rule.",
-        }
-    )
-    unknown = p.n_unobserved - c.n_unobserved
-    out.append(
-        _metric(
-            "MQLs with unknown outcome",
-            f"{p.n_unobserved:,}",
-            unknown,
-            f"{unknown:+,}",
-            f"{c.n_unobserved:,}",
-            "none",
-            "Would-be MQLs never handed to sales (or too recent for the window): "
-            "left out of precision and recall.",
-        )
-    )
-    return out
-
-
-def unobserved_note(
-    w: whatif.WhatIf,
-    outcome_label: str,
-    names: tuple[str, str] = ("current rule", "proposed rule"),
-) -> str:
-    """Plain-language count of would-be MQLs whose outcome nobody observed.
-
-    ``names`` name the two rules of ``w`` (current, proposed) in the text.
-    """
-    c, p = w.current, w.proposed
-    share = f" ({p.n_unobserved / p.mqls:.0%})" if p.mqls else ""
-    why = (
-        "were never handed to sales"
-        if w.within_days is None
-        else f"were never handed to sales or are too recent for the {w.within_days:g}-day window"
-    )
-    return (
-        f"**{p.n_unobserved:,} of the {names[1]}'s {p.mqls:,} MQLs{share} {why}**, so "
-        f"nobody knows whether they would have {outcome_label}. Precision and recall count "
-        f"only the {p.precision_n:,} with a known outcome and assume nothing about the rest. "
-        f"The {names[0]}: {c.n_unobserved:,} of {c.mqls:,}."
     )
 
 
@@ -689,16 +384,17 @@ def evidence_table(catalogue: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFr
     Parameters
     ----------
     catalogue : DataFrame
-        :func:`analysis.flat.property_catalogue` (``name``, ``kind``, ``leads``,
+        :func:`analysis.scoring.properties.catalogue` (``name``, ``kind``, ``leads``,
         ``examples``).
     evidence : DataFrame
-        :func:`analysis.leakage.property_leakage`, already ordered most suspicious first.
+        :func:`analysis.scoring.leakage.property_leakage`, most suspicious first.
 
     Returns
     -------
     DataFrame
         Columns :data:`EVIDENCE_COLUMNS`: ``property``, ``verdict``, ``auc`` (single-feature
-        AUC among handed-off leads, NaN when not computed), ``missing_never_handed_off`` /
+        AUC among handed-off leads floored to two decimals, so 0.7997 never shows as the
+        0.80 cut; NaN when not computed), ``missing_never_handed_off`` /
         ``missing_handed_off`` (share of those leads without a value, 0-1), ``evidence``
         (the reason in words), ``kind``, ``leads`` (leads with a value) and ``examples``.
         Properties in the catalogue but not in ``evidence`` come last with no verdict.
@@ -711,6 +407,7 @@ def evidence_table(catalogue: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFr
         }
     )
     rows = rows.join(info, on="property")
+    rows["auc"] = rows["auc"].map(leakage.floor2)  # never rounded up to the cut
     rest = catalogue.loc[~catalogue["name"].isin(evidence["name"])]
     if len(rest):
         rows = pd.concat(
@@ -770,7 +467,12 @@ def split_choice(
 def rule_properties(weights: Mapping[str, float], names: Iterable[str]) -> list[str]:
     """Lead properties (of ``names``) whose columns get points in ``weights``.
 
-    A weight named ``<property>=<value>`` or ``<property>=≥<t>`` belongs to that property;
-    the page preselects these so that a saved rule using properties can be replayed.
+    A weight named ``<property>`` (a number), ``<property> (missing)`` or
+    ``<property>=<value>`` belongs to that property; the page preselects these so that a
+    saved rule using properties can be replayed.
     """
-    return [n for n in names if any(k.startswith(f"{n}=") and v != 0 for k, v in weights.items())]
+
+    def owns(name: str, key: str) -> bool:
+        return key in (name, f"{name}{properties.MISSING_SUFFIX}") or key.startswith(f"{name}=")
+
+    return [n for n in names if any(owns(n, k) and v != 0 for k, v in weights.items())]

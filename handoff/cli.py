@@ -387,6 +387,10 @@ from handoff.settings import settings_app  # noqa: E402  (its commands use the h
 
 app.add_typer(settings_app, name="settings")
 
+from handoff.model import model_app  # noqa: E402
+
+app.add_typer(model_app, name="model")
+
 
 def main() -> None:
     """Entry point for ``python -m handoff``."""

@@ -35,17 +35,14 @@ Feature catalogue
 Fit (who they are), from the lead's attributes:
 
 ``senior_title``
-    job title contains VP, SVP, EVP, Vice President, Director, Head, Chief, CEO, CTO, CFO,
-    CMO, COO, CIO, CRO, CISO, C-level, Founder or President as a word, any case.
+    job title matches the company's senior-title pattern (settings, any case).
 ``employees_200plus`` / ``employees_1000plus``
     company has at least 200 / 1,000 employees.
 ``corporate_email``
     ``email_domain_kind`` is ``corporate``.
-``target_region``
-    ``region`` is one of the target regions (default North America and EMEA).
-``target_industry``
-    ``industry`` is one of the target industries (a parameter; see
-    :func:`default_target_industries`).
+``target_region`` / ``target_industry``
+    ``region`` / ``industry`` is one of the company's target regions / industries
+    (:mod:`analysis.store.settings`); not offered while the settings name none.
 
 Engagement (what they did), from touchpoints up to the decision point (``detail`` compared
 lower-cased):
@@ -62,29 +59,41 @@ lower-cased):
     at least one touchpoint of that kind.
 
 ``extra_properties`` adds one-hot fit columns ``property=value`` for lead attributes such
-as ``source`` or ``industry`` (the most frequent values only, see ``max_levels``).
+as ``source`` or ``industry`` (rare values pooled, see :func:`properties.one_hot`), and
+``properties`` appends imported lead properties (:mod:`analysis.scoring.properties`).
+
+A built-in feature whose source data the history lacks (no touchpoints, no target
+industries in the settings, or simply no lead that has it) is listed in
+:attr:`FeatureMatrix.absent` with the reason and is not offered: its column is all 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from analysis.lifecycle.definitions import AS_OF_SQL
+from analysis.scoring import properties as props
+from analysis.scoring.matrix import (
+    DEFAULT_HORIZON_DAYS,
+    OUTCOMES,
+    FeatureMatrix,
+    _check_horizon,
+)
+from analysis.store import settings as company
 
-OUTCOMES: tuple[str, ...] = ("sql", "opportunity", "customer")
-"""Outcomes a lead can have reached after its handoff, in funnel order."""
-
-DEFAULT_HORIZON_DAYS = 30
-"""Days after creation that serve as the decision point of a lead never handed off."""
-
-DEFAULT_TARGET_REGIONS: tuple[str, ...] = ("North America", "EMEA")
-"""Regions that count as ``target_region`` unless told otherwise."""
+__all__ = [
+    "DEFAULT_HORIZON_DAYS",
+    "FEATURES",
+    "OUTCOMES",
+    "FeatureMatrix",
+    "build_features",
+    "decision_points",
+]
 
 EXTRA_PROPERTIES: tuple[str, ...] = (
     "source",
@@ -95,12 +104,6 @@ EXTRA_PROPERTIES: tuple[str, ...] = (
     "email_domain_kind",
 )
 """Lead columns that ``extra_properties`` may one-hot encode."""
-
-SENIOR_TITLE_PATTERN = (
-    r"\b([sea]?vp|vice president|director|head|chief|ceo|cto|cfo|cmo|coo|cio|cro|ciso"
-    r"|c-level|founder|co-founder|president)\b"
-)
-"""Regular expression (matched case-insensitively) that marks a senior job title."""
 
 BLOG_SECONDS_OVER_HOUR = 3600.0
 """Seconds of blog reading from which ``blog_over_hour`` is 1."""
@@ -287,253 +290,6 @@ ORDER BY a.lead_id
     )
 
 
-@dataclass(eq=False)
-class FeatureMatrix:
-    """The feature matrix of every lead, as of its decision point, plus its outcomes.
-
-    Rows are leads sorted by ``lead_id``; every per-lead array below has length ``n``.
-
-    Attributes
-    ----------
-    lead_ids : ndarray of str, shape (n,)
-    X : ndarray of float32, shape (n, p)
-        Feature values, 0 or 1 for the built-in features, as of the decision point.
-    names : tuple of str, length p
-        Column names of ``X``.
-    kinds : tuple of str, length p
-        ``'fit'`` or ``'engagement'`` per column.
-    decision_at : ndarray of datetime64[us], shape (n,)
-        Handoff time for handed-off leads, ``created_at + horizon_days`` otherwise (UTC).
-    handed_off : ndarray of bool
-        True when the lead was ever handed to sales (an ``mql`` or later stage change).
-    created_at : ndarray of datetime64[us]
-    reached_sql, reached_opportunity, reached_customer : ndarray of bool
-        The lead's history shows that stage or a later one (at any time).
-    sql_at, opportunity_at, customer_at : ndarray of datetime64[us]
-        First entry of the stage (or of the next stage reached when it was skipped), NaT
-        when never reached.
-    owner, region : ndarray of object
-        ``owner_rep_id`` and ``region`` of the lead, None when unknown.
-    as_of : numpy.datetime64
-        End of the data: the latest timestamp in any history table.
-    horizon_days : int
-        Decision horizon used for leads never handed off.
-    target_regions, target_industries : tuple of str
-        Values that made ``target_region`` / ``target_industry`` 1.
-    months : ndarray of datetime64[M]
-        Every calendar month from the first decision month to the later of the last
-        decision month and the month of ``as_of``, ascending.
-    month_code : ndarray of int32
-        Index into ``months`` of each lead's decision month.
-    """
-
-    lead_ids: np.ndarray
-    X: np.ndarray
-    names: tuple[str, ...]
-    kinds: tuple[str, ...]
-    decision_at: np.ndarray
-    handed_off: np.ndarray
-    created_at: np.ndarray
-    reached_sql: np.ndarray
-    reached_opportunity: np.ndarray
-    reached_customer: np.ndarray
-    sql_at: np.ndarray
-    opportunity_at: np.ndarray
-    customer_at: np.ndarray
-    owner: np.ndarray
-    region: np.ndarray
-    as_of: np.datetime64
-    horizon_days: int = DEFAULT_HORIZON_DAYS
-    target_regions: tuple[str, ...] = DEFAULT_TARGET_REGIONS
-    target_industries: tuple[str, ...] = ()
-    months: np.ndarray = field(default_factory=lambda: np.array([], dtype="datetime64[M]"))
-    month_code: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int32))
-
-    def __post_init__(self) -> None:
-        if len(self.months) == 0 and len(self.decision_at):
-            # Every calendar month from the first decision month to the later of the last
-            # decision month and the end of the data, gaps included (a month without any
-            # decision point is a month with 0 MQLs, not a missing month).
-            decision_month = self.decision_at.astype("datetime64[M]")
-            first, last = decision_month.min(), decision_month.max()
-            if not np.isnat(self.as_of):
-                last = max(last, np.datetime64(self.as_of, "M"))
-            self.months = np.arange(first, last + 1, dtype="datetime64[M]")
-            self.month_code = (decision_month - first).astype(np.int32)
-
-    @property
-    def n(self) -> int:
-        """Number of leads (rows of ``X``)."""
-        return int(self.X.shape[0])
-
-    def index(self, name: str) -> int:
-        """Column of ``X`` holding feature ``name``; KeyError listing the known names."""
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise KeyError(
-                f"unknown feature {name!r}; known features: {', '.join(self.names)}"
-            ) from None
-
-    def column(self, name: str) -> np.ndarray:
-        """The values of feature ``name`` (a view into ``X``)."""
-        return self.X[:, self.index(name)]
-
-    @cached_property
-    def _owner_factors(self) -> tuple[np.ndarray, np.ndarray]:
-        codes, labels = pd.factorize(self.owner, use_na_sentinel=True)
-        return codes.astype(np.int32), np.asarray(labels, dtype=object)
-
-    @cached_property
-    def _region_factors(self) -> tuple[np.ndarray, np.ndarray]:
-        codes, labels = pd.factorize(self.region, use_na_sentinel=True)
-        return codes.astype(np.int32), np.asarray(labels, dtype=object)
-
-    @property
-    def owner_code(self) -> np.ndarray:
-        """Index of each lead's owner into :attr:`owner_labels`, -1 when unknown (int32)."""
-        return self._owner_factors[0]
-
-    @property
-    def owner_labels(self) -> np.ndarray:
-        """Distinct owner rep ids, in order of first appearance."""
-        return self._owner_factors[1]
-
-    @property
-    def region_code(self) -> np.ndarray:
-        """Index of each lead's region into :attr:`region_labels`, -1 when unknown (int32)."""
-        return self._region_factors[0]
-
-    @property
-    def region_labels(self) -> np.ndarray:
-        """Distinct regions, in order of first appearance."""
-        return self._region_factors[1]
-
-    @property
-    def decided(self) -> np.ndarray:
-        """True when the decision point is at or before the end of the data.
-
-        A lead created less than ``horizon_days`` before the end of the data and not yet
-        handed off has its decision point in the future: it belongs to no month of the
-        historical window yet.
-        """
-        return self.decision_at <= self.as_of
-
-    def reached_at(self, name: str) -> np.ndarray:
-        """Time the lead reached outcome ``name`` (``'sql'``, ``'opportunity'``, ``'customer'``)."""
-        _check_outcome(name)
-        return getattr(self, f"{name}_at")
-
-    def outcome(self, name: str, within_days: float | None = None) -> np.ndarray:
-        """Whether each lead reached outcome ``name``, optionally within a window.
-
-        Parameters
-        ----------
-        name : {'sql', 'opportunity', 'customer'}
-            The stage; reaching it means the history shows it or any later stage.
-        within_days : float, optional
-            When given, the stage must have been reached at most this many days after the
-            decision point.
-
-        Returns
-        -------
-        ndarray of bool, shape (n,)
-            Use together with :meth:`observed`: a False here is only meaningful where the
-            outcome is observed.
-        """
-        _check_outcome(name)
-        reached = getattr(self, f"reached_{name}")
-        if within_days is None:
-            return reached.copy()
-        _check_window(within_days)
-        limit = self.decision_at + _days(within_days)
-        at = self.reached_at(name)
-        return reached & (at <= limit)
-
-    def observed(self, within_days: float | None = None) -> np.ndarray:
-        """Whether the outcome of each lead is known.
-
-        Only leads handed off to sales can have been accepted, so leads never handed off
-        have no observed outcome. With a window of ``within_days`` days, a lead is also
-        unobserved while its decision point is less than ``within_days`` before
-        :attr:`as_of` (an immature cohort).
-        """
-        observed = self.handed_off.copy()
-        if within_days is not None:
-            _check_window(within_days)
-            observed &= self.decision_at + _days(within_days) <= self.as_of
-        return observed
-
-    def frame(self, rows: np.ndarray | slice | None = None) -> pd.DataFrame:
-        """The matrix as a DataFrame (lead_id, decision_at, handed_off, then features)."""
-        sel = slice(None) if rows is None else rows
-        out = pd.DataFrame(
-            {
-                "lead_id": self.lead_ids[sel],
-                "decision_at": self.decision_at[sel],
-                "handed_off": self.handed_off[sel],
-            }
-        )
-        feats = pd.DataFrame(self.X[sel], columns=list(self.names))
-        return pd.concat([out, feats], axis=1)
-
-    def catalogue(self) -> pd.DataFrame:
-        """One row per feature: ``feature``, ``kind``, ``description`` and ``share``.
-
-        ``share`` is the share of all leads with the feature present (mean of the column).
-        """
-        described = {f.name: f.description for f in FEATURES}
-        share = self.X.mean(axis=0, dtype=np.float64) if self.n else np.zeros(len(self.names))
-        return pd.DataFrame(
-            {
-                "feature": list(self.names),
-                "kind": list(self.kinds),
-                "description": [described.get(n, _describe_extra(n)) for n in self.names],
-                "share": share,
-            }
-        )
-
-
-def _describe_extra(name: str) -> str:
-    prop, _, value = name.partition("=")
-    return f"{prop} is {value}"
-
-
-def _days(days: float) -> np.timedelta64:
-    return np.timedelta64(int(round(days * 86_400_000_000)), "us")
-
-
-def _check_outcome(name: str) -> None:
-    if name not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {name!r}")
-
-
-def _check_window(within_days: float) -> None:
-    if not np.isfinite(within_days) or within_days < 0:
-        raise ValueError(f"within_days must be a non-negative number of days, got {within_days}")
-
-
-def _check_horizon(horizon_days: int) -> None:
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | np.integer):
-        raise TypeError(f"horizon_days must be a whole number of days, got {horizon_days!r}")
-    if horizon_days <= 0:
-        raise ValueError(f"horizon_days must be at least 1 day, got {horizon_days}")
-
-
-def default_target_industries() -> tuple[str, ...]:
-    """Target industries of the demo rule, or () when the demo generator is not present.
-
-    Reads ``target_industries`` from ``analysis.synth.DEMO_RULE`` when that module exists;
-    real installations pass their own list to :func:`build_features`.
-    """
-    try:
-        from analysis.demo import synth
-    except ImportError:
-        return ()
-    rule = getattr(synth, "DEMO_RULE", None) or {}
-    return tuple(str(v) for v in rule.get("target_industries", ()))
-
-
 def decision_points(
     con: duckdb.DuckDBPyConnection, horizon_days: int = DEFAULT_HORIZON_DAYS
 ) -> pd.DataFrame:
@@ -580,15 +336,40 @@ def _unpack_bits(bits: np.ndarray, p: int) -> np.ndarray:
     return unpacked.astype(np.float32)
 
 
-def _one_hot(values: np.ndarray, prop: str, max_levels: int) -> tuple[np.ndarray, list[str]]:
-    series = pd.Series(_strings(values), dtype=object)
-    counts = series.value_counts(dropna=True)
-    levels = sorted(counts.index[:max_levels].astype(str), key=lambda v: (-counts[v], v))
-    codes = pd.Index(levels, dtype=object).get_indexer(series)  # -1: other or NULL
-    block = np.zeros((len(series), len(levels)), dtype=np.float32)
-    rows = np.flatnonzero(codes >= 0)
-    block[rows, codes[rows]] = 1.0
-    return block, [f"{prop}={v}" for v in levels]
+def _unavailable(
+    X: np.ndarray, settings: company.CompanySettings, touchpoints: int
+) -> dict[str, str]:
+    """Built-in features this history cannot measure (or no lead has), with the reason."""
+    absent: dict[str, str] = {}
+    zero = ~X.any(axis=0) if X.shape[0] else np.ones(X.shape[1], dtype=bool)
+    for i, f in enumerate(FEATURES):
+        if f.kind == "engagement" and touchpoints == 0:
+            absent[f.name] = "not measurable: this history has no touchpoints"
+        elif f.name == "target_region" and not settings.target_regions:
+            absent[f.name] = "not offered: no target regions in the company's settings"
+        elif f.name == "target_industry" and not settings.target_industries:
+            absent[f.name] = "not offered: no target industries in the company's settings"
+        elif zero[i]:
+            absent[f.name] = "not offered: no lead in this history has it (column all 0)"
+    return absent
+
+
+def _lead_columns(
+    cols: dict, extra: Sequence[str], min_frequency: int, max_categories: int
+) -> tuple[list[np.ndarray], list[str], dict[str, str]]:
+    """One-hot blocks of the chosen ``leads`` columns (:data:`EXTRA_PROPERTIES`)."""
+    blocks, names, described = [], [], {}
+    for prop in extra:
+        block, block_names = props.one_hot(
+            _strings(cols[f"x_{prop}"]),
+            prop,
+            min_frequency=min_frequency,
+            max_categories=max_categories,
+        )
+        blocks.append(block)
+        names += block_names
+        described.update({n: f"{prop} is {n[len(prop) + 1 :]}" for n in block_names})
+    return blocks, names, described
 
 
 def build_features(
@@ -596,9 +377,10 @@ def build_features(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     extra_properties: Sequence[str] = (),
     *,
-    target_industries: Sequence[str] | None = None,
-    target_regions: Sequence[str] = DEFAULT_TARGET_REGIONS,
-    max_levels: int = 20,
+    properties: Sequence[str] = (),
+    settings: company.CompanySettings | None = None,
+    min_frequency: int = props.MIN_FREQUENCY,
+    max_categories: int = props.MAX_CATEGORIES,
 ) -> FeatureMatrix:
     """Build the feature matrix of every lead as of its decision point.
 
@@ -611,19 +393,20 @@ def build_features(
     extra_properties : sequence of str
         Lead columns to one-hot encode as additional fit features named
         ``property=value`` (allowed: :data:`EXTRA_PROPERTIES`).
-    target_industries : sequence of str, optional
-        Industries that make ``target_industry`` 1; default
-        :func:`default_target_industries`.
-    target_regions : sequence of str
-        Regions that make ``target_region`` 1.
-    max_levels : int
-        At most this many of the most frequent values per extra property get a column.
+    properties : sequence of str
+        Imported lead properties to append (:func:`analysis.scoring.properties.add_properties`).
+    settings : CompanySettings, optional
+        Target regions and industries and the senior-title pattern; default the
+        company's settings stored in the database (:func:`analysis.store.settings.load`).
+    min_frequency, max_categories : int
+        Pooling of rare values in one-hot columns (see :func:`properties.one_hot`).
 
     Returns
     -------
     FeatureMatrix
         ``X`` uses only lead attributes and touchpoints with ``occurred_at`` at or before
-        the decision point; outcomes are separate arrays.
+        the decision point (and the chosen lead properties); outcomes are separate arrays.
+        Built-in features whose source data is missing are listed in ``absent``.
     """
     _check_horizon(horizon_days)
     unknown = [p for p in extra_properties if p not in EXTRA_PROPERTIES]
@@ -632,60 +415,59 @@ def build_features(
             f"extra_properties must be lead columns among {', '.join(EXTRA_PROPERTIES)}, "
             f"got {', '.join(map(repr, unknown))}"
         )
-    if max_levels < 1:
-        raise ValueError(f"max_levels must be at least 1, got {max_levels}")
+    settings = company.load(con) if settings is None else settings
     extra = list(dict.fromkeys(extra_properties))
-    industries = (
-        default_target_industries() if target_industries is None else tuple(target_industries)
+    cols = con.execute(_matrix_sql(extra), _params(settings, horizon_days)).fetchnumpy()
+    (as_of,) = con.execute(AS_OF_SQL).fetchone()
+    (touchpoints,) = con.execute("SELECT count(*) FROM touchpoints").fetchone()
+
+    builtin = _unpack_bits(_filled(cols["feature_bits"], 0), len(FEATURES))
+    blocks, extra_names, described = _lead_columns(cols, extra, min_frequency, max_categories)
+    described.update({f.name: f.description for f in FEATURES})
+    fm = FeatureMatrix(
+        lead_ids=_strings(cols["lead_id"]),
+        X=np.ascontiguousarray(np.hstack([builtin, *blocks]), dtype=np.float32),
+        names=(*(f.name for f in FEATURES), *extra_names),
+        kinds=(*(f.kind for f in FEATURES), *(["fit"] * len(extra_names))),
+        **_times(cols),
+        handed_off=_filled(cols["handed_off"], False).astype(bool),
+        owner=_strings(cols["owner_rep_id"]),
+        region=_strings(cols["region"]),
+        as_of=np.datetime64(as_of, "us") if as_of is not None else np.datetime64("NaT", "us"),
+        horizon_days=int(horizon_days),
+        target_regions=settings.target_regions,
+        target_industries=settings.target_industries,
+        described=described,
+        absent=_unavailable(builtin, settings, int(touchpoints)),
+        one_hot_groups={p: tuple(n for n in extra_names if n.startswith(f"{p}=")) for p in extra},
     )
-    regions = tuple(target_regions)
-    params = {
+    if properties:
+        fm = props.add_properties(
+            fm, con, properties, min_frequency=min_frequency, max_categories=max_categories
+        )
+    # Factorise owners and regions now, so that the first what-if is as fast as the next.
+    _ = fm.owner_code, fm.region_code
+    return fm
+
+
+def _params(settings: company.CompanySettings, horizon_days: int) -> dict:
+    return {
         "horizon": int(horizon_days),
-        "senior_pattern": SENIOR_TITLE_PATTERN,
+        "senior_pattern": settings.senior_title_pattern,
         # An empty VARCHAR[] parameter needs its type spelled out; a never-matching value
         # keeps the parameter typed without changing any row.
-        "target_regions": list(regions) or [None],
-        "target_industries": list(industries) or [None],
+        "target_regions": list(settings.target_regions) or [None],
+        "target_industries": list(settings.target_industries) or [None],
     }
-    cols = con.execute(_matrix_sql(extra), params).fetchnumpy()
-    (as_of,) = con.execute(AS_OF_SQL).fetchone()
 
-    blocks = [_unpack_bits(_filled(cols["feature_bits"], 0), len(FEATURES))]
-    names = [f.name for f in FEATURES]
-    kinds = [f.kind for f in FEATURES]
-    for prop in extra:
-        block, block_names = _one_hot(cols[f"x_{prop}"], prop, max_levels)
-        blocks.append(block)
-        names += block_names
-        kinds += ["fit"] * len(block_names)
-    X = np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
 
+def _times(cols: dict) -> dict[str, np.ndarray]:
+    """Creation, decision and outcome times (datetime64[us], NaT when absent)."""
     nat = np.datetime64("NaT", "us")
     times = {
         k: _filled(cols[k], nat).astype("datetime64[us]")
         for k in ("created_at", "decision_at", "sql_at", "opportunity_at", "customer_at")
     }
-    fm = FeatureMatrix(
-        lead_ids=_strings(cols["lead_id"]),
-        X=X,
-        names=tuple(names),
-        kinds=tuple(kinds),
-        decision_at=times["decision_at"],
-        handed_off=_filled(cols["handed_off"], False).astype(bool),
-        created_at=times["created_at"],
-        reached_sql=~np.isnat(times["sql_at"]),
-        reached_opportunity=~np.isnat(times["opportunity_at"]),
-        reached_customer=~np.isnat(times["customer_at"]),
-        sql_at=times["sql_at"],
-        opportunity_at=times["opportunity_at"],
-        customer_at=times["customer_at"],
-        owner=_strings(cols["owner_rep_id"]),
-        region=_strings(cols["region"]),
-        as_of=np.datetime64(as_of, "us") if as_of is not None else nat,
-        horizon_days=int(horizon_days),
-        target_regions=regions,
-        target_industries=industries,
-    )
-    # Factorise owners and regions now, so that the first what-if is as fast as the next.
-    _ = fm.owner_code, fm.region_code
-    return fm
+    for stage in OUTCOMES:
+        times[f"reached_{stage}"] = ~np.isnat(times[f"{stage}_at"])
+    return times

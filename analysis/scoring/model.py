@@ -1,60 +1,72 @@
-"""Scoring configurations, scores, the fit x engagement quadrants, and the fitted model.
+"""The fitted scoring model: what history says each feature is worth.
 
 Query intuition
 ---------------
-A *scoring configuration* gives points per feature (negative points allowed) and an MQL
-threshold: a lead whose score, the sum of the points of the features it has, is at or
-above the threshold would be handed to sales. Scoring a whole history is therefore one
-matrix product ``X @ w`` over the :class:`~analysis.features.FeatureMatrix` built once;
-nothing is re-queried or refitted when the points change.
-
-The score splits into a **fit score** (points of the ``fit`` features: who they are) and an
-**engagement score** (points of the ``engagement`` features: what they did). The 2x2 of
-the two gives the four lead categories of DESIGN.md. By default a lead has *good fit* when
-its fit score is at least half the MQL threshold and is *sales-ready* when its engagement
-score is at least half the threshold. Half each is the neutral split (neither side is
-favoured) and it makes the top-left quadrant a subset of the MQLs: fit >= T/2 and
-engagement >= T/2 imply fit + engagement >= T. Both quadrant thresholds are parameters.
-
-The **fitted model** is a scikit-learn pipeline, ``ColumnTransformer(StandardScaler)`` then
-an L2-regularised ``LogisticRegression``, for the chosen outcome (reached ``sql``,
+The model is a scikit-learn pipeline, ``ColumnTransformer(StandardScaler)`` then an
+L2-regularised ``LogisticRegression``, for the chosen outcome (reached ``sql``,
 ``opportunity`` or ``customer``, optionally within a window after the decision point).
 Only leads handed off to sales have an observed outcome, so the model trains and tests on
-them and reports how many leads were left out (``n_unobserved``). Time split: leads are
-ordered by decision point; the oldest ``1 - test_fraction`` train the model and the newest
-test it (ties on the split instant all go to the test side). The report gives the test AUC,
-a calibration table and lift by decile of predicted probability (test set), coefficients
-on the original feature scale (for 0/1 features: the change in log-odds when the feature
-is present) with standard errors from the inverse of the penalised Fisher information
-``X'WX + I/C`` (computed on the standardised scale the penalty acts on, then rescaled) and
-95% Wald intervals, and suggested points ``round(coefficient * POINTS_PER_LOG_ODDS)`` with
-a threshold that keeps the current MQL volume.
+them and reports how many leads were left out (``n_unobserved``).
+
+:func:`fit_model` runs named steps: the observed leads and their outcome
+(:func:`observed_leads`, which says why when no model is possible), the out-of-sample
+evaluation (:func:`analysis.scoring.evaluate.evaluate`: a time split on dated history,
+stratified k-fold cross-validation when decision times tie), the final fit, coefficients
+on the original feature scale with standard errors from the inverse of the penalised
+Fisher information ``X'WX + I/C`` (computed on the standardised scale the penalty acts on,
+then rescaled) and 95% Wald intervals (:func:`coefficient_table`), and suggested points
+``coefficient * POINTS_PER_LOG_ODDS`` with a threshold that keeps the current MQL volume
+(:func:`suggest`).
+
+Configurations, scores and storage live in :mod:`analysis.scoring.configs`; their names
+are re-exported here for callers that import ``model as scoring``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
-from analysis import store
-from analysis.scoring.features import FeatureMatrix
+from analysis.scoring.configs import (  # noqa: F401  (re-exported for `model as scoring`)
+    CURRENT_MARKER,
+    INSERT_CONFIG_SQL,
+    LOAD_CONFIGS_SQL,
+    QUADRANTS,
+    SCORING_MODEL_COLUMNS,
+    STARTER_WEIGHTS,
+    ScoringConfig,
+    config_from_json,
+    config_to_csv,
+    config_to_json,
+    configs_frame,
+    engagement_score,
+    fit_score,
+    load_config,
+    load_configs,
+    points_frame,
+    quadrant_codes,
+    quadrant_thresholds,
+    quadrants,
+    save_config,
+    score,
+    split_scores,
+)
+from analysis.scoring.evaluate import (
+    TIME_SPLIT,
+    Evaluation,
+    FitImpossible,
+    auc,
+    evaluate,
+    fit_check,
+)
+from analysis.scoring.matrix import FeatureMatrix
 
 POINTS_PER_LOG_ODDS = 20.0
 """Points per unit of log-odds when coefficients become suggested points.
@@ -64,433 +76,6 @@ At 20, a feature that doubles the odds of the outcome (log-odds +0.69) is worth 
 
 Z_95 = 1.959963984540054
 """Two-sided 95% quantile of the standard normal, for Wald intervals."""
-
-CURRENT_MARKER = "current"
-"""A saved configuration whose ``model_id`` or ``name`` contains this word (any case) is
-a candidate for the current rule; the newest such row wins."""
-
-QUADRANTS: tuple[str, ...] = (
-    "good fit, sales-ready",
-    "poor fit, sales-ready",
-    "good fit, not ready",
-    "poor fit, not ready",
-)
-"""Quadrant labels by code: 0 = hand off now, 1 and 2 = nurture, 3 = never route to sales."""
-
-SCORING_MODEL_COLUMNS = store.TABLES["scoring_models"].column_names
-"""Columns of the ``scoring_models`` table, in schema (and CSV export) order."""
-
-
-# --------------------------------------------------------------------------------------
-# Configurations
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScoringConfig:
-    """Points per feature and an MQL threshold.
-
-    Attributes
-    ----------
-    weights : dict of str to float
-        Points a lead gets for having each feature (0/1 features); negative allowed.
-        Features not listed get 0 points.
-    threshold : float
-        A lead with score >= threshold would be an MQL.
-    name : str
-        Label for people ("Current rule", "Fitted 2026-10").
-    model_id : str
-        Identifier of the saved ``scoring_models`` row, '' when not saved.
-    """
-
-    weights: Mapping[str, float]
-    threshold: float
-    name: str = ""
-    model_id: str = ""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.weights, Mapping):
-            raise TypeError(
-                f"weights must be a mapping of feature name to points, "
-                f"got {type(self.weights).__name__}"
-            )
-        clean: dict[str, float] = {}
-        for key, value in self.weights.items():
-            if not isinstance(key, str) or not key:
-                raise TypeError(f"feature names must be non-empty strings, got {key!r}")
-            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                raise TypeError(f"points for {key!r} must be a number, got {value!r}")
-            if not math.isfinite(float(value)):
-                raise ValueError(f"points for {key!r} must be finite, got {value}")
-            clean[key] = float(value)
-        if isinstance(self.threshold, bool) or not isinstance(
-            self.threshold, int | float | np.number
-        ):
-            raise TypeError(f"threshold must be a number, got {self.threshold!r}")
-        if not math.isfinite(float(self.threshold)):
-            raise ValueError(f"threshold must be finite, got {self.threshold}")
-        object.__setattr__(self, "weights", clean)
-        object.__setattr__(self, "threshold", float(self.threshold))
-
-    def __hash__(self) -> int:
-        return hash((tuple(self.weights.items()), self.threshold, self.name, self.model_id))
-
-    def validate(self, names: Sequence[str]) -> None:
-        """Raise ValueError when a weight names a feature not in ``names``."""
-        known = set(names)
-        unknown = [k for k in self.weights if k not in known]
-        if unknown:
-            raise ValueError(
-                f"scoring configuration {self.name or '(unnamed)'!r} gives points to unknown "
-                f"feature(s) {', '.join(map(repr, unknown))}; known features: {', '.join(names)}"
-            )
-
-    def vector(self, names: Sequence[str]) -> np.ndarray:
-        """Points per column, in the order of ``names`` (float32, 0 for unlisted features)."""
-        self.validate(names)
-        return np.array([self.weights.get(n, 0.0) for n in names], dtype=np.float32)
-
-    def with_changes(
-        self,
-        weights: Mapping[str, float] | None = None,
-        threshold: float | None = None,
-        name: str | None = None,
-    ) -> ScoringConfig:
-        """A copy with some points, the threshold or the name replaced (model_id cleared)."""
-        merged = dict(self.weights)
-        merged.update(weights or {})
-        return ScoringConfig(
-            merged,
-            self.threshold if threshold is None else threshold,
-            self.name if name is None else name,
-        )
-
-
-def _weight_matrix(fm: FeatureMatrix, config: ScoringConfig) -> np.ndarray:
-    """(p, 2) float32 points: column 0 fit features only, column 1 engagement only."""
-    w = config.vector(fm.names)
-    is_fit = np.array([k == "fit" for k in fm.kinds])
-    return np.ascontiguousarray(np.column_stack([np.where(is_fit, w, 0), np.where(is_fit, 0, w)]))
-
-
-def split_scores(fm: FeatureMatrix, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Fit score and engagement score of every lead, from one pass over ``X``.
-
-    Returns
-    -------
-    fit, engagement : ndarray of float64, shape (n,)
-        Sums of the points of the lead's fit features and of its engagement features.
-        The sums are formed in float32 (exact for whole points below 2**24).
-    """
-    W = _weight_matrix(fm, config)
-    # A (n, p) x (p, 2) product is memory-bound: one BLAS thread is as fast as two, and
-    # does not collapse (10 ms -> 200+ ms at 1M leads) when other processes hold the cores.
-    with threadpool_limits(1, user_api="blas"):
-        both = fm.X @ W
-    return both[:, 0].astype(np.float64), both[:, 1].astype(np.float64)
-
-
-def score(fm: FeatureMatrix, config: ScoringConfig) -> np.ndarray:
-    """Score of every lead: the sum of the points of its features (``X @ w``).
-
-    Returns
-    -------
-    ndarray of float64, shape (n,)
-        Equals ``fit_score + engagement_score``; compare with ``config.threshold``.
-    """
-    fit, engagement = split_scores(fm, config)
-    return fit + engagement
-
-
-def fit_score(fm: FeatureMatrix, config: ScoringConfig) -> np.ndarray:
-    """Points of the lead's fit features (who they are), float64 of shape (n,)."""
-    return split_scores(fm, config)[0]
-
-
-def engagement_score(fm: FeatureMatrix, config: ScoringConfig) -> np.ndarray:
-    """Points of the lead's engagement features (what they did), float64 of shape (n,)."""
-    return split_scores(fm, config)[1]
-
-
-def quadrant_thresholds(
-    config: ScoringConfig,
-    fit_threshold: float | None = None,
-    engagement_threshold: float | None = None,
-) -> tuple[float, float]:
-    """(fit, engagement) thresholds of the 2x2; each defaults to half the MQL threshold."""
-    half = config.threshold / 2
-    return (
-        half if fit_threshold is None else float(fit_threshold),
-        half if engagement_threshold is None else float(engagement_threshold),
-    )
-
-
-def quadrant_codes(
-    fit: np.ndarray, engagement: np.ndarray, fit_threshold: float, engagement_threshold: float
-) -> np.ndarray:
-    """Quadrant of each lead as an index into :data:`QUADRANTS` (int8).
-
-    0 = good fit (fit >= fit_threshold) and sales-ready (engagement >=
-    engagement_threshold), 1 = poor fit and ready, 2 = good fit and not ready, 3 = neither.
-    """
-    return (fit < fit_threshold).astype(np.int8) + 2 * (engagement < engagement_threshold).astype(
-        np.int8
-    )
-
-
-def quadrants(
-    fm: FeatureMatrix,
-    config: ScoringConfig,
-    fit_threshold: float | None = None,
-    engagement_threshold: float | None = None,
-) -> np.ndarray:
-    """Quadrant code (index into :data:`QUADRANTS`) of every lead under ``config``."""
-    ft, et = quadrant_thresholds(config, fit_threshold, engagement_threshold)
-    fit, engagement = split_scores(fm, config)
-    return quadrant_codes(fit, engagement, ft, et)
-
-
-def points_frame(config: ScoringConfig, fm: FeatureMatrix | None = None) -> pd.DataFrame:
-    """Points per feature as a table: ``feature``, ``kind``, ``points``.
-
-    With ``fm``, every feature of the matrix is listed (0 points when the configuration
-    does not mention it) in matrix order; without it, only the configured features.
-    """
-    if fm is None:
-        return pd.DataFrame(
-            {
-                "feature": list(config.weights),
-                "kind": [""] * len(config.weights),
-                "points": list(config.weights.values()),
-            }
-        )
-    config.validate(fm.names)
-    return pd.DataFrame(
-        {
-            "feature": list(fm.names),
-            "kind": list(fm.kinds),
-            "points": [config.weights.get(n, 0.0) for n in fm.names],
-        }
-    )
-
-
-# --------------------------------------------------------------------------------------
-# Stored configurations
-# --------------------------------------------------------------------------------------
-
-LOAD_CONFIGS_SQL = """
-SELECT model_id, name, created_at, author, CAST(weights AS VARCHAR) AS weights, threshold,
-    origin, note
-FROM scoring_models
-ORDER BY created_at DESC NULLS LAST, model_id
-"""
-
-
-def _parse_weights(text: object, model_id: str) -> dict[str, float]:
-    try:
-        weights = json.loads(str(text))
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"scoring model {model_id!r}: weights are not valid JSON ({exc})"
-        ) from None
-    if not isinstance(weights, dict):
-        raise ValueError(
-            f"scoring model {model_id!r}: weights must be a JSON object of feature to points, "
-            f"got {type(weights).__name__}"
-        )
-    return weights
-
-
-def load_configs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Saved scoring configurations, newest first.
-
-    Returns
-    -------
-    DataFrame
-        Columns of ``scoring_models``: ``model_id``, ``name``, ``created_at`` (UTC),
-        ``author``, ``weights`` (JSON text), ``threshold``, ``origin`` (manual/fitted),
-        ``note``; plus ``current`` (bool), True on the row :func:`load_config` returns
-        when no ``model_id`` is given.
-    """
-    out = con.execute(LOAD_CONFIGS_SQL).df()
-    out["current"] = False
-    if len(out):
-        out.loc[_current_row(out), "current"] = True
-    return out
-
-
-def _current_row(rows: pd.DataFrame) -> int:
-    marked = rows["model_id"].fillna("").str.lower().str.contains(CURRENT_MARKER) | rows[
-        "name"
-    ].fillna("").str.lower().str.contains(CURRENT_MARKER)
-    # Rows are newest first, so the first marked row is the newest one.
-    return int(np.flatnonzero(marked.to_numpy())[0]) if marked.any() else 0
-
-
-def _config_from_row(row: pd.Series) -> ScoringConfig:
-    return ScoringConfig(
-        _parse_weights(row["weights"], row["model_id"]),
-        float(row["threshold"]),
-        name=str(row["name"] or row["model_id"]),
-        model_id=str(row["model_id"]),
-    )
-
-
-def load_config(con: duckdb.DuckDBPyConnection, model_id: str | None = None) -> ScoringConfig:
-    """One saved configuration: ``model_id``, or by default the current rule.
-
-    The current rule is the newest row (by ``created_at``) whose ``model_id`` or ``name``
-    contains "current" (any case); when no row is marked so, the newest row of all.
-    Raises LookupError when the table is empty or ``model_id`` is not in it.
-    """
-    rows = load_configs(con)
-    if rows.empty:
-        raise LookupError("no saved scoring configuration: the scoring_models table is empty")
-    if model_id is None:
-        return _config_from_row(rows.loc[rows["current"]].iloc[0])
-    hit = rows.loc[rows["model_id"] == model_id]
-    if hit.empty:
-        raise LookupError(
-            f"no scoring configuration with model_id {model_id!r}; saved: "
-            f"{', '.join(rows['model_id'].astype(str))}"
-        )
-    return _config_from_row(hit.iloc[0])
-
-
-def config_to_json(config: ScoringConfig) -> str:
-    """The configuration as JSON text: ``{"name", "model_id", "threshold", "weights"}``."""
-    return json.dumps(
-        {
-            "name": config.name,
-            "model_id": config.model_id,
-            "threshold": config.threshold,
-            "weights": config.weights,
-        },
-        indent=2,
-    )
-
-
-def config_from_json(text: str) -> ScoringConfig:
-    """Read a configuration written by :func:`config_to_json`."""
-    data = json.loads(text)
-    if not isinstance(data, dict) or "weights" not in data or "threshold" not in data:
-        raise ValueError(
-            "expected a JSON object with 'weights' and 'threshold', "
-            f"got {type(data).__name__} with keys {sorted(data) if isinstance(data, dict) else []}"
-        )
-    return ScoringConfig(
-        data["weights"],
-        data["threshold"],
-        name=str(data.get("name", "")),
-        model_id=str(data.get("model_id", "")),
-    )
-
-
-def config_to_csv(
-    config: ScoringConfig,
-    *,
-    model_id: str | None = None,
-    author: str = "",
-    note: str = "",
-    origin: str = "manual",
-    created_at: datetime | None = None,
-) -> str:
-    """The configuration as a one-row ``scoring_models.csv`` that ``handoff import`` accepts.
-
-    Columns in schema order (``model_id,name,created_at,author,weights,threshold,origin,
-    note``); ``weights`` is JSON text; ``created_at`` is ISO 8601 UTC (now by default; a
-    naive value is taken to be UTC).
-    """
-    when = _utc_naive(created_at)
-    mid = model_id or config.model_id or _new_model_id(config, when)
-    row = {
-        "model_id": mid,
-        "name": config.name or mid,
-        "created_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "author": author,
-        "weights": json.dumps(config.weights),
-        "threshold": _number_text(config.threshold),
-        "origin": origin,
-        "note": note,
-    }
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=SCORING_MODEL_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerow(row)
-    return buf.getvalue()
-
-
-def _utc_naive(when: datetime | None) -> datetime:
-    """``when`` as naive UTC (a naive value is taken to be UTC already); now by default."""
-    if when is None:
-        return datetime.now(UTC).replace(tzinfo=None)
-    if when.tzinfo is None:
-        return when
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _new_model_id(config: ScoringConfig, when: datetime) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", config.name.lower()).strip("-") or "config"
-    return f"{slug[:40]}-{when.strftime('%Y%m%d%H%M%S')}"
-
-
-INSERT_CONFIG_SQL = "INSERT INTO scoring_models VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-
-
-def save_config(
-    db_path: Path | str,
-    config: ScoringConfig,
-    note: str = "",
-    author: str = "",
-    *,
-    origin: str = "manual",
-    model_id: str | None = None,
-    created_at: datetime | None = None,
-) -> str:
-    """Save a configuration as a new ``scoring_models`` row; returns its ``model_id``.
-
-    The write goes through :func:`analysis.store.write_session` (a copy of the file is
-    written and swapped in), so it is safe while the dashboard reads the file. Saved rows
-    are history: an existing ``model_id`` is never overwritten (ValueError). Without
-    ``model_id`` one is made from the name and the UTC time. To make a configuration the
-    current rule, give it a name containing "current" (see :func:`load_config`).
-    """
-    allowed = store.TABLES["scoring_models"].column("origin").allowed or ()
-    if origin not in allowed:
-        raise ValueError(f"origin must be one of {', '.join(allowed)}, got {origin!r}")
-    when = _utc_naive(created_at)
-    mid = model_id or config.model_id or _new_model_id(config, when)
-    with store.write_session(db_path) as con:
-        (taken,) = con.execute(
-            "SELECT count(*) FROM scoring_models WHERE model_id = ?", [mid]
-        ).fetchone()
-        if taken and model_id is not None:
-            raise ValueError(f"a scoring configuration with model_id {mid!r} already exists")
-        base, k = mid, 1
-        while taken:
-            k += 1
-            mid = f"{base}-{k}"
-            (taken,) = con.execute(
-                "SELECT count(*) FROM scoring_models WHERE model_id = ?", [mid]
-            ).fetchone()
-        con.execute(
-            INSERT_CONFIG_SQL,
-            [
-                mid,
-                config.name or mid,
-                when,
-                author or None,
-                json.dumps(config.weights),
-                config.threshold,
-                origin,
-                note or None,
-            ],
-        )
-    return mid
 
 
 # --------------------------------------------------------------------------------------
@@ -506,12 +91,18 @@ class ModelReport:
     ----------
     outcome : str
         'sql', 'opportunity' or 'customer'.
+    evaluation : Evaluation
+        Method (time split or stratified k-fold cross-validation, with the reason), AUC
+        with its spread and interval, and the leads and outcomes behind it
+        (:mod:`analysis.scoring.evaluate`).
     within_days : float or None
         Conversion window after the decision point, None for "ever".
     features : tuple of str
         Model inputs, columns of the feature matrix.
     n_train, n_test : int
-        Leads with an observed outcome in the older (train) and newer (test) part.
+        Leads the final model was fitted on, and leads the AUC was computed on (time
+        split: the older and the newer part; cross-validation: all of them, each tested
+        once by the model fitted on the other folds).
     positives_train, positives_test : int
         Of those, leads that reached the outcome.
     n_unobserved : int
@@ -519,11 +110,14 @@ class ModelReport:
         (``n_not_handed_off``, sales never saw them) or, with a window, handed off too
         recently for the window to have passed (``n_immature``).
     split_at : numpy.datetime64
-        Decision time of the first test lead: train = decision_at < split_at.
+        Decision time of the first test lead: train = decision_at < split_at (NaT for
+        cross-validation).
     auc_test, auc_train : float
-        Area under the ROC curve (NaN when the part holds a single class).
+        Out-of-sample AUC (``evaluation.auc``) and the AUC on the leads the final model
+        was fitted on (NaN when they hold a single class).
     calibration : DataFrame
-        Test leads in ten equal-count groups by predicted probability, lowest first:
+        Evaluated leads (out of sample) in ten equal-count groups by predicted
+        probability, lowest first:
         ``decile`` (1 = lowest), ``n``, ``mean_predicted``, ``observed_rate``
         (share that reached the outcome), ``positives``.
     lift : DataFrame
@@ -532,7 +126,8 @@ class ModelReport:
         ``cumulative_recall`` (share of all test positives in this and higher deciles).
     coefficients : DataFrame
         One row per feature: ``feature``, ``kind``, ``coef`` (change in log-odds per unit
-        of the feature on its original scale: for 0/1 features, having it), ``se``,
+        of the feature on its original scale: for 0/1 features, having it; for a numeric
+        property, one unit more), ``se``,
         ``ci_low``, ``ci_high`` (95% Wald), ``odds_ratio``, ``suggested_points``,
         ``current_points`` (NaN without a current configuration), ``share_train``
         (mean of the feature among training leads). ``se`` is NaN for a feature that is
@@ -540,8 +135,9 @@ class ModelReport:
     intercept : float
         Log-odds of a lead with no features, original scale.
     suggested : ScoringConfig
-        Points ``round(coef * points_per_log_odds)`` and a threshold that keeps the
-        target MQL volume.
+        Points ``coef * points_per_log_odds``, rounded to whole points for 0/1 features
+        and to two significant digits per unit for numeric ones, and a threshold that
+        keeps the target MQL volume.
     target_volume : int
         MQL count the suggested threshold aims at: the current configuration's would-be
         MQLs among decided leads, or the leads actually handed off when no current
@@ -556,6 +152,7 @@ class ModelReport:
     """
 
     outcome: str
+    evaluation: Evaluation
     within_days: float | None
     features: tuple[str, ...]
     n_train: int
@@ -630,12 +227,6 @@ def _lift(p: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    if len(y) == 0 or y.min() == y.max():
-        return float("nan")
-    return float(roc_auc_score(y, p))
-
-
 def _penalised_covariance(
     X: np.ndarray, p_hat: np.ndarray, mean: np.ndarray, scale: np.ndarray, C: float
 ) -> np.ndarray:
@@ -673,6 +264,228 @@ def threshold_for_volume(scores: np.ndarray, target: int) -> tuple[float, int]:
     return float(values[best]), int(counts[best])
 
 
+@dataclass(eq=False)
+class ObservedLeads:
+    """The leads a model can learn from: handed off, with a known outcome."""
+
+    rows: np.ndarray  # matrix rows with an observed outcome
+    y: np.ndarray  # outcome (0/1 int8) of every matrix row
+    n_not_handed_off: int
+    n_immature: int
+
+
+def observed_leads(fm: FeatureMatrix, outcome: str, within_days: float | None) -> ObservedLeads:
+    """Rows with an observed outcome; raises :class:`FitImpossible` saying why none fit."""
+    y = fm.outcome(outcome, within_days).astype(np.int8)
+    observed = fm.observed(within_days)
+    rows = np.flatnonzero(observed)
+    fit_check(outcome, int(fm.handed_off.sum()), len(rows), int(y[rows].sum()), within_days)
+    return ObservedLeads(
+        rows=rows,
+        y=y,
+        n_not_handed_off=int((~fm.handed_off).sum()),
+        n_immature=int((fm.handed_off & ~observed).sum()),
+    )
+
+
+def make_pipeline(names: Sequence[str], C: float, seed: int) -> Pipeline:
+    """StandardScaler over every column, then L2 logistic regression (lbfgs)."""
+    return Pipeline(
+        [
+            ("scale", ColumnTransformer([("z", StandardScaler(), list(names))])),
+            ("model", LogisticRegression(C=C, max_iter=1000, random_state=seed)),
+        ]
+    )
+
+
+def _frame(fm: FeatureMatrix, rows: np.ndarray, cols: list[int], names: tuple) -> pd.DataFrame:
+    return pd.DataFrame(fm.X[np.ix_(rows, cols)], columns=list(names))
+
+
+def coefficient_table(
+    pipeline: Pipeline,
+    X_train: pd.DataFrame,
+    kinds: Sequence[str],
+    C: float,
+    current: ScoringConfig | None,
+    points_per_log_odds: float,
+) -> tuple[pd.DataFrame, float, np.ndarray]:
+    """(coefficients, intercept, constant mask) on the original scale of each feature."""
+    names = list(X_train.columns)
+    scaler: StandardScaler = pipeline.named_steps["scale"].named_transformers_["z"]
+    model: LogisticRegression = pipeline.named_steps["model"]
+    mean, scale = scaler.mean_, scaler.scale_
+    constant = scaler.var_ == 0
+    b_std = model.coef_[0]
+    coef = np.where(constant, 0.0, b_std / scale)
+    intercept = float(model.intercept_[0] - np.sum(b_std * mean / scale))
+    X = X_train.to_numpy()
+    p_train = pipeline.predict_proba(X_train)[:, 1]
+    cov = _penalised_covariance(X, p_train, mean, scale, C)
+    se = np.where(constant, np.nan, np.sqrt(np.clip(np.diag(cov)[1:], 0, None)) / scale)
+    binary = ((X == 0) | (X == 1)).all(axis=0)
+    raw = coef * points_per_log_odds
+    points = np.where(binary, np.round(raw), [float(f"{v:.2g}") for v in raw]) + 0.0
+    table = pd.DataFrame(
+        {
+            "feature": names,
+            "kind": list(kinds),
+            "coef": coef,
+            "se": se,
+            "ci_low": coef - Z_95 * se,
+            "ci_high": coef + Z_95 * se,
+            "odds_ratio": np.exp(coef),
+            "suggested_points": points,
+            "current_points": [
+                current.weights.get(n, 0.0) if current is not None else np.nan for n in names
+            ],
+            "share_train": X.mean(axis=0, dtype=np.float64),
+        }
+    )
+    return table, intercept, constant
+
+
+def suggest(
+    fm: FeatureMatrix,
+    coefficients: pd.DataFrame,
+    current: ScoringConfig | None,
+    label: str,
+) -> tuple[ScoringConfig, int, int]:
+    """(suggested configuration, target MQL volume, its MQL volume) over decided leads.
+
+    The target is the current rule's would-be MQLs, or the leads actually handed off
+    when there is no current rule; the threshold is the one closest to it.
+    """
+    decided = fm.decided
+    weights = {
+        str(n): float(v)
+        for n, v in zip(coefficients["feature"], coefficients["suggested_points"], strict=True)
+    }
+    if current is not None:
+        target = int((score(fm, current)[decided] >= current.threshold).sum())
+    else:
+        target = int(fm.handed_off.sum())
+    threshold, volume = threshold_for_volume(
+        score(fm, ScoringConfig(weights, 0.0))[decided], target
+    )
+    return ScoringConfig(weights, threshold, name=label), target, volume
+
+
+def _notes(
+    fm: FeatureMatrix,
+    ev: Evaluation,
+    leads: ObservedLeads,
+    outcome: str,
+    within_days: float | None,
+    constant_names: list[str],
+    reference: tuple[str, ...] = (),
+) -> list[str]:
+    if ev.method == "time split":
+        first = (
+            f"Trained on {len(ev.train):,} handed-off leads decided before "
+            f"{str(ev.split_at)[:10]} and tested on the {ev.n_leads:,} decided on or after it."
+        )
+    else:
+        first = (
+            f"Evaluated by {ev.method} ({len(ev.fold_aucs)} folds) because {ev.reason}; the "
+            f"model shown is fitted on all {ev.n_leads:,} handed-off leads."
+        )
+    notes = [
+        first,
+        f"{leads.n_not_handed_off:,} leads were never handed off: sales never saw them, so "
+        f"whether they would have reached {outcome!r} is unknown and they were left out.",
+        "The model learns from handed-off leads only; for kinds of leads the current rule "
+        "never hands off, its suggested points are an extrapolation.",
+    ]
+    if leads.n_immature:
+        notes.append(
+            f"{leads.n_immature:,} handed-off leads are too recent for the {within_days:g}-day "
+            "window to have passed and were left out."
+        )
+    if not np.isfinite(ev.auc):
+        notes.append("The test part holds a single class, so its AUC is undefined.")
+    if constant_names:
+        notes.append(
+            "Constant in the training data (no coefficient learnt): "
+            + ", ".join(constant_names)
+            + "."
+        )
+    if fm.absent:
+        notes.append("Not offered (no source data): " + ", ".join(sorted(fm.absent)) + ".")
+    if reference:
+        notes.append(
+            "Reference levels (0 points; the other values' points are relative to them): "
+            + ", ".join(reference)
+            + "."
+        )
+    return notes
+
+
+def _fitter(fm: FeatureMatrix, names: tuple, cols: list[int], C: float, seed: int, fitted: dict):  # noqa: ANN202
+    """An :data:`analysis.scoring.evaluate.Fitter` over the matrix rows.
+
+    The last pipeline it fitted is kept in ``fitted["pipeline"]`` (a time split's model
+    is then reused as the final one instead of being fitted twice).
+    """
+
+    def fit(rows: np.ndarray, y: np.ndarray):  # noqa: ANN202
+        pipe = make_pipeline(names, C, seed).fit(_frame(fm, rows, cols, names), y)
+        fitted["pipeline"] = pipe
+        return lambda r: pipe.predict_proba(_frame(fm, r, cols, names))[:, 1]
+
+    return fit
+
+
+def _evaluate_and_fit(
+    fm: FeatureMatrix,
+    names: tuple[str, ...],
+    cols: list[int],
+    leads: ObservedLeads,
+    options: tuple[float, int, float],
+) -> tuple[Evaluation, Pipeline, pd.DataFrame, np.ndarray]:
+    """(evaluation, final pipeline, its training frame, its outcomes).
+
+    ``options`` = (C, seed, test_fraction). A time split's evaluated model is the final
+    model (fitted once); after cross-validation the final model is fitted on every lead.
+    """
+    C, seed, test_fraction = options
+    fitted: dict = {}
+    fit = _fitter(fm, names, cols, C, seed, fitted)
+    ev = evaluate(fit, leads.rows, fm.decision_at, leads.y, test_fraction, seed)
+    X_train, y_train = _frame(fm, ev.train, cols, names), leads.y[ev.train]
+    if ev.method == TIME_SPLIT:  # the evaluated model was fitted on exactly these rows
+        return ev, fitted["pipeline"], X_train, y_train
+    return ev, make_pipeline(names, C, seed).fit(X_train, y_train), X_train, y_train
+
+
+def _inputs(
+    fm: FeatureMatrix,
+    features: Sequence[str] | None,
+    test_fraction: float,
+    C: float,
+    current: ScoringConfig | None,
+) -> tuple[tuple[str, ...], list[int], tuple[str, ...]]:
+    """(feature names, their columns, reference levels left out), after checking arguments."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
+    if not C > 0:
+        raise ValueError(f"C must be positive, got {C}")
+    reference = fm.reference_levels() if features is None else ()
+    if features is None:
+        names = tuple(n for n in fm.offered if n not in reference)
+    else:
+        names = tuple(features)
+    if not names:
+        raise FitImpossible(
+            "no feature has data in this history (no touchpoints, no fit fields the settings "
+            "can use): add imported lead properties as features"
+        )
+    cols = [fm.index(n) for n in names]  # KeyError listing known names
+    if current is not None:
+        current.validate(fm.names)
+    return names, cols, reference
+
+
 def fit_model(
     fm: FeatureMatrix,
     outcome: str = "sql",
@@ -685,159 +498,67 @@ def fit_model(
     current: ScoringConfig | None = None,
     points_per_log_odds: float = POINTS_PER_LOG_ODDS,
 ) -> ModelReport:
-    """Fit a regularised logistic regression of the outcome on the features (time split).
+    """Fit a regularised logistic regression of the outcome on the features.
 
     Parameters
     ----------
     fm : FeatureMatrix
-        Built once by :func:`analysis.features.build_features`.
+        Built once by :func:`analysis.scoring.features.build_features`.
     outcome : {'sql', 'opportunity', 'customer'}
         Reached that stage or a later one.
     within_days : float, optional
         Count the outcome only when reached within this many days of the decision point;
         leads whose window has not passed yet are left out.
     test_fraction : float
-        Share of the observed leads, the newest by decision time, held out for testing.
+        Time split: share of the newest observed leads held out for testing.
     C : float
-        Inverse L2 penalty strength of ``LogisticRegression`` on standardised features
-        (smaller = stronger shrinkage).
+        Inverse L2 penalty strength on standardised features (smaller = more shrinkage).
     seed : int
-        ``random_state`` of the estimator (the lbfgs solver is deterministic, so the fit
-        does not depend on it).
+        Shuffles the cross-validation folds.
     features : sequence of str, optional
-        Columns of ``fm`` to use; default all.
+        Columns of ``fm`` to use; default every offered feature
+        (:attr:`FeatureMatrix.offered`) except the reference level of each one-hot group
+        (:meth:`FeatureMatrix.reference_levels`).
     current : ScoringConfig, optional
         The rule in use: its points appear beside the suggestion and its MQL volume is the
         target of the suggested threshold.
     points_per_log_odds : float
         Scale that turns coefficients into points.
 
-    Returns
-    -------
-    ModelReport
+    Raises
+    ------
+    FitImpossible
+        (a ValueError) with the real cause when the history cannot carry a model.
     """
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
-    if not C > 0:
-        raise ValueError(f"C must be positive, got {C}")
-    names = tuple(fm.names if features is None else features)
-    cols = [fm.index(n) for n in names]  # KeyError listing known names
-    if current is not None:
-        current.validate(fm.names)
-
-    y_all = fm.outcome(outcome, within_days)
-    observed = fm.observed(within_days)
-    n_not_handed_off = int((~fm.handed_off).sum())
-    n_immature = int((fm.handed_off & ~observed).sum())
-    rows = np.flatnonzero(observed)
-    if len(rows) < 20:
-        raise ValueError(
-            f"fitting needs at least 20 leads with an observed outcome, got {len(rows)} "
-            f"({n_not_handed_off} never handed off, {n_immature} too recent)"
-        )
-    rows = rows[np.argsort(fm.decision_at[rows], kind="stable")]
-    split_at = fm.decision_at[rows[int(len(rows) * (1 - test_fraction))]]
-    train = rows[fm.decision_at[rows] < split_at]
-    test = rows[fm.decision_at[rows] >= split_at]
-    y_train, y_test = y_all[train].astype(int), y_all[test].astype(int)
-    if len(train) == 0 or y_train.min() == y_train.max():
-        raise ValueError(
-            f"the training part ({len(train)} leads before {split_at}) needs leads that "
-            f"reached {outcome!r} and leads that did not; it has {int(y_train.sum())} that did"
-        )
-
-    X_train = pd.DataFrame(fm.X[np.ix_(train, cols)], columns=list(names))
-    X_test = pd.DataFrame(fm.X[np.ix_(test, cols)], columns=list(names))
-    pipeline = Pipeline(
-        [
-            ("scale", ColumnTransformer([("z", StandardScaler(), list(names))])),
-            ("model", LogisticRegression(C=C, max_iter=1000, random_state=seed)),
-        ]
+    names, cols, reference = _inputs(fm, features, test_fraction, C, current)
+    leads = observed_leads(fm, outcome, within_days)
+    ev, pipeline, X_train, y_train = _evaluate_and_fit(
+        fm, names, cols, leads, (C, seed, test_fraction)
     )
-    pipeline.fit(X_train, y_train)
-    p_train = pipeline.predict_proba(X_train)[:, 1]
-    p_test = pipeline.predict_proba(X_test)[:, 1]
-
-    scaler: StandardScaler = pipeline.named_steps["scale"].named_transformers_["z"]
-    model: LogisticRegression = pipeline.named_steps["model"]
-    mean, scale = scaler.mean_, scaler.scale_
-    constant = scaler.var_ == 0
-    b_std = model.coef_[0]
-    coef = np.where(constant, 0.0, b_std / scale)
-    intercept = float(model.intercept_[0] - np.sum(b_std * mean / scale))
-    cov = _penalised_covariance(X_train.to_numpy(), p_train, mean, scale, C)
-    se = np.sqrt(np.clip(np.diag(cov)[1:], 0, None)) / scale
-    se = np.where(constant, np.nan, se)
-
-    points = np.round(coef * points_per_log_odds) + 0.0  # + 0.0 turns -0.0 into 0.0
     kinds = [fm.kinds[c] for c in cols]
-    coefficients = pd.DataFrame(
-        {
-            "feature": list(names),
-            "kind": kinds,
-            "coef": coef,
-            "se": se,
-            "ci_low": coef - Z_95 * se,
-            "ci_high": coef + Z_95 * se,
-            "odds_ratio": np.exp(coef),
-            "suggested_points": points,
-            "current_points": [
-                current.weights.get(n, 0.0) if current is not None else np.nan for n in names
-            ],
-            "share_train": X_train.to_numpy().mean(axis=0, dtype=np.float64),
-        }
+    coefficients, intercept, constant = coefficient_table(
+        pipeline, X_train, kinds, C, current, points_per_log_odds
     )
-
-    decided = fm.decided
-    suggested_weights = {n: float(v) for n, v in zip(names, points, strict=True)}
-    if current is not None:
-        target = int((score(fm, current)[decided] >= current.threshold).sum())
-    else:
-        target = int(fm.handed_off.sum())
-    draft = ScoringConfig(suggested_weights, 0.0)
-    threshold, volume = threshold_for_volume(score(fm, draft)[decided], target)
     label = f"fitted {outcome}" + (f" within {within_days:g} days" if within_days else "")
-    suggested = ScoringConfig(suggested_weights, threshold, name=label)
-
-    notes = [
-        f"Trained on {len(train):,} handed-off leads decided before {str(split_at)[:10]} and "
-        f"tested on the {len(test):,} decided on or after it.",
-        f"{n_not_handed_off:,} leads were never handed off: sales never saw them, so whether "
-        f"they would have reached {outcome!r} is unknown and they were left out.",
-    ]
-    notes.append(
-        "The model learns from handed-off leads only; for kinds of leads the current rule "
-        "never hands off, its suggested points are an extrapolation."
-    )
-    if n_immature:
-        notes.append(
-            f"{n_immature:,} handed-off leads are too recent for the {within_days:g}-day "
-            "window to have passed and were left out."
-        )
-    if np.isnan(auc_test := _auc(y_test, p_test)):
-        notes.append("The test part holds a single class, so its AUC is undefined.")
-    if constant.any():
-        notes.append(
-            "Constant in the training data (no coefficient learnt): "
-            + ", ".join(n for n, c in zip(names, constant, strict=True) if c)
-            + "."
-        )
+    suggested, target, volume = suggest(fm, coefficients, current, label)
+    constant_names = [n for n, c in zip(names, constant, strict=True) if c]
     return ModelReport(
         outcome=outcome,
+        evaluation=ev,
         within_days=within_days,
         features=names,
-        n_train=len(train),
-        n_test=len(test),
+        n_train=len(ev.train),
+        n_test=ev.n_leads,
         positives_train=int(y_train.sum()),
-        positives_test=int(y_test.sum()),
-        n_unobserved=n_not_handed_off + n_immature,
-        n_not_handed_off=n_not_handed_off,
-        n_immature=n_immature,
-        split_at=split_at,
-        auc_test=auc_test,
-        auc_train=_auc(y_train, p_train),
-        calibration=_calibration(p_test, y_test),
-        lift=_lift(p_test, y_test),
+        positives_test=ev.n_outcomes,
+        n_unobserved=leads.n_not_handed_off + leads.n_immature,
+        n_not_handed_off=leads.n_not_handed_off,
+        n_immature=leads.n_immature,
+        split_at=ev.split_at,
+        auc_test=ev.auc,
+        auc_train=auc(y_train, pipeline.predict_proba(X_train)[:, 1]),
+        calibration=_calibration(ev.p, ev.y),
+        lift=_lift(ev.p, ev.y),
         coefficients=coefficients,
         intercept=intercept,
         suggested=suggested,
@@ -845,17 +566,5 @@ def fit_model(
         suggested_volume=volume,
         points_per_log_odds=points_per_log_odds,
         pipeline=pipeline,
-        notes=notes,
+        notes=_notes(fm, ev, leads, outcome, within_days, constant_names, reference),
     )
-
-
-def configs_frame(configs: Iterable[ScoringConfig], fm: FeatureMatrix) -> pd.DataFrame:
-    """Points of several configurations side by side: ``feature``, ``kind``, one column each.
-
-    Column names are the configuration names (or ``config 1``, ``config 2``, ...).
-    """
-    out = pd.DataFrame({"feature": list(fm.names), "kind": list(fm.kinds)})
-    for i, config in enumerate(configs, start=1):
-        config.validate(fm.names)
-        out[config.name or f"config {i}"] = [config.weights.get(n, 0.0) for n in fm.names]
-    return out

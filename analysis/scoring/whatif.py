@@ -2,7 +2,7 @@
 
 Query intuition
 ---------------
-Everything here is numpy over a :class:`~analysis.features.FeatureMatrix` built once, so a
+Everything here is numpy over a :class:`~analysis.scoring.matrix.FeatureMatrix` built once, so a
 change of points or threshold re-runs in milliseconds, with no query and no refit:
 
 1. **Score** every lead under each configuration (``X @ w``, fit and engagement parts from
@@ -27,11 +27,11 @@ change of points or threshold re-runs in milliseconds, with no query and no refi
    AEs only when it has no SDR). Load per rep per month is compared with the rep's
    ``capacity``, read as the number of new MQLs a rep can work in a month.
 5. **Quadrants**: the 2x2 of fit score against engagement score (see
-   :mod:`analysis.scoring`), counted over the decided leads and over the would-be MQLs.
+   :mod:`analysis.scoring.configs`), counted over the decided leads and over the would-be MQLs.
 
-:func:`threshold_curve` gives, for every possible threshold at once, the MQL count,
-precision and recall from one sort of the scores (or one ``np.bincount`` when the scores
-are whole numbers), never a loop over thresholds.
+:func:`threshold_curve` (:mod:`analysis.scoring.curve`) gives, for every possible
+threshold at once, the MQL count, precision, recall and MQLs per month from one sort of
+the scores (or one ``np.bincount`` when the scores are whole numbers).
 """
 
 from __future__ import annotations
@@ -42,28 +42,28 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis.scoring.features import FeatureMatrix
-from analysis.scoring.model import (
+from analysis.scoring.configs import (
     QUADRANTS,
     ScoringConfig,
     quadrant_codes,
     quadrant_thresholds,
     split_scores,
 )
+from analysis.scoring.curve import (  # noqa: F401  (the curve belongs with the what-if)
+    THRESHOLD_CURVE_COLUMNS,
+    config_threshold_curve,
+    threshold_curve,
+)
+from analysis.scoring.matrix import FeatureMatrix
+from analysis.scoring.routing import (  # noqa: F401  (REP_LOAD_COLUMNS re-exported)
+    REP_LOAD_COLUMNS,
+    Routing,
+    rep_load,
+    routing_of,
+)
 from analysis.stats import wilson_interval
 
 REPS_SQL = "SELECT rep_id, name, team, role, territory, capacity FROM reps ORDER BY rep_id"
-
-REP_LOAD_COLUMNS = [
-    "month",
-    "rep_id",
-    "territory",
-    "role",
-    "capacity",
-    "mqls",
-    "over_capacity",
-    "complete_month",
-]
 
 
 def load_reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -232,6 +232,18 @@ class WhatIf:
             }
         )
 
+    def mqls_per_month(self, result: ConfigResult) -> float:
+        """Mean would-be MQLs per month of ``result`` (one of :attr:`current`, :attr:`proposed`).
+
+        Over the complete months, or every month of the window when none is complete
+        (:meth:`FeatureMatrix.mqls_months`); NaN when the window has no month.
+        """
+        months = (
+            self.complete_month if self.complete_month.any() else np.ones_like(self.complete_month)
+        )
+        by_month = result.mqls_by_month[months]
+        return float(by_month.mean()) if len(by_month) else float("nan")
+
     def summary(self) -> pd.DataFrame:
         """Headline numbers, one row each: ``metric``, ``current``, ``proposed``, ``change``.
 
@@ -246,11 +258,7 @@ class WhatIf:
         c, p = self.current, self.proposed
         add("MQLs", c.mqls, p.mqls)
         if complete.any():
-            add(
-                "MQLs per month (complete months)",
-                float(c.mqls_by_month[complete].mean()),
-                float(p.mqls_by_month[complete].mean()),
-            )
+            add("MQLs per month (complete months)", self.mqls_per_month(c), self.mqls_per_month(p))
         add("precision", c.precision, p.precision)
         add("recall", c.recall, p.recall)
         add("MQLs with observed outcome", c.precision_n, p.precision_n)
@@ -289,110 +297,6 @@ class WhatIf:
 
 
 # --------------------------------------------------------------------------------------
-# Routing
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Routing:
-    rep_ids: np.ndarray  # (R,) rep ids: the reps table, then owners missing from it
-    territory: np.ndarray  # (R,) object
-    role: np.ndarray  # (R,) object, None when unknown
-    capacity: np.ndarray  # (R,) float, NaN when unknown
-    owner_to_rep: np.ndarray  # (n_owner_labels,) int, index into rep_ids
-    share: np.ndarray  # (n_region_labels + 1, R) float: share of an unowned MQL per rep
-    routable: np.ndarray  # (n_region_labels + 1,) bool: some rep covers the region
-
-
-def _routing(fm: FeatureMatrix, reps: pd.DataFrame | None) -> _Routing:
-    owner_labels = fm.owner_labels
-    region_labels = fm.region_labels
-    if reps is None:
-        reps = pd.DataFrame({"rep_id": [], "territory": [], "capacity": []})
-    missing = [c for c in ("rep_id", "territory", "capacity") if c not in reps.columns]
-    if missing:
-        raise ValueError(
-            f"reps needs columns rep_id, territory, capacity; missing {', '.join(missing)}"
-        )
-    rep_ids = [str(r) for r in reps["rep_id"]]
-    territory = [None if pd.isna(t) else str(t) for t in reps["territory"]]
-    capacity = [np.nan if pd.isna(c) else float(c) for c in reps["capacity"]]
-    roles = (
-        [None if pd.isna(r) else str(r) for r in reps["role"]]
-        if "role" in reps.columns
-        else [None] * len(rep_ids)
-    )
-    position = {r: i for i, r in enumerate(rep_ids)}
-    for owner in owner_labels:
-        if owner not in position:  # an owner absent from the reps table: capacity unknown
-            position[owner] = len(rep_ids)
-            rep_ids.append(owner)
-            territory.append(None)
-            capacity.append(np.nan)
-            roles.append(None)
-    owner_to_rep = np.array([position[o] for o in owner_labels], dtype=np.int64)
-    n_reps = len(rep_ids)
-    share = np.zeros((len(region_labels) + 1, n_reps))  # last row: region unknown
-    in_table = len(reps)
-    for g, region in enumerate(region_labels):
-        covering = [i for i in range(in_table) if territory[i] == region]
-        sdrs = [i for i in covering if roles[i] == "sdr"]
-        covering = sdrs or covering  # MQLs go to the territory's SDRs when it has any
-        if covering:
-            share[g, covering] = 1.0 / len(covering)
-    return _Routing(
-        rep_ids=np.array(rep_ids, dtype=object),
-        territory=np.array(territory, dtype=object),
-        role=np.array(roles, dtype=object),
-        capacity=np.array(capacity, dtype=np.float64),
-        owner_to_rep=owner_to_rep,
-        share=share,
-        routable=share.sum(axis=1) > 0,
-    )
-
-
-def _rep_load(
-    fm: FeatureMatrix,
-    routing: _Routing,
-    is_mql: np.ndarray,
-    n_months: int,
-    complete: np.ndarray,
-    months: np.ndarray,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    n_reps = len(routing.rep_ids)
-    n_regions = routing.share.shape[0]
-    load = np.zeros((n_months, n_reps))
-    owner_code, region_code, month = fm.owner_code, fm.region_code, fm.month_code
-    mql_rows = np.flatnonzero(is_mql)
-    owned = mql_rows[owner_code[mql_rows] >= 0]
-    if n_reps and len(owned):
-        key = month[owned].astype(np.int64) * n_reps + routing.owner_to_rep[owner_code[owned]]
-        load += np.bincount(key, minlength=n_months * n_reps).reshape(n_months, n_reps)
-    unowned = mql_rows[owner_code[mql_rows] < 0]
-    region = np.where(region_code[unowned] < 0, n_regions - 1, region_code[unowned])
-    key = month[unowned].astype(np.int64) * n_regions + region
-    by_region = np.bincount(key, minlength=n_months * n_regions).reshape(n_months, n_regions)
-    if n_reps:
-        load += by_region @ routing.share
-    unrouted = by_region[:, ~routing.routable].sum(axis=1)
-    frame = pd.DataFrame(
-        {
-            "month": np.repeat(months.astype("datetime64[ns]"), n_reps),
-            "rep_id": np.tile(routing.rep_ids, n_months),
-            "territory": np.tile(routing.territory, n_months),
-            "role": np.tile(routing.role, n_months),
-            "capacity": np.tile(routing.capacity, n_months),
-            "mqls": load.ravel(),
-            "complete_month": np.repeat(complete, n_reps),
-        },
-        columns=[c for c in REP_LOAD_COLUMNS if c != "over_capacity"],
-    )
-    with np.errstate(invalid="ignore"):
-        frame.insert(6, "over_capacity", (frame["mqls"] > frame["capacity"]).to_numpy())
-    return frame, unrouted.astype(np.int64)
-
-
-# --------------------------------------------------------------------------------------
 # The what-if
 # --------------------------------------------------------------------------------------
 
@@ -412,7 +316,7 @@ class _Context:
     n_months: int
     complete: np.ndarray
     months: np.ndarray
-    routing: _Routing
+    routing: Routing
 
 
 def _context(
@@ -421,11 +325,10 @@ def _context(
     decided = fm.decided
     observed = fm.observed(within_days) & decided
     y = fm.outcome(outcome, within_days) & observed
-    as_of_month = fm.as_of.astype("datetime64[M]")
-    n_months = int(np.searchsorted(fm.months, as_of_month, side="right"))
+    complete = fm.complete_months()
+    n_months = len(complete)
     months = fm.months[:n_months]
-    complete = months < as_of_month
-    return _Context(decided, y, observed, n_months, complete, months, _routing(fm, reps))
+    return _Context(decided, y, observed, n_months, complete, months, routing_of(fm, reps))
 
 
 def _evaluate(
@@ -449,7 +352,9 @@ def _evaluate(
     quad = quadrant_codes(fit, engagement, ft, et)
     quadrant_leads = np.bincount(quad[ctx.decided], minlength=4)
     quadrant_mqls = np.bincount(quad[is_mql], minlength=4)
-    rep_load, unrouted = _rep_load(fm, ctx.routing, is_mql, ctx.n_months, ctx.complete, ctx.months)
+    rep_load_frame, unrouted = rep_load(
+        fm, ctx.routing, is_mql, ctx.n_months, ctx.complete, ctx.months
+    )
     return ConfigResult(
         config=config,
         scores=scores,
@@ -473,7 +378,7 @@ def _evaluate(
         quadrant_mqls=quadrant_mqls,
         fit_threshold=ft,
         engagement_threshold=et,
-        rep_load=rep_load,
+        rep_load=rep_load_frame,
         unrouted_by_month=unrouted,
     )
 
@@ -507,7 +412,7 @@ def what_if(
     Parameters
     ----------
     fm : FeatureMatrix
-        Built once by :func:`analysis.features.build_features`.
+        Built once by :func:`analysis.scoring.features.build_features`.
     current, proposed : ScoringConfig
         Points and thresholds to compare; unknown feature names raise ValueError.
     outcome : {'sql', 'opportunity', 'customer'}
@@ -629,113 +534,3 @@ def _changed_frame(
     change = np.abs(out["proposed_score"] - out["current_score"]).to_numpy()
     order = np.lexsort((out["lead_id"].to_numpy(dtype=str), -change))
     return out.iloc[order].reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------
-# Threshold curve
-# --------------------------------------------------------------------------------------
-
-THRESHOLD_CURVE_COLUMNS = ["threshold", "mqls", "observed", "reached", "precision", "recall"]
-_MAX_BINCOUNT_SPAN = 1 << 22
-"""Widest range of whole-number scores the bincount path handles (4M bins)."""
-
-
-def threshold_curve(
-    scores: np.ndarray,
-    outcomes: np.ndarray,
-    observed: np.ndarray | None = None,
-    method: str = "auto",
-) -> pd.DataFrame:
-    """MQL count, precision and recall at every threshold, from one pass over the scores.
-
-    Parameters
-    ----------
-    scores : ndarray of float, shape (n,)
-        Score of every lead in the population (e.g. the decided leads).
-    outcomes : ndarray of bool, shape (n,)
-        Reached the outcome. Only counted where ``observed``.
-    observed : ndarray of bool, shape (n,), optional
-        Outcome known (default: all).
-    method : {'auto', 'bincount', 'sort'}
-        'auto' uses ``np.bincount`` for whole-number scores spanning at most 4M values
-        and one stable sort otherwise; the two give the same table.
-
-    Returns
-    -------
-    DataFrame
-        One row per distinct score value ``t``, ascending, for the rule "MQL when score >=
-        t": ``threshold`` (t), ``mqls`` (leads with score >= t), ``observed`` (of them,
-        with an observed outcome), ``reached`` (of them, reached the outcome),
-        ``precision`` = reached / observed (NaN when 0) and ``recall`` = reached / all
-        observed leads that reached the outcome (NaN when there are none).
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    y = np.asarray(outcomes, dtype=bool)
-    obs = np.ones(len(s), dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
-    if not (s.shape == y.shape == obs.shape == (len(s),)):
-        raise ValueError(
-            f"scores, outcomes and observed must be 1-D with the same length, got shapes "
-            f"{s.shape}, {y.shape} and {obs.shape}"
-        )
-    pos = y & obs
-    if not np.isfinite(s).all():
-        raise ValueError("scores must be finite numbers")
-    if len(s) == 0:
-        return pd.DataFrame(columns=THRESHOLD_CURVE_COLUMNS)
-    if method not in ("auto", "bincount", "sort"):
-        raise ValueError(f"method must be 'auto', 'bincount' or 'sort', got {method!r}")
-    lo, hi = s.min(), s.max()
-    whole = hi - lo < _MAX_BINCOUNT_SPAN and np.array_equal(s, np.floor(s))
-    if method == "bincount" and not whole:
-        raise ValueError("method 'bincount' needs whole-number scores spanning at most 4M values")
-    if whole and method != "sort":
-        idx = (s - lo).astype(np.int64)
-        size = int(hi - lo) + 1
-        count = np.bincount(idx, minlength=size)
-        n_obs = np.bincount(idx, weights=obs, minlength=size)
-        n_pos = np.bincount(idx, weights=pos, minlength=size)
-        present = np.flatnonzero(count)
-        # "score >= t" = reverse cumulative sum from the top bin down.
-        ge = np.cumsum(count[::-1])[::-1][present]
-        ge_obs = np.cumsum(n_obs[::-1])[::-1][present].round().astype(np.int64)
-        ge_pos = np.cumsum(n_pos[::-1])[::-1][present].round().astype(np.int64)
-        thresholds = lo + present.astype(np.float64)
-    else:
-        order = np.argsort(-s, kind="stable")
-        desc = s[order]
-        c_all = np.arange(1, len(s) + 1)
-        c_obs = np.cumsum(obs[order])
-        c_pos = np.cumsum(pos[order])
-        last = np.flatnonzero(np.append(desc[1:] != desc[:-1], True))  # end of each value
-        ge, ge_obs, ge_pos = c_all[last][::-1], c_obs[last][::-1], c_pos[last][::-1]
-        thresholds = desc[last][::-1]
-    total_pos = int(pos.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(ge_obs > 0, ge_pos / np.maximum(ge_obs, 1), np.nan)
-        recall = ge_pos / total_pos if total_pos else np.full(len(ge), np.nan)
-    return pd.DataFrame(
-        {
-            "threshold": thresholds,
-            "mqls": ge.astype(np.int64),
-            "observed": ge_obs.astype(np.int64),
-            "reached": ge_pos.astype(np.int64),
-            "precision": precision,
-            "recall": recall,
-        },
-        columns=THRESHOLD_CURVE_COLUMNS,
-    )
-
-
-def config_threshold_curve(
-    fm: FeatureMatrix,
-    config: ScoringConfig,
-    outcome: str = "sql",
-    within_days: float | None = None,
-) -> pd.DataFrame:
-    """:func:`threshold_curve` of a configuration's scores over the decided leads."""
-    decided = fm.decided
-    fit, engagement = split_scores(fm, config)
-    scores = (fit + engagement)[decided]
-    observed = fm.observed(within_days)[decided]
-    reached = fm.outcome(outcome, within_days)[decided]
-    return threshold_curve(scores, reached, observed)

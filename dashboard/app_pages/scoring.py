@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import config, store
-from analysis.imports import flat
-from analysis.scoring import leakage, whatif
-from analysis.scoring import model as scoring
-from analysis.scoring.model import ScoringConfig
+from analysis.scoring import configs as scoring
+from analysis.scoring import leakage, properties, whatif
+from analysis.scoring.configs import ScoringConfig
+from dashboard import scoring_readout as readout
 from dashboard import scoring_ui as ui
 from dashboard import state
 from dashboard.charts import scoring as charts
@@ -31,20 +30,10 @@ st.caption(
     "The sidebar filters do not apply here: the lab replays the whole history."
 )
 
-try:
-    key = state.db_key()
-    fm = ui.feature_matrix(key)
-    configs = state.call(scoring.load_configs)
-    reps = state.call(whatif.load_reps)
-except FileNotFoundError:
-    st.error(
-        f"No database at `{config.db_path()}`. Create the demo history with "
-        "`handoff generate` (or `make demo`), or import your own files with `handoff import`."
-    )
-    st.stop()
-except store.SchemaError as exc:
-    st.error(str(exc))
-    st.stop()
+key = state.require_database()
+fm = ui.feature_matrix(key)
+configs = state.call(scoring.load_configs)
+reps = state.call(whatif.load_reps)
 
 if fm.n == 0:
     st.info("The database has no leads yet: import files with `handoff import`.")
@@ -86,7 +75,7 @@ with right:
     window = ui.within_days(window_choice)
 
 with properties_box:
-    stored = state.call(flat.property_catalogue)
+    stored = state.call(properties.catalogue)
     chosen: tuple[str, ...] = ()
     if stored.empty:
         st.caption(
@@ -104,7 +93,9 @@ with properties_box:
         title = f"Imported lead properties: {len(options)} available"
         if flagged:
             title += f", {len(flagged)} flagged as likely filled in by sales after the handoff"
-        with st.expander(title, icon="⚠️" if flagged else None, expanded=bool(ss["sl_props"])):
+        # Open when properties are chosen, or when they are all there is to score with.
+        expand = bool(ss["sl_props"]) or not fm.offered
+        with st.expander(title, icon="⚠️" if flagged else None, expanded=expand):
             st.caption(
                 "Columns of your CRM export that are not mapped to a built-in field. They are a "
                 "snapshot taken when the export was made, not as of each lead's handoff: a "
@@ -154,8 +145,10 @@ with properties_box:
                 key="sl_props",
                 placeholder="Choose lead properties",
                 help="A categorical property adds one 0/1 feature per frequent value "
-                "(name=value); a numeric one adds steps at its quartiles (name=≥t). "
-                "They count as fit features and start with 0 points.",
+                "(name=value, rare values pooled as (other), blanks as (not set)); a numeric "
+                "one is used as a number (points per unit; blanks get the median and a "
+                "'(missing)' flag); a yes/no one is a flag. They count as fit features and "
+                "start with 0 points.",
             )
             ss["sl_keep_props"] = list(selected)
             for name in selected:
@@ -174,6 +167,11 @@ report, why_no_model = ui.model_report(key, outcome, window, chosen)
 
 with left:
     st.subheader("Points per feature")
+    if not fm.offered:
+        st.info(
+            "No built-in feature has data in this history (see below why): add imported "
+            "lead properties as features under “Imported lead properties” to score leads."
+        )
     edited = st.data_editor(
         ui.points_table(key, current, ss["sl_base"], report, chosen),
         key=ui.editor_key(ss["sl_points_version"], chosen),
@@ -181,7 +179,7 @@ with left:
         num_rows="fixed",
         disabled=[c for c in ui.EDITOR_COLUMNS if c != "proposed"],
         width="stretch",
-        height=(min(fm.X.shape[1], ui.EDITOR_ROWS) + 1) * 35 + 3,
+        height=(min(max(len(fm.offered), 1), ui.EDITOR_ROWS) + 1) * 35 + 3,
         column_config={
             "feature": st.column_config.TextColumn("feature", width=136, pinned=True),
             "kind": st.column_config.TextColumn(
@@ -190,27 +188,35 @@ with left:
             "current": st.column_config.NumberColumn(
                 "current",
                 width=60,
-                format="%d",
+                format="%g",
                 help=f"Points of the current rule ({current.name})",
             ),
             "proposed": st.column_config.NumberColumn(
-                "proposed ✏️", width=90, format="%d", step=1, help="Your points: edit to replay"
+                "proposed ✏️",
+                width=90,
+                format="%g",
+                step=0.01,
+                help="Your points (per unit for a number): edit to replay",
             ),
             "suggested": st.column_config.NumberColumn(
-                "model", width=56, format="%d", help="Points the fitted model suggests"
+                "model", width=56, format="%g", help="Points the fitted model suggests"
             ),
             "share": st.column_config.NumberColumn(
-                "leads with it", format="percent", help="Share of all leads that have it"
+                "leads with it",
+                format="%.3g",
+                help="Share of all leads that have it (0-1); for a number, its mean",
             ),
             "description": st.column_config.TextColumn("what it means"),
         },
     )
     weights = ui.weights_from_table(edited)
+    if fm.absent:
+        st.caption(ui.absent_note(fm))
     ss["sl_base"] = weights
 
 with right:
     draft = ScoringConfig(weights, ss["sl_keep_threshold"])
-    low, high = ui.threshold_range(current, draft)
+    low, high = ui.threshold_range(fm, current, draft)
     ui.seed_threshold(low, high)
     threshold = st.slider(
         "MQL threshold (points)",
@@ -255,11 +261,11 @@ with right:
     if w.n_decided == 0:
         st.info("No lead has reached its decision point yet, so there is nothing to replay.")
         st.stop()
-    metrics = ui.headline(w, outcome_label)
+    metrics = readout.headline(w, outcome_label)
     for row in (metrics[0:2], metrics[2:4], metrics[4:6]):
         for col, metric in zip(st.columns(2), row, strict=True):
             col.metric(**metric)
-    st.warning(ui.unobserved_note(w, outcome_label), icon="⚠️")
+    st.warning(readout.unobserved_note(w, outcome_label), icon="⚠️")
     for note in w.notes[1:]:
         st.caption(note)
 
@@ -272,7 +278,7 @@ with tab_compare:
         a, b = st.columns(2, gap="large")
         with a:
             st.markdown("**Side by side**")
-            st.table(ui.comparison_table(w).set_index("measure"))
+            st.table(readout.comparison_table(w).set_index("measure"))
         with b:
             st.markdown("**MQLs per month**")
             st.plotly_chart(charts.monthly_mqls(w.monthly()), key="sl_chart_monthly")
@@ -291,7 +297,7 @@ with tab_compare:
             key="sl_chart_quadrants",
         )
         st.markdown("**Rep load against capacity**")
-        load = ui.rep_comparison(w)
+        load = readout.rep_comparison(w)
         if load.empty:
             st.info("No rep would receive MQLs: no lead has an owner or a rep for its region.")
         else:
@@ -337,35 +343,26 @@ with tab_model:
         if report is None:
             st.warning(f"The model could not be fitted: {why_no_model}")
         else:
-            cols = st.columns(4)
-            cols[0].metric(
-                "Test AUC",
-                f"{report.auc_test:.3f}",
-                help=f"Area under the ROC curve on the newer leads (training: "
-                f"{report.auc_train:.3f}). 0.5 = no better than chance.",
+            ev = report.evaluation
+            st.markdown(
+                f"**Evaluated by {ev.method}**: {ev.reason}. AUC {ev.auc:.3f} on "
+                f"{ev.n_leads:,} leads, {ev.n_outcomes:,} of them {outcome_label}."
             )
-            cols[1].metric(
-                "Training leads",
-                f"{report.n_train:,}",
-                help=f"{report.positives_train:,} of them {outcome_label}.",
-            )
-            cols[2].metric(
-                "Test leads",
-                f"{report.n_test:,}",
-                help=f"{report.positives_test:,} of them {outcome_label}.",
-            )
-            cols[3].metric("Test leads decided from", str(report.split_at)[:10])
+            for col, metric in zip(
+                st.columns(4), readout.evaluation_metrics(report, outcome_label), strict=True
+            ):
+                col.metric(**metric)
             for note in report.notes:
                 st.caption(note)
             a, b = st.columns(2, gap="large")
             with a:
-                st.markdown("**Calibration** (test leads)")
+                st.markdown("**Calibration** (leads not used to fit)")
                 st.plotly_chart(
                     charts.calibration(report.calibration, outcome_label),
                     key="sl_chart_calibration",
                 )
             with b:
-                st.markdown("**Lift by tenth of predicted probability** (test leads)")
+                st.markdown("**Lift by tenth of predicted probability** (leads not used to fit)")
                 st.plotly_chart(charts.lift(report.lift), key="sl_chart_lift")
             st.markdown("**Coefficients** (hollow marker: constant in training, nothing learnt)")
             st.plotly_chart(charts.coefficients(report.coefficients), key="sl_chart_coef")
@@ -381,7 +378,7 @@ with tab_changed:
                 f"**{w.changed_out:,}** would stop being MQLs. “unobserved”: never handed to "
                 "sales (or too recent), so the outcome is unknown."
             )
-            st.dataframe(ui.changed_counts(changed), hide_index=True)
+            st.dataframe(readout.changed_counts(changed), hide_index=True)
             st.download_button(
                 f"Download all {len(changed):,} as CSV",
                 data=lambda: changed.to_csv(index=False),
@@ -501,8 +498,10 @@ with tab_saved:
                 st.error(f"These configurations cannot be replayed on these features: {exc}")
             else:
                 names = (f"first: {cfg_a.name}", f"second: {cfg_b.name}")
-                st.table(ui.comparison_table(pair, names).set_index("measure"))
-                st.warning(ui.unobserved_note(pair, outcome_label, ("first", "second")), icon="⚠️")
+                st.table(readout.comparison_table(pair, names).set_index("measure"))
+                st.warning(
+                    readout.unobserved_note(pair, outcome_label, ("first", "second")), icon="⚠️"
+                )
                 st.plotly_chart(charts.monthly_mqls(pair.monthly(), names), key="sl_chart_pair")
         elif not configs.empty:
             st.caption("Save a second configuration to compare two saved ones.")

@@ -126,7 +126,7 @@ def quadrants(table: pd.DataFrame, thresholds: list[tuple[str, float, float]]) -
 def rep_load(reps: pd.DataFrame) -> go.Figure:
     """Mean MQLs per rep per month under both rules, against each rep's capacity.
 
-    ``reps`` is ``dashboard.scoring_ui.rep_comparison``. A proposed bar is labelled with
+    ``reps`` is ``dashboard.scoring_readout.rep_comparison``. A proposed bar is labelled with
     the number of complete months the rep would be over capacity.
     """
     label = reps["rep_id"].astype(str) + " · " + reps["territory"].fillna("no territory")
@@ -193,7 +193,7 @@ def threshold_curve(
 ) -> go.Figure:
     """Precision, recall and MQLs per month against the threshold, both thresholds marked.
 
-    ``curve`` is ``dashboard.scoring_ui.threshold_curve`` for the proposed points.
+    ``curve`` is ``analysis.scoring.whatif.config_threshold_curve`` of the proposed points.
     """
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     x = curve["threshold"]

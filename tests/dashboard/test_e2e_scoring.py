@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 from analysis import store
 from analysis.scoring import features, whatif
 from analysis.scoring import model as scoring
-from dashboard import scoring_ui
 from tests.browser import assert_no_exception, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
@@ -31,9 +30,11 @@ def expected_per_month(demo_db, extra_points: int) -> tuple[str, str]:
         con.close()
     raised = current.with_changes(threshold=current.threshold + extra_points)
     w = whatif.what_if(fm, current, raised, "sql", reps)
+    # complete months: every month before the one holding the end of the data
+    complete = w.months < fm.as_of.astype("datetime64[M]")
     return (
-        f"{scoring_ui.mqls_per_month(w.current, w):,.1f}",
-        f"{scoring_ui.mqls_per_month(w.proposed, w):,.1f}",
+        f"{w.current.mqls_by_month[complete].sum() / complete.sum():,.1f}",
+        f"{w.proposed.mqls_by_month[complete].sum() / complete.sum():,.1f}",
     )
 
 
@@ -69,3 +70,20 @@ def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db
     page.set_viewport_size({"width": 1400, "height": 2600})
     wait_for_app(page)
     assert screenshot(page, "scoring").stat().st_size > 50_000
+
+
+def test_undated_export_renders_in_a_browser(page, tmp_path):
+    """On an undated export (no touchpoints, no dates) the lab renders with no exception,
+    says which built-in features it cannot offer, and flags the sales-entered grade."""
+    from tests.conftest import serve_dashboard
+    from tests.scoring.undated import undated_leads, write_undated_db
+
+    db = write_undated_db(tmp_path / "undated.duckdb", undated_leads())
+    with serve_dashboard(db, "serve-undated") as url:
+        page.goto(url + "/scoring")
+        expect(page.get_by_role("heading", name="Scoring lab")).to_be_visible(timeout=60_000)
+        wait_for_app(page, timeout_ms=60_000)
+        assert_no_exception(page)
+        expect(page.get_by_text("this history has no touchpoints").first).to_be_visible()
+        expect(page.get_by_text("1 flagged as likely filled in by sales").first).to_be_visible()
+        assert screenshot(page, "scoring-undated").stat().st_size > 20_000

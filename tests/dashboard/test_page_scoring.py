@@ -20,8 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import store
-from analysis.imports import flat
-from analysis.scoring import features, leakage, whatif
+from analysis.scoring import features, leakage, properties, whatif
 from analysis.scoring import model as scoring
 from dashboard import scoring_ui
 from tests.paths import APP
@@ -59,11 +58,23 @@ def replay(engine: dict, proposed: scoring.ScoringConfig) -> whatif.WhatIf:
     return whatif.what_if(engine["fm"], engine["current"], proposed, "sql", engine["reps"])
 
 
-def shown_like_the_page(w: whatif.WhatIf) -> dict[str, str]:
+def per_complete_month(counts: np.ndarray, months: np.ndarray, as_of: np.datetime64) -> float:
+    """Mean of monthly counts over complete months, by a plain loop: a month is complete
+    when the data reaches the first instant of the next month."""
+    total, n = 0, 0
+    for month, count in zip(months, counts, strict=True):
+        y, m = int(str(month)[:4]), int(str(month)[5:7])
+        following = np.datetime64(f"{y + m // 12:04d}-{m % 12 + 1:02d}-01T00:00", "us")
+        if as_of >= following:
+            total, n = total + int(count), n + 1
+    return total / n
+
+
+def shown_like_the_page(w: whatif.WhatIf, as_of: np.datetime64) -> dict[str, str]:
     """The proposed rule's headline numbers formatted as the page formats them."""
     p = w.proposed
     return {
-        "MQLs per month": f"{scoring_ui.mqls_per_month(p, w):,.1f}",
+        "MQLs per month": f"{per_complete_month(p.mqls_by_month, w.months, as_of):,.1f}",
         "Precision": f"{p.precision:.1%}",
         "Recall": f"{p.recall:.1%}",
         "Leads that change side": f"{w.changed_in + w.changed_out:,}",
@@ -91,7 +102,7 @@ def test_page_starts_from_the_current_rule(app_at, engine) -> None:
     at = app_at(PAGE)
     shown = metrics(at)
     same = replay(engine, engine["current"])
-    for label, value in shown_like_the_page(same).items():
+    for label, value in shown_like_the_page(same, engine["fm"].as_of).items():
         assert shown[label] == value, label
     assert shown["Leads that change side"] == "0"
     assert at.slider(key="sl_threshold").value == engine["current"].threshold
@@ -116,7 +127,7 @@ def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_a
 
     expected = replay(engine, engine["current"].with_changes(threshold=raised))
     shown = metrics(at)
-    for label, value in shown_like_the_page(expected).items():
+    for label, value in shown_like_the_page(expected, engine["fm"].as_of).items():
         assert shown[label] == value, label
     assert float(shown["MQLs per month"].replace(",", "")) < before
     assert expected.changed_in == 0 < expected.changed_out
@@ -130,7 +141,7 @@ def test_editing_a_weight_replays_the_new_points(app_at, engine) -> None:
     the current rule without those points."""
     at = app_at(PAGE)
     fm = engine["fm"]
-    row = fm.index("pricing_page")
+    row = list(fm.offered).index("pricing_page")
     at.session_state[scoring_ui.editor_key(0)] = {
         "edited_rows": {row: {"proposed": 0}},
         "added_rows": [],
@@ -141,7 +152,7 @@ def test_editing_a_weight_replays_the_new_points(app_at, engine) -> None:
     expected = replay(engine, engine["current"].with_changes({"pricing_page": 0.0}))
     assert expected.changed_out > 0  # pricing points were worth 25: some leads drop out
     shown = metrics(at)
-    for label, value in shown_like_the_page(expected).items():
+    for label, value in shown_like_the_page(expected, engine["fm"].as_of).items():
         assert shown[label] == value, label
 
 
@@ -158,7 +169,9 @@ def test_use_suggested_points_fills_the_proposed_column(app_at, engine) -> None:
     assert dict(zip(table["feature"], table["suggested"], strict=True)) == report.suggested.weights
     assert at.slider(key="sl_threshold").value == report.suggested.threshold
     shown = metrics(at)
-    for label, value in shown_like_the_page(replay(engine, report.suggested)).items():
+    for label, value in shown_like_the_page(
+        replay(engine, report.suggested), engine["fm"].as_of
+    ).items():
         assert shown[label] == value, label
 
 
@@ -179,8 +192,9 @@ def test_threshold_curve_marks_both_thresholds(app_at, engine) -> None:
     assert at_threshold[current.threshold + 5] == pytest.approx(expected.proposed.precision)
     volume = next(t for t in spec["data"] if t["name"].startswith("MQLs per month"))
     per_month = dict(zip(values(volume["x"]), values(volume["y"]), strict=True))
+    fm = engine["fm"]
     assert per_month[current.threshold + 5] == pytest.approx(
-        scoring_ui.mqls_per_month(expected.proposed, expected)
+        per_complete_month(expected.proposed.mqls_by_month, expected.months, fm.as_of)
     )
 
 
@@ -191,7 +205,11 @@ def test_model_and_changed_leads_tabs(app_at, engine) -> None:
     at.slider(key="sl_threshold").set_value(engine["current"].threshold + 10).run()
     open_tab(at, "Model quality")
     report = scoring.fit_model(engine["fm"], "sql", current=engine["current"])
-    assert metrics(at)["Test AUC"] == f"{report.auc_test:.3f}"
+    ev = report.evaluation
+    assert ev.method == "time split"  # the demo history is dated
+    assert metrics(at)["AUC (newer leads)"] == f"{ev.auc:.3f} ± {ev.auc_std:.3f}"
+    assert metrics(at)["Leads evaluated"] == f"{ev.n_leads:,}"
+    assert any(f"Evaluated by {ev.method}" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 3
 
     open_tab(at, "Leads that change side")
@@ -318,7 +336,7 @@ def with_properties(props_db: Path, engine: dict, names: list[str]):
     """The engine's matrix with ``names`` appended and the model fitted on it."""
     con = store.connect_read_only(props_db)
     try:
-        fm = flat.add_property_features(engine["fm"], con, names)
+        fm = properties.add_properties(engine["fm"], con, names)
     finally:
         con.close()
     return fm, scoring.fit_model(fm, "sql", current=engine["current"])
@@ -344,7 +362,7 @@ def test_default_page_has_no_property_section(app_at, engine) -> None:
     assert not property_expanders(at)
     assert "sl_props" not in [w.key for w in at.get("multiselect")]
     assert at.data_editor[0].key == scoring_ui.editor_key(0) == "sl_points_0"
-    assert editor_rows(at)["feature"].tolist() == list(engine["fm"].names)
+    assert editor_rows(at)["feature"].tolist() == list(engine["fm"].offered)
 
 
 def test_leaking_property_is_flagged_with_its_auc(props_at, props_db) -> None:
@@ -366,9 +384,9 @@ def test_leaking_property_is_flagged_with_its_auc(props_at, props_db) -> None:
     assert "AUC 1.00 on its own" in row["evidence"]
     for name in HARMLESS:
         assert shown.set_index("property").loc[name, "verdict"] == "ok"
-        assert shown.set_index("property").loc[name, "auc"] == pytest.approx(
-            expected.loc[name, "auc"]
-        )
+        # shown floored to two decimals: 0.5092 -> 0.50, never rounded up
+        floored = np.floor(expected.loc[name, "auc"] * 100) / 100
+        assert shown.set_index("property").loc[name, "auc"] == pytest.approx(floored)
     assert "1 flagged" in property_expanders(at)[0].label
     assert at.multiselect(key="sl_props").value == []
 
@@ -383,20 +401,24 @@ def test_flagged_property_waits_for_confirmation(props_at, props_db, engine) -> 
     warning = next(w.value for w in at.warning if LEAKY in w.value)
     assert "AUC 1.00 on its own" in warning
     assert "missing for 100% of leads never handed off vs 0% of handed-off leads" in warning
-    assert editor_rows(at)["feature"].tolist() == list(engine["fm"].names)
+    assert editor_rows(at)["feature"].tolist() == list(engine["fm"].offered)
     assert any("Not added until confirmed: Lead Status" in c.value for c in at.caption)
 
     at.checkbox(key=scoring_ui.confirm_key(LEAKY)).check().run()
     assert not at.exception, [e.value for e in at.exception]
     fm, report = with_properties(props_db, engine, [LEAKY])
     table = editor_rows(at)
-    assert table["feature"].tolist() == list(fm.names)
+    assert table["feature"].tolist() == list(fm.offered)
     added = table.set_index("feature").loc[[f"{LEAKY}=Qualified", f"{LEAKY}=Unqualified"]]
     assert (added["current"] == 0).all() and (added["proposed"] == 0).all()
     suggested = report.suggested.weights
+    # Leads never handed off have no status: "(not set)" is the most frequent value, so it
+    # is the reference level (no points) and both real values are scored against it.
+    assert fm.reference_levels() == (f"{LEAKY}=(not set)",)
     assert added["suggested"].tolist() == [suggested[n] for n in added.index]
     # A perfect leak: the model leans on it far more than on any built-in feature.
-    assert suggested[f"{LEAKY}=Qualified"] > max(suggested[n] for n in engine["fm"].names)
+    gap = abs(suggested[f"{LEAKY}=Qualified"] - suggested[f"{LEAKY}=Unqualified"])
+    assert gap > max(abs(suggested[n]) for n in engine["fm"].offered)
 
 
 def test_harmless_properties_are_added_and_replayed(props_at, props_db, engine) -> None:
@@ -409,22 +431,23 @@ def test_harmless_properties_are_added_and_replayed(props_at, props_db, engine) 
     assert not any(name in w.value for w in at.warning for name in HARMLESS)
     fm, report = with_properties(props_db, engine, sorted(HARMLESS))
     table = editor_rows(at)
-    assert table["feature"].tolist() == list(fm.names)
-    new = table.iloc[len(engine["fm"].names) :].set_index("feature")
-    # Tiers: one column per value; visits 0-49: steps at the quartiles (three).
-    # Tiers: one column per value (most frequent first, so compare as a set); visits
-    # 0-49 at random: three distinct quartile steps.
+    assert table["feature"].tolist() == list(fm.offered)
+    new = table.iloc[len(engine["fm"].offered) :].set_index("feature")
+    # Tiers: one column per value; visits 0-49, every lead has one: the number itself.
     tiers = sorted(n for n in new.index if n.startswith("Partner Tier="))
     assert tiers == ["Partner Tier=Bronze", "Partner Tier=Gold", "Partner Tier=Silver"]
-    assert sum(n.startswith("Web Visits=≥") for n in new.index) == 3
+    assert "Web Visits" in new.index and "Web Visits (missing)" not in new.index
     assert (new["current"] == 0).all() and (new["proposed"] == 0).all()
-    assert new["suggested"].tolist() == [report.suggested.weights[n] for n in new.index]
-    assert new["description"].iloc[0].startswith("Imported property: ")
+    scored = [n for n in new.index if n not in fm.reference_levels()]
+    assert new.loc[scored, "suggested"].tolist() == [report.suggested.weights[n] for n in scored]
+    assert new["description"].str.startswith("Imported property").all()
     shown = metrics(at)
-    for label, value in shown_like_the_page(replay(engine, engine["current"])).items():
+    for label, value in shown_like_the_page(
+        replay(engine, engine["current"]), engine["fm"].as_of
+    ).items():
         assert shown[label] == value, label
     open_tab(at, "Model quality")
-    assert metrics(at)["Test AUC"] == f"{report.auc_test:.3f}"
+    assert metrics(at)["AUC (newer leads)"].startswith(f"{report.evaluation.auc:.3f} ± ")
 
 
 def test_split_choice_and_rule_properties_by_hand() -> None:
@@ -437,12 +460,10 @@ def test_split_choice_and_rule_properties_by_hand() -> None:
         ["Status"],
     )
     assert scoring_ui.split_choice(["Status"], evidence, {"Status": True}) == (("Status",), [])
-    weights = {"pricing_page": 25.0, "Tier=Gold": 5.0, "Visits=≥10": 0.0}
+    weights = {"pricing_page": 25.0, "Tier=Gold": 5.0, "Visits": 0.0}
     assert scoring_ui.rule_properties(weights, ["Status", "Tier", "Visits"]) == ["Tier"]
-    assert scoring_ui.property_description("Visits=≥10", ["Visits"]) == (
-        "Imported property: Visits ≥ 10"
-    )
-    assert scoring_ui.property_description("pricing_page", ["Visits"]) is None
+    weights = {"Visits": 0.5, "Score (missing)": -3.0, "Scoreboard": 0.0}
+    assert scoring_ui.rule_properties(weights, ["Score", "Visits"]) == ["Score", "Visits"]
 
 
 def test_an_edit_survives_adding_a_property(props_at, engine) -> None:
@@ -450,7 +471,7 @@ def test_an_edit_survives_adding_a_property(props_at, engine) -> None:
     key (its rows changed) from the proposed points, so the replay still has them."""
     at = props_at
     at.session_state[scoring_ui.editor_key(0)] = {
-        "edited_rows": {engine["fm"].index("pricing_page"): {"proposed": 0}},
+        "edited_rows": {list(engine["fm"].offered).index("pricing_page"): {"proposed": 0}},
         "added_rows": [],
         "deleted_rows": [],
     }
@@ -463,5 +484,52 @@ def test_an_edit_survives_adding_a_property(props_at, engine) -> None:
     assert table.loc["pricing_page", "current"] == engine["current"].weights["pricing_page"]
     expected = replay(engine, engine["current"].with_changes({"pricing_page": 0.0}))
     shown = metrics(at)
-    for label, value in shown_like_the_page(expected).items():
+    for label, value in shown_like_the_page(expected, engine["fm"].as_of).items():
         assert shown[label] == value, label
+
+
+@pytest.fixture(scope="module")
+def undated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The undated export with a planted signal (tests/scoring/undated.py), 2,000 leads."""
+    from tests.scoring.undated import undated_leads, write_undated_db
+
+    return write_undated_db(tmp_path_factory.mktemp("undated") / "u.duckdb", undated_leads())
+
+
+def test_undated_export_is_scored_on_its_properties_by_cross_validation(
+    undated_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an undated export the page renders, offers no built-in without data, flags the
+    grade, says why no model fits without properties, and with the visits and origin
+    chosen shows the stratified k-fold AUC the engine computes."""
+    from tests.scoring.undated import GRADE, ORIGIN, VISITS
+
+    monkeypatch.setenv("HANDOFF_DB", str(undated_db))
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert editor_rows(at).empty  # no touchpoints, titles, sizes: nothing built in offered
+    assert any("No built-in feature has data in this history" in i.value for i in at.info)
+    assert property_expanders(at)[0].proto.expanded  # the properties are all there is
+    assert any(
+        "pricing_page" in c.value and "this history has no touchpoints" in c.value
+        for c in at.caption
+    )
+    shown = evidence_shown(at).set_index("property")
+    assert shown.loc[GRADE, "verdict"] == "likely leakage"
+    open_tab(at, "Model quality")
+    assert any("no feature has data in this history" in w.value for w in at.warning)
+
+    at.multiselect(key="sl_props").set_value([VISITS, ORIGIN]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = store.connect_read_only(undated_db)
+    try:
+        fm = features.build_features(con, properties=[ORIGIN, VISITS])
+    finally:
+        con.close()
+    ev = scoring.fit_model(fm, "sql").evaluation
+    assert ev.method == "stratified k-fold cross-validation"
+    assert metrics(at)["AUC (cross-validated)"] == f"{ev.auc:.3f} ± {ev.auc_std:.3f}"
+    assert metrics(at)["Leads evaluated"] == "2,000"
+    assert any("Evaluated by stratified k-fold cross-validation" in m.value for m in at.markdown)
+    assert VISITS in editor_rows(at)["feature"].tolist()

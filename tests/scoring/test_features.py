@@ -8,13 +8,19 @@ import pytest
 from analysis import store
 from analysis.scoring import features
 from analysis.scoring.features import FEATURES, build_features, decision_points
+from analysis.store.settings import CompanySettings
 from tests.journeys import build
 
-INDUSTRIES = ["software", "finance"]
+INDUSTRIES = ("software", "finance")
+REGIONS = ("North America", "EMEA")
 
 
-def fm_of(con, **kwargs) -> features.FeatureMatrix:
-    kwargs.setdefault("target_industries", INDUSTRIES)
+def fm_of(con, target_industries=INDUSTRIES, **kwargs) -> features.FeatureMatrix:
+    """The matrix under settings that name target industries and regions."""
+    kwargs.setdefault(
+        "settings",
+        CompanySettings(target_industries=tuple(target_industries), target_regions=REGIONS),
+    )
     return build_features(con, **kwargs)
 
 
@@ -123,13 +129,13 @@ def test_careers_only_needs_page_views_all_on_careers(pages: list[str], expected
     ("title", "senior"),
     [
         ("VP Marketing", 1.0),
-        ("SVP, Sales", 1.0),
+        ("SVP, Sales", 0.0),  # the default pattern names VP only as a whole word
         ("Director of IT", 1.0),
         ("Head of Growth", 1.0),
         ("chief revenue officer", 1.0),
         ("CEO", 1.0),
         ("Co-Founder", 1.0),
-        ("President", 1.0),
+        ("President", 0.0),  # not in the default pattern
         ("Marketing Manager", 0.0),
         ("Headquarters Assistant", 0.0),  # 'head' only as a whole word
         ("Student", 0.0),
@@ -140,6 +146,14 @@ def test_senior_title_keywords(title: str | None, senior: float) -> None:
     """senior_title matches senior keywords as whole words, in any case."""
     con = build(leads={"A": {"created_at": "2024-01-01 00:00", "job_title": title}})
     assert row(fm_of(con), "A")["senior_title"] == senior
+
+
+def test_senior_title_pattern_comes_from_the_settings() -> None:
+    """A company whose settings name 'President' as senior gets it scored so."""
+    con = build(leads={"A": {"created_at": "2024-01-01 00:00", "job_title": "President"}})
+    assert row(fm_of(con), "A")["senior_title"] == 0
+    own = CompanySettings(senior_title_pattern=r"\bpresident\b")
+    assert row(build_features(con, settings=own), "A")["senior_title"] == 1
 
 
 def test_fit_features_from_lead_attributes() -> None:
@@ -186,12 +200,26 @@ def test_fit_features_from_lead_attributes() -> None:
         "C": {"employees_200plus": 1, "employees_1000plus": 1, "target_region": 1},
         "D": {},
     }
-    # with no target industries, nothing is a target industry
-    assert fm_of(con, target_industries=[]).column("target_industry").sum() == 0
+    # with no target industries in the settings, the feature is not offered
+    bare = fm_of(con, target_industries=[])
+    assert bare.column("target_industry").sum() == 0
+    assert "target_industry" not in bare.offered
+    assert "target industries" in bare.absent["target_industry"]
+    assert "target_industry" in fm.offered
+
+
+def test_features_without_source_data_are_not_offered() -> None:
+    """No touchpoints: no engagement feature is offered; no job titles: no senior_title."""
+    con = build(leads={"A": {"created_at": "2024-01-01", "employees": 500}})
+    fm = fm_of(con)
+    engagement = [f.name for f in FEATURES if f.kind == "engagement"]
+    assert all("no touchpoints" in fm.absent[n] for n in engagement)
+    assert "senior_title" in fm.absent and "employees_200plus" in fm.offered
+    assert set(fm.catalogue()["feature"]) == set(fm.offered)
 
 
 def test_extra_properties_add_one_hot_columns() -> None:
-    """extra_properties adds one fit column per frequent value, most frequent first."""
+    """extra_properties adds one fit column per value; missing is (not set), rare pooled."""
     con = build(
         leads={
             "A": {"created_at": "2024-01-01", "source": "webinar"},
@@ -200,13 +228,17 @@ def test_extra_properties_add_one_hot_columns() -> None:
             "D": {"created_at": "2024-01-01"},
         }
     )
-    fm = fm_of(con, extra_properties=["source"])
-    assert fm.names[-2:] == ("source=webinar", "source=paid")
-    assert fm.kinds[-2:] == ("fit", "fit")
+    fm = fm_of(con, extra_properties=["source"], min_frequency=1)
+    assert fm.names[-3:] == ("source=(not set)", "source=paid", "source=webinar")
+    assert fm.kinds[-3:] == ("fit", "fit", "fit")
     assert fm.column("source=webinar").tolist() == [1, 0, 1, 0]
     assert fm.column("source=paid").tolist() == [0, 1, 0, 0]
+    assert fm.column("source=(not set)").tolist() == [0, 0, 0, 1]
     assert fm.owner.tolist() == [None, None, None, None]  # NULL stays None
-    assert fm_of(con, extra_properties=["source"], max_levels=1).names[-1] == "source=webinar"
+    # webinar has 2 leads; paid and (not set) one each, pooled below min_frequency=2
+    pooled = fm_of(con, extra_properties=["source"], min_frequency=2)
+    assert pooled.names[-2:] == ("source=webinar", "source=(other)")
+    assert pooled.column("source=(other)").tolist() == [0, 1, 0, 1]
     with pytest.raises(ValueError, match="extra_properties must be lead columns among source"):
         fm_of(con, extra_properties=["note; DROP TABLE leads"])
 
@@ -363,4 +395,4 @@ def test_schema_from_store_is_what_the_query_reads() -> None:
 
     con = duckdb.connect()
     store.create_schema(con)
-    assert build_features(con, target_industries=[]).n == 0
+    assert build_features(con).n == 0

@@ -70,7 +70,11 @@ def test_property_leakage_by_hand(db: Path) -> None:
       hint plus a moderate AUC -> likely leakage.
     - Partner Tier: the same split as Rating, no hint -> check.
     - Colour: red for 1, 3 and 5, 7; blue for 2, 4 and 6, 8 -> rates 1/2 and 1/2 -> AUC 0.5.
-    - Visits: numeric; 10, 20, 30, 40 vs 5, 15, 25, 35 -> AUC 0.625 -> ok.
+      With 4 + 4 leads its 95% interval is wide: Hanley-McNeil Q1 = Q2 = 1/3,
+      se^2 = (0.25 + 3(1/3 - 1/4) + 3(1/3 - 1/4)) / 16 = 0.75 / 16, se = 0.2165, so
+      0.5 +- 1.96 se = 0.08-0.92: the cut 0.80 cannot be ruled out -> check, not ok.
+    - Visits: numeric; 10, 20, 30, 40 vs 5, 15, 25, 35 -> AUC 0.625, interval reaching
+      0.80 as well -> check.
     """
     got = evidence(db, min_count=1)
     status = got["Lead Status"]
@@ -82,9 +86,19 @@ def test_property_leakage_by_hand(db: Path) -> None:
     assert got["Rating"]["auc"] == 0.75 and got["Rating"]["verdict"] == "likely leakage"
     assert got["Rating"]["missing_gap"] == 0.0
     assert got["Partner Tier"]["auc"] == 0.75 and got["Partner Tier"]["verdict"] == "check"
-    assert got["Colour"]["auc"] == 0.5 and got["Colour"]["verdict"] == "ok"
+    assert got["Colour"]["auc"] == 0.5 and got["Colour"]["verdict"] == "check"
+    assert got["Colour"]["auc_low"] == pytest.approx(0.5 - 1.959964 * (0.75 / 16) ** 0.5)
+    assert got["Colour"]["auc_high"] == pytest.approx(0.5 + 1.959964 * (0.75 / 16) ** 0.5)
+    assert "AUC 0.50 on its own (95% 0.07-0.92, 8 handed-off leads)" in got["Colour"]["evidence"]
     assert got["Visits"]["kind"] == "numeric" and got["Visits"]["auc"] == 0.625
-    assert got["Visits"]["verdict"] == "ok"
+    assert got["Visits"]["verdict"] == "check"
+
+
+def test_auc_is_shown_floored_never_rounded_up_to_the_cut() -> None:
+    """0.7997 shows as 0.79 (the cut is 0.80); exact values keep their two decimals."""
+    assert leakage.floor2(0.7997) == 0.79
+    assert leakage.floor2(0.8) == 0.8 and leakage.floor2(0.625) == 0.62
+    assert np.isnan(leakage.floor2(float("nan")))
 
 
 def test_rare_values_are_pooled(db: Path) -> None:
@@ -108,9 +122,17 @@ def test_order_and_outcomes(db: Path) -> None:
             leakage.property_leakage(con, "won")
     finally:
         con.close()
-    assert out["verdict"].tolist() == ["likely leakage", "likely leakage", "check", "ok", "ok"]
+    # With 8 handed-off leads every AUC interval reaches 0.80: the rest are "check".
+    assert out["verdict"].tolist() == [
+        "likely leakage",
+        "likely leakage",
+        "check",
+        "check",
+        "check",
+    ]
     assert out["name"].tolist()[:2] == ["Lead Status", "Rating"]
     assert opp["auc"].isna().all() and (opp["auc_leads"] == 0).all()
+    assert "no handed-off lead reached the opportunity stage" in opp["evidence"].iloc[0]
     assert opp.set_index("name").loc["Lead Status", "verdict"] == "likely leakage"  # gap
 
 
@@ -122,7 +144,8 @@ def test_too_few_handed_off_leads(db: Path) -> None:
     finally:
         con.close()
     assert out["auc"].isna().all()
-    assert "AUC not computed" in out.set_index("name").loc["Colour", "evidence"]
+    evidence = out.set_index("name").loc["Colour", "evidence"]
+    assert "AUC not computed (only 8 handed-off leads; at least 9 are needed)" in evidence
 
 
 def test_no_properties() -> None:
@@ -141,6 +164,9 @@ def test_name_hints() -> None:
     assert leakage.name_hints("Lead_Status") == ["status"]
     assert leakage.name_hints("Disqualification Reason") == ["reason", "disqualif", "qualif"]
     assert leakage.name_hints("Favourite colour") == []
+    assert leakage.name_hints("Lead Quality") == ["quality"]
+    assert leakage.name_hints("Lead Grade") == ["grade"]
+    assert leakage.name_hints("Tags") == ["tag"]
 
 
 def test_property_overview(db: Path) -> None:

@@ -17,6 +17,7 @@ from analysis.scoring import model as scoring
 from analysis.scoring.features import FeatureMatrix
 from analysis.scoring.model import (
     QUADRANTS,
+    FitImpossible,
     ScoringConfig,
     fit_model,
     load_config,
@@ -392,11 +393,19 @@ def test_constant_feature_gets_no_coefficient() -> None:
     assert any("Constant in the training data" in note and "f5" in note for note in report.notes)
 
 
-def test_fit_needs_both_classes() -> None:
-    """Fitting refuses a training part where nobody (or everybody) reached the outcome."""
-    fm = make_matrix(np.eye(40, 3), ["a", "b", "c"], reached_sql=np.zeros(40))
-    with pytest.raises(ValueError, match="needs leads that reached 'sql' and leads that did not"):
+def test_fit_states_the_real_cause_when_impossible() -> None:
+    """Too few leads of either kind, or nobody handed off: the message names the cause."""
+    three = np.zeros(40)
+    three[:3] = 1
+    fm = make_matrix(np.eye(40, 3), ["a", "b", "c"], reached_sql=three)
+    with pytest.raises(FitImpossible, match="only 3 leads reached the SQL stage; at least 10"):
         fit_model(fm)
+    everyone = make_matrix(np.eye(40, 3), ["a", "b", "c"], reached_sql=np.ones(40))
+    with pytest.raises(FitImpossible, match="only 0 of the 40 handed-off leads did not reach"):
+        fit_model(everyone)
+    nobody = make_matrix(np.eye(40, 3), ["a", "b", "c"], handed_off=np.zeros(40))
+    with pytest.raises(FitImpossible, match="no lead was handed off: map a handoff/MQL date"):
+        fit_model(nobody)
     with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
         fit_model(fm, test_fraction=1.0)
 
@@ -406,19 +415,30 @@ def test_fit_needs_both_classes() -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
-    """A small generated demo history (5,000 leads), its feature matrix and its truth."""
+    """A small generated demo history (5,000 leads), its feature matrix and its truth.
+
+    The features use the demo company's settings (its target regions and industries and
+    its senior-title pattern), as a real install uses its own.
+    """
     import datetime
 
     from analysis import config
     from analysis.demo import synth
     from analysis.scoring import features
+    from analysis.store.settings import CompanySettings
+
+    demo_settings = CompanySettings(
+        target_industries=synth.TARGET_INDUSTRIES,
+        target_regions=synth.TARGET_REGIONS,
+        senior_title_pattern=synth.SENIOR_TITLE_PATTERN,
+    )
 
     path = tmp_path_factory.mktemp("scoring") / "demo.duckdb"
     synth.generate_database(path, leads=5000, seed=3, end=datetime.date(2026, 10, 31))
     truth = json.loads(config.truth_path(path).read_text())
     con = store.connect_read_only(path)
     try:
-        fm = features.build_features(con)
+        fm = features.build_features(con, settings=demo_settings)
         current = load_config(con)
     finally:
         con.close()

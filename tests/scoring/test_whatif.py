@@ -366,3 +366,59 @@ def test_config_threshold_curve_matches_what_if_at_the_threshold() -> None:
     assert at["mqls"] == result.mqls
     assert (at["reached"], at["observed"]) == (result.precision_k, result.precision_n)
     assert at["recall"] == pytest.approx(result.recall)
+
+
+def _plain_complete_months(fm) -> list[str]:
+    """Calendar months (YYYY-MM) from the first decision month up to, not including, the
+    month of the end of the data: the complete months, by a plain loop over dates."""
+    first = min(str(d)[:7] for d in fm.decision_at)
+    end = str(fm.as_of)[:7]
+    months, (y, m) = [], map(int, first.split("-"))
+    while f"{y:04d}-{m:02d}" < end:
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_curve_mqls_per_month_counts_complete_months_by_hand(seed: int) -> None:
+    """MQLs per month at threshold t = decided leads of complete months scoring >= t / months.
+
+    Decisions run from 2024-01 to 2024-07 and the data ends 2024-07-19, so the complete
+    months are 2024-01 to 2024-06: six of them.
+    """
+    fm = random_matrix(seed)
+    rng = np.random.default_rng(seed)
+    config = random_config(rng, "proposed")
+    months = _plain_complete_months(fm)
+    assert months == ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+    points = [config.weights.get(n, 0) for n in NAMES]
+    scores = [sum(p * x for p, x in zip(points, row, strict=True)) for row in fm.X.tolist()]
+    curve = config_threshold_curve(fm, config)
+    for _, row in curve.iloc[:: max(1, len(curve) // 7)].iterrows():
+        count = sum(
+            1
+            for i in range(fm.n)
+            if fm.decision_at[i] <= fm.as_of
+            and str(fm.decision_at[i])[:7] in months
+            and scores[i] >= row["threshold"]
+        )
+        assert row["mqls_per_month"] == pytest.approx(count / len(months))
+
+
+def test_what_if_mqls_per_month_is_the_mean_over_complete_months_by_hand() -> None:
+    """WhatIf.mqls_per_month: would-be MQLs decided in complete months / complete months."""
+    fm = random_matrix(4)
+    rng = np.random.default_rng(4)
+    current, proposed = random_config(rng, "current"), random_config(rng, "proposed")
+    w = what_if(fm, current, proposed)
+    months = _plain_complete_months(fm)
+    for config, result in ((current, w.current), (proposed, w.proposed)):
+        points = [config.weights.get(n, 0) for n in NAMES]
+        count = 0
+        for i, row in enumerate(fm.X.tolist()):
+            score = sum(p * x for p, x in zip(points, row, strict=True))
+            month = str(fm.decision_at[i])[:7]
+            if fm.decision_at[i] <= fm.as_of and month in months and score >= config.threshold:
+                count += 1
+        assert w.mqls_per_month(result) == pytest.approx(count / len(months))
