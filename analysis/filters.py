@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis.lifecycle.definitions import data_as_of
+from analysis.definitions import data_as_of
 from analysis.scoring.bands import SCORE_BANDS  # noqa: F401  (the bands of score_band)
 
 NOT_SET = "(not set)"

@@ -1,9 +1,10 @@
 """Lifecycle metrics: every number about the lead's path from marketing to a won deal.
 
-Modules, from the definitions up:
+Everything here builds on :mod:`analysis.definitions` (reached-stage SQL with the skip
+rule, handoff and won stages, "as of", complete months, the named meanings of a
+conversion rate), which sits below this package because the scoring lab uses it too.
+Modules, from the bottom up:
 
-- ``definitions``: reached-stage SQL (skip rule), handoff and won stages, "as of",
-  complete months, and the named meanings of a conversion rate;
 - ``measurable``: what a history can support, and why not (no activities, dispositions,
   amounts, targets, dates; a funnel that starts at the opportunity);
 - ``entries``: the lead-level relation (first entry per stage) everything builds on;

@@ -29,8 +29,8 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.definitions import WON_STAGE, month_start, next_month
 from analysis.lifecycle import funnel
-from analysis.lifecycle.definitions import WON_STAGE, month_start, next_month
 
 
 def deals_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:

@@ -5,8 +5,8 @@ Query intuition
 ``entries`` (:func:`entries_cte`) has one row per lead: ``leads`` (with its owner in
 ``reps``, for filters and breakdowns) joined to its ``stage_changes`` and grouped by lead,
 with, per stage S, ``S_at`` (first entry under the skip rule:
-:func:`analysis.lifecycle.definitions.reached_at_sql`) and ``S_reached`` (reached at all,
-dated or not: :func:`analysis.lifecycle.definitions.reached_sql`). The funnel, deals and
+:func:`analysis.definitions.reached_at_sql`) and ``S_reached`` (reached at all,
+dated or not: :func:`analysis.definitions.reached_sql`). The funnel, deals and
 metrics modules build on it; the small argument checks shared by them live here too.
 """
 
@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from analysis import filters as flt
-from analysis.lifecycle.definitions import HANDOFF_STAGE, reached_at_sql, reached_sql
+from analysis.definitions import HANDOFF_STAGE, reached_at_sql, reached_sql
 from analysis.store import STAGES
 
 STAGE_AT: dict[str, str] = {s: f"{s}_at" for s in STAGES}

@@ -46,8 +46,8 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.definitions import is_complete_month
 from analysis.lifecycle.changes import RateChange, rate_change
-from analysis.lifecycle.definitions import is_complete_month
 from analysis.lifecycle.entries import (
     STAGE_AT,
     by_names,
@@ -496,7 +496,7 @@ def cohort_step_conversions(
 ) -> pd.DataFrame:
     """Cohort conversion of each step over the whole date range (the meeting numbers).
 
-    Meaning (:data:`analysis.lifecycle.definitions.CONVERSION_BASIS` ``cohort``): of the
+    Meaning (:data:`analysis.definitions.CONVERSION_BASIS` ``cohort``): of the
     leads that entered S in the period, the share that reached T by the end of the data.
 
     For a step S -> T the cohort is the leads that first entered S in the date range (and

@@ -1,7 +1,7 @@
 """Handoffs and their SLA clocks: one row per MQL handoff, each with its SLA outcome.
 
 This is the relation every response-time number is built from (:func:`handoffs_cte`):
-the handoff (an ``mql`` change, :data:`analysis.lifecycle.definitions.HANDOFF_STAGE`),
+the handoff (an ``mql`` change, :data:`analysis.definitions.HANDOFF_STAGE`),
 its first sales activity, its SLA tier (:func:`policies`), both clocks (wall and business
 minutes) and its SLA outcome (:func:`sla_outcome_sql`, the one definition of met and
 breached). :mod:`analysis.lifecycle.sla` explains the algorithm and aggregates it.
@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from analysis import filters as flt
-from analysis.lifecycle.definitions import HANDOFF_STAGE
+from analysis.definitions import HANDOFF_STAGE
 from analysis.store import STAGES
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from analysis.lifecycle.definitions import HANDOFF_STAGE
+from analysis.definitions import HANDOFF_STAGE
 from analysis.store import STAGES
 
 

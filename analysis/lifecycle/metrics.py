@@ -39,13 +39,13 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
-from analysis.lifecycle import deals, funnel, measurable, rejections, sla
-from analysis.lifecycle.definitions import (
+from analysis.definitions import (
     CONVERSION_BASIS,
     HANDOFF_STAGE,
     WON_STAGE,
     data_as_of,
 )
+from analysis.lifecycle import deals, funnel, measurable, rejections, sla
 from analysis.store import STAGES
 
 TOP_REASONS = 5

@@ -57,7 +57,7 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
-from analysis.lifecycle.definitions import is_complete_month
+from analysis.definitions import is_complete_month
 from analysis.lifecycle.funnel import by_names, resolve_as_of
 from analysis.lifecycle.handoffs import (
     CLOCKS,
@@ -220,7 +220,7 @@ def sla_compliance(
         ``responded``, ``pending``, ``k``, ``n``, ``rate``, ``low``, ``high`` (95%
         Wilson), ``median_minutes``, ``p90_minutes``, ``p95_minutes`` (response time of
         responded handoffs, on ``clock``; NaN when none). By ``month``, also ``complete``
-        (:func:`analysis.lifecycle.definitions.is_complete_month`: False for the month the
+        (:func:`analysis.definitions.is_complete_month`: False for the month the
         data ends in, whose recent handoffs are still pending).
     """
     allowed = [*_GROUP_TIME, "tier", *(d for d in flt.DIMENSIONS if d != "score_band")]

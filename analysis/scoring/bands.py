@@ -69,7 +69,7 @@ def score_band_sql(
     touchpoints : str
         The relation to read touchpoints from (a CTE of the caller, or the table).
     """
-    from analysis.lifecycle.definitions import HANDOFF_STAGE, reached_at_sql
+    from analysis.definitions import HANDOFF_STAGE, reached_at_sql
     from analysis.scoring.configs import STARTER_WEIGHTS
     from analysis.scoring.features import _DETAILS, _TOUCH_AGGREGATES, FEATURES
 

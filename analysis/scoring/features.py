@@ -76,7 +76,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis.lifecycle.definitions import AS_OF_SQL
+from analysis.definitions import AS_OF_SQL
 from analysis.scoring import properties as props
 from analysis.scoring.matrix import (
     DEFAULT_HORIZON_DAYS,

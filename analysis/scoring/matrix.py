@@ -164,7 +164,7 @@ class FeatureMatrix:
         when the data reaches past its last day.
 
         The month holding the end of the data is partly observed, hence not complete
-        (:func:`analysis.lifecycle.definitions.is_complete_month`).
+        (:func:`analysis.definitions.is_complete_month`).
         """
         if np.isnat(self.as_of):
             return np.zeros(0, dtype=bool)

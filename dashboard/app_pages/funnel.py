@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import filters as flt
+from analysis.definitions import conversion_label
 from analysis.lifecycle import funnel, measurable
-from analysis.lifecycle.definitions import conversion_label
 from dashboard import state
 from dashboard.charts import funnel as charts
 from dashboard.tables import show_table

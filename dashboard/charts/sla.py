@@ -234,7 +234,7 @@ def compliance_heatmap(table: pd.DataFrame, dim: str, order: list[str]) -> go.Fi
     the 95% interval; ``*`` marks cells with fewer than :data:`MIN_GROUP_N` decided
     handoffs. Empty cells had none. A month the data does not cover to its end (the
     table's ``complete`` column, from
-    :func:`analysis.lifecycle.definitions.is_complete_month`) is labelled "in progress"
+    :func:`analysis.definitions.is_complete_month`) is labelled "in progress"
     and its cells are read with care: its late handoffs are still pending.
     """
     t = table[table["n"] > 0]

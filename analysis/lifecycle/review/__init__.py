@@ -46,9 +46,9 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from analysis.definitions import data_as_of, is_complete_month
 from analysis.lifecycle import measurable, metrics
 from analysis.lifecycle.deals import closed_deals
-from analysis.lifecycle.definitions import data_as_of, is_complete_month
 from analysis.lifecycle.review.changes import CHANGE_COLUMNS, what_changed
 from analysis.lifecycle.review.checks import (
     REPS_SQL,

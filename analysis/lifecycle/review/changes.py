@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 
 from analysis import stats
+from analysis.definitions import data_as_of
 from analysis.lifecycle import funnel, measurable, rejections, sla
 from analysis.lifecycle.deals import closed_deals
-from analysis.lifecycle.definitions import data_as_of
 from analysis.lifecycle.review.common import (
     DEFAULT_SETTINGS,
     ReviewSettings,

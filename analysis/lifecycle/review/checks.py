@@ -11,8 +11,8 @@ import duckdb
 import pandas as pd
 
 from analysis import stats
+from analysis.definitions import data_as_of
 from analysis.lifecycle import funnel, measurable, metrics, sla
-from analysis.lifecycle.definitions import data_as_of
 from analysis.lifecycle.review.changes import decisions
 from analysis.lifecycle.review.common import (
     DEFAULT_SETTINGS,

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from analysis import filters as flt
-from analysis.lifecycle.definitions import data_as_of, month_start
+from analysis.definitions import data_as_of, month_start
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ SELECT max(t) FROM (
 def default_month(con: duckdb.DuckDBPyConnection) -> date | None:
     """The month a review opens on: the last complete month that has data.
 
-    Complete per :func:`analysis.lifecycle.definitions.is_complete_month` (the data
+    Complete per :func:`analysis.definitions.is_complete_month` (the data
     reaches past its last day); "has data" means a lead was created or a stage entered in
     it. When no complete month has data (a history inside one month), the month of the
     data's end; None for an empty database. Never a month after the data ends.

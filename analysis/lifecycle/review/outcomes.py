@@ -12,8 +12,8 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.definitions import conversion_label
 from analysis.lifecycle import funnel, rejections
-from analysis.lifecycle.definitions import conversion_label
 from analysis.lifecycle.review.common import STATUSES, add_months, month_filters, parse_month
 from analysis.store import STAGES
 
@@ -203,7 +203,7 @@ def funnel_table(block: Mapping[str, Any]) -> pd.DataFrame:
     One row per stage: its volume (leads that first entered it in the period) and the
     cohort conversion to the next stage (of the leads that entered the stage in the
     period, ``k`` of ``n`` reached the next one by the end of the data; see
-    :data:`analysis.lifecycle.definitions.CONVERSION_BASIS` ``cohort``). The page and the
+    :data:`analysis.definitions.CONVERSION_BASIS` ``cohort``). The page and the
     HTML report both show this table.
 
     Returns

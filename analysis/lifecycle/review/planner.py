@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import stats
+from analysis.definitions import data_as_of
 from analysis.lifecycle import funnel, measurable, metrics
 from analysis.lifecycle.deals import closed_deals
-from analysis.lifecycle.definitions import data_as_of
 from analysis.lifecycle.review.common import (
     DEFAULT_SETTINGS,
     ReviewSettings,
