@@ -46,10 +46,18 @@ Conventions
 - **Timestamps** are ISO 8601 (``2024-03-01``, ``2024-03-01 14:30``,
   ``2024-03-01T14:30:00+01:00``, ``...Z``). A value with an offset or ``Z`` is converted to
   UTC; a value without one is taken to be UTC already. Everything is stored as naive UTC,
-  like the rest of the store. Years outside 1678-2261 are refused.
+  like the rest of the store. Only plausible moments are accepted: from
+  :data:`EARLIEST_TIMESTAMP` (1970-01-01) to :data:`YEARS_AHEAD` (one) year after today
+  (UTC); relative words (``now``, ``today``, ...) are refused, so a re-import stores the
+  same value.
 - **Other types**: DATE is ``YYYY-MM-DD``; TIME is ``HH:MM`` or ``HH:MM:SS``; INTEGER a
   whole number that fits 32 bits; DOUBLE a finite number; BOOLEAN one of
-  yes/no/true/false/1/0 (any case); JSON any valid JSON text.
+  yes/no/true/false/1/0 (any case); JSON valid JSON text, and for a column with a
+  :attr:`~analysis.store.Column.shape` that shape (``scoring_models.weights``: an object
+  of feature name to number).
+- **Size**: a value longer than :data:`MAX_FIELD_CHARS` characters is refused (not
+  stored), and a refused row's ``raw`` text keeps at most :data:`MAX_RAW_CELL_CHARS`
+  characters of each cell.
 - **One refusal per row**: ``column`` is the first faulty column in schema order (the key
   columns, comma-separated, for a duplicate key) and ``reason`` lists every value problem
   of the row, separated by "; ". Cross-table rules and the duplicate-key rule are checked
@@ -69,9 +77,13 @@ opportunity's ``outcome`` to ``closed_at`` or a disposition's ``reason`` to its
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gzip
 import io
+import json
 import uuid
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,6 +106,16 @@ CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 TIMESTAMP_EXAMPLE = "e.g. 2024-03-01 14:30 or 2024-03-01T14:30:00+01:00"
+EARLIEST_TIMESTAMP = pd.Timestamp("1970-01-01")
+"""The earliest timestamp an import accepts (UTC)."""
+YEARS_AHEAD = 1
+"""How far after today (UTC) an imported timestamp may lie, in years."""
+RELATIVE_WORDS = frozenset({"now", "today", "tomorrow", "yesterday"})
+"""Words that name a moment relative to the import; refused as timestamps."""
+MAX_FIELD_CHARS = 1_000_000
+"""A value longer than this (characters) is refused rather than stored."""
+MAX_RAW_CELL_CHARS = 1_000
+"""A refused row's ``raw`` text keeps at most this many characters of each cell."""
 TIME_PATTERN = r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
 BOOLEAN_WORDS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -281,6 +303,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise UnusableInput(
             f"{path.name}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8"
         ) from exc
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise UnusableInput(
+            f"{path.name}: the compressed file is damaged or cut short ({exc}); "
+            "compress it again or import the plain .csv"
+        ) from exc
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise UnusableInput(
             f"{path.name}: not a readable CSV file ({str(exc).strip()}); expected UTF-8 text, "
@@ -415,6 +442,78 @@ def _order_says(later: str, late: pd.Series, earlier: str, early: pd.Series) -> 
     return says
 
 
+def plausible_range(today: pd.Timestamp | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(earliest, latest) timestamp an import accepts, naive UTC, both inclusive.
+
+    From :data:`EARLIEST_TIMESTAMP` to the end of the day :data:`YEARS_AHEAD` years after
+    ``today`` (default: today, UTC).
+    """
+    day = (today or pd.Timestamp.now(tz="UTC").tz_convert(None)).normalize()
+    latest = day + pd.DateOffset(years=YEARS_AHEAD) + pd.Timedelta(days=1) - pd.Timedelta(1)
+    return EARLIEST_TIMESTAMP, latest
+
+
+def _timestamp_faults(
+    name: str, order: int, text: pd.Series, present: pd.Series
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """Parse a TIMESTAMP column; refuse unparseable, relative and implausible values."""
+    values = _parse_timestamps(text.where(present))
+    relative = present & text.str.lower().isin(RELATIVE_WORDS)
+    earliest, latest = plausible_range()
+    year = pd.to_numeric(text.str.extract(r"^(\d{4})-\d\d", expand=False), errors="coerce")
+    far = present & ~relative & values.isna() & ((year < 1678) | (year > 2261))
+    outside = present & ~relative & ((values < earliest) | (values > latest) | far)
+    bad = present & ~relative & ~outside & values.isna()
+    span = f"{earliest:%Y-%m-%d} .. {latest:%Y-%m-%d} UTC"
+    faults = [
+        _fault(
+            bad,
+            order,
+            name,
+            "not a timestamp",
+            _value_says(name, text, f"is not an ISO 8601 timestamp ({TIMESTAMP_EXAMPLE})"),
+        ),
+        _fault(
+            relative,
+            order,
+            name,
+            "relative time",
+            _value_says(name, text, "is a relative time; give the date and time it stands for"),
+        ),
+        _fault(
+            outside,
+            order,
+            name,
+            "implausible time",
+            _value_says(name, text, f"is outside the accepted range {span}"),
+        ),
+    ]
+    return values.where(~(relative | outside)), faults
+
+
+def _shape_faults(col: Column, order: int, text: pd.Series, ok: pd.Series) -> list[pd.DataFrame]:
+    """Refuse JSON values (already valid JSON) that do not have the column's shape."""
+    if col.shape != "object of numbers" or not ok.any():
+        return []
+
+    def wrong(value: str) -> bool:
+        data = json.loads(value)
+        if not isinstance(data, dict):
+            return True
+        return any(
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or v != v
+            or abs(v) == float("inf")
+            for v in data.values()
+        )
+
+    bad = pd.Series(False, index=text.index)
+    bad.loc[ok] = [wrong(v) for v in text.loc[ok]]
+    message = 'is not a JSON object of feature name to number (e.g. {"demo_request": 50})'
+    return [_fault(bad, order, col.name, "wrong JSON shape", _value_says(col.name, text, message))]
+
+
 def _parse_timestamps(text: pd.Series) -> pd.Series:
     """ISO 8601 text to naive UTC timestamps; NaT where it does not parse (never raises)."""
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
@@ -445,11 +544,23 @@ def _check_column(col: Column, order: int, text: pd.Series) -> tuple[pd.Series, 
     number: pd.Series | None = None
     bad = pd.Series(False, index=text.index)
     problem = message = ""
+    huge = present & (text.str.len() > MAX_FIELD_CHARS)
+    if huge.any():
+        faults.append(
+            _fault(
+                huge,
+                order,
+                name,
+                "value too long",
+                f"{name} is longer than {MAX_FIELD_CHARS:,} characters",
+            )
+        )
+        present = present & ~huge
+        text = text.where(~huge, "")
     if col.type == "TIMESTAMP":
-        values = _parse_timestamps(text.where(present))
+        values, ts_faults = _timestamp_faults(name, order, text, present)
+        faults += ts_faults
         bad = present & values.isna()
-        problem = "not a timestamp"
-        message = f"is not an ISO 8601 timestamp ({TIMESTAMP_EXAMPLE})"
     elif col.type == "DATE":
         values = pd.to_datetime(text.where(present), format="%Y-%m-%d", errors="coerce")
         bad = present & values.isna()
@@ -486,6 +597,8 @@ def _check_column(col: Column, order: int, text: pd.Series) -> tuple[pd.Series, 
     if problem:
         faults.append(_fault(bad, order, name, problem, _value_says(name, text, message)))
     ok = present & ~bad
+    if col.type == "JSON":
+        faults += _shape_faults(col, order, text, ok)
     if col.allowed is not None:
         outside = ok & ~text.isin(list(col.allowed))
         says = _value_says(name, text, "is not one of: " + ", ".join(col.allowed))
@@ -678,10 +791,13 @@ def _raw_text(raw: pd.DataFrame) -> list[str]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="")
     out = []
+    cap = MAX_RAW_CELL_CHARS
     for row in raw.itertuples(index=False, name=None):
         buf.seek(0)
         buf.truncate()
-        writer.writerow(row)
+        writer.writerow(
+            [c if not isinstance(c, str) or len(c) <= cap else c[:cap] + "…" for c in row]
+        )
         out.append(buf.getvalue())
     return out
 
@@ -758,8 +874,12 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame) ->
         select = ", ".join(f'CAST(s."{c.name}" AS {c.type})' for c in table.columns)
         cols = ", ".join(f'"{c}"' for c in table.column_names)
         con.execute(f"INSERT INTO {table.name} ({cols}) SELECT {select} FROM staged_rows s")
-    finally:
-        con.unregister("staged_rows")
+    except BaseException:
+        # The real error (e.g. disk full) must surface, not a later "transaction aborted".
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("staged_rows")
+        raise
+    con.unregister("staged_rows")
 
 
 def import_files(

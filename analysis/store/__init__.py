@@ -35,7 +35,14 @@ from analysis.store.schema import (
     schema_version,
     table_ddl,
 )
-from analysis.store.write import write_session
+from analysis.store.write import (
+    WriterBusy,
+    default_actor,
+    live_path,
+    lock_path,
+    write_session,
+    writer_lock,
+)
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -64,4 +71,9 @@ __all__ = [
     "table_ddl",
     "table_summary",
     "write_session",
+    "writer_lock",
+    "WriterBusy",
+    "default_actor",
+    "live_path",
+    "lock_path",
 ]
