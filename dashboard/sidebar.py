@@ -62,7 +62,7 @@ def _init_from_url(options: dict[str, list[str]], first: date, last: date) -> No
     end = _parse_date(qp.get("to")) or last
     start, end, note = fit_period(start, end, first, last)
     if note:
-        st.session_state["f_note"] = note
+        st.session_state["f_note"] = (note, (start, end))
     st.session_state["f_range"] = (start, end)
     for field, param, _label, _main in DIMENSIONS:
         known = set(options.get(field, []))
@@ -83,8 +83,9 @@ def global_filters() -> flt.Filters | None:
     _keep_period_inside(first, last)
     with st.sidebar:
         st.header("Filters")
-        if note := st.session_state.pop("f_note", None):
-            st.caption(note)
+        note, fitted = st.session_state.get("f_note") or ("", None)
+        if note and tuple(st.session_state["f_range"]) == fitted:
+            st.caption(note)  # shown until the period is changed
         st.date_input(
             "Period",
             key="f_range",
@@ -102,8 +103,8 @@ def global_filters() -> flt.Filters | None:
                         label, options.get(field, []), key=f"f_{param}", placeholder="All"
                     )
         st.button("Clear filters", key="f_clear", on_click=_clear, args=(first, last))
-    rng = st.session_state["f_range"]
-    start, end = (rng[0], rng[1]) if len(rng) == 2 else (rng[0], rng[0])
+    rng = tuple(st.session_state["f_range"]) or (first, last)
+    start, end = rng[0], rng[-1]
     chosen = {field: tuple(st.session_state[f"f_{param}"]) for field, param, _, _ in DIMENSIONS}
     params: dict[str, str | list[str]] = {"from": start.isoformat(), "to": end.isoformat()}
     for field, param, _label, _main in DIMENSIONS:
@@ -121,7 +122,7 @@ def _keep_period_inside(first: date, last: date) -> None:
     if (start, end) != (rng[0], rng[-1]) or len(rng) not in (1, 2):
         st.session_state["f_range"] = (start, end)
         if note:
-            st.session_state["f_note"] = note
+            st.session_state["f_note"] = (note, (start, end))
 
 
 def _clear(first: date, last: date) -> None:

@@ -39,7 +39,7 @@ def defuse(value: object) -> object:
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """The CSV the download button serves for ``df``: UTF-8, header row, no index.
+    """The CSV the download button serves for ``df``: UTF-8, header row, no index, CRLF rows.
 
     Text cells and headers starting with a formula prefix (:data:`FORMULA_PREFIXES`) get a
     leading apostrophe; numbers, dates and booleans are written as they are.
@@ -51,7 +51,8 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
             if safe is df:
                 safe = df.copy()
             safe.isetitem(i, col.map(defuse, na_action="ignore"))
-    return safe.to_csv(index=False).encode("utf-8")
+    # CRLF rows (RFC 4180) also make the writer quote a cell holding a bare carriage return.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def show_table(df: pd.DataFrame, key: str, filename: str, **column_config: Any) -> None:
