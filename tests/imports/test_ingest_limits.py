@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import store
 from analysis.imports import ingest
@@ -93,3 +97,61 @@ def test_an_oversized_field_is_refused_and_not_stored(tmp_path: Path) -> None:
     con.close()
     # "B-1,2024-01-01," (15 chars) + 1,000 x's + "…"
     assert raw_len == 15 + ingest.MAX_RAW_CELL_CHARS + 1
+
+
+_year = st.integers(1, 9999).map(lambda y: f"{y:04d}")
+_ts_text = st.one_of(
+    st.builds(
+        lambda y, rest: y + rest,
+        _year,
+        st.sampled_from(["-01-01", "-12-31 23:59", "-06-15T10:00:00+14:00", "-02-29"]),
+    ),
+    st.sampled_from(
+        sorted(ingest.RELATIVE_WORDS) + ["NOW", " Today ", "+10000-01-01", "1e9", "-1"]
+    ),
+    st.text(max_size=20),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(_ts_text, min_size=1, max_size=8))
+def test_any_timestamp_text_is_accepted_in_range_or_refused(texts: list[str]) -> None:
+    """Whatever text a timestamp cell holds, the checks never raise, every row is accepted
+    or refused exactly once, and every accepted value lies in plausible_range()."""
+    raw = pd.DataFrame(
+        {"lead_id": [f"H-{i}" for i in range(len(texts))], "created_at": texts},
+        index=pd.RangeIndex(2, 2 + len(texts)),
+    )
+    part = ingest.check_file(store.TABLES["leads"], "leads.csv", raw)
+    refused = set(part.faults["pos"])
+    earliest, latest = ingest.plausible_range()
+    for pos, value in enumerate(part.values["created_at"]):
+        if pos not in refused:
+            assert earliest <= value <= latest, (texts[pos], value)
+    assert all(
+        pos in refused for pos, t in enumerate(texts) if t.strip().lower() in ingest.RELATIVE_WORDS
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    weights=st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+        max_leaves=6,
+    )
+)
+def test_only_objects_of_finite_numbers_pass_as_weights(weights: object) -> None:
+    """Any JSON value as scoring weights: accepted exactly when it is an object whose values
+    are all finite numbers (not booleans), refused otherwise; the checks never raise."""
+    text = json.dumps(weights)
+    raw = pd.DataFrame(
+        {"model_id": ["m"], "name": ["n"], "weights": [text], "threshold": ["1"]},
+        index=pd.RangeIndex(2, 3),
+    )
+    part = ingest.check_file(store.TABLES["scoring_models"], "scoring_models.csv", raw)
+    good = isinstance(weights, dict) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in weights.values()
+    )
+    assert part.faults.empty == good, (text, part.faults["reason"].tolist())
