@@ -222,10 +222,11 @@ def info(
     db: DbOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Tables, row counts, date ranges, schema version and the last imports."""
+    """Tables, row counts, date ranges, schema version, the last imports and who wrote last."""
     con = open_read_only(db)
     summary = store.table_summary(con)
     batches = store.import_batches(con, limit=5)
+    writes = store.write_log(con, limit=5)
     version = store.schema_version(con)
     if as_json:
         payload = {
@@ -240,6 +241,7 @@ def info(
                 for r in summary.itertuples()
             },
             "last_batches": json.loads(batches.to_json(orient="records", date_format="iso")),
+            "last_writes": json.loads(writes.to_json(orient="records", date_format="iso")),
         }
         out.print_json(json.dumps(payload))
         return
@@ -262,6 +264,9 @@ def info(
             highlight=False,
             markup=False,
         )
+    if len(writes):
+        last = writes.iloc[0]
+        out.print(f"last write: {last.written_at} by {last.actor} on {last.host}", highlight=False)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from analysis.store.connect import (
     import_batches,
     read_cursor,
     table_summary,
+    write_log,
 )
 from analysis.store.schema import (
     ACTIVITY_KINDS,
@@ -72,6 +73,7 @@ __all__ = [
     "table_summary",
     "write_session",
     "writer_lock",
+    "write_log",
     "WriterBusy",
     "default_actor",
     "live_path",

@@ -98,3 +98,20 @@ def import_batches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFr
     return con.execute(
         "SELECT * FROM import_batches ORDER BY finished_at DESC LIMIT ?", [limit]
     ).df()
+
+
+WRITE_LOG_COLUMNS = ["written_at", "actor", "host", "pid", "batches"]
+
+
+def write_log(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
+    """Who wrote the file and when, newest first (the audit trail of every write session).
+
+    Columns: ``written_at`` (UTC), ``actor`` (OS user, ``$HANDOFF_ACTOR`` or the
+    dashboard's user), ``host``, ``pid`` and ``batches`` (the ``import_batches`` ids the
+    write recorded, comma-separated; empty for writes such as a saved setting). A file
+    written before the log existed gives an empty frame.
+    """
+    try:
+        return con.execute("SELECT * FROM write_log ORDER BY written_at DESC LIMIT ?", [limit]).df()
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=WRITE_LOG_COLUMNS)
