@@ -24,6 +24,7 @@ Rules that keep every write (and the file itself) safe:
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import getpass
 import os
@@ -158,9 +159,13 @@ def _copy_live(path: Path, tmp: Path) -> None:
 
 
 def _fsync(path: Path, directory: bool = False) -> None:
+    """Flush a file (or a directory's entries) to disk."""
     fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
     try:
         os.fsync(fd)
+    except OSError as exc:
+        if not (directory and exc.errno == errno.EINVAL):  # some filesystems refuse it
+            raise
     finally:
         os.close(fd)
 
