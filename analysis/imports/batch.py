@@ -292,9 +292,24 @@ def _concat_refused(frames: list[pd.DataFrame]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
+def _as_arrow(frame: pd.DataFrame) -> object:
+    """``frame`` as an Arrow table (text columns without copying), for DuckDB to scan.
+
+    DuckDB's pandas scan turns text columns into Python strings first; its Arrow scan
+    reads the buffers directly, which keeps a large import's peak memory down. Falls back
+    to the frame itself when a column has no Arrow form.
+    """
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
+
+
 def _upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame) -> None:
     """Delete stored rows whose key matches one of ``rows``, then insert ``rows``."""
-    staged = rows[table.column_names].reset_index(drop=True)
+    staged = _as_arrow(rows[table.column_names].reset_index(drop=True))
     con.register("staged_rows", staged)
     try:
         match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in table.key)

@@ -133,7 +133,6 @@ KILLED_WRITER = textwrap.dedent(
     """
     import sys, time
     from analysis import store
-from analysis.imports import ingest
     with store.write_session(sys.argv[1]) as con:
         con.execute("INSERT INTO reps (rep_id) SELECT 'k' || i FROM range(50000) t(i)")
         print("inside", flush=True)
