@@ -44,7 +44,8 @@ def write_actor() -> str:
     """Who a write from the browser is recorded as (``actor=`` of ``store.write_session``).
 
     The signed-in user's e-mail when Streamlit authentication is configured, else
-    ``dashboard:<OS user running the server>``.
+    ``dashboard:<OS user running the server>``. Writes that do not pass it are recorded
+    the same way, because ``handoff serve`` sets ``HANDOFF_ACTOR`` for the server.
     """
     try:
         user = st.user
@@ -52,7 +53,8 @@ def write_actor() -> str:
             return f"dashboard:{user['email']}"
     except Exception:  # noqa: BLE001 - st.user is unavailable without auth configured
         pass
-    return f"dashboard:{store.default_actor()}"
+    actor = store.default_actor()  # `handoff serve` sets HANDOFF_ACTOR=dashboard:<user>
+    return actor if actor.startswith("dashboard:") else f"dashboard:{actor}"
 
 
 def db_key() -> DbKey:

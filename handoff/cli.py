@@ -448,6 +448,8 @@ def serve(
     sys.stdout.flush()
     sys.stderr.flush()
     env = {**os.environ, "HANDOFF_DB": str(db), WRITES_ENV: "1" if allow_writes else "0"}
+    # Writes from the browser are recorded in write_log as made through the dashboard.
+    env["HANDOFF_ACTOR"] = f"dashboard:{store.default_actor()}"
     # Replace this process with the server, so stopping `handoff serve` stops Streamlit too.
     os.execve(sys.executable, cmd, env)
 

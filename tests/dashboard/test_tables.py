@@ -55,3 +55,13 @@ def test_writes_are_off_unless_the_server_was_started_with_allow_writes(monkeypa
     assert state.writes_enabled() is False
     monkeypatch.setenv(state.WRITES_ENV, "1")
     assert state.writes_enabled() is True
+
+
+def test_browser_writes_are_recorded_as_the_dashboard(monkeypatch):
+    """write_actor() is 'dashboard:<user>' whether or not `serve` already set HANDOFF_ACTOR."""
+    from dashboard import state
+
+    monkeypatch.setenv("HANDOFF_ACTOR", "dashboard:ops")
+    assert state.write_actor() == "dashboard:ops"
+    monkeypatch.setenv("HANDOFF_ACTOR", "ops")
+    assert state.write_actor() == "dashboard:ops"
