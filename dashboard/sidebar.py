@@ -34,6 +34,25 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
+def fit_period(start: date, end: date, first: date, last: date) -> tuple[date, date, str | None]:
+    """The period ``start``..``end`` made valid for data from ``first`` to ``last``.
+
+    A reversed period is swapped, and each end is moved inside ``first``..``last``.
+    Returns the new (start, end) and a sentence saying what changed (None when nothing did).
+    """
+    asked = (start, end)
+    notes = []
+    if start > end:
+        start, end = end, start
+        notes.append("its start was after its end, so they were swapped")
+    start, end = max(first, min(start, last)), min(last, max(end, first))
+    if (start, end) != tuple(sorted(asked)):
+        notes.append(f"the data covers {first} to {last} only")
+    if not notes:
+        return start, end, None
+    return start, end, f"The period {asked[0]} to {asked[1]} was adjusted ({'; '.join(notes)})."
+
+
 def _init_from_url(options: dict[str, list[str]], first: date, last: date) -> None:
     """Seed the widget state from the URL once per session."""
     if st.session_state.get("f_initialised"):
@@ -41,7 +60,9 @@ def _init_from_url(options: dict[str, list[str]], first: date, last: date) -> No
     qp = st.query_params
     start = _parse_date(qp.get("from")) or first
     end = _parse_date(qp.get("to")) or last
-    start, end = max(first, min(start, last)), min(last, max(end, first))
+    start, end, note = fit_period(start, end, first, last)
+    if note:
+        st.session_state["f_note"] = (note, (start, end))
     st.session_state["f_range"] = (start, end)
     for field, param, _label, _main in DIMENSIONS:
         known = set(options.get(field, []))
@@ -59,8 +80,12 @@ def global_filters() -> flt.Filters | None:
     if first is None or last is None:
         return flt.Filters()
     _init_from_url(options, first, last)
+    _keep_period_inside(first, last)
     with st.sidebar:
         st.header("Filters")
+        note, fitted = st.session_state.get("f_note") or ("", None)
+        if note and tuple(st.session_state["f_range"]) == fitted:
+            st.caption(note)  # shown until the period is changed
         st.date_input(
             "Period",
             key="f_range",
@@ -78,8 +103,8 @@ def global_filters() -> flt.Filters | None:
                         label, options.get(field, []), key=f"f_{param}", placeholder="All"
                     )
         st.button("Clear filters", key="f_clear", on_click=_clear, args=(first, last))
-    rng = st.session_state["f_range"]
-    start, end = (rng[0], rng[1]) if len(rng) == 2 else (rng[0], rng[0])
+    rng = tuple(st.session_state["f_range"]) or (first, last)
+    start, end = rng[0], rng[-1]
     chosen = {field: tuple(st.session_state[f"f_{param}"]) for field, param, _, _ in DIMENSIONS}
     params: dict[str, str | list[str]] = {"from": start.isoformat(), "to": end.isoformat()}
     for field, param, _label, _main in DIMENSIONS:
@@ -87,6 +112,17 @@ def global_filters() -> flt.Filters | None:
             params[param] = list(chosen[field])
     st.query_params.from_dict(params)
     return flt.Filters(start=start, end=end, **chosen)
+
+
+def _keep_period_inside(first: date, last: date) -> None:
+    """Fit the chosen period to the data (a new database may cover other dates)."""
+    rng = tuple(st.session_state.get("f_range") or (first, last))
+    start, end = (rng[0], rng[-1]) if rng else (first, last)
+    start, end, note = fit_period(start, end, first, last)
+    if (start, end) != (rng[0], rng[-1]) or len(rng) not in (1, 2):
+        st.session_state["f_range"] = (start, end)
+        if note:
+            st.session_state["f_note"] = (note, (start, end))
 
 
 def _clear(first: date, last: date) -> None:

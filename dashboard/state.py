@@ -9,6 +9,7 @@ thread-safe and Streamlit serves each session from its own thread.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,41 @@ import streamlit as st
 from analysis import config, store
 
 DbKey = tuple[str, int, int]
+
+WRITES_ENV = "HANDOFF_ALLOW_WRITES"
+"""Set to 1 by ``handoff serve --allow-writes``; anything else leaves the dashboard read-only."""
+
+READ_ONLY_NOTE = (
+    "This dashboard is read-only. Writing from the browser (imports, targets, saved "
+    "scoring rules) is enabled by starting it with `handoff serve --allow-writes`."
+)
+"""What a page shows in place of a write widget when writes are off."""
+
+
+def writes_enabled() -> bool:
+    """True only when the server was started with ``handoff serve --allow-writes``.
+
+    Pages hide or disable every widget that writes the database when this is false (the
+    default, also under ``streamlit run`` and AppTest unless the variable is set).
+    """
+    return os.environ.get(WRITES_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def write_actor() -> str:
+    """Who a write from the browser is recorded as (``actor=`` of ``store.write_session``).
+
+    The signed-in user's e-mail when Streamlit authentication is configured, else
+    ``dashboard:<OS user running the server>``. Writes that do not pass it are recorded
+    the same way, because ``handoff serve`` sets ``HANDOFF_ACTOR`` for the server.
+    """
+    try:
+        user = st.user
+        if user.get("is_logged_in") and user.get("email"):
+            return f"dashboard:{user['email']}"
+    except Exception:  # noqa: BLE001 - st.user is unavailable without auth configured
+        pass
+    actor = store.default_actor()  # `handoff serve` sets HANDOFF_ACTOR=dashboard:<user>
+    return actor if actor.startswith("dashboard:") else f"dashboard:{actor}"
 
 
 def db_key() -> DbKey:
@@ -76,5 +112,8 @@ def require_database() -> DbKey:
         st.stop()
     except store.SchemaError as exc:
         st.error(str(exc))
+        st.stop()
+    except OSError as exc:
+        st.error(f"The database at `{config.db_path()}` cannot be read: {exc}")
         st.stop()
     return key

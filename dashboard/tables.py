@@ -2,7 +2,9 @@
 
 Every table the dashboard shows is downloadable, and the file holds exactly the rows and
 columns shown (raw values: shares as fractions 0-1, times as ISO timestamps), so a number
-quoted from the CSV matches the screen.
+quoted from the CSV matches the screen. One exception keeps a spreadsheet safe: a text cell
+(or header) that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+leading apostrophe, so imported text can never run as a formula (numbers stay numbers).
 """
 
 from __future__ import annotations
@@ -25,9 +27,32 @@ HIGH_95 = st.column_config.NumberColumn("95% high", format="percent")
 """Upper end of a 95% Wilson interval."""
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters that make a spreadsheet read a text cell as a formula."""
+
+
+def defuse(value: object) -> object:
+    """``value`` with a leading apostrophe when it is text starting with a formula prefix."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """The CSV the download button serves for ``df``: UTF-8, header row, no index."""
-    return df.to_csv(index=False).encode("utf-8")
+    """The CSV the download button serves for ``df``: UTF-8, header row, no index, CRLF rows.
+
+    Text cells and headers starting with a formula prefix (:data:`FORMULA_PREFIXES`) get a
+    leading apostrophe; numbers, dates and booleans are written as they are.
+    """
+    safe = df.rename(columns=lambda c: defuse(str(c)) if isinstance(c, str) else c)
+    for i in range(safe.shape[1]):
+        col = safe.iloc[:, i]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            if safe is df:
+                safe = df.copy()
+            safe.isetitem(i, col.map(defuse, na_action="ignore"))
+    # CRLF rows (RFC 4180) also make the writer quote a cell holding a bare carriage return.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def show_table(df: pd.DataFrame, key: str, filename: str, **column_config: Any) -> None:

@@ -1,12 +1,16 @@
 """The ``handoff`` command line: generate, import, inspect and serve a Handoff Health database.
 
 Every command exits non-zero with a one-line reason on failure: 2 for unusable input
-(missing file, wrong format, newer schema), 1 for an import that refused some rows.
+(missing file, wrong format, newer schema, a file that is not a database, a damaged
+archive, a full disk, another write still running), 1 for an import that refused some rows.
+User text (file names, values, reasons) is never read as Rich markup: messages are built
+as :class:`rich.text.Text` or printed with ``markup=False``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -14,21 +18,50 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 import dashboard
 from analysis import config, store
+from analysis.imports.ingest import UnusableInput
 
-app = typer.Typer(
+WRITES_ENV = "HANDOFF_ALLOW_WRITES"
+"""Read by ``dashboard.state.writes_enabled``; set by ``serve`` from --allow-writes."""
+
+UNUSABLE = (store.SchemaError, store.WriterBusy, UnusableInput, OSError, EOFError, duckdb.Error)
+"""Errors that mean the input (files, database, disk) cannot be used: exit 2, one line."""
+
+
+class _Handoff(typer.Typer):
+    """The Typer app, turning an unusable-input error in any command into exit 2 and one line."""
+
+    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+        try:
+            return super().__call__(*args, **kwargs)
+        except UNUSABLE as exc:
+            console.print(_error_line(exc))
+            sys.exit(2)
+
+
+def _error_line(exc: BaseException | str) -> Text:
+    """``error: <first line of the message>`` with the message as plain text."""
+    text = exc if isinstance(exc, str) else (str(exc).strip() or type(exc).__name__)
+    first = text.splitlines()[0] if text.strip() else text
+    return Text.assemble(("error: ", "bold red"), first)
+
+
+app = _Handoff(
     help="Handoff Health: the marketing-to-sales handoff, from your own history.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True, soft_wrap=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True, markup=False)
+out = Console(markup=False)
+"""Both consoles never parse markup: file names, values and reasons are user text."""
 REFUSED_SHOWN = 10
 """How many refused rows `handoff import` prints; all of them are kept in import_rejects."""
 
@@ -45,7 +78,7 @@ DbOption = Annotated[
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line reason to stderr and exit with ``code``."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(_error_line(message), highlight=False)
     raise typer.Exit(code)
 
 
@@ -54,7 +87,8 @@ def progress_printer() -> callable:
     t0 = time.perf_counter()
 
     def report(step: str) -> None:
-        console.print(f"[dim]{time.perf_counter() - t0:7.1f}s[/] {step}", highlight=False)
+        elapsed = f"{time.perf_counter() - t0:7.1f}s"
+        console.print(Text.assemble((elapsed, "dim"), " ", step), highlight=False)
 
     return report
 
@@ -65,6 +99,11 @@ def open_read_only(db: Path):
         return store.connect_read_only(db)
     except (FileNotFoundError, store.SchemaError) as exc:
         fail(str(exc))
+
+
+def plain(text: object) -> Text:
+    """``text`` as a Rich cell or title that is never parsed as markup."""
+    return Text(str(text))
 
 
 @app.command()
@@ -153,34 +192,38 @@ def import_(
             result = ingest.import_files(
                 db, files, table=table, strict=strict, progress=progress_printer()
             )
-    except (ingest.UnusableInput, store.SchemaError, FileNotFoundError) as exc:
+    except (ingest.UnusableInput, store.SchemaError, store.WriterBusy, FileNotFoundError) as exc:
         fail(str(exc))
     seconds = time.perf_counter() - t0
     summary = result.summary()
-    rich_table = RichTable(title=f"batch {result.batch_id}")
+    rich_table = RichTable(title=plain(f"batch {result.batch_id}"))
     for col in summary.columns:
-        rich_table.add_column(str(col))
+        rich_table.add_column(plain(col))
     for row in summary.itertuples(index=False):
-        rich_table.add_row(*(str(v) for v in row))
+        rich_table.add_row(*(plain(v) for v in row))
     out.print(rich_table)
     for note in getattr(result, "notes", []):
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
     shown = result.refused.head(REFUSED_SHOWN)
     for r in shown.itertuples(index=False):
         console.print(
-            f"refused {r.file} row {r.row_number} [{r.column}]: {r.reason}", highlight=False
+            f"refused {r.file} row {r.row_number} [{r.column}]: {r.reason}",
+            highlight=False,
+            markup=False,
         )
     if len(result.refused) > len(shown):
         console.print(
             f"... and {len(result.refused) - len(shown):,} more refused rows "
             "(all kept in the import_rejects table)",
             highlight=False,
+            markup=False,
         )
     accepted = sum(result.accepted.values())
     console.print(
         f"{accepted:,} rows accepted, {len(result.refused):,} refused in {seconds:.1f}s"
         + ("" if result.applied else " — nothing was written (strict mode or dry run)"),
         highlight=False,
+        markup=False,
     )
     raise typer.Exit(result.exit_code)
 
@@ -190,10 +233,11 @@ def info(
     db: DbOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Tables, row counts, date ranges, schema version and the last imports."""
+    """Tables, row counts, date ranges, schema version, the last imports and who wrote last."""
     con = open_read_only(db)
     summary = store.table_summary(con)
     batches = store.import_batches(con, limit=5)
+    writes = store.write_log(con, limit=5)
     version = store.schema_version(con)
     if as_json:
         payload = {
@@ -208,18 +252,19 @@ def info(
                 for r in summary.itertuples()
             },
             "last_batches": json.loads(batches.to_json(orient="records", date_format="iso")),
+            "last_writes": json.loads(writes.to_json(orient="records", date_format="iso")),
         }
         out.print_json(json.dumps(payload))
         return
-    rich_table = RichTable(title=f"{db} (schema version {version})")
+    rich_table = RichTable(title=plain(f"{db} (schema version {version})"))
     for col in ("table", "rows", "first", "last"):
         rich_table.add_column(col, justify="right" if col == "rows" else "left")
     for r in summary.itertuples():
         rich_table.add_row(
-            r.table,
+            plain(r.table),
             f"{r.rows:,}",
-            "" if str(r.first) == "NaT" else str(r.first),
-            "" if str(r.last) == "NaT" else str(r.last),
+            plain("" if str(r.first) == "NaT" else r.first),
+            plain("" if str(r.last) == "NaT" else r.last),
         )
     out.print(rich_table)
     if len(batches):
@@ -228,7 +273,11 @@ def info(
             f"last batch: {last.batch_id} ({last.kind}) at {last.finished_at}, "
             f"{last.accepted:,} accepted, {last.refused:,} refused",
             highlight=False,
+            markup=False,
         )
+    if len(writes):
+        last = writes.iloc[0]
+        out.print(f"last write: {last.written_at} by {last.actor} on {last.host}", highlight=False)
 
 
 @app.command()
@@ -316,28 +365,78 @@ def targets_set(
 
     if (value is None) == (not clear):
         fail("give exactly one of --value or --clear")
+    if value is not None and not math.isfinite(value):
+        fail(f"--value must be a finite number, got {value}; use --clear to remove a goal")
     try:
         done = review.set_targets(db, [{"month": month, "metric": metric, "value": value}])
-    except (FileNotFoundError, store.SchemaError, ValueError) as exc:
+    except (FileNotFoundError, store.SchemaError, store.WriterBusy, ValueError) as exc:
         fail(str(exc))
     console.print(
         f"{metric} for {month}: "
         + ("removed" if clear else f"set to {value:g}")
         + f" ({done.upserted} written, {done.deleted} removed)",
         highlight=False,
+        markup=False,
     )
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _is_loopback(address: str) -> bool:
+    return address in LOOPBACK or address.startswith("127.")
 
 
 @app.command()
 def serve(
     db: DbOption,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
-    address: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    address: Annotated[
+        str,
+        typer.Option(
+            help="Address to bind. Anything but 127.0.0.1/localhost exposes the data to the "
+            "network and is refused without --i-know-this-is-public."
+        ),
+    ] = "127.0.0.1",
+    allow_writes: Annotated[
+        bool,
+        typer.Option(
+            "--allow-writes",
+            help="Let the browser write the database (Data-page import, targets editor, "
+            "saving scoring rules). Off by default: the dashboard is read-only.",
+        ),
+    ] = False,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--i-know-this-is-public",
+            help="Bind beyond 127.0.0.1 although the dashboard has no login of its own "
+            "(put it behind an authenticating proxy); prints a warning.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the dashboard on http://ADDRESS:PORT against DB (opened read-only)."""
+    """Serve the dashboard on http://ADDRESS:PORT against DB (read-only unless --allow-writes).
+
+    The dashboard has no login: it binds to 127.0.0.1 only, unless --address names another
+    interface AND --i-know-this-is-public is given (then a warning is printed). Every
+    write, from the browser or the command line, is recorded in the write_log table.
+    """
     db = db.resolve()
     if not db.exists():
         fail(f"database not found: {db} (run `handoff generate --db {db}` or `handoff demo`)")
+    if not _is_loopback(address):
+        if not public:
+            fail(
+                f"--address {address} would serve names and e-mails to the network without a "
+                "login; bind 127.0.0.1 behind an authenticating proxy, or pass "
+                "--i-know-this-is-public"
+            )
+        console.print(
+            f"warning: serving on {address} without authentication: anyone who can reach "
+            f"port {port} can read this database"
+            + (" and write to it (--allow-writes)" if allow_writes else ""),
+            style="bold yellow",
+        )
     open_read_only(db).close()
     app_file = Path(dashboard.__file__).resolve().parent / "app.py"
     cmd = [
@@ -357,11 +456,15 @@ def serve(
         "--client.toolbarMode",
         "viewer",
     ]
-    console.print(f"serving {db} on http://{address}:{port}", highlight=False)
+    mode = "writes allowed" if allow_writes else "read-only"
+    console.print(f"serving {db} on http://{address}:{port} ({mode})", highlight=False)
     sys.stdout.flush()
     sys.stderr.flush()
+    env = {**os.environ, "HANDOFF_DB": str(db), WRITES_ENV: "1" if allow_writes else "0"}
+    # Writes from the browser are recorded in write_log as made through the dashboard.
+    env["HANDOFF_ACTOR"] = f"dashboard:{store.default_actor()}"
     # Replace this process with the server, so stopping `handoff serve` stops Streamlit too.
-    os.execve(sys.executable, cmd, {**os.environ, "HANDOFF_DB": str(db)})
+    os.execve(sys.executable, cmd, env)
 
 
 @app.command()
@@ -373,7 +476,7 @@ def demo(
     """Generate the demo database when it is missing, then serve the dashboard."""
     if not db.exists():
         generate(db=db, leads=leads)
-    serve(db=db, port=port)
+    serve(db=db, port=port, address="127.0.0.1", allow_writes=False, public=False)
 
 
 def _parse_date(value: str, option: str) -> date:

@@ -13,6 +13,7 @@ from analysis.store.connect import (
     import_batches,
     read_cursor,
     table_summary,
+    write_log,
 )
 from analysis.store.schema import (
     ACTIVITY_KINDS,
@@ -35,7 +36,14 @@ from analysis.store.schema import (
     schema_version,
     table_ddl,
 )
-from analysis.store.write import write_session
+from analysis.store.write import (
+    WriterBusy,
+    default_actor,
+    live_path,
+    lock_path,
+    write_session,
+    writer_lock,
+)
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -64,4 +72,10 @@ __all__ = [
     "table_ddl",
     "table_summary",
     "write_session",
+    "writer_lock",
+    "write_log",
+    "WriterBusy",
+    "default_actor",
+    "live_path",
+    "lock_path",
 ]

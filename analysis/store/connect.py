@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analysis.store.schema import TABLES, check_schema
+from analysis.store.schema import TABLES, SchemaError, check_schema
 
 ATTACHED = "hh"
 """Name under which :func:`connect_read_only` attaches the database file."""
@@ -30,15 +30,26 @@ def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
     The file is attached to an in-memory connection, which sidesteps DuckDB's per-path
     instance cache so that a swapped-in file is really re-read. Raises
     ``FileNotFoundError`` when the file is missing and :class:`SchemaError` when its
-    schema is newer than this code.
+    schema is newer than this code, or the path is a directory, not a DuckDB file (empty,
+    corrupt, foreign) or not a Handoff Health database.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"database not found: {path}")
+    if path.is_dir():
+        raise SchemaError(f"{path}: is a directory, not a database file")
     con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH ? AS {ATTACHED} (READ_ONLY)", [str(path)])
-    con.execute(f"USE {ATTACHED}")
-    check_schema(con, path)
+    try:
+        try:
+            con.execute(f"ATTACH ? AS {ATTACHED} (READ_ONLY)", [str(path)])
+            con.execute(f"USE {ATTACHED}")
+        except duckdb.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SchemaError(f"{path}: not a Handoff Health database ({first})") from exc
+        check_schema(con, path)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -87,3 +98,20 @@ def import_batches(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFr
     return con.execute(
         "SELECT * FROM import_batches ORDER BY finished_at DESC LIMIT ?", [limit]
     ).df()
+
+
+WRITE_LOG_COLUMNS = ["written_at", "actor", "host", "pid", "batches"]
+
+
+def write_log(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
+    """Who wrote the file and when, newest first (the audit trail of every write session).
+
+    Columns: ``written_at`` (UTC), ``actor`` (OS user, ``$HANDOFF_ACTOR`` or the
+    dashboard's user), ``host``, ``pid`` and ``batches`` (the ``import_batches`` ids the
+    write recorded, comma-separated; empty for writes such as a saved setting). A file
+    written before the log existed gives an empty frame.
+    """
+    try:
+        return con.execute("SELECT * FROM write_log ORDER BY written_at DESC LIMIT ?", [limit]).df()
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=WRITE_LOG_COLUMNS)

@@ -54,7 +54,9 @@ class Column:
     """One column of a history table.
 
     ``allowed`` lists the only values an import accepts; ``minimum`` is a lower bound for
-    numbers; ``required`` columns must be present in an import file and non-empty.
+    numbers; ``required`` columns must be present in an import file and non-empty;
+    ``shape`` is the structure a JSON value must have (``"object of numbers"``: a JSON
+    object whose values are all finite numbers).
     """
 
     name: str
@@ -62,6 +64,7 @@ class Column:
     required: bool = False
     allowed: tuple[str, ...] | None = None
     minimum: float | None = None
+    shape: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,7 @@ TABLES: dict[str, Table] = {
                 C("name", "VARCHAR", required=True),
                 C("created_at", "TIMESTAMP"),
                 C("author", "VARCHAR"),
-                C("weights", "JSON", required=True),
+                C("weights", "JSON", required=True, shape="object of numbers"),
                 C("threshold", "DOUBLE", required=True),
                 C("origin", "VARCHAR", allowed=("manual", "fitted")),
                 C("note", "VARCHAR"),
@@ -253,7 +256,13 @@ CREATE TABLE IF NOT EXISTS import_rejects (
     batch_id VARCHAR, "table" VARCHAR, file VARCHAR, row_number BIGINT,
     "column" VARCHAR, reason VARCHAR, raw VARCHAR
 );
+CREATE TABLE IF NOT EXISTS write_log (
+    written_at TIMESTAMP, actor VARCHAR, host VARCHAR, pid INTEGER, batches VARCHAR
+);
 """
+"""Bookkeeping: schema version, import batches, refused rows, and who wrote when
+(``write_log``: one row per write session, UTC time, actor, host, process id and the
+``import_batches`` ids the session recorded)."""
 
 
 class SchemaError(RuntimeError):
@@ -275,17 +284,30 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    """Schema version recorded in the file, or None when it has no ``meta`` table."""
+    """Schema version recorded in the file, or None when it has no ``meta`` table.
+
+    Raises :class:`SchemaError` when the recorded version is not a whole number.
+    """
     try:
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, duckdb.BinderException):
         return None
-    return int(row[0]) if row else None
+    if not row:
+        return None
+    try:
+        return int(str(row[0]).strip())
+    except ValueError:
+        raise SchemaError(
+            f"not a Handoff Health database: schema version {str(row[0])[:40]!r} is not a number"
+        ) from None
 
 
 def check_schema(con: duckdb.DuckDBPyConnection, path: Path | str = "") -> int:
     """Raise :class:`SchemaError` unless the file's schema is one this code can read."""
-    version = schema_version(con)
+    try:
+        version = schema_version(con)
+    except SchemaError as exc:
+        raise SchemaError(f"{path}: {exc}") from None
     if version is None:
         raise SchemaError(f"{path}: not a Handoff Health database (no schema version)")
     if version > SCHEMA_VERSION:

@@ -173,3 +173,29 @@ def test_import_flat_exports_with_presets(tmp_path):
     unknown = handoff("import", "--db", str(db), "--preset", "pipedrive",
                       str(examples / "hubspot_contacts.csv"))  # fmt: skip
     assert unknown.returncode == 2 and "pipedrive" in unknown.stderr
+
+
+def test_info_names_who_wrote_last(tmp_path):
+    """After an import run as HANDOFF_ACTOR=nightly-sync, `info` prints and returns that
+    actor as the last write; a write_log row names the import's batch."""
+    import os
+
+    db = tmp_path / "h.duckdb"
+    leads = tmp_path / "leads.csv"
+    leads.write_text("lead_id,created_at\nA-1,2024-03-01\n")
+    env = {**os.environ, "HANDOFF_ACTOR": "nightly-sync"}
+    done = subprocess.run(
+        [sys.executable, "-m", "handoff", "import", "--db", str(db), str(leads)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    text = handoff("info", "--db", str(db))
+    assert "by nightly-sync" in text.stdout
+    payload = json.loads(handoff("info", "--db", str(db), "--json").stdout)
+    (write,) = payload["last_writes"]
+    assert write["actor"] == "nightly-sync"
+    assert write["batches"] == payload["last_batches"][0]["batch_id"]

@@ -86,3 +86,35 @@ def test_filters_with_no_leads_show_a_message(app_at, con):
     assert "No leads match these filters" in at.info[0].value
     assert len(at.metric) == 0
     assert len(at.get("plotly_chart")) == 0
+
+
+def test_reversed_period_in_the_url_is_swapped_and_said(app_at, con):
+    """?from=2026-06-30&to=2026-03-01 shows March to June, says it swapped them, no exception."""
+    at = app_at(PAGE, query={"from": "2026-06-30", "to": "2026-03-01"})
+    assert at.date_input(key="f_range").value == (date(2026, 3, 1), date(2026, 6, 30))
+    notes = [c.value for c in at.sidebar.caption]
+    assert any("2026-06-30 to 2026-03-01 was adjusted" in n and "swapped" in n for n in notes)
+    spring = flt.Filters(start=date(2026, 3, 1), end=date(2026, 6, 30))
+    assert shown_counts(at) == expected_counts(con, spring)
+    assert at.query_params["from"] in ("2026-03-01", ["2026-03-01"])
+
+
+PAGES = [
+    None,
+    "app_pages/funnel.py",
+    "app_pages/sla.py",
+    "app_pages/rejections.py",
+    "app_pages/review.py",
+    "app_pages/scoring.py",
+    "app_pages/data.py",
+]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p or "home")
+def test_reversed_out_of_range_period_never_raises(app_at, history, page):
+    """?from=2999-01-01&to=1900-01-01 (reversed, both outside the data) on every page:
+    the period becomes the whole history and the page renders without an exception."""
+    first, last = history
+    at = app_at(page, query={"from": "2999-01-01", "to": "1900-01-01"})
+    assert not at.exception
+    assert at.date_input(key="f_range").value == (first, last)

@@ -161,7 +161,7 @@ def test_dirty_sample_refuses_each_planted_fault(tmp_path: Path) -> None:
     assert result.accepted == {"stage_changes": 2}
     got = result.refused[["row_number", "column", "problem"]].to_records(index=False).tolist()
     assert got == [
-        (3, "changed_at", "not a timestamp"),
+        (3, "changed_at", "relative time"),
         (4, "lead_id", "empty required value"),
         (5, "stage", "value not allowed"),
         (6, "lead_id", "unknown lead"),

@@ -89,3 +89,51 @@ def test_table_summary_counts_and_ranges(tmp_path):
     assert str(summary.loc["leads", "first"]) == "2024-01-05 10:00:00"
     assert str(summary.loc["leads", "last"]) == "2024-03-01 08:30:00"
     assert summary.loc["touchpoints", "rows"] == 0
+
+
+def test_writer_lock_serialises_threads_and_leaves_no_lock_file(tmp_path):
+    """Eight threads each add one rep through write_session at once: all eight rows land
+    (8 + the seed row = 9), one write_log row per session, and no lock or temp file stays."""
+    import threading
+
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True) as con:
+        con.execute("INSERT INTO reps (rep_id) VALUES ('seed')")
+    errors: list[BaseException] = []
+
+    def add(i: int) -> None:
+        try:
+            with store.write_session(db, wait=60) as con:
+                con.execute("INSERT INTO reps (rep_id) VALUES (?)", [f"t{i}"])
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    con = store.connect_read_only(db)
+    assert con.execute("SELECT count(*) FROM reps").fetchone() == (9,)
+    assert con.execute("SELECT count(*) FROM write_log").fetchone() == (9,)
+    con.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.duckdb"]
+
+
+def test_a_held_lock_makes_the_next_writer_fail_with_writer_busy(tmp_path):
+    """While the lock is held, write_session(wait=0.2) raises WriterBusy and changes nothing."""
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True):
+        pass
+    before = db.read_bytes()
+    said: list[str] = []
+    with store.writer_lock(db, wait=0):
+        with pytest.raises(store.WriterBusy, match="another write to this database"):
+            with store.writer_lock(db, wait=0.2, say=said.append):
+                pass
+        with pytest.raises(store.WriterBusy):
+            with store.write_session(db, wait=0.2) as con:
+                con.execute("INSERT INTO reps (rep_id) VALUES ('lost')")
+    assert said == ["waiting for another write to h.duckdb to finish ..."]
+    assert db.read_bytes() == before

@@ -1,0 +1,497 @@
+"""The batch core every importer shares: cross-table rules, duplicate keys, one write.
+
+Query intuition: see steps 3 and 4 in :mod:`analysis.imports.ingest`. Importers hand over
+:class:`~analysis.imports.checks.Part` objects (rows after the value checks);
+:func:`apply_parts` checks them against the database and each other, then writes the batch
+(upserts, ``import_rejects``, one ``import_batches`` row) through
+:func:`analysis.store.write_session` in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis import store
+from analysis.imports.checks import (
+    MAX_RAW_CELL_CHARS,
+    Part,
+    _concat_faults,
+    _fault,
+    _fmt_ts,
+    _order_says,
+    _value_says,
+)
+from analysis.store import TABLES, Table
+
+REFUSED_COLUMNS = ["table", "file", "row_number", "column", "reason", "raw", "problem"]
+"""Columns of :attr:`ImportResult.refused`; ``problem`` is a short category of ``reason``."""
+
+LEAD_LOOKUP_SQL = "SELECT lead_id, min(created_at) AS created_at FROM leads GROUP BY lead_id"
+INSERT_BATCH_SQL = "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_REJECTS_SQL = """
+INSERT INTO import_rejects
+SELECT batch_id, "table", file, row_number, "column", reason, raw FROM rejects_frame
+"""
+
+
+class _StrictRefusal(Exception):
+    """Internal: abort the write session of a strict batch that refused rows."""
+
+
+def new_batch_id(started: datetime, prefix: str = "import") -> str:
+    """A batch identifier such as ``import-20240301-143000-3fa2c1`` (UTC start time)."""
+    return f"{prefix}-{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class ImportResult:
+    """What one import batch did.
+
+    Attributes
+    ----------
+    batch_id : str
+        Identifier of the batch, also stored in ``import_batches`` and ``import_rejects``.
+    accepted : dict of str to int
+        Per table in the batch, number of rows applied (inserted or replacing a stored row
+        with the same key); 0 for every table when a strict batch was refused.
+    refused : DataFrame
+        One row per refused input row: ``table``, ``file``, ``row_number`` (spreadsheet
+        numbering, first data row = 2), ``column`` (the first column at fault), ``reason``
+        (every problem found, in words), ``raw`` (the input row as CSV text) and
+        ``problem`` (a short category of the first problem, for counting).
+    applied : bool
+        False when strict mode refused the whole batch and nothing was written.
+    notes : list of str
+        Remarks that did not refuse rows, e.g. ignored columns.
+    """
+
+    batch_id: str
+    accepted: dict[str, int]
+    refused: pd.DataFrame
+    applied: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row was accepted, 1 when some row was refused."""
+        return 0 if self.refused.empty else 1
+
+    def summary(self) -> pd.DataFrame:
+        """Accepted and refused row counts per table, refusals broken down by problem.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``table``, ``status`` ('accepted' or 'refused'), ``column`` (column at
+            fault, '' for accepted rows), ``problem`` ('' for accepted rows) and ``rows``
+            (number of input rows). One accepted line per table of the batch, then one
+            line per (table, column, problem) with refusals, in table order.
+        """
+        order = {name: i for i, name in enumerate(TABLES)}
+        lines = [
+            {"table": t, "status": "accepted", "column": "", "problem": "", "rows": n}
+            for t, n in self.accepted.items()
+        ]
+        if not self.refused.empty:
+            counts = (
+                self.refused.groupby(["table", "column", "problem"], sort=False)
+                .size()
+                .reset_index(name="rows")
+            )
+            counts.insert(1, "status", "refused")
+            lines += counts.to_dict("records")
+        out = pd.DataFrame(lines, columns=["table", "status", "column", "problem", "rows"])
+        out["_order"] = out["table"].map(order)
+        out = out.sort_values(["_order", "status"], kind="stable").drop(columns="_order")
+        return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# Cross-table checks and refusals
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _TableBatch:
+    """All files of one table, concatenated: typed values plus where each row came from."""
+
+    table: Table
+    parts: list[Part]
+    values: pd.DataFrame = field(init=False)
+    faults: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        frames, faults, offset = [], [], 0
+        for i, part in enumerate(self.parts):
+            v = part.values.copy(deep=False)  # copy-on-write: columns are shared, not copied
+            v.index = v.index + offset
+            v["_part"] = i
+            v["_row"] = part.raw.index.to_numpy()
+            frames.append(v)
+            f = part.faults.copy()
+            f["pos"] = f["pos"] + offset
+            faults.append(f)
+            offset += len(part.values)
+        self.values = pd.concat(frames)
+        self.faults = _concat_faults(faults)
+
+    def clean(self) -> pd.Series:
+        """True for rows with no fault so far."""
+        return ~self.values.index.isin(self.faults["pos"].unique())
+
+    def add(self, fault: pd.DataFrame) -> None:
+        """Record more faults."""
+        self.faults = _concat_faults([self.faults, fault])
+
+
+def _check_leads(batch: _TableBatch, lead_created: pd.Series) -> None:
+    """Refuse child rows without a known lead or dated before the lead's creation."""
+    table = batch.table
+    clean = pd.Series(batch.clean(), index=batch.values.index)
+    lead_ids = batch.values["lead_id"]
+    found = lead_created.reindex(lead_ids.astype(object).to_numpy())
+    created = pd.Series(pd.to_datetime(found.to_numpy()), index=lead_ids.index)
+    unknown = clean & created.isna()
+    order = table.column_names.index("lead_id")
+    says = _value_says(
+        "lead_id", lead_ids, "is neither in the database nor among the leads accepted in this batch"
+    )
+    batch.add(_fault(unknown, order, "lead_id", "unknown lead", says))
+    when = table.time_column
+    if when is None:
+        return
+    early = clean & ~unknown & (batch.values[when] < created)
+    says = _order_says(when, batch.values[when], "the lead's created_at", created)
+    batch.add(
+        _fault(early, table.column_names.index(when), when, "before the lead's creation", says)
+    )
+
+
+def _check_duplicates(batch: _TableBatch) -> None:
+    """Refuse every later row that repeats the key of an earlier clean row."""
+    key = list(batch.table.key)
+    clean = batch.values.loc[batch.clean(), key]
+    if clean.empty:
+        return
+    dup = clean.duplicated(subset=key, keep="first")
+    if not dup.any():
+        return
+    pos = pd.Series(clean.index, index=clean.index)
+    first = pos.groupby([clean[k] for k in key], dropna=False).transform("first")[dup]
+    files = pd.Series([p.file for p in batch.parts])
+    rows = clean.loc[dup]
+    first_file = pd.Series(
+        files.loc[batch.values.loc[first, "_part"].to_numpy()].to_numpy(), index=rows.index
+    )
+    first_row = pd.Series(batch.values.loc[first, "_row"].astype(str).to_numpy(), index=rows.index)
+    described = None
+    for k in key:
+        v = rows[k]
+        text = _fmt_ts(v) if pd.api.types.is_datetime64_any_dtype(v) else v.astype(str)
+        part = k + "=" + text.where(v.notna(), "(empty)")
+        described = part if described is None else described + ", " + part
+    reason = (
+        "duplicate key ("
+        + described
+        + "): row "
+        + first_row
+        + " of "
+        + first_file
+        + " has the same key and is the one imported"
+    )
+    mask = pd.Series(False, index=batch.values.index)
+    mask.loc[rows.index] = True
+    order = batch.table.column_names.index(key[0])
+    batch.add(_fault(mask, order, ", ".join(key), "duplicate key", reason))
+
+
+def _raw_text(raw: pd.DataFrame) -> list[str]:
+    """Each row of ``raw`` as one CSV line (header order), for ``import_rejects.raw``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="")
+    out = []
+    cap = MAX_RAW_CELL_CHARS
+    for row in raw.itertuples(index=False, name=None):
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(
+            [c if not isinstance(c, str) or len(c) <= cap else c[:cap] + "…" for c in row]
+        )
+        out.append(buf.getvalue())
+    return out
+
+
+def _refusals(batch: _TableBatch) -> pd.DataFrame:
+    """One refusal record per faulty row of the table."""
+    if batch.faults.empty:
+        return pd.DataFrame(columns=REFUSED_COLUMNS)
+    f = batch.faults.sort_values(["pos", "order"], kind="stable")
+    if any(p.sources for p in batch.parts):
+        f = _relabel(batch, f)
+    grouped = f.groupby("pos", sort=True)
+    first = grouped[["column", "problem"]].first()
+    reasons = grouped["reason"].agg("; ".join)
+    where = batch.values.loc[first.index, ["_part", "_row"]]
+    raws = pd.Series("", index=first.index, dtype=object)
+    for i, part in enumerate(batch.parts):
+        sel = where.index[where["_part"].to_numpy() == i]
+        if len(sel):
+            rows = where.loc[sel, "_row"].to_numpy()
+            raws.loc[sel] = _raw_text(part.raw.loc[rows])
+    files = pd.Series([p.file for p in batch.parts])
+    return pd.DataFrame(
+        {
+            "table": batch.table.name,
+            "file": files.loc[where["_part"].to_numpy()].to_numpy(),
+            "row_number": where["_row"].to_numpy(dtype="int64"),
+            "column": first["column"].to_numpy(),
+            "reason": reasons.to_numpy(),
+            "raw": raws.to_numpy(),
+            "problem": first["problem"].to_numpy(),
+        },
+        columns=REFUSED_COLUMNS,
+    )
+
+
+def _relabel(batch: _TableBatch, faults: pd.DataFrame) -> pd.DataFrame:
+    """Name the input columns of parts read under other names (see :attr:`Part.sources`)."""
+    faults = faults.copy()
+    part_of = batch.values.loc[faults["pos"].to_numpy(), "_part"].to_numpy()
+    for i, part in enumerate(batch.parts):
+        if not part.sources:
+            continue
+        mine = part_of == i
+        for schema_col, input_col in part.sources.items():
+            hit = mine & (faults["column"] == schema_col).to_numpy()
+            if hit.any():
+                faults.loc[hit, "reason"] = input_col + ": " + faults.loc[hit, "reason"]
+                faults.loc[hit, "column"] = input_col
+    return faults
+
+
+def _concat_refused(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=REFUSED_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------
+
+
+def _as_arrow(frame: pd.DataFrame) -> object:
+    """``frame`` as an Arrow table (text columns without copying), for DuckDB to scan.
+
+    DuckDB's pandas scan turns text columns into Python strings first; its Arrow scan
+    reads the buffers directly, which keeps a large import's peak memory down. Falls back
+    to the frame itself when a column has no Arrow form.
+    """
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame) -> None:
+    """Delete stored rows whose key matches one of ``rows``, then insert ``rows``."""
+    staged = _as_arrow(rows[table.column_names].reset_index(drop=True))
+    con.register("staged_rows", staged)
+    try:
+        match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in table.key)
+        con.execute(
+            f"DELETE FROM {table.name} t WHERE EXISTS (SELECT 1 FROM staged_rows s WHERE {match})"
+        )
+        select = ", ".join(f'CAST(s."{c.name}" AS {c.type})' for c in table.columns)
+        cols = ", ".join(f'"{c}"' for c in table.column_names)
+        con.execute(f"INSERT INTO {table.name} ({cols}) SELECT {select} FROM staged_rows s")
+    except BaseException:
+        # The real error (e.g. disk full) must surface, not a later "transaction aborted".
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("staged_rows")
+        raise
+    con.unregister("staged_rows")
+
+
+def _drop_followers(by_table: dict[str, _TableBatch]) -> dict[str, np.ndarray]:
+    """Per table, positions of rows whose source row was refused in the table they follow."""
+    if not any(p.follows for batch in by_table.values() for p in batch.parts):
+        return {}
+    refused_at: dict[str, set[tuple[str, int]]] = {}
+    for name, batch in by_table.items():
+        bad = batch.values.loc[~batch.clean(), ["_part", "_row"]]
+        files = [p.file for p in batch.parts]
+        refused_at[name] = {
+            (files[int(i)], int(r))
+            for i, r in zip(bad["_part"].to_numpy(), bad["_row"].to_numpy(), strict=True)
+        }
+    dropped: dict[str, np.ndarray] = {}
+    for name, batch in by_table.items():
+        drop = np.zeros(len(batch.values), dtype=bool)
+        part_of = batch.values["_part"].to_numpy()
+        rows = batch.values["_row"].to_numpy()
+        for i, part in enumerate(batch.parts):
+            gone = refused_at.get(part.follows or "", set())
+            if not gone:
+                continue
+            mine = np.flatnonzero(part_of == i)
+            hit = np.fromiter(((part.file, int(r)) in gone for r in rows[mine]), bool, len(mine))
+            drop[mine[hit]] = True
+        if drop.any():
+            dropped[name] = batch.values.index.to_numpy()[drop]
+    return dropped
+
+
+def apply_parts(
+    db: Path | str,
+    parts: Sequence[Part],
+    *,
+    files: Sequence[str],
+    notes: list[str] | None = None,
+    strict: bool = False,
+    dry_run: bool = False,
+    kind: str = "import",
+    progress: Callable[[str], None] | None = None,
+    started: datetime | None = None,
+) -> ImportResult:
+    """Check a batch of already-read parts across tables and write it in one transaction.
+
+    This is the batch core shared by every importer: the cross-table rules (known lead,
+    not before the lead's creation), the duplicate-key rule, the rows dropped with a
+    refused source row (:attr:`Part.follows`), then the upserts, ``import_rejects`` and
+    the ``import_batches`` record, all through :func:`analysis.store.write_session`.
+
+    Parameters
+    ----------
+    db : Path or str
+        The database file; created when missing (not by a dry run).
+    parts : sequence of Part
+        Rows per (file, table) after the value checks (:func:`check_file`).
+    files : sequence of str
+        File names recorded in ``import_batches.files``.
+    notes : list of str, optional
+        Remarks kept in :attr:`ImportResult.notes` and the batch's ``note``.
+    strict : bool
+        When true, a batch with any refused row writes nothing at all.
+    dry_run : bool
+        When true, run every check against the database opened read-only and write
+        nothing; :attr:`ImportResult.accepted` then counts the rows that would be applied.
+    kind : str
+        ``import_batches.kind`` of the batch (``import`` for native files).
+    progress : callable, optional
+        Called with a short line per step.
+    started : datetime, optional
+        Start time of the batch (naive UTC); default now.
+
+    Returns
+    -------
+    ImportResult
+    """
+    say = progress or (lambda _step: None)
+    started = started or datetime.now(UTC).replace(tzinfo=None)
+    batch_id = new_batch_id(started)
+    notes = list(notes or [])
+    by_table = {
+        name: _TableBatch(spec, [p for p in parts if p.table.name == name])
+        for name, spec in TABLES.items()
+        if any(p.table.name == name for p in parts)
+    }
+    accepted: dict[str, int] = {}
+    refused = pd.DataFrame(columns=REFUSED_COLUMNS)
+
+    def check(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+        nonlocal refused
+        # Cross-table rules, leads first so children see this batch's leads.
+        stored = con.execute(LEAD_LOOKUP_SQL).df()
+        lead_created = pd.Series(
+            pd.to_datetime(stored["created_at"]).to_numpy(),
+            index=stored["lead_id"].astype(object),
+        )
+        for name, batch in by_table.items():
+            if batch.table.needs_lead:
+                _check_leads(batch, lead_created)
+            _check_duplicates(batch)
+            if name == "leads":
+                mine = batch.values.loc[batch.clean(), ["lead_id", "created_at"]]
+                if len(mine):
+                    mine = mine.set_index(mine["lead_id"].astype(object))
+                    lead_created = pd.concat(
+                        [mine["created_at"], lead_created[~lead_created.index.isin(mine.index)]]
+                    )
+        dropped = _drop_followers(by_table)
+        keep: dict[str, pd.DataFrame] = {}
+        refused_frames: list[pd.DataFrame] = []
+        for name, batch in by_table.items():
+            gone = dropped.get(name)
+            if gone is not None:
+                batch.faults = batch.faults.loc[~batch.faults["pos"].isin(gone)]
+                batch.values = batch.values.drop(index=gone)
+            clean = batch.clean()
+            keep[name] = batch.values if clean.all() else batch.values.loc[clean]
+            refused_frames.append(_refusals(batch))
+            accepted[name] = len(keep[name])
+            say(
+                f"checked {name}: {accepted[name]:,} accepted, "
+                f"{len(batch.values) - accepted[name]:,} refused"
+            )
+        refused = _concat_refused(refused_frames)
+        return keep
+
+    if dry_run:
+        if Path(db).exists():
+            con = store.connect_read_only(db)
+        else:
+            con = duckdb.connect(":memory:")
+            store.create_schema(con)
+        try:
+            check(con)
+        finally:
+            con.close()
+        say(f"dry run: {sum(accepted.values()):,} rows would be applied, {len(refused):,} refused")
+        return ImportResult(batch_id, accepted, refused, False, notes)
+    try:
+        with store.write_session(db, create=True) as con:
+            keep = check(con)
+            if strict and len(refused):
+                raise _StrictRefusal
+            # Write: upserts, rejects, the batch record.
+            for name, rows in keep.items():
+                if len(rows):
+                    _upsert(con, TABLES[name], rows)
+            if len(refused):
+                con.register("rejects_frame", refused.assign(batch_id=batch_id))
+                con.execute(INSERT_REJECTS_SQL)
+                con.unregister("rejects_frame")
+            finished = datetime.now(UTC).replace(tzinfo=None)
+            con.execute(
+                INSERT_BATCH_SQL,
+                [
+                    batch_id,
+                    started,
+                    finished,
+                    kind,
+                    ", ".join(files),
+                    sum(accepted.values()),
+                    len(refused),
+                    "; ".join(notes) or None,
+                ],
+            )
+    except _StrictRefusal:
+        say(f"strict: {len(refused):,} rows refused, nothing written")
+        return ImportResult(batch_id, dict.fromkeys(accepted, 0), refused, False, notes)
+    say(f"wrote batch {batch_id}: {sum(accepted.values()):,} rows, {len(refused):,} refused")
+    return ImportResult(batch_id, accepted, refused, True, notes)
