@@ -16,23 +16,31 @@ import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
-import duckdb
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
-from rich.text import Text
 
 import dashboard
 from analysis import config, store
-from analysis.imports.ingest import UnusableInput
+from handoff.common import (
+    UNUSABLE,
+    DbOption,
+    console,
+    error_line,
+    fail,
+    open_read_only,
+    out,
+    plain,
+    progress_printer,
+)
+from handoff.model import model_app
+from handoff.settings import settings_app
 
+REFUSED_SHOWN = 10
+"""How many refused rows `handoff import` prints; all of them are kept in import_rejects."""
 WRITES_ENV = "HANDOFF_ALLOW_WRITES"
 """Read by ``dashboard.state.writes_enabled``; set by ``serve`` from --allow-writes."""
-
-UNUSABLE = (store.SchemaError, store.WriterBusy, UnusableInput, OSError, EOFError, duckdb.Error)
-"""Errors that mean the input (files, database, disk) cannot be used: exit 2, one line."""
 
 
 class _Handoff(typer.Typer):
@@ -42,15 +50,8 @@ class _Handoff(typer.Typer):
         try:
             return super().__call__(*args, **kwargs)
         except UNUSABLE as exc:
-            console.print(_error_line(exc))
+            console.print(error_line(exc))
             sys.exit(2)
-
-
-def _error_line(exc: BaseException | str) -> Text:
-    """``error: <first line of the message>`` with the message as plain text."""
-    text = exc if isinstance(exc, str) else (str(exc).strip() or type(exc).__name__)
-    first = text.splitlines()[0] if text.strip() else text
-    return Text.assemble(("error: ", "bold red"), first)
 
 
 app = _Handoff(
@@ -59,51 +60,6 @@ app = _Handoff(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True, soft_wrap=True, markup=False)
-out = Console(markup=False)
-"""Both consoles never parse markup: file names, values and reasons are user text."""
-REFUSED_SHOWN = 10
-"""How many refused rows `handoff import` prints; all of them are kept in import_rejects."""
-
-DbOption = Annotated[
-    Path,
-    typer.Option(
-        "--db",
-        help="DuckDB database file (default: $HANDOFF_DB or data/demo.duckdb).",
-        default_factory=config.db_path,
-        show_default=False,
-    ),
-]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print a one-line reason to stderr and exit with ``code``."""
-    console.print(_error_line(message), highlight=False)
-    raise typer.Exit(code)
-
-
-def progress_printer() -> callable:
-    """A progress callback that prints each step with the seconds elapsed so far."""
-    t0 = time.perf_counter()
-
-    def report(step: str) -> None:
-        elapsed = f"{time.perf_counter() - t0:7.1f}s"
-        console.print(Text.assemble((elapsed, "dim"), " ", step), highlight=False)
-
-    return report
-
-
-def open_read_only(db: Path):
-    """Open ``db`` read-only or exit 2 with the reason."""
-    try:
-        return store.connect_read_only(db)
-    except (FileNotFoundError, store.SchemaError) as exc:
-        fail(str(exc))
-
-
-def plain(text: object) -> Text:
-    """``text`` as a Rich cell or title that is never parsed as markup."""
-    return Text(str(text))
 
 
 @app.command()
@@ -486,12 +442,7 @@ def _parse_date(value: str, option: str) -> date:
         fail(f"{option} must be a date YYYY-MM-DD, got {value!r}")
 
 
-from handoff.settings import settings_app  # noqa: E402  (its commands use the helpers above)
-
 app.add_typer(settings_app, name="settings")
-
-from handoff.model import model_app  # noqa: E402
-
 app.add_typer(model_app, name="model")
 
 

@@ -12,37 +12,18 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from analysis import config, store
+from analysis import store
 from analysis.scoring import features, leakage
 from analysis.scoring import model as scoring
 from analysis.scoring.properties import catalogue
+from handoff.common import DbOption, fail, out
 
 # Options and error exit as handoff.cli spells them; defined here so that this module
 # does not import handoff.cli, which imports it to register the command (no cycle).
-DbOption = Annotated[
-    Path,
-    typer.Option(
-        "--db",
-        help="DuckDB database file (default: $HANDOFF_DB or data/demo.duckdb).",
-        default_factory=config.db_path,
-        show_default=False,
-    ),
-]
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print a one-line reason to stderr and exit with ``code``."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
 model_app = typer.Typer(help="The scoring model: fit it on your history.", no_args_is_help=True)
 
 OUTCOME_ALIASES = {

@@ -18,7 +18,7 @@ from rich.table import Table as RichTable
 
 from analysis import store
 from analysis.store import settings as st
-from handoff.cli import DbOption, console, fail, open_read_only, out
+from handoff.common import DbOption, console, fail, open_read_only, out
 
 settings_app = typer.Typer(
     help="The company's settings (fit targets, title pattern, currency, CRM link, personal data).",
