@@ -157,6 +157,7 @@ def save_proposed(proposed: ScoringConfig, origin: str) -> None:
             note=ss.get("sl_save_note", "").strip(),
             author=ss.get("sl_save_author", "").strip(),
             origin=origin,
+            make_current=bool(ss.get("sl_save_current", False)),
         )
     except (OSError, ValueError, RuntimeError, duckdb.Error) as exc:
         ss["sl_save_msg"] = ("error", f"The configuration was not saved: {exc}")

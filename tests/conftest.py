@@ -59,8 +59,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_dashboard(db: Path, log_name: str = "serve") -> Iterator[str]:
+def serve_dashboard(
+    db: Path, log_name: str = "serve", *, allow_writes: bool = False
+) -> Iterator[str]:
     """Run `handoff serve` against ``db`` on a free port until the block ends; yields the URL.
+
+    ``allow_writes`` serves it with ``--allow-writes`` (imports and saves from the browser).
 
     The server's output goes to ``artifacts/<log_name>.log``.
     """
@@ -69,7 +73,8 @@ def serve_dashboard(db: Path, log_name: str = "serve") -> Iterator[str]:
     log = ARTIFACTS / f"{log_name}.log"
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "handoff", "serve", "--db", str(db), "--port", str(port)],
+            [sys.executable, "-m", "handoff", "serve", "--db", str(db), "--port", str(port)]
+            + (["--allow-writes"] if allow_writes else []),
             cwd=ROOT,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -130,6 +135,12 @@ def page(browser):
     pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
     yield pg
     context.close()
+
+
+@pytest.fixture()
+def writable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard may write, as when served with ``handoff serve --allow-writes``."""
+    monkeypatch.setenv("HANDOFF_ALLOW_WRITES", "1")
 
 
 @pytest.fixture()

@@ -434,15 +434,28 @@ def save_config(
     origin: str = "manual",
     model_id: str | None = None,
     created_at: datetime | None = None,
+    make_current: bool = False,
 ) -> str:
     """Save a configuration as a new ``scoring_models`` row; returns its ``model_id``.
 
     The write goes through :func:`analysis.store.write_session` (a copy of the file is
     written and swapped in), so it is safe while the dashboard reads the file. Saved rows
     are history: an existing ``model_id`` is never overwritten (ValueError). Without
-    ``model_id`` one is made from the name and the UTC time. To make a configuration the
-    current rule, give it a name containing "current" (see :func:`load_config`).
+    ``model_id`` one is made from the name and the UTC time.
+
+    The current rule changes everyone's numbers, so it changes only on purpose: a name or
+    ``model_id`` containing "current" is refused (ValueError) unless ``make_current`` is
+    true, and ``make_current`` marks the saved row as the new current rule (its name gets
+    the "current: " prefix when it lacks the marker; see :func:`load_config`).
     """
+    marked = CURRENT_MARKER in f"{config.name or ''} {model_id or config.model_id or ''}".lower()
+    if marked and not make_current:
+        raise ValueError(
+            f'"{CURRENT_MARKER}" is reserved for the rule everyone sees: choose another name, '
+            "or make this configuration the current rule explicitly"
+        )
+    if make_current and not marked:
+        config = config.with_changes(name=f"{CURRENT_MARKER}: {config.name or 'rule'}")
     allowed = store.TABLES["scoring_models"].column("origin").allowed or ()
     if origin not in allowed:
         raise ValueError(f"origin must be one of {', '.join(allowed)}, got {origin!r}")

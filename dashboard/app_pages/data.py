@@ -403,9 +403,15 @@ def _run_import(paths: list[Path], mapping: flat.Mapping, problems: list[str]) -
     )
     b1, b2 = st.columns(2)
     check = b1.button("Check (dry run)", key="data_check", disabled=bool(problems))
+    writable = state.writes_enabled()
     go = b2.button(
-        "Import into the database", key="data_import", type="primary", disabled=bool(problems)
+        "Import into the database",
+        key="data_import",
+        type="primary",
+        disabled=bool(problems) or not writable,
     )
+    if not writable:
+        st.info(state.READ_ONLY_NOTE)
     files = tuple((p.name, _digest(p)) for p in paths)
     signature = (files, mapping.to_toml(), strict)
     if check or go:

@@ -514,12 +514,14 @@ edited = st.data_editor(
     },
 )
 pending = rv.pending_target_changes(grid_df, edited)
+if not state.writes_enabled():
+    st.caption(state.READ_ONLY_NOTE)
 s1, s2 = st.columns([1, 4])
 if s1.button(
     f"Save {len(pending)} change{'s' if len(pending) != 1 else ''}",
     key="rv_targets_save",
     type="primary",
-    disabled=pending.empty,
+    disabled=pending.empty or not state.writes_enabled(),
 ):
     try:
         result = rv.set_targets(config.db_path(), pending)

@@ -408,13 +408,20 @@ with tab_saved:
         a, b = st.columns(2, gap="large")
         with a:
             st.markdown("**Save the proposed configuration**")
+            writable = state.writes_enabled()
+            if not writable:
+                st.info(state.READ_ONLY_NOTE)
             st.text_input(
                 "Name",
                 key="sl_save_name",
-                help="A name containing “current” makes it the current rule for everyone.",
+                help="“current” is reserved: use the checkbox below to change the current rule.",
             )
             st.text_input("Author (optional)", key="sl_save_author")
             st.text_area("Note", key="sl_save_note", height=80)
+            st.checkbox(
+                "Make this the current rule (the rule every page and every user sees)",
+                key="sl_save_current",
+            )
             matches_model = report is not None and ui.same_points(proposed, report.suggested)
             st.button(
                 "Save",
@@ -422,6 +429,7 @@ with tab_saved:
                 type="primary",
                 on_click=ui.save_proposed,
                 args=(proposed, "fitted" if matches_model else "manual"),
+                disabled=not writable,
             )
             if "sl_save_msg" in ss:
                 kind, text = ss.pop("sl_save_msg")

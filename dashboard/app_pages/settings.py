@@ -29,7 +29,7 @@ except ValueError as exc:
     st.error(f"A stored setting cannot be read: {exc}. Fix it with `handoff settings set`.")
     st.stop()
 
-writable = getattr(state, "writes_enabled", lambda: False)()
+writable = state.writes_enabled()
 if "settings_saved" in st.session_state:
     st.success(st.session_state.pop("settings_saved"))
 

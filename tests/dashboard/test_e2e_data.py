@@ -23,7 +23,7 @@ def data_app(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """`handoff serve` on a private copy of the demo database (this test writes to it)."""
     db = tmp_path_factory.mktemp("e2e-data") / "demo.duckdb"
     shutil.copyfile(demo_db, db)
-    with serve_dashboard(db, "serve_data") as url:
+    with serve_dashboard(db, "serve_data", allow_writes=True) as url:
         yield url, db
 
 

@@ -85,7 +85,7 @@ def test_quality_tab_shows_the_findings(db: Path) -> None:
     assert at.data_editor(key="data_variants").value.shape[0] == variants
 
 
-def test_upload_preview_check_import(db: Path) -> None:
+def test_upload_preview_check_import(db: Path, writable: None) -> None:
     """Uploading the dirty HubSpot export shows the detected preset and the roles; the
     check writes nothing and predicts the import; the import adds the rows and the
     refused rows appear per batch.
@@ -159,7 +159,9 @@ def test_unusable_file_is_explained(db: Path, tmp_path: Path) -> None:
     assert digest(db) == before
 
 
-def test_without_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writable: None
+) -> None:
     """Without a database the page says so, and an import creates one."""
     path = tmp_path / "new.duckdb"
     monkeypatch.setenv("HANDOFF_DB", str(path))
@@ -252,7 +254,7 @@ def test_duplicate_groups_mask_personal_data(db: Path) -> None:
     assert groups["name"].dropna().str.fullmatch(r".•••").all()
 
 
-def test_real_example_with_its_mapping(db: Path) -> None:
+def test_real_example_with_its_mapping(db: Path, writable: None) -> None:
     """Picking the marketplace example reads both files with the mapping beside them: the
     check predicts 20 leads + 62 properties + 32 stage entries + 6 opportunities = 120
     rows, and after the import the won deal dated before its MQL is listed."""

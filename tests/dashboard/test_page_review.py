@@ -73,7 +73,9 @@ def test_changing_the_month_changes_the_numbers(app_at, demo_db, demo_truth) -> 
     assert "problem" in sla_text
 
 
-def test_saving_targets_in_the_editor_adds_rows(demo_db, demo_truth, tmp_path, monkeypatch):
+def test_saving_targets_in_the_editor_adds_rows(
+    demo_db, demo_truth, tmp_path, monkeypatch, writable
+):
     """Editing an empty cell (November's leads) and saving writes one targets row to the
     database (a copy: the shared demo database stays as it is), and the page reloads it.
     """

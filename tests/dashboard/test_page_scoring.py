@@ -221,7 +221,7 @@ def test_model_and_changed_leads_tabs(app_at, engine) -> None:
     assert labels == [f"Download all {expected.changed_in + expected.changed_out:,} as CSV"]
 
 
-def test_saving_a_configuration_adds_a_row(db_copy: Path) -> None:
+def test_saving_a_configuration_adds_a_row(db_copy: Path, writable: None) -> None:
     """Saving the proposed rule under a name writes one scoring_models row with that name,
     note and threshold, and the saved list shows it after the file version changes."""
     at = AppTest.from_file(APP, default_timeout=60).run()
@@ -246,6 +246,16 @@ def test_saving_a_configuration_adds_a_row(db_copy: Path) -> None:
     compare = at.table[-1].value
     assert list(compare.columns) == ["first: Stricter trial", "second: Current rule"]
     assert compare.loc["Threshold (points)"].tolist() == ["70", "60"]
+
+
+def test_a_read_only_dashboard_does_not_offer_to_save(db_copy: Path) -> None:
+    """Served without --allow-writes, the Save button is disabled and the page says how
+    to enable it; nothing is written."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    open_tab(at, "Saved configurations")
+    assert at.button(key="sl_save").disabled
+    assert any("--allow-writes" in i.value for i in at.info)
 
 
 def test_empty_database_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

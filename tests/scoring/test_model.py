@@ -237,12 +237,14 @@ def test_save_config_writes_through_the_write_session(tmp_path: Path) -> None:
         pass
     config = ScoringConfig({"pricing_page": 25, "careers_only": -10}, 50, "Current rule")
     when = datetime(2024, 5, 1, 12, 0)
-    mid = save_config(db, config, note="from the lab", author="ops", created_at=when)
+    mid = save_config(
+        db, config, note="from the lab", author="ops", created_at=when, make_current=True
+    )
     assert mid == "current-rule-20240501120000"
-    again = save_config(db, config, created_at=when)  # same auto id: a suffix keeps both
+    again = save_config(db, config, created_at=when, make_current=True)  # a suffix keeps both
     assert again == mid + "-2"
     with pytest.raises(ValueError, match="already exists"):
-        save_config(db, config, model_id=mid)
+        save_config(db, config, model_id=mid, make_current=True)
     con = store.connect_read_only(db)
     try:
         loaded = load_config(con, mid)
@@ -502,3 +504,26 @@ def test_windowed_outcome_leaves_out_immature_leads(demo) -> None:
     assert report.n_unobserved == report.n_not_handed_off + report.n_immature
     assert any("too recent for the 90-day window" in note for note in report.notes)
     assert report.suggested.name == "fitted opportunity within 90 days"
+
+
+def test_the_current_rule_changes_only_on_purpose(tmp_path: Path):
+    """A name or id saying "current" is refused unless make_current is set; make_current
+    marks a plainly named rule as the current one, which load_config then returns."""
+    db = tmp_path / "cur.duckdb"
+    with store.write_session(db, create=True):
+        pass
+    sneaky = ScoringConfig({"pricing_page": 25}, 40, "current")
+    for kwargs in ({}, {"model_id": "current"}):
+        cfg = sneaky if not kwargs else ScoringConfig({"pricing_page": 25}, 40, "trial")
+        with pytest.raises(ValueError, match="reserved"):
+            save_config(db, cfg, **kwargs)
+    save_config(db, ScoringConfig({"pricing_page": 25}, 40, "trial"))
+    mid = save_config(db, ScoringConfig({"demo_request": 50}, 45, "spring"), make_current=True)
+    con = store.connect_read_only(db)
+    try:
+        current = load_config(con)
+        assert len(load_configs(con)) == 2  # the refused saves wrote nothing
+    finally:
+        con.close()
+    assert current.name == "current: spring" and current.threshold == 45
+    assert current.model_id == mid
