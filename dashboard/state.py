@@ -8,7 +8,6 @@ thread-safe and Streamlit serves each session from its own thread.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -75,11 +74,14 @@ def cursor() -> duckdb.DuckDBPyConnection:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _cached_call(module: str, name: str, key: DbKey, args: tuple, kwargs: dict) -> Any:
-    fn = getattr(importlib.import_module(module), name)
+def _cached_call(
+    qualname: str, key: DbKey, args: tuple, kwargs: dict, _fn: Callable[..., Any]
+) -> Any:
+    # ``qualname`` keys the cache; ``_fn`` (leading underscore: not hashed) is the function
+    # itself, so readers and tools follow the call edge instead of a name lookup.
     con = store.read_cursor(_connection(key))
     try:
-        return fn(con, *args, **kwargs)
+        return _fn(con, *args, **kwargs)
     finally:
         con.close()
 
@@ -90,7 +92,7 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     ``fn`` must be a module-level function of analysis/; its arguments must be hashable
     values (dates, strings, tuples, frozen dataclasses). Do not mutate what it returns.
     """
-    return _cached_call(fn.__module__, fn.__name__, db_key(), args, kwargs)
+    return _cached_call(f"{fn.__module__}.{fn.__qualname__}", db_key(), args, kwargs, fn)
 
 
 MISSING_DATABASE = (

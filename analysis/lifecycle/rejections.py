@@ -64,7 +64,7 @@ def disposition_mix(
         Dimension filters; the date range applies to ``decided_at``.
     by : str or list of str, optional
         ``month``, ``week``, ``quarter`` (of the decision) or a dimension of
-        :data:`analysis.filters.DIMENSIONS`, ``score_band`` included (the starter rule
+        :data:`analysis.filters.DIMENSIONS`, ``score_band`` included (the current rule's
         score at the lead's first handoff).
 
     Returns

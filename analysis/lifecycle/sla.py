@@ -307,7 +307,7 @@ def breach_queue(
         tier's clock), ``source``, ``campaign``, ``owner_rep_id``, ``rep``, ``team``,
         ``last_touchpoints`` (up to three most recent touchpoints at or before ``as_of``,
         newest first, as ``YYYY-MM-DD HH:MM kind detail`` joined by ``; ``) and ``score``
-        (the starter rule score of :func:`analysis.filters.rule_score_sql`, as of the
+        (the current rule's score, :func:`analysis.filters.rule_score_sql`, as of the
         lead's first handoff).
     """
     filters = filters or flt.Filters()

@@ -13,7 +13,7 @@ from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table
 BREAKDOWNS = {
     "source": "Source",
     "campaign": "Campaign",
-    "score_band": "Score band (starter rule)",
+    "score_band": "Score band (current rule)",
     "region": "Region",
     "size_band": "Company size",
     "team": "Team",

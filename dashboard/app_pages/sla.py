@@ -155,7 +155,7 @@ else:
     st.caption(
         f"{len(shown):,} of {len(queue):,} open MQLs past target shown, oldest handoff first "
         f"(waits measured to {as_of:%Y-%m-%d %H:%M} UTC, the latest recorded fact). Score: "
-        "the starter rule score at the handoff. Last touchpoints: newest first."
+        "the current scoring rule's points at the handoff. Last touchpoints: newest first."
     )
     show_table(
         shown,

@@ -53,19 +53,19 @@ def test_upload_preview_check_import(data_app, page) -> None:
     uploader.locator("input[type=file]").set_input_files(
         str(EXAMPLES / "hubspot_contacts_dirty.csv")
     )
-    expect(page.get_by_text("read as a leads file")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("read as a leads file")).to_be_visible()
     expect(page.get_by_text("Mapping in use: hubspot.")).to_be_visible()
     wait_for_app(page)
 
     page.get_by_role("button", name="Check (dry run)").click()
-    expect(page.get_by_text("35 rows would be applied, 4 refused")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("35 rows would be applied, 4 refused")).to_be_visible()
     wait_for_app(page)
     assert leads_in(db) == 4_000
     assert_no_exception(page)
     assert screenshot(page, "data").stat().st_size > 20_000
 
     page.get_by_role("button", name="Import into the database").click()
-    expect(page.get_by_text("35 rows applied, 4 refused")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("35 rows applied, 4 refused")).to_be_visible()
     assert leads_in(db) == 4_007
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("4,007")
     wait_for_app(page)

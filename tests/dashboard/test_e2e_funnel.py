@@ -38,7 +38,7 @@ def test_funnel_page_draws_and_follows_the_source_filter(served_app, page):
     source.click()
     page.get_by_role("option", name="paid_search").click()
     page.keyboard.press("Escape")
-    expect(leads).not_to_have_text(before, timeout=15_000)
+    expect(leads).not_to_have_text(before)
     wait_for_app(page)
     assert_no_exception(page)
     assert int(leads.inner_text().replace(",", "")) < int(before.replace(",", ""))

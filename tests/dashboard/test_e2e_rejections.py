@@ -48,7 +48,7 @@ def test_source_filter_updates_the_dispositions(served_app, page, demo_db):
     source.click()
     page.get_by_role("option", name=SOURCE, exact=True).click()
     page.keyboard.press("Escape")
-    expect(total).to_have_text(after, timeout=15_000)
+    expect(total).to_have_text(after)
     expect(charts).to_have_count(CHARTS)
     wait_for_app(page)
     assert_no_exception(page)

@@ -31,14 +31,14 @@ def test_review_page_renders(served_app, page, demo_db) -> None:
     finally:
         con.close()
     page.goto(served_app + "/review")
-    wait_for_app(page, timeout_ms=60_000)
+    wait_for_app(page)
     expect(page.get_by_role("heading", name="Monthly review")).to_be_visible()
-    page.wait_for_function(ALL_DRAWN, timeout=60_000)
+    page.wait_for_function(ALL_DRAWN)
     assert_no_exception(page)
     mql_metric = page.get_by_test_id("stMetric").filter(has_text="MQLs").first
     expect(mql_metric.get_by_test_id("stMetricValue")).to_have_text(f"{mqls:,}")
 
-    with page.expect_download(timeout=60_000) as info:
+    with page.expect_download() as info:
         page.get_by_role("button", name="Download HTML report").click()
     html = info.value.path().read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
@@ -49,8 +49,7 @@ def test_review_page_renders(served_app, page, demo_db) -> None:
         "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight"
     )
     page.set_viewport_size({"width": 1400, "height": int(height) + 200})
-    page.wait_for_function(ALL_DRAWN, timeout=60_000)
-    wait_for_app(page, timeout_ms=60_000)
-    page.wait_for_timeout(500)
+    page.wait_for_function(ALL_DRAWN)
+    wait_for_app(page)
     assert_no_exception(page)
     assert screenshot(page, "review").stat().st_size > 50_000

@@ -62,8 +62,8 @@ def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db
     thumb.focus()
     for _ in range(STEPS):
         thumb.press("ArrowRight")
-    expect(per_month).not_to_have_text(before, timeout=15_000)
-    expect(per_month).to_have_text(after, timeout=15_000)
+    expect(per_month).not_to_have_text(before)
+    expect(per_month).to_have_text(after)
     wait_for_app(page)
     assert_no_exception(page)
     # Streamlit scrolls inside its own container, so a full-page shot needs a tall window.
@@ -81,8 +81,8 @@ def test_undated_export_renders_in_a_browser(page, tmp_path):
     db = write_undated_db(tmp_path / "undated.duckdb", undated_leads())
     with serve_dashboard(db, "serve-undated") as url:
         page.goto(url + "/scoring")
-        expect(page.get_by_role("heading", name="Scoring lab")).to_be_visible(timeout=60_000)
-        wait_for_app(page, timeout_ms=60_000)
+        expect(page.get_by_role("heading", name="Scoring lab")).to_be_visible()
+        wait_for_app(page)
         assert_no_exception(page)
         expect(page.get_by_text("this history has no touchpoints").first).to_be_visible()
         expect(page.get_by_text("1 flagged as likely filled in by sales").first).to_be_visible()

@@ -15,8 +15,8 @@ def test_settings_page_reads_in_full_and_offers_the_command(served_app, page, de
     so there is no Save button and the equivalent command is shown."""
     page.goto(served_app + "/settings")
     code = page.get_by_test_id("stCode").first
-    expect(code).to_contain_text("handoff settings set --db", timeout=60_000)
-    wait_for_app(page, timeout_ms=60_000)
+    expect(code).to_contain_text("handoff settings set --db")
+    wait_for_app(page)
     assert_no_exception(page)
     expect(page.get_by_role("heading", name="Settings", exact=True)).to_be_visible()
     table = page.get_by_test_id("stTable")

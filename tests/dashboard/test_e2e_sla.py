@@ -43,7 +43,7 @@ def test_clock_toggle_updates_compliance(served_app, page, demo_db):
     )
     expect(hot).to_have_text(before)
     page.get_by_test_id("stRadio").get_by_text("Business hours", exact=True).click()
-    expect(hot).to_have_text(after, timeout=15_000)
+    expect(hot).to_have_text(after)
     expect(charts).to_have_count(CHARTS)
     wait_for_app(page)
     assert_no_exception(page)
