@@ -126,6 +126,7 @@ def import_(
     --mapping. Exit codes: 0 every row accepted; 1 some rows refused (the good rows are
     applied unless --strict); 2 unusable input, nothing written.
     """
+    # Long on purpose: the options of one command and the report of its batch.
     from analysis.imports import flat, ingest
 
     t0 = time.perf_counter()

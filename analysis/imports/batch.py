@@ -401,6 +401,9 @@ def apply_parts(
     -------
     ImportResult
     """
+    # Long on purpose: the whole batch (checks, rejects, upserts, bookkeeping) is one
+    # transaction inside one write session; keeping it in one function keeps the
+    # all-or-nothing boundary visible in one place.
     say = progress or (lambda _step: None)
     started = started or datetime.now(UTC).replace(tzinfo=None)
     batch_id = new_batch_id(started)

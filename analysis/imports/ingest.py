@@ -218,6 +218,7 @@ def import_files(
     analysis.store.SchemaError
         The database was written by a newer version or is not a Handoff Health file.
     """
+    # Long on purpose: mostly its docstring (exit codes and batch rules).
     say = progress or (lambda _step: None)
     started = datetime.now(UTC).replace(tzinfo=None)
     paths = [Path(f) for f in files]

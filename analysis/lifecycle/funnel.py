@@ -197,6 +197,7 @@ def cohort_conversion(
         size), ``rate``, ``low``, ``high``, ``mature`` (bool) and ``age_days`` (days from
         the end of the cohort period to ``as_of``; negative while the period runs).
     """
+    # Long on purpose: a docstring and one SQL statement.
     check_step(from_stage, to_stage)
     grain = check_grain(grain)
     if window_days is not None and window_days < 0:

@@ -141,6 +141,8 @@ def handoffs_cte(
     ``business_minutes`` (clock from handoff to clock end), ``policy_minutes`` (the one the
     tier's target uses), ``met``, ``breached``.
     """
+    # Long on purpose: one SQL statement (one row per handoff with its clock and SLA
+    # outcome) that every SLA number reads; split, its CTEs would lose their shared names.
     where, params = filters.lead_sql()
     if use_dates:
         date_where, date_params = filters.date_sql("h0.handoff_at")

@@ -377,6 +377,7 @@ def headline(
         group. With ``by``, also ``by`` and ``groups``: a list of ``{"value": ..., <the
         same keys>}``, most leads first.
     """
+    # Long on purpose: a docstring listing every block of the JSON, then one call per block.
     f = _range_filters(start, end, by, filters)
     start_d, end_d = f.start, f.end
     as_of = data_as_of(con)

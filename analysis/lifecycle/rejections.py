@@ -183,6 +183,7 @@ def recycle_summary(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> Rec
         ``stage`` (sql, opportunity, customer), ``k`` (leads of the group that reached
         it), ``n`` (group size), ``rate``, ``low``, ``high`` (95% Wilson).
     """
+    # Long on purpose: a docstring and one SQL statement.
     where, params = filters.sql("m.first_mql")
     after = {s: ", ".join(f"'{t}'" for t in STAGES[STAGES.index(s) :]) for s in STAGES[2:]}
     reached = ",\n            ".join(

@@ -530,6 +530,7 @@ def fit_model(
     FitImpossible
         (a ValueError) with the real cause when the history cannot carry a model.
     """
+    # Long on purpose: a docstring, then one named step per line of the fit.
     names, cols, reference = _inputs(fm, features, test_fraction, C, current)
     leads = observed_leads(fm, outcome, within_days)
     ev, pipeline, X_train, y_train = _evaluate_and_fit(

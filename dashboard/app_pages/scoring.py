@@ -44,7 +44,7 @@ if not saved:
     st.info(
         "No scoring configuration is saved yet, so there is no current rule to compare with: "
         "it is shown as a rule with no points (no MQLs). Set points below or use the model's "
-        "suggestion, then save it under a name containing “current”."
+        "suggestion, then save it with “Make this the current rule” ticked."
     )
 
 

@@ -57,6 +57,9 @@ def trend_chart(trends: Mapping[tuple[str, str], pd.DataFrame], window_days: flo
     ``significant``). Months whose change from the month before is significant get a
     ring (green up, red down).
     """
+    # Long on purpose: one figure whose traces (rate, interval band, immature markers,
+    # labels) share the same axes and hover text; split, the pieces would pass the
+    # figure and its styling back and forth.
     steps = list(trends)
     fig = make_subplots(
         rows=1,
@@ -220,6 +223,8 @@ def cohort_heatmap(
     blue scale; immature cells (calendar month not over at the data's as-of date) are
     grey with their value in italics, and a legend entry says what grey means.
     """
+    # Long on purpose: one figure; most lines are the cell text, the immature-cell
+    # marking and the accessible hover text for each cell.
     wide = matrix.pivot(index="cohort", columns="months_since")
     cohorts = list(wide.index)
     months = [int(m) for m in wide["rate"].columns]

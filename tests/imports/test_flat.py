@@ -621,39 +621,20 @@ def test_roles_table_round_trip_and_edits() -> None:
 # --- properties as features ---------------------------------------------------------------
 
 
-def test_property_features(tmp_path: Path) -> None:
-    """Lead properties become one-hot and step columns aligned with the feature matrix.
-
-    By hand (salesforce_leads.csv): Rating is Hot for 01, 03, 08; Web Visits are
-    31, 8, 27, 2, 12, 4, 1, 22 -> sorted 1 2 4 8 12 22 27 31, quartiles (linear) 3.5, 10,
-    23.25: >=3.5 for 6 leads,
-    >=10 for 4 (12, 22, 27, 31), >=23.25 for 2 (27, 31)."""
+def test_property_catalogue_describes_the_imported_columns(tmp_path: Path) -> None:
+    """Imported properties are listed with their kind: by hand (salesforce_leads.csv),
+    Web Visits holds 8 numbers (numeric) and Rating the labels Cold/Hot/Warm (categorical)."""
     db = tmp_path / "h.duckdb"
     flat.import_flat(db, [EXAMPLES / "salesforce_leads.csv"], preset="salesforce")
     con = store.connect_read_only(db)
     try:
         cat = flat.property_catalogue(con).set_index("name")
-        assert cat.loc["Web Visits", "kind"] == "numeric"
-        assert cat.loc["Rating", "kind"] == "categorical"
-        fm = features.build_features(con)
-        out = flat.add_property_features(fm, con, ["Rating", "Web Visits"])
-        with pytest.raises(ValueError, match="unknown lead properties"):
-            flat.add_property_features(fm, con, ["Shoe size"])
     finally:
         con.close()
-    assert out.names[: len(fm.names)] == fm.names
-    assert out.names[len(fm.names) :] == (
-        "Rating=Cold",
-        "Rating=Hot",
-        "Rating=Warm",
-        "Web Visits=≥3.5",
-        "Web Visits=≥10",
-        "Web Visits=≥23.25",
-    )
-    hot = out.lead_ids[out.column("Rating=Hot") == 1].tolist()
-    assert hot == ["00Q5g00000AbC01", "00Q5g00000AbC03", "00Q5g00000AbC08"]
-    assert [int(out.column(n).sum()) for n in out.names[-3:]] == [6, 4, 2]
-    assert set(out.kinds[len(fm.names) :]) == {"fit"}
+    assert cat.loc["Web Visits", "kind"] == "numeric"
+    assert cat.loc["Web Visits", "leads"] == 8
+    assert cat.loc["Rating", "kind"] == "categorical"
+    assert cat.loc["Rating", "distinct_values"] == 3
 
 
 def test_import_batch_is_recorded(tmp_path: Path) -> None:

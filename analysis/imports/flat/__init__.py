@@ -52,10 +52,7 @@ from analysis.imports.flat.plan import describe, outcome_warnings, warnings_of
 from analysis.imports.flat.properties import (
     NUMERIC_SHARE,
     PROPERTY_CATALOGUE_SQL,
-    PROPERTY_VALUES_SQL,
-    add_property_features,
     has_table,
-    property_block,
     property_catalogue,
 )
 from analysis.imports.flat.rows import OUT_OF_ORDER
@@ -100,14 +97,12 @@ __all__ = [
     "PRESETS",
     "PRESET_SHARE",
     "PROPERTY_CATALOGUE_SQL",
-    "PROPERTY_VALUES_SQL",
     "REP_FIELDS",
     "STAGE_WORDS",
     "DateColumn",
     "DealMapping",
     "Mapping",
     "MappingError",
-    "add_property_features",
     "classify",
     "clean_ids",
     "describe",
@@ -125,7 +120,6 @@ __all__ = [
     "parse_employees",
     "parse_number",
     "preset",
-    "property_block",
     "property_catalogue",
     "read_export",
     "reps_part",

@@ -201,6 +201,7 @@ def import_flat(
     analysis.store.SchemaError
         The database was written by a newer version or is not a Handoff Health file.
     """
+    # Long on purpose: mostly its docstring (the mapping's meaning); the body is named steps.
     say = progress or (lambda _step: None)
     started = datetime.now(UTC).replace(tzinfo=None)
     today = today or started.date()
