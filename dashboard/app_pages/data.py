@@ -90,8 +90,8 @@ if ss.get("data_imported"):
         "the new data."
     )
 
-tab_quality, tab_import, tab_refused = st.tabs(
-    ["Data quality", "Import a CRM export", "Refused rows"]
+tab_quality, tab_import, tab_refused, tab_audit = st.tabs(
+    ["Data quality", "Import a CRM export", "Refused rows", "Who wrote"]
 )
 
 with tab_quality:
@@ -527,4 +527,33 @@ with tab_refused:
                 hide_index=True,
                 width="stretch",
                 key="data_refused_rows",
+            )
+
+with tab_audit:
+    if not has_db:
+        st.info("No database yet.")
+    else:
+        st.caption(
+            "Every write to the database (imports, targets, settings, saved scoring rules, "
+            "generated demos) with when, who and from where, newest first. The dashboard "
+            "writes only when served with `handoff serve --allow-writes`."
+        )
+        log = state.call(store.write_log, 50)
+        if log.empty:
+            st.caption("No write recorded yet (files written before the log existed).")
+        else:
+            st.dataframe(
+                log,
+                hide_index=True,
+                width="stretch",
+                key="data_write_log",
+                column_config={
+                    "written_at": st.column_config.DatetimeColumn(
+                        "Written (UTC)", format="YYYY-MM-DD HH:mm:ss"
+                    ),
+                    "actor": "Who",
+                    "host": "Host",
+                    "pid": st.column_config.NumberColumn("Process", format="%d"),
+                    "batches": "Import batches",
+                },
             )

@@ -119,6 +119,10 @@ def test_upload_preview_check_import(db: Path, writable: None) -> None:
     # The refused rows tab lists the batch's rows (the only table with a raw column now).
     tables = [d.value for d in at.dataframe if "raw" in d.value.columns]
     assert len(tables) == 1 and sorted(tables[0]["row_number"]) == [6, 8, 9, 10]
+    # The audit tab names the write: the newest row records this import's batch.
+    log = next(d.value for d in at.dataframe if "actor" in d.value.columns)
+    assert log.iloc[0]["batches"] == at.session_state["data_imported"]["batch_id"]
+    assert log.iloc[0]["actor"]
 
 
 def test_a_corrected_role_changes_the_import(db: Path) -> None:
