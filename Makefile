@@ -32,11 +32,11 @@ chromium: ## Install Debian's chromium when it is missing (browser tests drive /
 demo: $(STAMP) ## Generate the demo database if missing, then serve the app on http://127.0.0.1:8501
 	$(BIN)/handoff demo --db $(DB) --port $(PORT)
 
-test: setup ## Run every test (unit, AppTest and real-browser tests)
-	$(BIN)/pytest -q
+test: setup ## Run every test (unit, AppTest and real-browser tests), on up to 4 cores
+	$(BIN)/pytest -q -n auto --maxprocesses=4
 
 test-fast: $(STAMP) ## The inner loop: every test except the real-browser ones, on all cores
-	$(BIN)/pytest -q -m "not e2e" -n auto
+	$(BIN)/pytest -q -m "not e2e" -n auto --maxprocesses=4
 
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .
