@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import OneHotEncoder
 
+from analysis.store.schema import has_table
+
 if TYPE_CHECKING:
     from analysis.scoring.matrix import FeatureMatrix
 
@@ -79,16 +81,6 @@ SELECT lead_id, value, value_number
 FROM lead_properties
 WHERE name = $name AND value IS NOT NULL
 """
-
-
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the database has the table (files older than ``lead_properties`` lack it)."""
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = "
-        "current_database()",
-        [name],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def catalogue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

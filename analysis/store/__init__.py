@@ -33,6 +33,7 @@ from analysis.store.schema import (
     Table,
     check_schema,
     create_schema,
+    has_table,
     schema_version,
     table_ddl,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "connect_read_only",
     "create_schema",
     "file_signature",
+    "has_table",
     "import_batches",
     "read_cursor",
     "schema_version",

@@ -316,3 +316,19 @@ def check_schema(con: duckdb.DuckDBPyConnection, path: Path | str = "") -> int:
             f"{SCHEMA_VERSION}; upgrade Handoff Health to open it"
         )
     return version
+
+
+HAS_TABLE_SQL = """
+SELECT count(*) > 0 FROM duckdb_tables()
+WHERE database_name = current_database() AND schema_name = current_schema()
+  AND table_name = $name
+"""
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the open database has table ``name`` (files from older versions may lack it).
+
+    Asked of the catalogue, not tried: inside a write transaction a failed query would
+    abort the whole transaction.
+    """
+    return bool(con.execute(HAS_TABLE_SQL, {"name": name}).fetchone()[0])

@@ -27,16 +27,10 @@ from typing import Any
 
 import duckdb
 
+from analysis.store.schema import has_table
 from analysis.store.write import write_session
 
 SETTINGS_DDL = "CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR)"
-HAS_SETTINGS_SQL = """
-SELECT count(*) > 0 FROM duckdb_tables()
-WHERE database_name = current_database() AND schema_name = current_schema()
-  AND table_name = 'settings'
-"""
-"""Whether the current database has a settings table (asked, not tried: inside a write
-transaction a failed query would abort the transaction)."""
 
 DEFAULT_SENIOR_TITLE_PATTERN = (
     r"\b(VP|Vice President|Director|Head of|Chief|CEO|CFO|CTO|CMO|COO|CIO|CRO|Owner|Founder)\b"
@@ -244,7 +238,7 @@ def load(con: duckdb.DuckDBPyConnection) -> CompanySettings:
     A file without a ``settings`` table (written before settings existed) reads as the
     defaults. A stored value that no longer passes its check raises ValueError naming it.
     """
-    if not con.execute(HAS_SETTINGS_SQL).fetchone()[0]:
+    if not has_table(con, "settings"):
         return DEFAULTS
     rows = con.execute("SELECT key, value FROM settings").fetchall()
     stored = {}

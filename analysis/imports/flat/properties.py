@@ -10,6 +10,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.store.schema import has_table
+
 PROPERTY_CATALOGUE_SQL = """
 SELECT name,
     count(*) FILTER (WHERE value IS NOT NULL) AS leads,
@@ -23,16 +25,6 @@ ORDER BY name
 
 NUMERIC_SHARE = 0.95
 """A property is numeric when at least this share of its non-missing values are numbers."""
-
-
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the database has the table (files older than ``lead_properties`` lack it)."""
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = "
-        "current_database()",
-        [name],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def property_catalogue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
