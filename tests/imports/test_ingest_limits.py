@@ -158,21 +158,19 @@ def test_only_objects_of_finite_numbers_pass_as_weights(weights: object) -> None
 
 
 def test_a_flat_mapping_fallback_before_1970_is_refused(tmp_path: Path) -> None:
-    """created_at_fallback = 0001-01-01 gives the six undated HubSpot leads an implausible
-    created_at: the shared value checks refuse all six (and their derived rows are dropped)
-    instead of storing year 1."""
+    """created_at_fallback = 0001-01-01 would give the undated HubSpot leads an implausible
+    created_at: the mapping itself is refused, before anything is read or written, instead
+    of storing year 1."""
+    import pytest
+
     from analysis.imports import flat
+    from analysis.imports.flat.vocab import MappingError
     from tests.paths import EXAMPLES
 
     mapping = tmp_path / "old.toml"
     mapping.write_text('extends = "hubspot"\ncreated_at_fallback = "0001-01-01"\n')
-    result = flat.import_flat(
-        tmp_path / "h.duckdb", [EXAMPLES / "hubspot_contacts_undated.csv"], mapping=mapping
-    )
-    assert result.accepted.get("leads", 0) == 0
-    leads = result.refused[result.refused["table"] == "leads"]
-    assert len(leads) == 6
-    assert set(leads["problem"]) == {"implausible time"}
-    assert (
-        leads["reason"].str.contains("'0001-01-01T00:00:00.000000' is outside the accepted").all()
-    )
+    with pytest.raises(MappingError, match="0001-01-01 is outside the plausible range 1970-01-01"):
+        flat.import_flat(
+            tmp_path / "h.duckdb", [EXAMPLES / "hubspot_contacts_undated.csv"], mapping=mapping
+        )
+    assert not (tmp_path / "h.duckdb").exists()
