@@ -448,7 +448,7 @@ def open_input(
     def chunks() -> Iterator[pd.DataFrame]:
         start = FIRST_DATA_ROW
         pending = [first] if first is not None else []
-        for data in _chain(pending, frames):
+        for data in _pieces(_chain(pending, frames), size):
             data = data.copy(deep=False)
             data.columns = header
             data.index = pd.RangeIndex(start, start + len(data), name="row_number")
@@ -466,3 +466,10 @@ def open_input(
 def _chain(first: list[pd.DataFrame], rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     yield from first
     yield from rest
+
+
+def _pieces(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """The frames cut into pieces of at most ``size`` rows (an empty frame stays one)."""
+    for whole in frames:
+        for at in range(0, max(len(whole), 1), size):
+            yield whole.iloc[at : at + size]
