@@ -38,7 +38,6 @@ from analysis.imports.batch import (
     _refusals,
     _StrictRefusal,
     _TableBatch,
-    _upsert,
     new_batch_id,
 )
 from analysis.imports.checks import _fault, _fmt_ts, check_file
@@ -63,11 +62,8 @@ class Stream:
 def _lead_created(con: duckdb.DuckDBPyConnection, lead_ids: pd.Series) -> pd.Series:
     """created_at of the given leads as the open transaction sees them, by lead id."""
     ids = pd.DataFrame({"lead_id": pd.Series(lead_ids.dropna().unique(), dtype=object)})
-    con.register("chunk_lead_ids", ids)
-    try:
-        found = con.execute(CHUNK_LEADS_SQL).df()
-    finally:
-        con.unregister("chunk_lead_ids")
+    chunk_lead_ids = ids  # noqa: F841  (read by DuckDB's scan of Python variables)
+    found = con.execute(CHUNK_LEADS_SQL).df()
     return pd.Series(
         pd.to_datetime(found["created_at"]).to_numpy(), index=found["lead_id"].astype(object)
     )
@@ -101,14 +97,11 @@ def _check_seen(con: duckdb.DuckDBPyConnection, batch: _TableBatch) -> None:
     rows = batch.values.loc[batch.clean(), key]
     if rows.empty:
         return
-    con.register("chunk_keys", _as_arrow(rows.reset_index(names="_pos")))
-    try:
-        hits = con.execute(
-            f'SELECT c._pos, s.file, s."row" FROM chunk_keys c '
-            f"JOIN {_seen_name(table)} s ON {_key_match(table, 'c', 's')}"
-        ).df()
-    finally:
-        con.unregister("chunk_keys")
+    chunk_keys = _as_arrow(rows.reset_index(names="_pos"))  # noqa: F841  (scanned below)
+    hits = con.execute(
+        f'SELECT c._pos, s.file, s."row" FROM chunk_keys c '
+        f"JOIN {_seen_name(table)} s ON {_key_match(table, 'c', 's')}"
+    ).df()
     if hits.empty:
         return
     hits = hits.set_index("_pos").sort_index()
@@ -132,15 +125,27 @@ def _remember(con: duckdb.DuckDBPyConnection, table: Table, kept: pd.DataFrame, 
     """Record the keys (and file, row) of rows this batch imported, for later chunks."""
     key = list(table.key)
     staged = kept[key].reset_index(drop=True).assign(_file=file, _row=kept["_row"].to_numpy())
-    con.register("kept_keys", _as_arrow(staged))
+    kept_keys = _as_arrow(staged)  # noqa: F841  (scanned below)
     types = {c.name: c.type for c in table.columns}
     select = ", ".join(f'CAST(k."{c}" AS {types[c]})' for c in key)
-    try:
-        con.execute(
-            f"INSERT INTO {_seen_name(table)} SELECT {select}, _file, _row FROM kept_keys k"
-        )
-    finally:
-        con.unregister("kept_keys")
+    con.execute(f"INSERT INTO {_seen_name(table)} SELECT {select}, _file, _row FROM kept_keys k")
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame) -> None:
+    """Delete stored rows whose key matches one of ``rows``, then insert ``rows``.
+
+    The rows are scanned as a Python variable, not registered: a registered view (or a
+    temporary table) dropped inside the transaction lives on until it ends, with the
+    chunk it holds, and memory would grow with the file again.
+    """
+    staged_rows = _as_arrow(rows[table.column_names].reset_index(drop=True))  # noqa: F841
+    match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in table.key)
+    con.execute(
+        f"DELETE FROM {table.name} t WHERE EXISTS (SELECT 1 FROM staged_rows s WHERE {match})"
+    )
+    select = ", ".join(f'CAST(s."{c.name}" AS {c.type})' for c in table.columns)
+    cols = ", ".join(f'"{c}"' for c in table.column_names)
+    con.execute(f"INSERT INTO {table.name} ({cols}) SELECT {select} FROM staged_rows s")
 
 
 def _apply_chunk(
