@@ -6,10 +6,14 @@ An import is a *batch* of files. Each file belongs to one history table of
 :data:`analysis.store.TABLES`, taken from its name (``leads.csv``, ``leads_2024.parquet``)
 or from ``--table``. The batch runs in four steps:
 
-1. **Read** every file as text. Problems that make a whole file unusable stop the batch
-   before anything is written, with :class:`UnusableInput`: a missing file, a format other
-   than CSV (UTF-8, comma-separated, header row) or Parquet, a file that cannot be parsed,
-   an unknown table, a header that repeats a column, or a required column that is absent.
+1. **Read** every file as text, in chunks of :data:`CHUNK_ROWS` rows (steps 2 to 4 then
+   run chunk by chunk inside the one transaction, :mod:`analysis.imports.stream`, so only
+   one chunk of text is in memory at a time; the result is the same for any chunk size).
+   Problems that make a whole file unusable stop the batch before anything is written,
+   with :class:`UnusableInput` (one found past the first chunk aborts the transaction):
+   a missing file, a format other than CSV (UTF-8, comma-separated, header row) or
+   Parquet, a file that cannot be parsed, an unknown table, a header that repeats a
+   column, or a required column that is absent.
 2. **Check values**, column by column and vectorised: required values non-empty, types
    parse, values in the allowed list, numbers at or above their minimum, and an
    opportunity's ``closed_at`` not before its ``created_at``.

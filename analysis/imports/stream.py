@@ -43,6 +43,10 @@ from analysis.imports.batch import (
 from analysis.imports.checks import _fault, _fmt_ts, check_file
 from analysis.store import TABLES, Table
 
+DUCKDB_MEMORY_LIMIT = "500MB"
+"""DuckDB's memory limit while a batch streams: above it, the buffers of rows already
+written are evicted to the database file instead of staying resident."""
+
 CHUNK_LEADS_SQL = """
 SELECT l.lead_id, min(l.created_at) AS created_at
 FROM leads l JOIN chunk_lead_ids c ON l.lead_id = c.lead_id
@@ -209,6 +213,7 @@ def apply_streams(
     refused = pd.DataFrame(columns=REFUSED_COLUMNS)
     try:
         with store.write_session(db, create=True) as con:
+            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
             for i, stream in enumerate(ordered):
                 table = stream.table
                 if table.name not in accepted:
