@@ -202,6 +202,8 @@ def apply_streams(
         The same result :func:`~analysis.imports.batch.apply_parts` gives for the same
         rows: refusals in table, file and row order; ``accepted`` counts applied rows.
     """
+    # Long on purpose: the whole batch is one transaction inside one write session, and
+    # keeping it in one function keeps the all-or-nothing boundary visible in one place.
     say = progress or (lambda _step: None)
     started = started or datetime.now(UTC).replace(tzinfo=None)
     batch_id = new_batch_id(started)
