@@ -6,10 +6,14 @@ An import is a *batch* of files. Each file belongs to one history table of
 :data:`analysis.store.TABLES`, taken from its name (``leads.csv``, ``leads_2024.parquet``)
 or from ``--table``. The batch runs in four steps:
 
-1. **Read** every file as text. Problems that make a whole file unusable stop the batch
-   before anything is written, with :class:`UnusableInput`: a missing file, a format other
-   than CSV (UTF-8, comma-separated, header row) or Parquet, a file that cannot be parsed,
-   an unknown table, a header that repeats a column, or a required column that is absent.
+1. **Read** every file as text, in chunks of :data:`CHUNK_ROWS` rows (steps 2 to 4 then
+   run chunk by chunk inside the one transaction, :mod:`analysis.imports.stream`, so only
+   one chunk of text is in memory at a time; the result is the same for any chunk size).
+   Problems that make a whole file unusable stop the batch before anything is written,
+   with :class:`UnusableInput` (one found past the first chunk aborts the transaction):
+   a missing file, a format other than CSV (UTF-8, comma-separated, header row) or
+   Parquet, a file that cannot be parsed, an unknown table, a header that repeats a
+   column, or a required column that is absent.
 2. **Check values**, column by column and vectorised: required values non-empty, types
    parse, values in the allowed list, numbers at or above their minimum, and an
    opportunity's ``closed_at`` not before its ``created_at``.
@@ -120,6 +124,7 @@ from analysis.imports.checks import (
     plausible_range,
 )
 from analysis.imports.native import (
+    CHUNK_ROWS,
     CSV_SUFFIXES,
     FIRST_DATA_ROW,
     PARQUET_SUFFIXES,
@@ -128,14 +133,17 @@ from analysis.imports.native import (
     _read_csv,
     _read_parquet,
     _stem,
+    open_input,
     read_input,
     shown_names,
     table_for_file,
 )
+from analysis.imports.stream import Stream, apply_streams
 from analysis.store import TABLES
 
 __all__ = [
     "BOOLEAN_WORDS",
+    "CHUNK_ROWS",
     "CSV_SUFFIXES",
     "EARLIEST_TIMESTAMP",
     "FAULT_COLUMNS",
@@ -174,6 +182,7 @@ __all__ = [
     "check_file",
     "import_files",
     "new_batch_id",
+    "open_input",
     "plausible_range",
     "read_input",
     "shown_names",
@@ -188,6 +197,7 @@ def import_files(
     table: str | None = None,
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
+    chunk_rows: int | None = None,
 ) -> ImportResult:
     """Validate and import a batch of native-format files in one transaction.
 
@@ -203,6 +213,10 @@ def import_files(
         When true, a batch with any refused row writes nothing at all.
     progress : callable, optional
         Called with a short line per step ("read leads.csv: 1,000 rows for leads").
+    chunk_rows : int, optional
+        Rows read and applied at a time (default :data:`~analysis.imports.native.CHUNK_ROWS`);
+        only one chunk of each file is in memory at once, and the result does not depend on
+        it.
 
     Returns
     -------
@@ -226,8 +240,9 @@ def import_files(
         raise UnusableInput("no files to import")
     shown = shown_names(paths)
 
-    # 1. Read everything first: unusable input stops the batch before any write. Cheap
-    # checks (file exists, known format, known table) come before reading any file.
+    # 1. Open every file and check its header first: unusable input stops the batch before
+    # any write (a problem later in a file aborts the one transaction, so nothing is
+    # written either). Cheap checks (file exists, known format, known table) come first.
     for path in paths:
         if not path.is_file():
             raise UnusableInput(f"{path}: file not found")
@@ -237,26 +252,26 @@ def import_files(
             )
     targets = [table_for_file(path, table) for path in paths]
     notes: list[str] = []
-    parts: list[Part] = []
+    streams: list[Stream] = []
     for path, file, name in zip(paths, shown, targets, strict=True):
         spec = TABLES[name]
-        raw = read_input(path)
-        missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
+        header, chunks = open_input(path, chunk_rows)
+        missing = [c.name for c in spec.columns if c.required and c.name not in header]
         if missing:
             raise UnusableInput(
                 f"{file}: missing required column(s) for table {name}: {', '.join(missing)} "
-                f"(the header has: {', '.join(raw.columns) or 'nothing'})"
+                f"(the header has: {', '.join(header) or 'nothing'})"
             )
-        extra = [c for c in raw.columns if c not in spec.column_names]
+        extra = [c for c in header if c not in spec.column_names]
         if extra:
             note = f"{file}: ignored column(s) that {name} does not have: {', '.join(extra)}"
             notes.append(note)
             say(note)
-        parts.append(check_file(spec, file, raw))
-        say(f"read {file}: {len(raw):,} rows for {name}")
-    return apply_parts(
+        streams.append(Stream(file, spec, chunks))
+    # 2-4. Check and write chunk by chunk inside one transaction (see analysis.imports.stream).
+    return apply_streams(
         db,
-        parts,
+        streams,
         files=shown,
         notes=notes,
         strict=strict,

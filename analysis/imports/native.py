@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +251,225 @@ def shown_names(paths: Sequence[Path]) -> list[str]:
     """How refusals name each file: its name, or its path when two files share a name."""
     names = [p.name for p in paths]
     return [str(p) if names.count(p.name) > 1 else p.name for p in paths]
+
+
+# --------------------------------------------------------------------------------------
+# Streaming: a file read in chunks, so an import holds one chunk of text at a time
+# --------------------------------------------------------------------------------------
+
+CHUNK_ROWS = 250_000
+"""Rows per chunk when an import streams a file (see :func:`open_input`)."""
+
+
+class _ArrowCannot(Exception):
+    """Internal: pyarrow's reader cannot read this file as pandas would; use pandas."""
+
+
+def _arrow_cell_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Cells as text (header row included as row 0), by pyarrow's streaming CSV reader.
+
+    Raises :class:`_ArrowCannot` where :func:`_read_cells_arrow` would return None.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    def frame(batches: list[pa.RecordBatch]) -> pd.DataFrame:
+        cells = pa.Table.from_batches(batches).to_pandas(types_mapper=_text_dtype)
+        cells.columns = pd.RangeIndex(cells.shape[1])
+        return cells
+
+    try:
+        reader = pcsv.open_csv(
+            path,
+            read_options=pcsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(ARROW_MAX_COLUMNS)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        if any(_text_dtype(t) is None for t in reader.schema.types):
+            raise _ArrowCannot
+        pending: list[pa.RecordBatch] = []
+        rows = total = 0
+        for batch in reader:
+            pending.append(batch)
+            rows += batch.num_rows
+            # The first chunk is one block: the header is known before much is read.
+            if rows >= chunk_rows or total == 0:
+                total += rows
+                yield frame(pending)
+                pending, rows = [], 0
+        if pending and rows:
+            total += rows
+            yield frame(pending)
+        if total == 0:
+            raise _ArrowCannot
+    except (pa.ArrowException, OSError, EOFError, ValueError, zlib.error) as exc:
+        raise _ArrowCannot from exc
+
+
+def _pandas_cell_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Cells as text (header row included), by pandas' chunked reader; words its failures."""
+    try:
+        with pd.read_csv(
+            path,
+            header=None,
+            dtype=str,
+            na_filter=False,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+            chunksize=chunk_rows,
+        ) as reader:
+            yield from reader
+    except pd.errors.EmptyDataError as exc:
+        raise UnusableInput(f"{path.name}: the file is empty (expected a header row)") from exc
+    except UnicodeDecodeError as exc:
+        raise UnusableInput(
+            f"{path.name}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8"
+        ) from exc
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise UnusableInput(
+            f"{path.name}: the compressed file is damaged or cut short ({exc}); "
+            "compress it again or import the plain .csv"
+        ) from exc
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise UnusableInput(
+            f"{path.name}: not a readable CSV file ({str(exc).strip()}); expected UTF-8 text, "
+            "comma-separated, a header row, and as many fields on each row as in the header"
+        ) from exc
+
+
+def _csv_cell_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Cells as text in chunks: pyarrow when it can, else pandas from where pyarrow stopped."""
+    done = 0
+    try:
+        for cells in _arrow_cell_chunks(path, chunk_rows):
+            done += len(cells)
+            yield cells
+        return
+    except _ArrowCannot:
+        pass
+    skip = done  # rows pyarrow already gave; pandas re-reads them to word the problem
+    for cells in _pandas_cell_chunks(path, chunk_rows):
+        if skip >= len(cells):
+            skip -= len(cells)
+            continue
+        yield cells.iloc[skip:]
+        skip = 0
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[pd.DataFrame]]:
+    """Header and text chunks of a Parquet file, read by record batches."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(path)
+        names = source.schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise UnusableInput(f"{path.name}: not a readable Parquet file: {exc}") from exc
+    header = _normalise_header(names, path)
+    for raw_name, field in zip(names, source.schema_arrow, strict=True):
+        try:
+            pc.cast(pa.array([], type=field.type), pa.string())
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
+            raise UnusableInput(
+                f"{path.name}: column {raw_name!r} has type {field.type}, which cannot be "
+                "read as text; expected plain values (text, numbers, dates, booleans)"
+            ) from exc
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        try:
+            for batch in source.iter_batches(batch_size=chunk_rows):
+                columns = {}
+                for name, raw_name in zip(header, names, strict=True):
+                    text = pc.cast(batch.column(raw_name), pa.string())
+                    columns[name] = pc.fill_null(text, "").to_pandas().astype(str)
+                yield pd.DataFrame(columns, columns=header)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise UnusableInput(f"{path.name}: not a readable Parquet file: {exc}") from exc
+
+    return header, chunks()
+
+
+def open_input(
+    path: Path, chunk_rows: int | None = None
+) -> tuple[list[str], Iterator[pd.DataFrame]]:
+    """Open a CSV or Parquet file for reading in chunks, every cell as text.
+
+    Parameters
+    ----------
+    path : Path
+        As for :func:`read_input`.
+    chunk_rows : int, optional
+        Input rows per chunk (default :data:`CHUNK_ROWS`).
+
+    Returns
+    -------
+    tuple of (list of str, iterator of DataFrame)
+        The normalised header (read now), and the data in chunks as :func:`read_input`
+        returns it: the same columns, the same spreadsheet row numbers (counted across the
+        whole file), all-empty rows left out. A problem found later in the file raises
+        :class:`UnusableInput` from the iterator.
+
+    Raises
+    ------
+    UnusableInput
+        As for :func:`read_input`, for problems found at the start of the file.
+    """
+    path = Path(path)
+    size = chunk_rows or CHUNK_ROWS
+    if not path.is_file():
+        raise UnusableInput(f"{path}: file not found")
+    kind = _format_of(path)
+    if kind is None:
+        raise UnusableInput(f"{path.name}: unsupported format; expected a .csv or .parquet file")
+    if kind == "parquet":
+        header, frames = _parquet_chunks(path, size)
+        first: pd.DataFrame | None = None
+    else:
+        cells = _csv_cell_chunks(path, size)
+        first = next(cells, None)
+        if first is None or len(first) == 0:
+            raise UnusableInput(f"{path.name}: the file is empty (expected a header row)")
+        header = _normalise_header(first.iloc[0].tolist(), path)
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            raise UnusableInput(
+                f"{path.name}: the header is one column {header[0]!r}; expected "
+                "comma-separated columns (this looks like another separator)"
+            )
+        first = first.iloc[1:]
+        frames = cells
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        start = FIRST_DATA_ROW
+        pending = [first] if first is not None else []
+        for data in _pieces(_chain(pending, frames), size):
+            data = data.copy(deep=False)
+            data.columns = header
+            data.index = pd.RangeIndex(start, start + len(data), name="row_number")
+            start += len(data)
+            if data.shape[1] and len(data):
+                blank = np.logical_and.reduce(
+                    [(data[c].str.strip() == "").to_numpy() for c in data]
+                )
+                data = data.loc[~blank]
+            yield data
+
+    return header, chunks()
+
+
+def _chain(first: list[pd.DataFrame], rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    yield from first
+    yield from rest
+
+
+def _pieces(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """The frames cut into pieces of at most ``size`` rows (an empty frame stays one)."""
+    for whole in frames:
+        for at in range(0, max(len(whole), 1), size):
+            yield whole.iloc[at : at + size]

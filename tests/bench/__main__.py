@@ -3,7 +3,8 @@
 Each section runs its work in a child process where it matters for memory, and reports
 wall-clock seconds and the child's peak resident memory (``ru_maxrss``). Sizes come from
 environment variables: ``BENCH_LEADS`` (default 1,000,000), ``BENCH_SECTIONS`` (comma list,
-default all), ``BENCH_DIR`` (where databases go, default a temp dir).
+default all), ``BENCH_DIR`` (where databases go, default a temp dir), ``BENCH_IMPORT_ROWS`` (rows of
+the import-memory section's leads file, default 1,000,000).
 """
 
 from __future__ import annotations

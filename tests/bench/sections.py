@@ -137,6 +137,13 @@ def import_(ctx: Context) -> None:
     print(f"re-import (every row upserted): {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
 
 
+def import_memory(ctx: Context) -> None:
+    """Peak RSS and wall time of importing a large leads CSV (``BENCH_IMPORT_ROWS``)."""
+    from tests.bench import memory
+
+    memory.run(ctx.workdir, Path(__file__).resolve().parents[2])
+
+
 def scoring(ctx: Context) -> None:
     """Scoring lab: feature build, fit, what-if recompute, slider update in the browser."""
     from tests.bench import scoring as bench_scoring
@@ -154,6 +161,7 @@ def analysis(ctx: Context) -> None:
 SECTIONS: dict[str, Callable[[Context], None]] = {
     "generate": generate,
     "import": import_,
+    "import-memory": import_memory,
     "analysis": analysis,
     "scoring": scoring,
     "pages": pages,

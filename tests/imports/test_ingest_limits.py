@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -159,14 +158,19 @@ def test_only_objects_of_finite_numbers_pass_as_weights(weights: object) -> None
 
 
 def test_a_flat_mapping_fallback_before_1970_is_refused(tmp_path: Path) -> None:
-    """created_at_fallback = 0001-01-01 is refused when the mapping is read, naming the key
-    and the plausible range, before any row is read: nothing is written, not even a file."""
+    """created_at_fallback = 0001-01-01 would give the undated HubSpot leads an implausible
+    created_at: the mapping itself is refused, before anything is read or written, instead
+    of storing year 1."""
+    import pytest
+
     from analysis.imports import flat
+    from analysis.imports.flat.vocab import MappingError
     from tests.paths import EXAMPLES
 
     mapping = tmp_path / "old.toml"
     mapping.write_text('extends = "hubspot"\ncreated_at_fallback = "0001-01-01"\n')
-    db = tmp_path / "h.duckdb"
-    with pytest.raises(flat.MappingError, match="created_at_fallback = 0001-01-01 is outside"):
-        flat.import_flat(db, [EXAMPLES / "hubspot_contacts_undated.csv"], mapping=mapping)
-    assert not db.exists()
+    with pytest.raises(MappingError, match="0001-01-01 is outside the plausible range 1970-01-01"):
+        flat.import_flat(
+            tmp_path / "h.duckdb", [EXAMPLES / "hubspot_contacts_undated.csv"], mapping=mapping
+        )
+    assert not (tmp_path / "h.duckdb").exists()
