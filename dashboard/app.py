@@ -6,9 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import sidebar
+from dashboard import auth, sidebar
 
 st.set_page_config(page_title="Handoff Health", page_icon="🤝", layout="wide")
+auth.require_sign_in()
 
 HERE = Path(__file__).resolve().parent
 SECTIONS: dict[str, list[tuple[str, str, str]]] = {

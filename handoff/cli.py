@@ -39,6 +39,8 @@ from handoff.settings import settings_app
 
 REFUSED_SHOWN = 10
 """How many refused rows `handoff import` prints; all of them are kept in import_rejects."""
+SECRET_ENV = "HANDOFF_SHARED_SECRET"
+"""Read by ``dashboard.auth``; set by ``serve`` from --password-file."""
 WRITES_ENV = "HANDOFF_ALLOW_WRITES"
 """Read by ``dashboard.state.writes_enabled``; set by ``serve`` from --allow-writes."""
 
@@ -363,6 +365,15 @@ def serve(
             "saving scoring rules). Off by default: the dashboard is read-only.",
         ),
     ] = False,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File holding a shared secret every browser session must type once "
+            "(also read from $HANDOFF_SHARED_SECRET). Required to bind beyond 127.0.0.1 "
+            "unless --i-know-this-is-public.",
+        ),
+    ] = None,
     public: Annotated[
         bool,
         typer.Option(
@@ -374,18 +385,28 @@ def serve(
 ) -> None:
     """Serve the dashboard on http://ADDRESS:PORT against DB (read-only unless --allow-writes).
 
-    The dashboard has no login: it binds to 127.0.0.1 only, unless --address names another
-    interface AND --i-know-this-is-public is given (then a warning is printed). Every
-    write, from the browser or the command line, is recorded in the write_log table.
+    Beyond 127.0.0.1 the dashboard needs a sign-in: a shared secret (--password-file or
+    $HANDOFF_SHARED_SECRET) that each browser session types once. Without one it binds
+    elsewhere only with --i-know-this-is-public (then a warning is printed). Every write,
+    from the browser or the command line, is recorded in the write_log table.
     """
     db = db.resolve()
     if not db.exists():
         fail(f"database not found: {db} (run `handoff generate --db {db}` or `handoff demo`)")
-    if not _is_loopback(address):
+    secret = os.environ.get(SECRET_ENV, "")
+    if password_file is not None:
+        try:
+            secret = password_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--password-file {password_file}: cannot be read ({exc})")
+        if not secret:
+            fail(f"--password-file {password_file} is empty")
+    if not _is_loopback(address) and not secret:
         if not public:
             fail(
                 f"--address {address} would serve names and e-mails to the network without a "
-                "login; bind 127.0.0.1 behind an authenticating proxy, or pass "
+                "login; give a shared secret with --password-file, bind 127.0.0.1 behind an "
+                "authenticating proxy, or pass "
                 "--i-know-this-is-public"
             )
         console.print(
@@ -418,6 +439,8 @@ def serve(
     sys.stdout.flush()
     sys.stderr.flush()
     env = {**os.environ, "HANDOFF_DB": str(db), WRITES_ENV: "1" if allow_writes else "0"}
+    if secret:
+        env[SECRET_ENV] = secret
     # Writes from the browser are recorded in write_log as made through the dashboard.
     env["HANDOFF_ACTOR"] = f"dashboard:{store.default_actor()}"
     # Replace this process with the server, so stopping `handoff serve` stops Streamlit too.
