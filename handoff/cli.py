@@ -390,6 +390,8 @@ def serve(
     elsewhere only with --i-know-this-is-public (then a warning is printed). Every write,
     from the browser or the command line, is recorded in the write_log table.
     """
+    # Long on purpose: most lines are the options' help texts and the public-address
+    # rules, which read best next to each other.
     db = db.resolve()
     if not db.exists():
         fail(f"database not found: {db} (run `handoff generate --db {db}` or `handoff demo`)")
