@@ -7,6 +7,7 @@ at all raises :class:`UnusableInput` before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import zlib
 from collections.abc import Iterator, Sequence
@@ -141,22 +142,22 @@ def _read_cells_arrow(path: Path) -> pd.DataFrame | None:
     return cells
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    cells = _read_cells_arrow(path)
+PANDAS_CSV_TEXT: dict[str, object] = {
+    "header": None,
+    "dtype": str,
+    "na_filter": False,
+    "keep_default_na": False,
+    "skip_blank_lines": False,
+    "encoding": "utf-8-sig",
+}
+"""pandas' CSV options for reading every cell as text, header row included."""
+
+
+@contextlib.contextmanager
+def _csv_errors(path: Path) -> Iterator[None]:
+    """Turn a CSV reader's failure into :class:`UnusableInput` worded for the user."""
     try:
-        cells = (
-            cells
-            if cells is not None
-            else pd.read_csv(
-                path,
-                header=None,
-                dtype=str,
-                na_filter=False,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                encoding="utf-8-sig",
-            )
-        )
+        yield
     except pd.errors.EmptyDataError as exc:
         raise UnusableInput(f"{path.name}: the file is empty (expected a header row)") from exc
     except UnicodeDecodeError as exc:
@@ -173,12 +174,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
             f"{path.name}: not a readable CSV file ({str(exc).strip()}); expected UTF-8 text, "
             "comma-separated, a header row, and as many fields on each row as in the header"
         ) from exc
+
+
+def _csv_header(cells: pd.DataFrame, path: Path) -> list[str]:
+    """The checked header (first row of ``cells``); refuses a one-column other-separator file."""
     header = _normalise_header(cells.iloc[0].tolist(), path)
     if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
         raise UnusableInput(
             f"{path.name}: the header is one column {header[0]!r}; expected comma-separated "
             "columns (this looks like another separator)"
         )
+    return header
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    cells = _read_cells_arrow(path)
+    if cells is None:
+        with _csv_errors(path):
+            cells = pd.read_csv(path, **PANDAS_CSV_TEXT)
+    header = _csv_header(cells, path)
     data = cells.iloc[1:]
     data.columns = header
     # Frame row i (header at 0) is spreadsheet row i + 1.
@@ -312,34 +326,8 @@ def _arrow_cell_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
 def _pandas_cell_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """Cells as text (header row included), by pandas' chunked reader; words its failures."""
-    try:
-        with pd.read_csv(
-            path,
-            header=None,
-            dtype=str,
-            na_filter=False,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
-            chunksize=chunk_rows,
-        ) as reader:
-            yield from reader
-    except pd.errors.EmptyDataError as exc:
-        raise UnusableInput(f"{path.name}: the file is empty (expected a header row)") from exc
-    except UnicodeDecodeError as exc:
-        raise UnusableInput(
-            f"{path.name}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8"
-        ) from exc
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise UnusableInput(
-            f"{path.name}: the compressed file is damaged or cut short ({exc}); "
-            "compress it again or import the plain .csv"
-        ) from exc
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        raise UnusableInput(
-            f"{path.name}: not a readable CSV file ({str(exc).strip()}); expected UTF-8 text, "
-            "comma-separated, a header row, and as many fields on each row as in the header"
-        ) from exc
+    with _csv_errors(path), pd.read_csv(path, **PANDAS_CSV_TEXT, chunksize=chunk_rows) as reader:
+        yield from reader
 
 
 def _csv_cell_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -436,12 +424,7 @@ def open_input(
         first = next(cells, None)
         if first is None or len(first) == 0:
             raise UnusableInput(f"{path.name}: the file is empty (expected a header row)")
-        header = _normalise_header(first.iloc[0].tolist(), path)
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-            raise UnusableInput(
-                f"{path.name}: the header is one column {header[0]!r}; expected "
-                "comma-separated columns (this looks like another separator)"
-            )
+        header = _csv_header(first, path)
         first = first.iloc[1:]
         frames = cells
 
