@@ -356,6 +356,37 @@ def _drop_followers(by_table: dict[str, _TableBatch]) -> dict[str, np.ndarray]:
     return dropped
 
 
+def record_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str,
+    refused: pd.DataFrame,
+    started: datetime,
+    kind: str,
+    files: Sequence[str],
+    accepted: dict[str, int],
+    notes: Sequence[str],
+) -> None:
+    """Inside a write session: store the batch's refused rows and its ``import_batches`` row."""
+    if len(refused):
+        con.register("rejects_frame", refused.assign(batch_id=batch_id))
+        con.execute(INSERT_REJECTS_SQL)
+        con.unregister("rejects_frame")
+    finished = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        INSERT_BATCH_SQL,
+        [
+            batch_id,
+            started,
+            finished,
+            kind,
+            ", ".join(files),
+            sum(accepted.values()),
+            len(refused),
+            "; ".join(notes) or None,
+        ],
+    )
+
+
 def apply_parts(
     db: Path | str,
     parts: Sequence[Part],
@@ -475,24 +506,7 @@ def apply_parts(
             for name, rows in keep.items():
                 if len(rows):
                     _upsert(con, TABLES[name], rows)
-            if len(refused):
-                con.register("rejects_frame", refused.assign(batch_id=batch_id))
-                con.execute(INSERT_REJECTS_SQL)
-                con.unregister("rejects_frame")
-            finished = datetime.now(UTC).replace(tzinfo=None)
-            con.execute(
-                INSERT_BATCH_SQL,
-                [
-                    batch_id,
-                    started,
-                    finished,
-                    kind,
-                    ", ".join(files),
-                    sum(accepted.values()),
-                    len(refused),
-                    "; ".join(notes) or None,
-                ],
-            )
+            record_batch(con, batch_id, refused, started, kind, files, accepted, notes)
     except _StrictRefusal:
         say(f"strict: {len(refused):,} rows refused, nothing written")
         return ImportResult(batch_id, dict.fromkeys(accepted, 0), refused, False, notes)

@@ -27,8 +27,6 @@ import pandas as pd
 
 from analysis import store
 from analysis.imports.batch import (
-    INSERT_BATCH_SQL,
-    INSERT_REJECTS_SQL,
     REFUSED_COLUMNS,
     ImportResult,
     _as_arrow,
@@ -39,6 +37,7 @@ from analysis.imports.batch import (
     _StrictRefusal,
     _TableBatch,
     new_batch_id,
+    record_batch,
 )
 from analysis.imports.checks import _fault, _fmt_ts, check_file
 from analysis.store import TABLES, Table
@@ -244,24 +243,7 @@ def apply_streams(
             refused = _concat_refused(refused_frames)
             if strict and len(refused):
                 raise _StrictRefusal
-            if len(refused):
-                con.register("rejects_frame", refused.assign(batch_id=batch_id))
-                con.execute(INSERT_REJECTS_SQL)
-                con.unregister("rejects_frame")
-            finished = datetime.now(UTC).replace(tzinfo=None)
-            con.execute(
-                INSERT_BATCH_SQL,
-                [
-                    batch_id,
-                    started,
-                    finished,
-                    "import",
-                    ", ".join(files),
-                    sum(accepted.values()),
-                    len(refused),
-                    "; ".join(notes) or None,
-                ],
-            )
+            record_batch(con, batch_id, refused, started, "import", files, accepted, notes)
     except _StrictRefusal:
         say(f"strict: {len(refused):,} rows refused, nothing written")
         return ImportResult(batch_id, dict.fromkeys(accepted, 0), refused, False, notes)
