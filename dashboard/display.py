@@ -1,0 +1,238 @@
+"""The one display layer: human labels for stored codes and the number formats every page uses.
+
+A stored code (``paid_search``, ``no_budget``, ``senior_title``, ``mql``) never reaches the screen
+as it is: :func:`label` turns it into words, :func:`label_frame` does so for a table's column names
+and its code columns. Numbers go through the ``fmt_*`` functions so a count, a share, a duration or
+an amount reads the same on every page and in the report. :func:`chart` draws a plotly figure
+with the one-sentence summary that says what it shows (and stands in for it as alt text).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+NOT_SET = "(not set)"
+"""What a missing label shows: never merged with a real value such as the literal ``unknown``."""
+
+MISSING = "–"
+"""What a missing number shows."""
+
+LABELS: dict[str, str] = {
+    # stages
+    "lead": "Lead",
+    "mql": "MQL",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "customer": "Customer (won)",
+    "disqualified": "Disqualified",
+    "nurture": "Nurture",
+    # sources
+    "organic_search": "Organic search",
+    "paid_search": "Paid search",
+    "paid_social": "Paid social",
+    "referral": "Referral",
+    "partner": "Partner",
+    "direct": "Direct",
+    "email": "Email",
+    "events": "Events",
+    # dispositions and rejection reasons
+    "accepted": "Accepted",
+    "rejected": "Rejected",
+    "bad_data": "Bad data",
+    "no_budget": "No budget",
+    "no_need": "No need",
+    "not_decision_maker": "Not the decision maker",
+    "wrong_contact_data": "Wrong contact data",
+    "bad_timing": "Bad timing",
+    "competitor": "Competitor",
+    "existing_customer": "Existing customer",
+    "student_or_job_seeker": "Student or job seeker",
+    "duplicate": "Duplicate",
+    "other": "Other",
+    # opportunity outcomes and lost reasons
+    "won": "Won",
+    "lost": "Lost",
+    "open": "Open",
+    "price": "Price",
+    "champion_left": "Champion left",
+    "no_decision": "No decision",
+    "timing": "Timing",
+    "missing_feature": "Missing feature",
+    # touchpoints and activities
+    "form_submit": "Form submit",
+    "email_open": "Email open",
+    "email_click": "Email click",
+    "page_view": "Page view",
+    "content_download": "Content download",
+    "demo_request": "Demo request",
+    "webinar": "Webinar",
+    "chat": "Chat",
+    "call": "Call",
+    "meeting": "Meeting",
+    "demo": "Demo",
+    # SLA tiers and rules
+    "hot": "Hot",
+    "standard": "Standard",
+    "default": "Default",
+    # dimensions and common columns
+    "source": "Source",
+    "campaign": "Campaign",
+    "region": "Region",
+    "country": "Country",
+    "industry": "Industry",
+    "size_band": "Company size",
+    "team": "Team",
+    "rep": "Rep",
+    "rep_id": "Rep",
+    "lead_id": "Lead",
+    "owner": "Owner",
+    "company": "Company",
+    "batch_id": "Import batch",
+    "created_at": "Created",
+    "email_domain_kind": "Email domain",
+    "corporate": "Corporate",
+    "free": "Free",
+    "sdr": "SDR",
+    "ae": "AE",
+    # target metrics
+    "leads": "Leads",
+    "mqls": "MQLs",
+    "sqls": "SQLs",
+    "opportunities": "Opportunities",
+    "deals_won": "Deals won",
+    "won_revenue": "Won revenue",
+    "pct_contacted_in_sla": "Share contacted within SLA",
+    # scoring features
+    "senior_title": "Senior title",
+    "target_industry": "Target industry",
+    "target_region": "Target region",
+    "corporate_email": "Corporate email",
+    "pricing_visits": "Pricing page visits",
+    "current_mean": "Current average",
+}
+"""Codes whose words are not just the code with spaces (plus the common ones, for one place)."""
+
+_UPPER_WORDS = {"mql", "sql", "sla", "crm", "id", "sdr", "ae", "url", "csv", "utm", "auc"}
+
+
+def label(code: Any) -> str:
+    """Words for a stored code: ``paid_search`` → ``Paid search``; missing → ``(not set)``.
+
+    Codes in :data:`LABELS` use their entry; any other code has its underscores turned into
+    spaces, its first letter capitalised and known abbreviations (MQL, SLA, CRM …) upper-cased.
+    Text that is already words (``Software & Internet``) is returned as it is.
+    """
+    if code is None or code is pd.NA or (isinstance(code, float) and math.isnan(code)):
+        return NOT_SET
+    text = str(code)
+    if text == "":
+        return NOT_SET
+    if text in LABELS:
+        return LABELS[text]
+    if "_" not in text and not text.islower():
+        return text
+    words = [w.upper() if w in _UPPER_WORDS else w for w in re.split(r"[_\s]+", text) if w]
+    if not words:
+        return NOT_SET
+    first = words[0]
+    words[0] = first if first.isupper() else first[:1].upper() + first[1:]
+    return " ".join(words)
+
+
+def label_frame(
+    frame: pd.DataFrame,
+    code_columns: Iterable[str] = (),
+    names: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """A copy of ``frame`` for display: code columns in words, column names in words.
+
+    ``code_columns`` hold stored codes (their values go through :func:`label`); ``names`` overrides
+    the words of particular column names; every other column name goes through :func:`label`.
+    """
+    out = frame.copy()
+    for column in code_columns:
+        if column in out.columns:
+            out[column] = out[column].map(label)
+    overrides = dict(names or {})
+    out.columns = [overrides.get(str(c), label(c)) for c in out.columns]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Number formats
+# --------------------------------------------------------------------------------------
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NA, NaT and NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def fmt_count(value: Any) -> str:
+    """A count as ``1,234`` (``–`` when missing; fractions rounded)."""
+    if is_missing(value):
+        return MISSING
+    if isinstance(value, float) and math.isinf(value):
+        return "∞"
+    return f"{value:,.0f}"
+
+
+def fmt_share(value: Any, digits: int = 1) -> str:
+    """A share 0–1 as ``80.2%`` (one decimal everywhere unless a page says otherwise)."""
+    if is_missing(value):
+        return MISSING
+    return f"{value:.{digits}%}"
+
+
+def fmt_points(change: Any) -> str:
+    """A change between two shares in percentage points: ``+11.1 pts``."""
+    if is_missing(change):
+        return MISSING
+    return f"{change * 100:+.1f} pts"
+
+
+def fmt_money(value: Any, currency: str = "") -> str:
+    """An amount with its currency code: ``USD 852,800`` (no code when the company set none)."""
+    if is_missing(value):
+        return MISSING
+    text = f"{value:,.0f}"
+    return f"{currency} {text}" if currency else text
+
+
+def fmt_duration(minutes: Any) -> str:
+    """A duration given in minutes as ``42 min``, ``3.5 h`` or ``2.1 d``."""
+    if is_missing(minutes):
+        return MISSING
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if minutes < 1440:
+        return f"{minutes / 60:.1f} h"
+    return f"{minutes / 1440:.1f} d"
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value: ``0.017``, ``<0.001``."""
+    if is_missing(p):
+        return MISSING
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def chart(fig: Any, summary: str, *, key: str | None = None) -> None:
+    """Draw ``fig`` with its one-sentence ``summary`` under it.
+
+    The summary says what the chart shows in words (the number a reader should take away);
+    it is the chart's text alternative for a screen reader and for anyone who cannot read
+    the colours.
+    """
+    import streamlit as st
+
+    fig.update_layout(meta={"summary": summary})
+    st.plotly_chart(fig, key=key)
+    st.caption(summary)
