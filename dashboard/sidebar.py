@@ -106,11 +106,13 @@ def global_filters() -> flt.Filters | None:
     rng = tuple(st.session_state["f_range"]) or (first, last)
     start, end = rng[0], rng[-1]
     chosen = {field: tuple(st.session_state[f"f_{param}"]) for field, param, _, _ in DIMENSIONS}
-    params: dict[str, str | list[str]] = {"from": start.isoformat(), "to": end.isoformat()}
+    # Only the sidebar's own parameters are written: a page's controls keep theirs.
+    st.query_params["from"], st.query_params["to"] = start.isoformat(), end.isoformat()
     for field, param, _label, _main in DIMENSIONS:
         if chosen[field]:
-            params[param] = list(chosen[field])
-    st.query_params.from_dict(params)
+            st.query_params[param] = list(chosen[field])
+        elif param in st.query_params:
+            del st.query_params[param]
     return flt.Filters(start=start, end=end, **chosen)
 
 
