@@ -19,29 +19,41 @@ there, once, instead of on every page view:
   and none otherwise, so the numbers are the same as the direct query's for every
   ``as_of`` (:func:`analysis.lifecycle.handoffs.handoffs_cte`).
 
-``journey_stamp`` records :data:`VERSION` (the derivation's version) and the number of
-``write_log`` rows when the tables were built. Every write session appends one log row,
-so a file changed by a writer that did not rebuild (an older Handoff Health) no longer
-matches, and readers fall back to the direct queries. Readers opt in per block with
-:func:`reading`: inside it, :func:`active` tells ``entries_cte`` and ``handoffs_cte``
-that the connection's journey tables are fresh. Outside it (tests on in-memory journeys,
-a file from an older version) everything runs on the base tables as before.
+``journey_stamp`` records :data:`VERSION` (the derivation's version), the number of
+``write_log`` rows when the tables were built, the end of the data
+(:func:`analysis.definitions.data_as_of`) and what the history can measure
+(:func:`analysis.lifecycle.measurable.facts`): both scan every table, on every page.
+Every write session appends one log row, so a file changed by a writer that did not
+rebuild (an older Handoff Health) no longer matches, and readers fall back to the
+direct queries. Readers opt in per block with :func:`reading`: inside it,
+:func:`active` tells ``entries_cte`` and ``handoffs_cte`` that the connection's journey
+tables are fresh. Outside it (tests on in-memory journeys, a file from an older
+version) everything runs on the base tables as before.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 
 import duckdb
 
 from analysis import filters as flt
-from analysis.definitions import HANDOFF_STAGE, reached_at_sql, reached_sql
+from analysis.definitions import (
+    HANDOFF_STAGE,
+    data_as_of,
+    known_as_of,
+    reached_at_sql,
+    reached_sql,
+)
 from analysis.store import STAGES, has_table
 
-VERSION = 1
+VERSION = 2
 """Version of the derivation; a file stamped with another one is read the direct way."""
 
 ENTRIES = "journey_entries"
@@ -147,7 +159,8 @@ def lead_from_sql(table: str, with_score: bool = False) -> str:
 
 def log_rows(con: duckdb.DuckDBPyConnection) -> int:
     """Number of ``write_log`` rows (one per finished write session)."""
-    return int(con.execute("SELECT count(*) FROM write_log").fetchone()[0])
+    ((rows,),) = con.execute("SELECT count(*) FROM write_log").fetchall()
+    return int(rows)
 
 
 def build(con: duckdb.DuckDBPyConnection) -> float:
@@ -159,13 +172,24 @@ def build(con: duckdb.DuckDBPyConnection) -> float:
     t0 = time.perf_counter()
     con.execute(f"CREATE OR REPLACE TABLE {ENTRIES} AS {entries_sql()}")
     con.execute(f"CREATE OR REPLACE TABLE {HANDOFFS} AS {handoffs_sql()}")
+    from analysis.lifecycle import measurable
+
+    facts = measurable.facts(con)
     seconds = time.perf_counter() - t0
     con.execute(
         f"CREATE OR REPLACE TABLE {STAMP} AS "
-        "SELECT ? AS version, ? AS log_rows, now()::TIMESTAMP AS built_at, ? AS seconds",
-        [VERSION, log_rows(con), seconds],
+        "SELECT ? AS version, ? AS log_rows, now()::TIMESTAMP AS built_at, ? AS seconds, "
+        "? AS as_of, ? AS facts",
+        [VERSION, log_rows(con), seconds, data_as_of(con), json.dumps(facts)],
     )
     return seconds
+
+
+def stamped(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict[str, Any]]:
+    """(``as_of``, measurability facts) recorded when the journey tables were built."""
+    # fetchall, not fetchone: a half-read result would make the next con.sql refuse
+    ((as_of, facts),) = con.execute(f"SELECT as_of, facts FROM {STAMP}").fetchall()
+    return as_of, json.loads(facts)
 
 
 def restamp(con: duckdb.DuckDBPyConnection) -> None:
@@ -185,8 +209,8 @@ def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con``'s journey tables match this code's :data:`VERSION` and the file."""
     if not (has_table(con, STAMP) and has_table(con, ENTRIES) and has_table(con, HANDOFFS)):
         return False
-    row = con.execute(f"SELECT version, log_rows FROM {STAMP}").fetchone()
-    return row is not None and row[0] == VERSION and row[1] == log_rows(con)
+    rows = con.execute(f"SELECT version, log_rows FROM {STAMP}").fetchall()
+    return len(rows) == 1 and rows[0][0] == VERSION and rows[0][1] == log_rows(con)
 
 
 def active() -> bool:
@@ -199,12 +223,17 @@ def reading(con: duckdb.DuckDBPyConnection, fresh: bool | None = None) -> Iterat
     """Let the queries built in this block read ``con``'s journey tables when fresh.
 
     ``fresh`` skips the check when the caller already knows (e.g. cached per file
-    version). Yields whether the journey tables are used.
+    version). Yields whether the journey tables are used; when they are, the end of the
+    data (:func:`analysis.definitions.data_as_of`) is the one recorded with them.
     """
     use = is_fresh(con) if fresh is None else fresh
     token = _ACTIVE.set(use)
     try:
-        yield use
+        if use:
+            with known_as_of(stamped(con)[0]):
+                yield use
+        else:
+            yield use
     finally:
         _ACTIVE.reset(token)
 
