@@ -26,6 +26,9 @@ Query intuition
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from datetime import date, datetime
 
 import duckdb
@@ -106,12 +109,35 @@ SELECT greatest(
 """The end of the data: the latest timestamp recorded in any history table (one value)."""
 
 
+_KNOWN_AS_OF: contextvars.ContextVar[tuple[datetime | None] | None] = contextvars.ContextVar(
+    "known_as_of", default=None
+)
+
+
+@contextlib.contextmanager
+def known_as_of(value: datetime | None) -> Iterator[None]:
+    """Within the block, :func:`data_as_of` returns ``value`` without scanning the tables.
+
+    For a reader that already knows the end of its data (the journey stamp records
+    :data:`AS_OF_SQL`'s value when the file is written): the same value, no scan.
+    """
+    token = _KNOWN_AS_OF.set((value,))
+    try:
+        yield
+    finally:
+        _KNOWN_AS_OF.reset(token)
+
+
 def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Time of the latest recorded fact (naive UTC), the default "now" of every metric.
 
     The latest of: lead creation, touchpoint, stage change, sales activity, disposition,
-    opportunity creation or close. None when the database holds none of them.
+    opportunity creation or close. None when the database holds none of them. Inside
+    :func:`known_as_of` the value given there (recorded from the same query).
     """
+    known = _KNOWN_AS_OF.get()
+    if known is not None:
+        return known[0]
     ((value,),) = con.execute(AS_OF_SQL).fetchall()
     return value
 

@@ -4,11 +4,18 @@ The connection is cached per (path, inode, mtime) of the database file, so when 
 swaps a new version of the file in, the next rerun opens it and cached results made from
 the old file are not reused. Each query takes its own cursor: one DuckDB connection is not
 thread-safe and Streamlit serves each session from its own thread.
+
+Cached calls read the derived journey tables when the file's are fresh
+(:mod:`analysis.lifecycle.journey`, checked once per file version). When a new version of
+the file appears, the calls made on the previous one are replayed on it in a background
+thread (:func:`dashboard.warm.rewarm`), so the first visit after an import is warm too.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ import duckdb
 import streamlit as st
 
 from analysis import config, store
+from analysis.lifecycle import journey
 
 DbKey = tuple[str, int, int]
 
@@ -68,6 +76,44 @@ def _connection(key: DbKey) -> duckdb.DuckDBPyConnection:
     return store.connect_read_only(Path(key[0]))
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _journey_fresh(key: DbKey) -> bool:
+    """Whether the file version ``key`` carries fresh journey tables (checked once)."""
+    con = store.read_cursor(_connection(key))
+    try:
+        return journey.is_fresh(con)
+    finally:
+        con.close()
+
+
+RECENT_CALLS = 64
+"""How many distinct recent calls are remembered for the replay after a file swap."""
+
+_recent: OrderedDict[tuple, tuple[Callable[..., Any], tuple, dict]] = OrderedDict()
+_recent_lock = threading.Lock()
+_last_key: list[DbKey | None] = [None]
+
+
+def recent_calls() -> list[tuple[Callable[..., Any], tuple, dict]]:
+    """The distinct calls made recently (oldest first): what a warm-up replays."""
+    with _recent_lock:
+        return list(_recent.values())
+
+
+def _remember(name: str, key: DbKey, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    with _recent_lock:
+        ident = (name, args, tuple(sorted(kwargs.items())))
+        _recent[ident] = (fn, args, kwargs)
+        _recent.move_to_end(ident)
+        while len(_recent) > RECENT_CALLS:
+            _recent.popitem(last=False)
+        previous, _last_key[0] = _last_key[0], key
+    if previous is not None and previous != key:
+        from dashboard import warm
+
+        warm.rewarm_in_background(key)
+
+
 def cursor() -> duckdb.DuckDBPyConnection:
     """A fresh cursor on the current version of the database."""
     return store.read_cursor(_connection(db_key()))
@@ -81,7 +127,8 @@ def _cached_call(
     # itself, so readers and tools follow the call edge instead of a name lookup.
     con = store.read_cursor(_connection(key))
     try:
-        return _fn(con, *args, **kwargs)
+        with journey.reading(con, fresh=_journey_fresh(key)):
+            return _fn(con, *args, **kwargs)
     finally:
         con.close()
 
@@ -92,7 +139,12 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     ``fn`` must be a module-level function of analysis/; its arguments must be hashable
     values (dates, strings, tuples, frozen dataclasses). Do not mutate what it returns.
     """
-    return _cached_call(f"{fn.__module__}.{fn.__qualname__}", db_key(), args, kwargs, fn)
+    name, key = f"{fn.__module__}.{fn.__qualname__}", db_key()
+    try:
+        _remember(name, key, fn, args, kwargs)
+    except TypeError:  # unhashable arguments: the cache below says so clearly
+        pass
+    return _cached_call(name, key, args, kwargs, fn)
 
 
 MISSING_DATABASE = (

@@ -422,7 +422,7 @@ def serve(
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.warm",  # warms the caches (prints how long), then runs streamlit
         "run",
         str(app_file),
         "--server.headless",

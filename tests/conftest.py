@@ -51,6 +51,14 @@ def demo_truth(demo_db: Path) -> dict:
     return json.loads(config.truth_path(demo_db).read_text())
 
 
+SERVE_WAIT_SECONDS = 180
+"""Ceiling of the wait for `handoff serve` to answer its health check (warm-up included)."""
+
+SERVED_PIDS: dict[str, int] = {}
+"""URL -> process id of each server :func:`serve_dashboard` started (the Streamlit server:
+`handoff serve` replaces itself with it)."""
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:
@@ -81,7 +89,9 @@ def serve_dashboard(
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        SERVED_PIDS[url] = proc.pid
+        # A ceiling, not a wait: serve warms its caches before the server answers.
+        deadline = time.monotonic() + SERVE_WAIT_SECONDS
         while True:
             try:
                 with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:

@@ -8,6 +8,9 @@ with, per stage S, ``S_at`` (first entry under the skip rule:
 :func:`analysis.definitions.reached_at_sql`) and ``S_reached`` (reached at all,
 dated or not: :func:`analysis.definitions.reached_sql`). The funnel, deals and
 metrics modules build on it; the small argument checks shared by them live here too.
+Inside :func:`analysis.lifecycle.journey.reading` on a fresh file, the per-lead
+aggregates come from the derived ``journey_entries`` table instead (same rows, same
+numbers, no GROUP BY over ``stage_changes``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis.definitions import HANDOFF_STAGE, reached_at_sql, reached_sql
+from analysis.lifecycle import journey
 from analysis.store import STAGES
 
 STAGE_AT: dict[str, str] = {s: f"{s}_at" for s in STAGES}
@@ -75,6 +79,8 @@ def entries_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict
     ``mql`` changes after the first).
     """
     where, params = filters.lead_sql()
+    if journey.active():
+        return _journey_entries_cte(where, by), params
     dims = "".join(f'any_value({flt.dimension_sql(b)}) AS "{b}", ' for b in by)
     reach = ",\n            ".join(
         f"{reached_at_sql(st)} AS {st}_at, {reached_sql(st)} AS {st}_reached" for st in STAGES[1:]
@@ -93,6 +99,23 @@ def entries_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict
         GROUP BY l.lead_id
     )"""
     return sql, params
+
+
+def _journey_entries_cte(where: str, by: Sequence[str]) -> str:
+    """``entries`` read from the derived ``journey_entries`` (same columns, same rows).
+
+    One row per lead already, carrying the lead columns the filters read: no GROUP BY
+    and no join with ``leads``, only the owner's ``reps`` row.
+    """
+    dims = "".join(f'{flt.dimension_sql(b)} AS "{b}", ' for b in by)
+    reach = ", ".join(f"l.{st}_at, l.{st}_reached" for st in STAGES[1:])
+    return f"""
+    entries AS (
+        SELECT l.lead_id, {dims}
+            l.lead_at, TRUE AS lead_reached, {reach}, l.mql_reentries
+        FROM {journey.lead_from_sql(journey.ENTRIES, with_score="score_band" in by)}
+        WHERE {where}
+    )"""
 
 
 def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: Any) -> datetime | None:

@@ -18,6 +18,7 @@ import duckdb
 
 from analysis import filters as flt
 from analysis.definitions import HANDOFF_STAGE
+from analysis.lifecycle import journey
 from analysis.store import STAGES
 
 
@@ -124,53 +125,33 @@ def _business_clock(local: str) -> str:
     )
 
 
-# handoffs_cte runs past 80 lines: it is one SQL query whose steps (numbered handoffs,
-# folded events, status, tier, both clocks, outcome) read best together.
-def handoffs_cte(
-    filters: flt.Filters,
-    pol: dict[str, Policy],
-    dims: Sequence[str] = (),
-    use_dates: bool = True,
-) -> tuple[str, dict[str, Any]]:
-    """CTE text ending in ``handoffs AS (...)``, one row per handoff, and its parameters.
-
-    Needs ``$as_of``. Columns: ``lead_id``, ``handoff_no``, ``handoff_at``,
-    ``next_handoff_at``, breakdown columns, ``owner_rep_id``, ``rep``, ``team``,
-    ``source``, ``campaign``, ``tier``, ``target_minutes``, ``business_hours``,
-    ``status``, ``first_activity_at``, ``clock_end_at``, ``wall_minutes``,
-    ``business_minutes`` (clock from handoff to clock end), ``policy_minutes`` (the one the
-    tier's target uses), ``met``, ``breached``.
-    """
-    # Long on purpose: one SQL statement (one row per handoff with its clock and SLA
-    # outcome) that every SLA number reads; split, its CTEs would lose their shared names.
-    where, params = filters.lead_sql()
-    if use_dates:
-        date_where, date_params = filters.date_sql("h0.handoff_at")
-        where = f"{where} AND {date_where}"
-        params = {**params, **date_params}
-    hot, std = pol["demo_request"], pol["default"]
-    params.update(
-        hot_tier=hot.tier,
-        hot_target=hot.target_minutes,
-        hot_bh=hot.business_hours,
-        std_tier=std.tier,
-        std_target=std.target_minutes,
-        std_bh=std.business_hours,
-        def_ws=DEFAULT_WORK_START_MIN,
-        def_we=DEFAULT_WORK_END_MIN,
-    )
-    fixed = ("rep", "team", "source", "campaign")
-    dims_sql = "".join(f'{flt.dimension_sql(d)} AS "{d}", ' for d in dict.fromkeys([*fixed, *dims]))
-    later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
-    b_end, b_start = _business_clock("end_local"), _business_clock("handoff_local")
-    sql = f"""
+REP_CLOCK_CTE = """
     rp AS (
         SELECT rep_id,
             CASE WHEN timezone IN (SELECT name FROM pg_timezone_names())
                  THEN timezone ELSE 'UTC' END AS tz,
             epoch(work_start) / 60 AS ws0, epoch(work_end) / 60 AS we0
         FROM reps
-    ),
+    )"""
+"""Each rep's time zone (UTC when unknown) and working window in minutes of the day."""
+
+
+def _lead_columns(dims_sql: str) -> str:
+    """The handoff's lead columns: breakdowns, owner, the owner's zone and working window."""
+    return f"""{dims_sql}
+            l.owner_rep_id, coalesce(rp.tz, 'UTC') AS tz,
+            CASE WHEN rp.we0 > rp.ws0 THEN rp.ws0 ELSE $def_ws END AS ws,
+            CASE WHEN rp.we0 > rp.ws0 THEN rp.we0 ELSE $def_we END AS we"""
+
+
+def _direct_head(where: str, dims_sql: str) -> str:
+    """CTEs up to ``h2`` (handoff, first activity, status, clock end) from the base tables.
+
+    Query intuition: ``mql`` changes up to ``$as_of`` numbered per lead; all events of a
+    lead up to ``$as_of`` joined once and folded per handoff with filtered ``min``.
+    """
+    later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
+    return f"""{REP_CLOCK_CTE},
     h0 AS (
         SELECT lead_id, changed_at AS handoff_at,
             row_number() OVER w AS handoff_no,
@@ -181,10 +162,7 @@ def handoffs_cte(
     ),
     h AS MATERIALIZED (
         SELECT row_number() OVER () AS hid,
-            h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at, {dims_sql}
-            l.owner_rep_id, coalesce(rp.tz, 'UTC') AS tz,
-            CASE WHEN rp.we0 > rp.ws0 THEN rp.ws0 ELSE $def_ws END AS ws,
-            CASE WHEN rp.we0 > rp.ws0 THEN rp.we0 ELSE $def_we END AS we
+            h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at, {_lead_columns(dims_sql)}
         FROM h0
         JOIN leads l ON l.lead_id = h0.lead_id
         LEFT JOIN reps r ON r.rep_id = l.owner_rep_id
@@ -221,7 +199,81 @@ def handoffs_cte(
                 AS clock_end_at
         FROM h
         LEFT JOIN x ON x.hid = h.hid
+    )"""
+
+
+def _journey_head(where: str, dims_sql: str) -> str:
+    """The same CTEs up to ``h2`` read from the derived ``journey_handoffs`` table.
+
+    Query intuition: the derived times cover the whole history; as of ``$as_of`` a time
+    counts only when it is at or before it (the first event up to ``as_of`` is the first
+    event overall when that one is, else there is none), so no event join is needed.
+    """
+
+    def upto(col: str) -> str:
+        return f"CASE WHEN l.{col} <= $as_of THEN l.{col} END"
+
+    return f"""{REP_CLOCK_CTE},
+    h AS MATERIALIZED (
+        SELECT row_number() OVER () AS hid,
+            l.lead_id, l.handoff_no, l.handoff_at, {upto("next_handoff_at")} AS next_handoff_at,
+            {_lead_columns(dims_sql)},
+            {upto("first_activity_at")} AS x_first_activity_at,
+            {upto("ended_at")} AS x_ended_at,
+            coalesce(l.first_demo_at <= l.handoff_at, false) AS x_is_hot
+        FROM {journey.lead_from_sql(journey.HANDOFFS)}
+        LEFT JOIN rp ON rp.rep_id = l.owner_rep_id
+        WHERE l.handoff_at <= $as_of AND {where}
     ),
+    h2 AS (
+        SELECT h.* EXCLUDE (x_first_activity_at, x_ended_at, x_is_hot),
+            x_first_activity_at AS first_activity_at, x_is_hot AS is_hot,
+            CASE WHEN x_first_activity_at IS NOT NULL THEN 'responded'
+                 WHEN least(x_ended_at, next_handoff_at) IS NOT NULL THEN 'closed'
+                 ELSE 'open' END AS status,
+            coalesce(x_first_activity_at, least(x_ended_at, next_handoff_at), $as_of)
+                AS clock_end_at
+        FROM h
+    )"""
+
+
+def handoffs_cte(
+    filters: flt.Filters,
+    pol: dict[str, Policy],
+    dims: Sequence[str] = (),
+    use_dates: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """CTE text ending in ``handoffs AS (...)``, one row per handoff, and its parameters.
+
+    Needs ``$as_of``. Columns: ``lead_id``, ``handoff_no``, ``handoff_at``,
+    ``next_handoff_at``, breakdown columns, ``owner_rep_id``, ``rep``, ``team``,
+    ``source``, ``campaign``, ``tier``, ``target_minutes``, ``business_hours``,
+    ``status``, ``first_activity_at``, ``clock_end_at``, ``wall_minutes``,
+    ``business_minutes`` (clock from handoff to clock end), ``policy_minutes`` (the one the
+    tier's target uses), ``met``, ``breached``.
+    """
+    derived = journey.active()
+    where, params = filters.lead_sql()
+    if use_dates:
+        date_where, date_params = filters.date_sql("l.handoff_at" if derived else "h0.handoff_at")
+        where = f"{where} AND {date_where}"
+        params = {**params, **date_params}
+    hot, std = pol["demo_request"], pol["default"]
+    params.update(
+        hot_tier=hot.tier,
+        hot_target=hot.target_minutes,
+        hot_bh=hot.business_hours,
+        std_tier=std.tier,
+        std_target=std.target_minutes,
+        std_bh=std.business_hours,
+        def_ws=DEFAULT_WORK_START_MIN,
+        def_we=DEFAULT_WORK_END_MIN,
+    )
+    fixed = ("rep", "team", "source", "campaign")
+    dims_sql = "".join(f'{flt.dimension_sql(d)} AS "{d}", ' for d in dict.fromkeys([*fixed, *dims]))
+    b_end, b_start = _business_clock("end_local"), _business_clock("handoff_local")
+    head = _journey_head(where, dims_sql) if derived else _direct_head(where, dims_sql)
+    sql = f"""{head},
     h3 AS MATERIALIZED (
         SELECT * EXCLUDE (is_hot),
             CASE WHEN is_hot THEN $hot_tier ELSE $std_tier END AS tier,

@@ -23,10 +23,12 @@ times mean nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
 from analysis.definitions import HANDOFF_STAGE
+from analysis.lifecycle import journey
 from analysis.store import STAGES
 
 
@@ -188,6 +190,33 @@ def funnel_start(con: duckdb.DuckDBPyConnection) -> str:
     return STAGES[int(rank)] if rank is not None else STAGES[0]
 
 
+FACT_NAMES: tuple[str, ...] = (
+    "activities",
+    "dispositions",
+    "opportunities",
+    "lost",
+    "amounts",
+    "targets",
+    "capacities",
+    "dated_days",
+    "leads",
+    "funnel_start",
+)
+"""Keys of :func:`facts`: the counts of :data:`FACTS_SQL` and :func:`funnel_start`."""
+
+
+def facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The counts availability is decided from (:data:`FACT_NAMES`), read from the tables.
+
+    Recorded with the journey tables when the file is written
+    (:mod:`analysis.lifecycle.journey`), so pages do not rescan every table.
+    """
+    (row,) = con.execute(FACTS_SQL).fetchall()
+    out: dict[str, Any] = {k: int(v) for k, v in zip(FACT_NAMES[:-1], row, strict=True)}
+    out["funnel_start"] = funnel_start(con) if out["leads"] else STAGES[0]
+    return out
+
+
 def availability(con: duckdb.DuckDBPyConnection) -> Measurability:
     """What this history can measure, each group with the reason when it cannot.
 
@@ -201,10 +230,12 @@ def availability(con: duckdb.DuckDBPyConnection) -> Measurability:
     Measurability
         A frozen (hashable) summary; :meth:`Measurability.reasons` lists the gaps.
     """
-    ((acts, disps, opps, lost, amounts, targets, caps, days, leads),) = con.execute(
-        FACTS_SQL
-    ).fetchall()
-    start = funnel_start(con) if leads else STAGES[0]
+    if journey.active():
+        found = journey.stamped(con)[1]
+    else:
+        found = facts(con)
+    acts, disps, opps, lost, amounts, targets, caps, days = (found[k] for k in FACT_NAMES[:-2])
+    start = found["funnel_start"]
     handoffs = STAGES.index(start) <= STAGES.index(HANDOFF_STAGE)
     return Measurability(
         funnel_start=start,

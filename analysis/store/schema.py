@@ -331,4 +331,5 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     Asked of the catalogue, not tried: inside a write transaction a failed query would
     abort the whole transaction.
     """
-    return bool(con.execute(HAS_TABLE_SQL, {"name": name}).fetchone()[0])
+    ((found,),) = con.execute(HAS_TABLE_SQL, {"name": name}).fetchall()
+    return bool(found)

@@ -261,7 +261,7 @@ def write(con: duckdb.DuckDBPyConnection, settings: CompanySettings) -> None:
 
 def save(path: Path | str, settings: CompanySettings) -> None:
     """Replace the stored settings of the database at ``path`` through the write path."""
-    with write_session(path) as con:
+    with write_session(path, derive=False) as con:
         write(con, settings)
 
 
@@ -272,7 +272,7 @@ def update(path: Path | str, values: dict[str, Any]) -> CompanySettings:
     before anything is written when a value is refused, FileNotFoundError when ``path``
     does not exist. Returns the settings now stored.
     """
-    with write_session(path) as con:
+    with write_session(path, derive=False) as con:
         changed = from_mapping(values, load(con))
         write(con, changed)
     return changed

@@ -19,6 +19,9 @@ Rules that keep every write (and the file itself) safe:
   removed by the next writer, only while it holds the lock, so never a live writer's file.
 - **Who and when.** Each session appends one row to ``write_log``: time (UTC), actor (the
   OS user unless told otherwise), host, process and the import batches it recorded.
+- **Derived once.** Before the commit the session rebuilds the journey tables every page
+  reads (:mod:`analysis.lifecycle.journey`), stamped with the ``write_log`` count, so
+  readers never recompute per-lead stage entries and SLA clocks on each view.
 """
 
 from __future__ import annotations
@@ -190,6 +193,18 @@ def _batches(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT batch_id FROM import_batches").fetchall()}
 
 
+def _derive(con: duckdb.DuckDBPyConnection, rebuild: bool) -> None:
+    """Rebuild (or, for a write without history changes, re-stamp) the journey tables."""
+    # The journey tables belong to the lifecycle layer above the store; imported here so
+    # that every writer builds them in the same transaction as its rows.
+    from analysis.lifecycle import journey
+
+    if rebuild:
+        journey.build(con)
+    else:
+        journey.restamp(con)
+
+
 @contextlib.contextmanager
 def write_session(
     path: Path | str,
@@ -197,6 +212,7 @@ def write_session(
     create: bool = False,
     actor: str | None = None,
     wait: float | None = None,
+    derive: bool = True,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the next version of the database for writing; swap it in when the block ends.
 
@@ -217,6 +233,10 @@ def write_session(
     wait : float, optional
         Seconds to wait for another writer (default :func:`lock_wait_seconds`); then
         :class:`WriterBusy`.
+    derive : bool
+        Rebuild the derived journey tables (:mod:`analysis.lifecycle.journey`) before the
+        commit (default). A write that changes no history (settings, targets, saved
+        scoring rules) passes False: fresh journey tables then stay fresh as they are.
     """
     shown = Path(path)
     path = live_path(shown)
@@ -249,6 +269,7 @@ def write_session(
                     INSERT_LOG_SQL,
                     [when, actor or default_actor(), socket.gethostname(), os.getpid(), recorded],
                 )
+                _derive(con, derive)
                 con.execute("COMMIT")
                 con.execute("CHECKPOINT")
             except BaseException:

@@ -53,56 +53,19 @@ def generate(ctx: Context) -> None:
 
 
 def pages(ctx: Context) -> None:
-    """Time each dashboard page in headless chromium: first load (cold) and reload (warm)."""
-    from playwright.sync_api import sync_playwright
+    """Each dashboard page in headless chromium beside the floor page (:mod:`tests.bench.pages`).
 
-    from tests.browser import wait_for_app
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, serve_dashboard
+    ``BENCH_PAGES`` (comma list of URL paths, e.g. ``/,/funnel``) limits the pages.
+    """
+    import os
+
+    from tests.bench import pages as bench_pages
 
     if not ctx.db.exists():
         print(f"no database {ctx.db}: run the generate section first")
         return
-    with serve_dashboard(ctx.db, "bench_serve") as url:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            # Record the time of the last DOM change; a page is rendered when the app is
-            # idle and nothing has changed for QUIET_MS. Its time is that last change.
-            page.add_init_script(
-                "window.__last = 0; new MutationObserver(() => "
-                "{ window.__last = performance.now(); }).observe(document, "
-                "{subtree: true, childList: true, attributes: true, characterData: true});"
-            )
-
-            def rendered() -> float:
-                wait_for_app(page, timeout_ms=120_000)
-                page.wait_for_function(
-                    f"() => performance.now() - window.__last > {QUIET_MS} && "
-                    "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                    timeout=180_000,
-                    polling=100,
-                )
-                return page.evaluate("window.__last") / 1000
-
-            for path in PAGE_PATHS:
-                page.goto(url + path)
-                cold = rendered()
-                warm = []
-                for _ in range(3):
-                    page.reload()
-                    warm.append(rendered())
-                print(
-                    f"page {path or '/':<14} cold {cold:6.2f} s, warm median "
-                    f"{statistics.median(warm):6.2f} s (navigation to last change on screen)"
-                )
-            browser.close()
-
-
-QUIET_MS = 2000
-"""A page counts as rendered after this long without any change on screen."""
-
-PAGE_PATHS: list[str] = ["/", "/funnel", "/sla", "/rejections", "/review", "/scoring", "/data"]
-"""URL paths of the dashboard pages, as st.navigation names them."""
+    chosen = [p for p in os.environ.get("BENCH_PAGES", "").split(",") if p]
+    bench_pages.run(ctx.db, chosen or None)
 
 
 def import_(ctx: Context) -> None:

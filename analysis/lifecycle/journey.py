@@ -1,0 +1,248 @@
+"""The journey tables: what every page recomputes, derived once when the file is written.
+
+Query intuition
+---------------
+Every write rebuilds the whole file (:func:`analysis.store.write_session` copies it and
+swaps it in), so the lead-level facts every funnel and SLA number starts from are derived
+there, once, instead of on every page view:
+
+- ``journey_entries``: one row per lead with its first entry per stage under the skip
+  rule (``S_at``, ``S_reached``) and its number of MQL re-entries: exactly the aggregates
+  of :func:`analysis.lifecycle.entries.entries_cte`, before filters and breakdowns (those
+  stay a join with ``leads`` and ``reps`` at query time, so a renamed rep shows at once).
+- ``journey_handoffs``: one row per recorded MQL change with the times its SLA clock
+  needs, taken over the *whole* history: the next handoff, the first sales activity at or
+  after it (before the next handoff), the first closing event (a later stage, a side
+  exit, a disposition) and the lead's first demo request. A metric "as of" an earlier
+  moment keeps a time only when it is at or before that moment: the first event of a set
+  that is at or before ``as_of`` is the first event of the whole set when that one is,
+  and none otherwise, so the numbers are the same as the direct query's for every
+  ``as_of`` (:func:`analysis.lifecycle.handoffs.handoffs_cte`).
+
+``journey_stamp`` records :data:`VERSION` (the derivation's version), the number of
+``write_log`` rows when the tables were built, the end of the data
+(:func:`analysis.definitions.data_as_of`) and what the history can measure
+(:func:`analysis.lifecycle.measurable.facts`): both scan every table, on every page.
+Every write session appends one log row, so a file changed by a writer that did not
+rebuild (an older Handoff Health) no longer matches, and readers fall back to the
+direct queries. Readers opt in per block with :func:`reading`: inside it,
+:func:`active` tells ``entries_cte`` and ``handoffs_cte`` that the connection's journey
+tables are fresh. Outside it (tests on in-memory journeys, a file from an older
+version) everything runs on the base tables as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from analysis import filters as flt
+from analysis.definitions import (
+    HANDOFF_STAGE,
+    data_as_of,
+    known_as_of,
+    reached_at_sql,
+    reached_sql,
+)
+from analysis.store import STAGES, has_table
+
+VERSION = 2
+"""Version of the derivation; a file stamped with another one is read the direct way."""
+
+ENTRIES = "journey_entries"
+HANDOFFS = "journey_handoffs"
+STAMP = "journey_stamp"
+
+LEAD_COLUMNS: tuple[str, ...] = (
+    "source",
+    "campaign",
+    "region",
+    "country",
+    "industry",
+    "employees",
+    "owner_rep_id",
+)
+"""The ``leads`` columns the filters and breakdowns read (:data:`analysis.filters.DIMENSIONS`),
+copied into both journey tables so a query reads one table aliased ``l`` instead of
+joining ``leads`` on its text key (the join cost more than the whole aggregate)."""
+
+_ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("journey_active", default=False)
+
+
+def entries_sql() -> str:
+    """SELECT of ``journey_entries``: per lead, first entry and reached flag per stage."""
+    reach = ",\n        ".join(
+        f"{reached_at_sql(st)} AS {st}_at, {reached_sql(st)} AS {st}_reached" for st in STAGES[1:]
+    )
+    lead_cols = "".join(f"any_value(l.{c}) AS {c}, " for c in LEAD_COLUMNS)
+    return f"""
+    SELECT l.lead_id, {lead_cols}
+        least(any_value(l.created_at), min(sc.changed_at)) AS lead_at,
+        {reach},
+        greatest(count(*) FILTER (WHERE sc.stage = '{HANDOFF_STAGE}') - 1, 0) AS mql_reentries
+    FROM leads l
+    LEFT JOIN stage_changes sc ON sc.lead_id = l.lead_id
+    GROUP BY l.lead_id"""
+
+
+def handoffs_sql() -> str:
+    """SELECT of ``journey_handoffs``: per MQL change, the clock's times over all history.
+
+    Query intuition: the handoffs are numbered per lead by a window; all events of a lead
+    (activities, closing events, demo requests) are joined once and folded with filtered
+    ``min`` aggregates, as in the direct query but with no ``as_of`` bound.
+    """
+    later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
+    return f"""
+    WITH h AS (
+        SELECT lead_id, changed_at AS handoff_at,
+            row_number() OVER w AS handoff_no,
+            lead(changed_at) OVER w AS next_handoff_at
+        FROM stage_changes
+        WHERE stage = '{HANDOFF_STAGE}' AND changed_at IS NOT NULL
+        WINDOW w AS (PARTITION BY lead_id ORDER BY changed_at)
+    ),
+    ev AS (
+        SELECT lead_id, occurred_at AS at, 1 AS what FROM sales_activities
+        UNION ALL
+        SELECT lead_id, changed_at, 2 FROM stage_changes WHERE stage IN ({later})
+        UNION ALL
+        SELECT lead_id, decided_at, 2 FROM dispositions
+        UNION ALL
+        SELECT lead_id, occurred_at, 3 FROM touchpoints WHERE kind = 'demo_request'
+    ),
+    hl AS (SELECT DISTINCT lead_id FROM h),
+    demo AS (
+        SELECT ev.lead_id, min(ev.at) AS first_demo_at
+        FROM ev JOIN hl ON hl.lead_id = ev.lead_id
+        WHERE ev.what = 3
+        GROUP BY ev.lead_id
+    ),
+    x AS (
+        SELECT h.lead_id, h.handoff_no,
+            min(ev.at) FILTER (
+                WHERE ev.what = 1 AND ev.at >= h.handoff_at
+                  AND (h.next_handoff_at IS NULL OR ev.at < h.next_handoff_at))
+                AS first_activity_at,
+            min(ev.at) FILTER (WHERE ev.what = 2 AND ev.at >= h.handoff_at) AS ended_at
+        FROM h JOIN ev ON ev.lead_id = h.lead_id AND ev.what < 3
+        GROUP BY h.lead_id, h.handoff_no
+    )
+    SELECT h.lead_id, {", ".join(f"l.{c}" for c in LEAD_COLUMNS)},
+        h.handoff_no, h.handoff_at, h.next_handoff_at,
+        x.first_activity_at, x.ended_at, demo.first_demo_at
+    FROM h
+    JOIN leads l ON l.lead_id = h.lead_id
+    LEFT JOIN x ON x.lead_id = h.lead_id AND x.handoff_no = h.handoff_no
+    LEFT JOIN demo ON demo.lead_id = h.lead_id"""
+
+
+def lead_from_sql(table: str, with_score: bool = False) -> str:
+    """FROM clause like :func:`analysis.filters.lead_from_sql` over a journey table.
+
+    The journey table is aliased ``l`` (it carries :data:`LEAD_COLUMNS`), so every
+    dimension and filter expression reads it unchanged; the owner's ``reps`` row is still
+    joined at query time.
+    """
+    base = flt.lead_from_sql(with_score)
+    if not base.startswith("leads l "):
+        raise RuntimeError(f"unexpected lead relation: {base[:60]!r}")
+    return f"{table} l " + base.removeprefix("leads l ")
+
+
+def log_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Number of ``write_log`` rows (one per finished write session)."""
+    ((rows,),) = con.execute("SELECT count(*) FROM write_log").fetchall()
+    return int(rows)
+
+
+def build(con: duckdb.DuckDBPyConnection) -> float:
+    """(Re)build the journey tables and their stamp inside an open write session.
+
+    Call after the session's ``write_log`` row is inserted, so the stamp counts it.
+    Returns the seconds it took.
+    """
+    t0 = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TABLE {ENTRIES} AS {entries_sql()}")
+    con.execute(f"CREATE OR REPLACE TABLE {HANDOFFS} AS {handoffs_sql()}")
+    from analysis.lifecycle import measurable
+
+    facts = measurable.facts(con)
+    seconds = time.perf_counter() - t0
+    con.execute(
+        f"CREATE OR REPLACE TABLE {STAMP} AS "
+        "SELECT ? AS version, ? AS log_rows, now()::TIMESTAMP AS built_at, ? AS seconds, "
+        "? AS as_of, ? AS facts",
+        [VERSION, log_rows(con), seconds, data_as_of(con), json.dumps(facts)],
+    )
+    return seconds
+
+
+def stamped(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict[str, Any]]:
+    """(``as_of``, measurability facts) recorded when the journey tables were built."""
+    # fetchall, not fetchone: a half-read result would make the next con.sql refuse
+    ((as_of, facts),) = con.execute(f"SELECT as_of, facts FROM {STAMP}").fetchall()
+    return as_of, json.loads(facts)
+
+
+def restamp(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep fresh journey tables fresh after a write that changed none of their inputs.
+
+    For writes of settings only: called after the session's ``write_log`` row, it moves
+    the stamp to the new log count when the tables were fresh before this session's row.
+    """
+    if has_table(con, STAMP):
+        con.execute(
+            f"UPDATE {STAMP} SET log_rows = $now WHERE version = $v AND log_rows = $now - 1",
+            {"now": log_rows(con), "v": VERSION},
+        )
+
+
+def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con``'s journey tables match this code's :data:`VERSION` and the file."""
+    if not (has_table(con, STAMP) and has_table(con, ENTRIES) and has_table(con, HANDOFFS)):
+        return False
+    rows = con.execute(f"SELECT version, log_rows FROM {STAMP}").fetchall()
+    return len(rows) == 1 and rows[0][0] == VERSION and rows[0][1] == log_rows(con)
+
+
+def active() -> bool:
+    """Whether the queries built now may read the journey tables (inside :func:`reading`)."""
+    return _ACTIVE.get()
+
+
+@contextlib.contextmanager
+def reading(con: duckdb.DuckDBPyConnection, fresh: bool | None = None) -> Iterator[bool]:
+    """Let the queries built in this block read ``con``'s journey tables when fresh.
+
+    ``fresh`` skips the check when the caller already knows (e.g. cached per file
+    version). Yields whether the journey tables are used; when they are, the end of the
+    data (:func:`analysis.definitions.data_as_of`) is the one recorded with them.
+    """
+    use = is_fresh(con) if fresh is None else fresh
+    token = _ACTIVE.set(use)
+    try:
+        if use:
+            with known_as_of(stamped(con)[0]):
+                yield use
+        else:
+            yield use
+    finally:
+        _ACTIVE.reset(token)
+
+
+@contextlib.contextmanager
+def direct() -> Iterator[None]:
+    """Build every query of this block on the base tables (the reference path)."""
+    token = _ACTIVE.set(False)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)

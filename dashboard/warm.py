@@ -1,0 +1,169 @@
+"""Warm the server before the first visit: imports, the connection, the data caches.
+
+``handoff serve`` starts the server through :func:`main` (``python -m dashboard.warm``
+followed by Streamlit's own arguments): it imports what every page needs, opens the
+database, reads the journey tables once (so DuckDB holds their pages) and computes the
+calls every page makes first (the sidebar's filter options, the home page's summaries),
+prints how long that took, and only then starts Streamlit in the same process, so the
+caches it filled are the ones the pages read.
+
+After an import swaps a new file in, :mod:`dashboard.state` notices the new version on
+the next call and :func:`rewarm_in_background` replays the calls made recently on the old
+version against the new one, in a background thread, while the first page draws.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from analysis import filters as flt
+from analysis import store
+from analysis.lifecycle import journey, measurable
+
+if TYPE_CHECKING:  # dashboard.state is imported inside _quiet(): its import warns
+    from dashboard.state import DbKey
+
+FIRST_CALLS: tuple[tuple[Callable[..., Any], tuple], ...] = (
+    (flt.filter_options, ()),
+    (store.table_summary, ()),
+    (store.import_batches, (10,)),
+    (measurable.availability, ()),
+)
+"""Calls every visit makes first (sidebar and home page), with their arguments."""
+
+QUIET_LOGGERS = (
+    "streamlit",
+    "streamlit.runtime.caching.cache_data_api",
+    "streamlit.runtime.caching.cache_resource_api",
+    "streamlit.runtime.scriptrunner_utils.script_run_context",
+)
+"""Loggers that warn about caching outside a script run, which warming does on purpose."""
+
+_warming: set[DbKey] = set()
+_warming_lock = threading.Lock()
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence Streamlit's "no runtime / no script context" warnings while warming."""
+    import streamlit.runtime.caching  # noqa: F401  (creates the loggers with their levels)
+
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _import_pages() -> None:
+    """Import the heavy libraries the pages draw with (a few seconds on a cold process)."""
+    import plotly.express  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
+
+    import analysis.lifecycle.funnel  # noqa: F401
+    import analysis.lifecycle.metrics  # noqa: F401
+    import analysis.lifecycle.review  # noqa: F401
+    import analysis.lifecycle.sla  # noqa: F401
+    import dashboard.charts  # noqa: F401
+
+
+def _touch_journey(key: DbKey) -> None:
+    """Read every journey column once, so the first page's scans hit DuckDB's buffers."""
+    from dashboard import state
+
+    con = store.read_cursor(state._connection(key))
+    try:
+        if journey.is_fresh(con):
+            for table in (journey.ENTRIES, journey.HANDOFFS):
+                cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+                aggs = ", ".join(f'count("{c}")' for c in cols)
+                con.execute(f"SELECT {aggs} FROM {table}").fetchall()
+    finally:
+        con.close()
+
+
+def warm(key: DbKey | None = None) -> float:
+    """Fill the caches for the database version ``key`` (default: the live file).
+
+    Returns the seconds it took. Errors (no file, a foreign file) are left for the pages
+    to explain: warming never stops the server from starting.
+    """
+    t0 = time.perf_counter()
+    with _quiet():
+        from dashboard import state
+
+        _import_pages()
+        try:
+            key = key or state.db_key()
+            state._journey_fresh(key)
+            _touch_journey(key)
+            for fn, args in FIRST_CALLS:
+                state._cached_call(f"{fn.__module__}.{fn.__qualname__}", key, args, {}, fn)
+        except (OSError, store.SchemaError):
+            pass
+    return time.perf_counter() - t0
+
+
+def replay(key: DbKey) -> int:
+    """Run the recently made calls (:func:`dashboard.state.recent_calls`) on ``key``.
+
+    Returns how many ran; a call that fails on the new version is skipped (its page will
+    show the error when it asks).
+    """
+    from dashboard import state
+
+    done = 0
+    with _quiet():
+        for fn, args, kwargs in state.recent_calls():
+            try:
+                state._cached_call(f"{fn.__module__}.{fn.__qualname__}", key, args, kwargs, fn)
+                done += 1
+            except Exception:  # noqa: BLE001 - a page reports its own errors when it runs
+                continue
+    return done
+
+
+def rewarm_in_background(key: DbKey) -> threading.Thread | None:
+    """Warm the new file version ``key`` in a daemon thread (once per version)."""
+    with _warming_lock:
+        if key in _warming:
+            return None
+        _warming.add(key)
+
+    def work() -> None:
+        t0 = time.perf_counter()
+        warm(key)
+        n = replay(key)
+        print(
+            f"new database version: warmed {n} cached calls in {time.perf_counter() - t0:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    thread = threading.Thread(target=work, name="handoff-rewarm", daemon=True)
+    thread.start()
+    return thread
+
+
+def main() -> None:
+    """``python -m dashboard.warm <streamlit run arguments>``: warm, then serve."""
+    seconds = warm()
+    print(f"warmed caches in {seconds:.1f} s; starting the server", flush=True)
+    from streamlit.web import cli as stcli
+
+    sys.argv = ["streamlit", *sys.argv[1:]]
+    sys.exit(stcli.main())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""Page benchmark: each dashboard page in headless chromium, beside a floor page.
+
+For every page (found by URL path) a fresh ``handoff serve`` is started, so the first
+visit is the first after serve, as a user meets it. Figures, in seconds from navigation:
+
+- **cold**: the first visit, until the page is rendered (:data:`RENDERED_JS`: no status
+  widget, nothing stale, every chart drawn and table filled, then :data:`QUIET_MS` without
+  any DOM change; the time is that last change);
+- **warm**: the median of three reloads, the same way;
+- **headline**: on the warm reloads, when the first metric value and the first drawn chart
+  or filled table are both on the main area (only what the page has: a page without
+  metrics waits for its first chart or table);
+- **after filter**: picking one value of the sidebar's first multiselect (the source
+  filter), from the click to the last change of the main area;
+- **÷ floor**: warm whole page ÷ the floor page's warm time in the same run
+  (:mod:`tests.bench.floor_app`: 6 plotly line charts and 3 small tables, no data).
+
+Then one more server visits every page in turn and the peak resident memory (``VmHWM``)
+of its process tree is printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+QUIET_MS = 1000
+"""A page counts as rendered after this long without any DOM change."""
+
+WAIT_MS = 180_000
+"""Ceiling of every wait (a slow page only makes the run slower)."""
+
+FILTER_WAIT_MS = 30_000
+"""Ceiling of the wait for a filter change to reach the main area (else "no change")."""
+
+PAGE_PATHS: list[str] = ["/", "/funnel", "/sla", "/rejections", "/review", "/scoring", "/data"]
+"""URL paths of the dashboard pages, as st.navigation names them."""
+
+OBSERVER_JS = """
+window.__last = 0; window.__lastMain = 0; window.__metric = null; window.__visual = null;
+const inMain = (n) => { const m = document.querySelector('[data-testid="stMain"]');
+    return m && n && m.contains(n.nodeType === 1 ? n : n.parentNode); };
+const check = () => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    if (!main) return;
+    if (window.__metric === null && main.querySelector('[data-testid="stMetricValue"]'))
+        window.__metric = performance.now();
+    if (window.__visual === null) {
+        const chart = main.querySelector('[data-testid="stPlotlyChart"] .main-svg');
+        const grid = [...main.querySelectorAll('[data-testid="stDataFrame"]')]
+            .some(g => g.querySelectorAll('[role="row"]').length >= 2);
+        const table = main.querySelector('[data-testid="stTable"] td');
+        if (chart || grid || table) window.__visual = performance.now();
+    }
+};
+new MutationObserver((records) => {
+    const now = performance.now();
+    window.__last = now;
+    if (records.some(r => inMain(r.target))) window.__lastMain = now;
+    check();
+}).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+"""Init script: time of the last DOM change (anywhere, and in the main area) and of the
+first metric value and first drawn chart or filled table in the main area."""
+
+RENDERED_JS = f"""() => {{
+    if (!document.querySelector('[data-testid="stApp"]')) return false;
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    if (document.querySelector('[data-stale="true"]')) return false;
+    for (const g of document.querySelectorAll('[data-testid="stDataFrame"]')) {{
+        if (g.checkVisibility() && g.querySelectorAll('[role="row"]').length < 2) return false;
+    }}
+    for (const c of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {{
+        if (!c.querySelector('.main-svg')) return false;
+    }}
+    if (document.querySelectorAll('[data-testid="stMainBlockContainer"] *').length <= 5)
+        return false;
+    return performance.now() - window.__last > {QUIET_MS};
+}}"""
+"""Whether the page is rendered: idle, nothing stale, charts drawn, tables filled, quiet."""
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (from /proc/<pid>/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Sum of the peak resident memory (``VmHWM``) of ``pid``'s process tree, in MiB."""
+    total = 0
+    for p in _tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+@contextlib.contextmanager
+def served(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """Run a server (``python args... --server.port N`` or ``handoff serve --port N``);
+    yield (URL, pid) once its health check answers, with the seconds it took printed."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    cmd = [sys.executable, *args, "--port" if "handoff" in args else "--server.port", str(port)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    break
+        if proc.poll() is not None or time.perf_counter() - t0 > WAIT_MS / 1000:
+            proc.kill()
+            raise RuntimeError(f"server did not start: {' '.join(cmd)}")
+        time.sleep(0.2)
+    ready = time.perf_counter() - t0
+    try:
+        yield url, proc.pid
+    finally:
+        served.last_ready = ready  # type: ignore[attr-defined]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+
+
+def _rendered(page) -> float:
+    """Wait until rendered; seconds from navigation to the last DOM change."""
+    page.wait_for_function(RENDERED_JS, timeout=WAIT_MS, polling=100)
+    return page.evaluate("window.__last") / 1000
+
+
+def _headline(page) -> float:
+    """Seconds from navigation to the headline (first metric and first chart/table)."""
+    metric, visual = page.evaluate("[window.__metric, window.__visual]")
+    found = [t for t in (metric, visual) if t is not None]
+    return max(found) / 1000 if found else math.nan
+
+
+def _after_filter(page) -> float:
+    """Seconds from picking a value of the sidebar's first multiselect to the last change
+    of the main area; NaN when the page has no such filter or nothing changed."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+    if box.count() == 0:
+        return math.nan
+    box.click()
+    options = page.get_by_role("option")
+    options.first.wait_for(timeout=WAIT_MS)
+    names = [o.strip() for o in options.all_inner_texts()]
+    choice = options.nth(names.index("paid_search")) if "paid_search" in names else options.first
+    t0 = page.evaluate("window.__t0 = performance.now()")
+    choice.click()
+    page.keyboard.press("Escape")
+    try:
+        page.wait_for_function(
+            "() => window.__lastMain > window.__t0", timeout=FILTER_WAIT_MS, polling=50
+        )
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: the page did not react
+        return math.nan
+    _rendered(page)
+    return (page.evaluate("window.__lastMain") - t0) / 1000
+
+
+def _measure(browser, url: str, with_filter: bool) -> dict[str, float]:
+    """Cold, warm (median of 3), headline (median of the warm ones), after filter."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(OBSERVER_JS)
+    page = context.new_page()
+    try:
+        page.goto(url, timeout=WAIT_MS)
+        cold = _rendered(page)
+        cold_head = _headline(page)
+        warm, heads = [], []
+        for _ in range(3):
+            page.reload(timeout=WAIT_MS)
+            warm.append(_rendered(page))
+            heads.append(_headline(page))
+        after = _after_filter(page) if with_filter else math.nan
+    finally:
+        context.close()
+    return {
+        "cold": cold,
+        "cold_headline": cold_head,
+        "warm": statistics.median(warm),
+        "headline": statistics.median(heads),
+        "after_filter": after,
+    }
+
+
+def _fmt(x: float, width: int = 6) -> str:
+    return f"{'—':>{width}}" if math.isnan(x) else f"{x:{width}.2f}"
+
+
+def run(db: Path, paths: list[str] | None = None) -> None:
+    """Print the page table for the database ``db``."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    paths = paths or PAGE_PATHS
+    floor_app = Path(__file__).resolve().parent / "floor_app.py"
+    floor_args = ["-m", "streamlit", "run", str(floor_app), "--server.headless", "true"]
+    floor_args += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    serve_args = ["-m", "handoff", "serve", "--db", str(db)]
+    rows: dict[str, dict[str, float]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with served(floor_args) as (url, pid):
+            rows["floor"] = _measure(browser, url, with_filter=False)
+            rows["floor"]["rss"] = peak_rss_mib(pid)
+        rows["floor"]["ready"] = served.last_ready  # type: ignore[attr-defined]
+        for path in paths:
+            with served(serve_args) as (url, pid):
+                rows[path] = _measure(browser, url + path, with_filter=True)
+                rows[path]["rss"] = peak_rss_mib(pid)
+            rows[path]["ready"] = served.last_ready  # type: ignore[attr-defined]
+        with served(serve_args) as (url, pid):
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.add_init_script(OBSERVER_JS)
+            page = context.new_page()
+            for path in paths:
+                page.goto(url + path, timeout=WAIT_MS)
+                _rendered(page)
+            context.close()
+            all_rss = peak_rss_mib(pid)
+        browser.close()
+    floor = rows["floor"]["warm"]
+    print(
+        f"{'page':<12} {'ready':>6} {'cold':>6} {'c.head':>6} {'warm':>6} {'head':>6} "
+        f"{'filter':>6} {'÷floor':>6} {'RSS MiB':>8}"
+    )
+    for name, r in rows.items():
+        print(
+            f"{name:<12} {_fmt(r['ready'])} {_fmt(r['cold'])} {_fmt(r['cold_headline'])} "
+            f"{_fmt(r['warm'])} {_fmt(r['headline'])} {_fmt(r['after_filter'])} "
+            f"{_fmt(r['warm'] / floor)} {r['rss']:8.0f}"
+        )
+    print(
+        "ready: serve started -> health ok (includes the warm-up); cold: first visit after "
+        "serve; c.head/head: headline (first metric + first chart/table) on the first visit / "
+        "warm; warm: median of 3 reloads; filter: sidebar source pick -> last change of the "
+        f"main area; seconds; rendered = idle, nothing stale, {QUIET_MS} ms without DOM "
+        "changes.\n"
+        f"peak server RSS (VmHWM of the process tree) after visiting all pages: {all_rss:,.0f} MiB"
+    )
