@@ -142,9 +142,9 @@ def _funnel_numbers(
     as_of: datetime,
     basis: str = "entered",
 ) -> pd.DataFrame:
-    """Per group: ``v_<stage>`` volumes, ``c_<stage>`` stage counts under ``basis`` and
-    ``k<i>`` (reached T) of each pair in :data:`PAIRS`.
+    """Per group: volumes ``v_<stage>``, stage counts ``c_<stage>`` and ``k<i>`` per pair.
 
+    ``c_<stage>`` counts under ``basis``; ``k<i>`` (reached T) is per pair in :data:`PAIRS`.
     The cohort of a pair S -> T is the stage count of S under ``basis``, ``k`` those of them
     that reached T by ``as_of`` (no window). Volumes are always entries in the range.
     """
