@@ -43,6 +43,7 @@ PRESETS: dict[str, str] = {
     "quarter_to_date": "Quarter to date",
     "year_to_date": "Year to date",
     "last_12_months": "Last 12 months",
+    "all_history": "All history",
     "custom": "Custom",
 }
 """Period presets (URL value → words), in the order the sidebar offers them."""
@@ -61,11 +62,14 @@ def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def preset_range(preset: str, as_of: date | datetime) -> tuple[date, date]:
+def preset_range(
+    preset: str, as_of: date | datetime, first: date | None = None
+) -> tuple[date, date]:
     """The days (first, last; inclusive) of ``preset`` for data that ends at ``as_of``.
 
     "Last" presets end with the last complete month (the month before ``as_of``'s month);
-    "to date" presets start at the current month, quarter or year and end on ``as_of``'s day.
+    "to date" presets start at the current month, quarter or year and end on ``as_of``'s day;
+    ``all_history`` runs from ``first`` (the first lead's day) to ``as_of``'s day.
     Raises ValueError for ``custom`` or an unknown name.
     """
     today = _as_date(as_of)
@@ -78,6 +82,7 @@ def preset_range(preset: str, as_of: date | datetime) -> tuple[date, date]:
         "quarter_to_date": (quarter, today),
         "year_to_date": (date(today.year, 1, 1), today),
         "last_12_months": (_add_months(this_month, -12), this_month - timedelta(days=1)),
+        "all_history": (first or today, today),
     }
     if preset not in ranges:
         raise ValueError(f"preset must be one of {', '.join(ranges)}, got {preset!r}")
@@ -111,7 +116,9 @@ class Period:
 
     @property
     def days(self) -> int:
-        """Length in days."""
+        """Length in days (a month-aligned period to date: its whole calendar months)."""
+        if self.months:
+            return (_add_months(self.start, self.months) - self.start).days
         return (self.end - self.start).days + 1
 
     @property
@@ -228,7 +235,7 @@ def _compare_rows(
                 "verdict": _verdict(cur["count"] - old["count"], p, alpha),
             }
         )
-        if cur["next_stage"] is None:
+        if pd.isna(cur["next_stage"]):
             rates.append({})
             continue
         z, p = stats.two_proportion_test(old["k"], old["n"], cur["k"], cur["n"])
