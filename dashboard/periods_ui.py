@@ -83,12 +83,16 @@ def maturity_text(period: Period) -> tuple[str, bool]:
 
 
 def _count_delta(row: pd.Series, previous: str) -> tuple[str, str]:
-    """The delta text and colour of a count card."""
+    """The delta text and colour of a count card (its verdict goes in the caption)."""
     if pd.isna(row["change"]):
         return f"{display.fmt_count(row['prev_value'])} in {previous}", "off"
-    words = VERDICT_WORDS[row["verdict"]]
-    text = f"{row['change']:+.1%} vs {previous} ({words})"
+    text = f"{row['change']:+.1%} vs {previous}"
     return text, "normal" if row["verdict"] in ("up", "down") else "off"
+
+
+def short_label(period: Period) -> str:
+    """``Oct 2026`` for a month, else the period's label."""
+    return f"{period.start:%b %Y}" if period.months == 1 else period.label
 
 
 def comparison_cards(
@@ -99,7 +103,7 @@ def comparison_cards(
 
     ``compare`` is :func:`analysis.lifecycle.periods.compare_funnel`.
     """
-    previous, last_year = period.previous().label, period.last_year().label
+    previous, last_year = short_label(period.previous()), short_label(period.last_year())
     counts = compare[compare["measure"] == "count"].set_index("stage")
     rates = compare[compare["measure"] == "rate"].set_index("stage")
     stages = stages or list(counts.index)
@@ -117,6 +121,10 @@ def comparison_cards(
             f" ({VERDICT_WORDS[row['year_verdict']]} against {last_year}, p = "
             f"{display.fmt_p(row['year_p_value'])}).",
         )
+        col.caption(
+            f"{VERDICT_WORDS[row['verdict']]} (p {display.fmt_p(row['p_value'])}) · "
+            f"{display.fmt_count(row['prev_value'])} in {previous}"
+        )
         if stage in rates.index:
             r = rates.loc[stage]
             col.caption(rate_line(r, stage, previous, last_year))
@@ -128,9 +136,9 @@ def rate_line(r: pd.Series, stage: str, previous: str, last_year: str) -> str:
     if not r["n"]:
         return f"→ {display.label(nxt)}: none to convert"
     return (
-        f"→ {display.label(nxt)} {display.fmt_share(r['value'])} "
-        f"({display.fmt_count(r['k'])} of {display.fmt_count(r['n'])}) · "
-        f"{display.fmt_points(r['change'])} vs {previous}, {VERDICT_WORDS[r['verdict']]} "
-        f"(p {display.fmt_p(r['p_value'])}) · {display.fmt_points(r['year_change'])} vs "
-        f"{last_year}, {VERDICT_WORDS[r['year_verdict']]}"
+        f"**→ {display.label(nxt)} {display.fmt_share(r['value'])}** "
+        f"({display.fmt_count(r['k'])} of {display.fmt_count(r['n'])})  \n"
+        f"{display.fmt_points(r['change'])} vs {previous}: {VERDICT_WORDS[r['verdict']]} "
+        f"(p {display.fmt_p(r['p_value'])})  \n{display.fmt_points(r['year_change'])} vs "
+        f"{last_year}: {VERDICT_WORDS[r['year_verdict']]}"
     )

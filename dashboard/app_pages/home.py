@@ -18,13 +18,14 @@ from dashboard import display, state
 from dashboard import periods_ui as ui
 
 REVIEW_PAGE = "app_pages/review.py"
+# The page that shows the evidence behind each health check (a comment: Streamlit prints a
+# bare string).
 CHECK_PAGE = {
     "sla": ("app_pages/sla.py", "SLA & response", ":material/timer:"),
     "not_sales_ready": ("app_pages/rejections.py", "Rejections", ":material/block:"),
     "too_few_mqls": ("app_pages/funnel.py", "Funnel", ":material/filter_alt:"),
     "too_many_mqls": ("app_pages/sla.py", "SLA & response", ":material/timer:"),
 }
-"""The page that shows the evidence behind each health check."""
 BADGE = {
     "fired": ":red-badge[:material/error: problem]",
     "ok": ":green-badge[:material/check_circle: healthy]",
@@ -52,6 +53,7 @@ review: rv.Review = state.call(rv.build_review, month_iso, SETTINGS, None, 6, "e
 period = state.call(periods.period_of, rv.month_filters(month))
 compare = state.call(periods.compare_funnel, rv.month_filters(month), "entered")
 previous = rv.month_label(rv.add_months(month, -1))
+short_previous = f"{rv.add_months(month, -1):%b %Y}"
 st.caption(
     f"{review.label}, the last complete month (data up to {review.as_of:%d %b %Y %H:%M} UTC), "
     f"against its targets and against {previous}. Counts are leads that **entered** each stage "
@@ -78,17 +80,20 @@ def goal_card(col: st.delta_generator.DeltaGenerator, metric: str) -> None:
     stage = STAGE_GOALS.get(metric)
     if stage is not None and stage in counts.index:
         row = counts.loc[stage]
-        delta = f"{row['change']:+.1%} vs {previous} ({ui.VERDICT_WORDS[row['verdict']]})"
+        delta = f"{row['change']:+.1%} vs {short_previous}"
         color = "normal" if row["verdict"] in ("up", "down") else "off"
+        verdict = f"{ui.VERDICT_WORDS[row['verdict']]} (p {display.fmt_p(row['p_value'])})"
     elif g["unit"] == "share" and not pd.isna(g["previous_month"]):
-        delta = f"{display.fmt_points(g['actual'] - g['previous_month'])} vs {previous}"
-        color = "off"
+        delta = f"{display.fmt_points(g['actual'] - g['previous_month'])} vs {short_previous}"
+        color, verdict = "off", "change not tested"
     elif not pd.isna(g["previous_month"]) and g["previous_month"]:
-        delta = f"{g['actual'] / g['previous_month'] - 1:+.1%} vs {previous}"
-        color = "off"
+        delta = f"{g['actual'] / g['previous_month'] - 1:+.1%} vs {short_previous}"
+        color, verdict = "off", "change not tested"
     else:
-        delta, color = None, "off"
+        delta, color, verdict = None, "off", ""
     col.metric(g["label"], value, delta=delta, delta_color=color)
+    if verdict:
+        col.caption(verdict)
     if pd.isna(g["target"]):
         col.caption("no target set")
     else:
@@ -109,7 +114,7 @@ for col, metric in zip(st.columns(len(cards)), cards, strict=True):
 mql = compare[(compare["stage"] == "mql") & (compare["measure"] == "rate")]
 if len(mql):
     st.caption(
-        ui.rate_line(mql.iloc[0], "mql", previous, rv.month_label(rv.add_months(month, -12)))
+        ui.rate_line(mql.iloc[0], "mql", short_previous, f"{rv.add_months(month, -12):%b %Y}")
     )
 st.page_link(
     REVIEW_PAGE,

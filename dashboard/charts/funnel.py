@@ -18,6 +18,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboard.charts.axes import count_axis, time_axis
+from dashboard.display import label as code_label
 from dashboard.charts.cohorts import (  # noqa: F401  (the page's cohort charts)
     change_callouts,
     cohort_heatmap,
@@ -251,7 +252,8 @@ def breakdown_table(bd: pd.DataFrame, dim: str) -> tuple[pd.DataFrame, dict]:
     counts = [_COUNT[s] for s in STAGE_LABEL]
     rates = [f"{s}_to_{t}" for s, t in BREAKDOWN_STEPS]
     bounds = [f"{r}_{b}" for r in rates for b in ("low", "high")]
-    table = bd[[dim, *counts, *rates, *bounds]]
+    table = bd[[dim, *counts, *rates, *bounds]].copy()
+    table[dim] = table[dim].map(code_label)
     config: dict = {dim: DIMENSION_LABEL.get(dim, dim)}
     for s in STAGE_LABEL:
         config[_COUNT[s]] = st_number(STAGE_PLURAL[s], f"Leads of the cohort that reached {s}")
@@ -300,7 +302,7 @@ def breakdown_chart(
             df[dim], df[k_col], df[n_col], df[col], df[f"{col}_low"], df[f"{col}_high"], strict=True
         )
     ]
-    y = df[dim].astype(str)
+    y = df[dim].map(code_label)
     fig = go.Figure()
     fig.add_scatter(
         x=df[col].where(has),
