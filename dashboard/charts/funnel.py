@@ -18,7 +18,6 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboard.charts.axes import count_axis, time_axis
-from dashboard.display import label as code_label
 from dashboard.charts.cohorts import (  # noqa: F401  (the page's cohort charts)
     change_callouts,
     cohort_heatmap,
@@ -42,6 +41,7 @@ from dashboard.charts.common import (
     step_label,
     style,
 )
+from dashboard.display import label as code_label
 
 
 def _entered_text(stage: str) -> str:
