@@ -191,8 +191,9 @@ def funnel_counts(
     basis : str
         ``entered`` or ``created`` (:data:`BASES`): what a stage count means.
     as_of : date or datetime, optional
-        The "now": entries and conversions after it are ignored (default the data's end);
-        a past ``as_of`` replays what was known then (comparisons at the same age).
+        The "now": entries and conversions after it are ignored (default the data's end;
+        with no dated fact at all, every recorded entry); a past ``as_of`` replays what was
+        known then (comparisons at the same age).
 
     Returns
     -------
@@ -204,10 +205,9 @@ def funnel_counts(
         (95% Wilson; NaN for the last stage).
     """
     check_basis(basis)
-    as_of_dt = funnel.resolve_as_of(con, as_of)
-    rec: dict[str, Any] = {}
-    if as_of_dt is not None:
-        rec = _funnel_numbers(con, filters, None, as_of_dt, basis).iloc[0].to_dict()
+    # an undated history has no "now": every recorded entry counts
+    as_of_dt = funnel.resolve_as_of(con, as_of) or datetime(9999, 12, 31)
+    rec = _funnel_numbers(con, filters, None, as_of_dt, basis).iloc[0].to_dict()
     rows = []
     for i, s in enumerate(STAGES):
         nxt = STAGES[i + 1] if i + 1 < len(STAGES) else None

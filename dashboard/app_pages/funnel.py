@@ -7,7 +7,6 @@ import streamlit as st
 from analysis import filters as flt
 from analysis.definitions import conversion_label
 from analysis.lifecycle import funnel, measurable, metrics, periods
-from analysis.store import STAGES
 from dashboard import display, state, urlstate
 from dashboard import periods_ui as ui
 from dashboard.charts import funnel as charts
@@ -50,14 +49,17 @@ period = state.call(periods.period_of, filters)
 st.subheader(f"{period.label}: the funnel against the previous period" if period else "Funnel")
 basis = ui.basis_control("fu_basis")
 st.markdown(ui.definition_caption(basis))
+counts = state.call(metrics.funnel_counts, filters, basis)
+counts = counts[counts["stage"].isin(conv["stage"])].reset_index(drop=True)
 if period is not None and dated:
     text, immature = ui.maturity_text(period)
     (st.warning if immature else st.caption)(text)
     compare = state.call(periods.compare_funnel, filters, basis)
-    stages = [s for s in STAGES if STAGES.index(s) >= STAGES.index(avail.funnel_start)]
-    ui.comparison_cards(compare, period, basis, stages)
-counts = state.call(metrics.funnel_counts, filters, basis)
-counts = counts[counts["stage"].isin(conv["stage"])].reset_index(drop=True)
+    ui.comparison_cards(compare, period, basis, list(counts["stage"]))
+else:
+    st.caption("Not compared with earlier periods: this history has no dates.")
+    for col, rec in zip(st.columns(len(counts)), counts.to_dict("records"), strict=True):
+        col.metric(charts.STAGE_PLURAL[rec["stage"]], display.fmt_count(rec["count"]))
 label = period.label if period else "All history"
 display.chart(
     charts.basis_funnel_chart(counts, metrics.BASIS_NAMES[basis], label),

@@ -39,11 +39,24 @@ SETTINGS = rv.ReviewSettings(
 
 st.title("Handoff Health")
 state.require_database()
-month = state.call(rv.default_month)
-if month is None:
+avail = state.call(measurable.availability)
+if avail.funnel_start != "lead":
     st.info(
-        "The database has no leads yet: import files on the Data page or with `handoff import`."
+        f"The funnel starts at the **{avail.funnel_start}** stage: this history has no "
+        "earlier stages, so numbers about them are not measurable."
     )
+month = state.call(rv.default_month)
+if month is None or not avail.dates.measurable:
+    st.info(
+        "There is no month to review: "
+        + (
+            f"not measurable: {avail.dates.reason}"
+            if not avail.dates.measurable
+            else "the database has no leads yet. Import files on the Data page or with "
+            "`handoff import`."
+        )
+    )
+    st.page_link("app_pages/funnel.py", label="Open the funnel", icon=":material/filter_alt:")
     st.page_link("app_pages/data.py", label="Open Data", icon=":material/database:")
     st.stop()
 
@@ -162,7 +175,6 @@ with right:
     )
 
     st.subheader("Data health")
-    avail = state.call(measurable.availability)
     gaps = list(dict.fromkeys(avail.reasons().values()))
     if gaps:
         st.markdown(

@@ -205,7 +205,8 @@ month_period = state.call(periods.period_of, rv.month_filters(month))
 compare = state.call(periods.compare_funnel, rv.month_filters(month), basis)
 if month_period is not None:
     st.caption(ui.maturity_text(month_period)[0])
-    ui.comparison_cards(compare, month_period, basis)
+    shown = [s for s in rv.STAGE_LABELS if review.funnel.set_index("stage").loc[s, "measurable"]]
+    ui.comparison_cards(compare, month_period, basis, shown)
 show_table(
     review.funnel[
         ["label", "entered", "step", "k", "n", "rate", "low", "high"]

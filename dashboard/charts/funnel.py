@@ -488,9 +488,13 @@ def basis_funnel_chart(counts: pd.DataFrame, basis_name: str, period_label: str)
 def basis_funnel_summary(counts: pd.DataFrame, period_label: str) -> str:
     """One sentence for the period's funnel chart (its text alternative)."""
     first, last = counts.iloc[0], counts.iloc[-1]
-    mql = counts.set_index("stage").loc["mql"]
-    return (
-        f"{period_label}: {int(first['count']):,} {STAGE_PLURAL_LOWER[first['stage']]}, "
-        f"{int(mql['count']):,} MQLs, of which {pct(mql['rate'])} reached SQL "
-        f"({k_of_n(mql['k'], mql['n'])}), and {int(last['count']):,} won."
-    )
+    text = f"{period_label}: {int(first['count']):,} {STAGE_PLURAL_LOWER[first['stage']]}"
+    by_stage = counts.set_index("stage")
+    if "mql" in by_stage.index and first["stage"] != "mql":
+        text += f", {int(by_stage.loc['mql', 'count']):,} MQLs"
+    if first["n"]:
+        text += (
+            f", of which {pct(first['rate'])} reached {STAGE_LABEL[first['next_stage']]} "
+            f"({k_of_n(first['k'], first['n'])})"
+        )
+    return text + f", and {int(last['count']):,} won."
