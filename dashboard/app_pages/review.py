@@ -14,9 +14,10 @@ from analysis import config, store
 from analysis.imports import ingest
 from analysis.lifecycle import periods
 from analysis.lifecycle import review as rv
+from analysis.store import settings as company_settings
+from dashboard import display, state, urlstate
 from dashboard import periods_ui as ui
 from dashboard import report as rp
-from dashboard import state, urlstate
 from dashboard.charts import review as charts
 from dashboard.tables import HIGH_95, LOW_95, show_table
 
@@ -40,6 +41,7 @@ st.caption(
 
 state.require_database()
 months = state.call(rv.available_months)
+currency = state.call(company_settings.load).currency
 
 if not months:
     st.info("The database has no history yet: import files with `handoff import`.")
@@ -152,7 +154,9 @@ cols[2].metric(
 )
 cols[3].metric(
     "Won revenue" if avail.revenue.measurable else "Deals won",
-    rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.fmt_count(deals["won"]),
+    rp.fmt_money(deals["won_revenue"], currency)
+    if avail.revenue.measurable
+    else rp.fmt_count(deals["won"]),
     help=f"{int(deals['won'])} deals won this month (leads that reached the customer stage)."
     if avail.revenue.measurable
     else f"Won revenue not measurable: {avail.revenue.reason}",
@@ -235,7 +239,9 @@ elif sla_rows.empty:
     st.caption("No MQL handoffs this month.")
 else:
     show_table(
-        sla_rows[["tier", "target_minutes", "k", "n", "rate", "low", "high", "pending"]],
+        sla_rows[["tier", "target_minutes", "k", "n", "rate", "low", "high", "pending"]].assign(
+            tier=sla_rows["tier"].map(display.label)
+        ),
         "rv_sla",
         f"sla_{month_iso}.csv",
         tier="SLA tier",
@@ -339,7 +345,7 @@ d = st.columns(5)
 d[0].metric("Won", rp.fmt_count(deals["won"]))
 d[1].metric(
     "Won revenue",
-    rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+    rp.fmt_money(deals["won_revenue"], currency) if avail.revenue.measurable else rp.NOT_MEASURABLE,
     help=None if avail.revenue.measurable else avail.revenue.reason,
 )
 d[2].metric(
@@ -356,7 +362,9 @@ d[3].metric(
 )
 d[4].metric(
     "Average won amount",
-    rp.fmt_money(deals["avg_won_amount"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+    rp.fmt_money(deals["avg_won_amount"], currency)
+    if avail.revenue.measurable
+    else rp.NOT_MEASURABLE,
 )
 st.subheader("Why sales turned MQLs down")
 rs = review.reasons
@@ -365,7 +373,7 @@ if not avail.rejections.measurable:
 show_table(
     pd.DataFrame(
         {
-            "reason": rs["reason"],
+            "reason": rs["reason"].map(display.label),
             "count": rs["count"],
             "share": [rp.fmt_share(x) for x in rs["share"]],
             "prev_count": rs["prev_count"],
@@ -389,7 +397,7 @@ if len(moved):
     st.markdown(
         "**Moved beyond noise:** "
         + "; ".join(
-            f"{x.reason} {rp.fmt_share(x.prev_share)} → {rp.fmt_share(x.share)}"
+            f"{display.label(x.reason)} {rp.fmt_share(x.prev_share)} → {rp.fmt_share(x.share)}"
             for x in moved.itertuples(index=False)
         )
     )
@@ -426,8 +434,8 @@ plan: rv.Plan = state.call(rv.plan, month_iso, revenue_goal, trailing, settings)
 if plan.reason:
     st.info(f"Not measurable: {plan.reason}")
 st.markdown(
-    f"Goal **{rp.fmt_money(plan.revenue_goal)}** a month at an average won amount of "
-    f"**{rp.fmt_money(plan.avg_won_amount)}** ({plan.won_deals:,} won deals). {plan.note}"
+    f"Goal **{rp.fmt_money(plan.revenue_goal, currency)}** a month at an average won amount of "
+    f"**{rp.fmt_money(plan.avg_won_amount, currency)}** ({plan.won_deals:,} won deals). {plan.note}"
 )
 q1, q2 = st.columns(2)
 with q1:
