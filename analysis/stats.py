@@ -145,3 +145,35 @@ def add_rate_columns(
     out[f"{prefix}low"] = low
     out[f"{prefix}high"] = high
     return out
+
+
+def count_change_test(c1: Any, c2: Any) -> tuple[Any, Any]:
+    """Test whether two event counts over equally long periods differ beyond noise.
+
+    Under the null hypothesis both counts come from Poisson processes with the same rate, so
+    given their total the second count is Binomial(c1 + c2, 1/2). The normal approximation
+    with a continuity correction gives ``z = (|c2 - c1| - 1) / sqrt(c1 + c2)`` (signed like
+    ``c2 - c1``, 0 when the counts differ by at most 1) and a two-sided p-value.
+
+    Parameters
+    ----------
+    c1 : int or array-like
+        Count of the earlier (reference) period.
+    c2 : int or array-like
+        Count of the later period, observed over the same length of time.
+
+    Returns
+    -------
+    (z, p_value)
+        NaN when both counts are 0 (nothing to compare). 100 against 130 gives
+        z = 29 / sqrt(230) = 1.912 and p = 0.056.
+    """
+    like = c1
+    a, b = _as_float_array(c1), _as_float_array(c2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = a + b
+        gap = np.maximum(np.abs(b - a) - 1.0, 0.0)
+        z = np.where(total > 0, np.sign(b - a) * gap / np.sqrt(total), np.nan)
+        p = np.asarray(_erfc(np.abs(z) / math.sqrt(2.0)), dtype="float64")
+        p = np.where(total > 0, p, np.nan)
+    return _wrap(z, like), _wrap(p, like)

@@ -33,6 +33,17 @@ pages = {
     ]
     for section, entries in SECTIONS.items()
 }
+FILTERED: dict[str, str] = {
+    "funnel": "last_month",
+    "sla": "all_history",
+    "rejections": "all_history",
+}
+"""Pages the sidebar's period and filters apply to, with the period a session opens on there
+(the funnel on the last complete month; SLA and rejections over the whole history, whose
+month-by-month charts need it). Every other page draws no filter: it says where they apply."""
+
 nav = st.navigation({k: v for k, v in pages.items() if v})
-st.session_state["filters"] = sidebar.global_filters()
+st.session_state["filters"] = sidebar.global_filters(
+    show=nav.url_path in FILTERED, default_preset=FILTERED.get(nav.url_path, "last_month")
+)
 nav.run()

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from analysis import store
+from analysis.lifecycle import metrics
 from analysis.lifecycle import review as rv
 from dashboard.charts import review as charts
 from dashboard.report_format import (  # noqa: F401  (re-exported for the page)
@@ -196,8 +197,10 @@ def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
 {_goals_section(r)}
 {_goals_figure(r, fig)}
 <h3>The month's funnel</h3>
-<p class="note">Rates: {_e(rv.FUNNEL_BASIS)}.</p>
-{_funnel_table(r.funnel)}
+<p class="note">Definition: {_e(metrics.BASIS_NAMES[r.basis].lower())}. Rates: {
+        _e(metrics.basis_sentence(r.basis, "a stage", "the next stage"))
+    }.</p>
+{_funnel_table(r.funnel, r.basis)}
 <h3>Response to handoffs</h3>
 {_sla_table(h)}
 <p class="note">{fmt_count(resp["responded"])} handoffs answered; median first response
@@ -247,10 +250,11 @@ def report_html(
     settings: rv.ReviewSettings | None = None,
     revenue_goal: float | None = None,
     trailing_months: int = 6,
+    basis: str = "entered",
 ) -> str:
     """The HTML report of ``month`` as text (what the page's download button serves)."""
     review = rv.build_review(
-        con, month, settings or rv.ReviewSettings(), revenue_goal, trailing_months
+        con, month, settings or rv.ReviewSettings(), revenue_goal, trailing_months, basis
     )
     return render_html(review)
 
@@ -262,6 +266,7 @@ def render_report(
     settings: rv.ReviewSettings | None = None,
     revenue_goal: float | None = None,
     trailing_months: int = 6,
+    basis: str = "entered",
 ) -> Path:
     """Write the review of ``month`` (``YYYY-MM``) as one self-contained HTML file.
 
@@ -270,7 +275,7 @@ def render_report(
     """
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = report_html(con, month, settings, revenue_goal, trailing_months)
+    text = report_html(con, month, settings, revenue_goal, trailing_months, basis)
     out.write_text(text, encoding="utf-8")
     return out
 
@@ -328,6 +333,7 @@ def report_cli(
     pdf: Path | str | None = None,
     revenue_goal: float | None = None,
     trailing_months: int = 6,
+    basis: str = "entered",
 ) -> list[Path]:
     """What ``handoff report`` runs: open ``db`` read-only, write the HTML (and PDF).
 
@@ -339,7 +345,7 @@ def report_cli(
     try:
         html_path = render_report(
             con, rv.parse_month(month), out, revenue_goal=revenue_goal,
-            trailing_months=trailing_months,
+            trailing_months=trailing_months, basis=basis,
         )  # fmt: skip
     finally:
         con.close()

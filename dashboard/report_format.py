@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import pandas as pd
+from dashboard import display
 
 STEP_LABELS = {
     "lead_to_mql": "Lead → MQL",
@@ -33,60 +32,16 @@ NOT_MEASURABLE = "not measurable"
 
 
 # --------------------------------------------------------------------------------------
-# Number formats (shared with the page)
+# Number formats: the display layer's, so the page, the report and every other page agree
 # --------------------------------------------------------------------------------------
 
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def fmt_count(value: Any) -> str:
-    """A count as ``1,234`` (``–`` when missing; fractions rounded)."""
-    if _missing(value):
-        return "–"
-    if isinstance(value, float) and math.isinf(value):
-        return "∞"
-    return f"{value:,.0f}"
-
-
-def fmt_money(value: Any) -> str:
-    """An amount as ``852,800`` (the currency of ``opportunities.amount``)."""
-    return fmt_count(value)
-
-
-def fmt_share(value: Any, digits: int = 1) -> str:
-    """A share 0-1 as ``80.2%``."""
-    if _missing(value):
-        return "–"
-    return f"{value:.{digits}%}"
-
-
-def fmt_points(change: Any) -> str:
-    """A change between two shares in percentage points: ``+11.1 pts``."""
-    if _missing(change):
-        return "–"
-    return f"{change * 100:+.1f} pts"
-
-
-def fmt_p(p: Any) -> str:
-    """A p-value: ``0.017``, ``<0.001``."""
-    if _missing(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def fmt_minutes(minutes: Any) -> str:
-    """Minutes as ``42 min``, ``3.5 h`` or ``2.1 d``."""
-    if _missing(minutes):
-        return "–"
-    if minutes < 60:
-        return f"{minutes:.0f} min"
-    if minutes < 1440:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / 1440:.1f} d"
+fmt_count = display.fmt_count
+fmt_share = display.fmt_share
+fmt_points = display.fmt_points
+fmt_p = display.fmt_p
+fmt_minutes = display.fmt_duration
+fmt_money = display.fmt_money
+_missing = display.is_missing
 
 
 def fmt_value(value: Any, unit: str) -> str:

@@ -159,7 +159,9 @@ def _goals_section(r: rv.Review) -> str:
     )
 
 
-def _funnel_table(funnel: pd.DataFrame) -> str:
+def _funnel_table(funnel: pd.DataFrame, basis: str = "entered") -> str:
+    """The month's funnel under ``basis`` (its count column named by the definition)."""
+    key_prefix = "volume" if basis == "entered" else "count"
     rows = []
     for r in funnel.itertuples(index=False):
         entered = fmt_count(r.entered) if r.measurable else NOT_MEASURABLE
@@ -173,9 +175,12 @@ def _funnel_table(funnel: pd.DataFrame) -> str:
             )
         else:
             conv = _td(r.step, cls="text") + _td("") + _td("") + _td("")
-        rows.append(_td(r.label, cls="text") + _td(entered, f"volume.{r.stage}", r.entered) + conv)
+        rows.append(
+            _td(r.label, cls="text") + _td(entered, f"{key_prefix}.{r.stage}", r.entered) + conv
+        )
+    counted = "Entered this month" if basis == "entered" else "Created this month, reached it"
     return _table(
-        ["Stage", "Entered this month", "Next step", "Reached so far", "Rate", "95% interval"],
+        ["Stage", counted, "Next step", "Reached so far", "Rate", "95% interval"],
         rows,
     )
 

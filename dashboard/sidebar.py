@@ -1,8 +1,10 @@
 """The global sidebar filters, shared by every page and mirrored in the URL.
 
 The filter state lives in ``st.session_state`` (widget keys prefixed ``f_``) and is written
-to ``st.query_params`` on every run, so a copied link reproduces the view: ``?from=2025-01-01
-&to=2025-06-30&source=paid_search&source=email&region=EMEA``.
+to ``st.query_params`` on every run, so a copied link reproduces the view: ``?period=custom
+&from=2025-01-01&to=2025-06-30&source=paid_search&source=email&region=EMEA``. A preset
+(``?period=last_month``) is re-read against the data, so the link keeps meaning "last month".
+The filters are drawn only on the pages they apply to (``dashboard/app.py`` says which).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import date
 import streamlit as st
 
 from analysis import filters as flt
+from analysis.lifecycle import periods
 from dashboard import state
 
 # (Filters field, URL parameter, label, shown outside the "More filters" expander)
@@ -53,16 +56,33 @@ def fit_period(start: date, end: date, first: date, last: date) -> tuple[date, d
     return start, end, f"The period {asked[0]} to {asked[1]} was adjusted ({'; '.join(notes)})."
 
 
-def _init_from_url(options: dict[str, list[str]], first: date, last: date) -> None:
-    """Seed the widget state from the URL once per session."""
+def _preset_dates(preset: str, first: date, last: date) -> tuple[date, date]:
+    """The days of ``preset`` for data from ``first`` to ``last``, kept inside the data."""
+    start, end = periods.preset_range(preset, last, first)
+    return max(first, min(start, last)), min(last, max(end, first))
+
+
+def _init_from_url(options: dict[str, list[str]], first: date, last: date, default: str) -> None:
+    """Seed the widget state from the URL once per session.
+
+    ``?period=last_month`` (a preset) wins; ``?from=&to=`` without it is a custom period;
+    neither opens on ``default``.
+    """
     if st.session_state.get("f_initialised"):
         return
     qp = st.query_params
-    start = _parse_date(qp.get("from")) or first
-    end = _parse_date(qp.get("to")) or last
-    start, end, note = fit_period(start, end, first, last)
-    if note:
-        st.session_state["f_note"] = (note, (start, end))
+    preset = qp.get("period")
+    if preset not in periods.PRESETS:
+        preset = "custom" if (qp.get("from") or qp.get("to")) else default
+    if preset == "custom":
+        start = _parse_date(qp.get("from")) or first
+        end = _parse_date(qp.get("to")) or last
+        start, end, note = fit_period(start, end, first, last)
+        if note:
+            st.session_state["f_note"] = (note, (start, end))
+    else:
+        start, end = _preset_dates(preset, first, last)
+    st.session_state["f_preset"] = preset
     st.session_state["f_range"] = (start, end)
     for field, param, _label, _main in DIMENSIONS:
         known = set(options.get(field, []))
@@ -70,8 +90,35 @@ def _init_from_url(options: dict[str, list[str]], first: date, last: date) -> No
     st.session_state["f_initialised"] = True
 
 
-def global_filters() -> flt.Filters | None:
-    """Draw the sidebar filters and return them; None when the database cannot be read."""
+def _keep_alive() -> None:
+    """Keep the filters' values while a page that does not draw them is shown.
+
+    Streamlit forgets a widget's value on a run that does not draw it; writing the value back
+    to the session state keeps it for the next page that does.
+    """
+    for key in ("f_preset", "f_range", *(f"f_{p}" for _f, p, _l, _m in DIMENSIONS)):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def period_note() -> str | None:
+    """The sentence saying the chosen period was adjusted to the data, while it applies."""
+    note, fitted = st.session_state.get("f_note") or ("", None)
+    rng = st.session_state.get("f_range")
+    if note and rng is not None and tuple(rng) == fitted:
+        return note
+    return None
+
+
+def global_filters(
+    show: bool = True, default_preset: str = periods.DEFAULT_PRESET
+) -> flt.Filters | None:
+    """Draw the sidebar filters and return them; None when the database cannot be read.
+
+    ``show`` False (a page the filters do not apply to) draws no filter, only a line saying
+    where they apply, and keeps their values and URL parameters for the pages that use them.
+    ``default_preset`` is the period a session opens on when the URL names none.
+    """
     try:
         options = state.call(flt.filter_options)
     except FileNotFoundError:
@@ -79,20 +126,42 @@ def global_filters() -> flt.Filters | None:
     first, last = options.get("first_date"), options.get("last_date")
     if first is None or last is None:
         return flt.Filters()
-    _init_from_url(options, first, last)
+    if not show:
+        # the filters are seeded by the first page that uses them (its default period)
+        _keep_alive()
+        with st.sidebar:
+            st.caption(
+                "This page covers the whole company: the period and filters apply on "
+                "Funnel, SLA & response and Rejections."
+            )
+        return flt.Filters()
+    _init_from_url(options, first, last, default_preset)
     _keep_period_inside(first, last)
     with st.sidebar:
         st.header("Filters")
-        note, fitted = st.session_state.get("f_note") or ("", None)
-        if note and tuple(st.session_state["f_range"]) == fitted:
-            st.caption(note)  # shown until the period is changed
-        st.date_input(
+        st.selectbox(
             "Period",
+            list(periods.PRESETS),
+            format_func=periods.PRESETS.get,
+            key="f_preset",
+            on_change=_apply_preset,
+            args=(first, last),
+            help="Last month and last quarter are complete calendar months; 'to date' periods "
+            "are still running (marked immature, compared at the same age).",
+        )
+        st.date_input(
+            "Dates",
             key="f_range",
             min_value=first,
             max_value=last,
-            help="Leads, stage entries and events are counted in the period they happened.",
+            on_change=_custom_dates,
+            format="YYYY-MM-DD",
+            help="Leads, stage entries and events are counted in the period they happened "
+            "(UTC days, both ends included). Changing the dates makes the period custom.",
         )
+        note = period_note()
+        if note:
+            st.warning(note, icon=":material/warning:")  # shown until the period is changed
         for field, param, label, main in DIMENSIONS:
             if main:
                 st.multiselect(label, options.get(field, []), key=f"f_{param}", placeholder="All")
@@ -107,6 +176,7 @@ def global_filters() -> flt.Filters | None:
     start, end = rng[0], rng[-1]
     chosen = {field: tuple(st.session_state[f"f_{param}"]) for field, param, _, _ in DIMENSIONS}
     # Only the sidebar's own parameters are written: a page's controls keep theirs.
+    st.query_params["period"] = st.session_state["f_preset"]
     st.query_params["from"], st.query_params["to"] = start.isoformat(), end.isoformat()
     for field, param, _label, _main in DIMENSIONS:
         if chosen[field]:
@@ -114,6 +184,16 @@ def global_filters() -> flt.Filters | None:
         elif param in st.query_params:
             del st.query_params[param]
     return flt.Filters(start=start, end=end, **chosen)
+
+
+def _apply_preset(first: date, last: date) -> None:
+    preset = st.session_state["f_preset"]
+    if preset != "custom":
+        st.session_state["f_range"] = _preset_dates(preset, first, last)
+
+
+def _custom_dates() -> None:
+    st.session_state["f_preset"] = "custom"
 
 
 def _keep_period_inside(first: date, last: date) -> None:
@@ -128,6 +208,7 @@ def _keep_period_inside(first: date, last: date) -> None:
 
 
 def _clear(first: date, last: date) -> None:
-    st.session_state["f_range"] = (first, last)
+    st.session_state["f_preset"] = periods.DEFAULT_PRESET
+    st.session_state["f_range"] = _preset_dates(periods.DEFAULT_PRESET, first, last)
     for _field, param, _label, _main in DIMENSIONS:
         st.session_state[f"f_{param}"] = []

@@ -250,6 +250,13 @@ def metrics(
         str | None, typer.Option(help="Also per value of a dimension (source, team, ...).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+    basis: Annotated[
+        str,
+        typer.Option(
+            help="What stage counts and conversions mean: 'entered' (leads that entered the "
+            "stage in the period) or 'created' (leads created in the period that reached it)."
+        ),
+    ] = "entered",
 ) -> None:
     """Headline numbers: volumes, conversions, deals, SLA, response times, reasons.
 
@@ -269,7 +276,7 @@ def metrics(
         fail(f"--by must be one of {', '.join(sorted(flt.DIMENSIONS))}; got {by!r}")
     con = open_read_only(db)
     try:
-        payload = m.headline(con, start, end, by=by)
+        payload = m.headline(con, start, end, by=by, basis=basis)
     except ValueError as exc:
         fail(str(exc))
     print(json.dumps(payload, indent=2 if as_json else None))
@@ -289,13 +296,16 @@ def report(
     trailing: Annotated[
         int, typer.Option(min=1, max=24, help="Months of history behind the planner's rates.")
     ] = 6,
+    basis: Annotated[
+        str, typer.Option(help="The funnel table's definition: 'entered' or 'created'.")
+    ] = "entered",
 ) -> None:
     """Write the monthly smarketing review as one self-contained HTML file (and a PDF)."""
     from dashboard import report as rp
 
     try:
         written = rp.report_cli(
-            db, month, out, pdf=pdf, revenue_goal=goal, trailing_months=trailing
+            db, month, out, pdf=pdf, revenue_goal=goal, trailing_months=trailing, basis=basis
         )
     except (FileNotFoundError, store.SchemaError, ValueError) as exc:
         fail(str(exc))

@@ -82,6 +82,39 @@ PAIRS: tuple[tuple[str, str], ...] = tuple(
 """Every stage-to-later-stage conversion the headline reports (lead -> mql ... mql -> customer)."""
 
 
+BASES: dict[str, str] = {
+    "entered": "cohort",
+    "created": "created_cohort",
+}
+"""The two meanings a period's stage count and conversion can have, by name, and the
+:data:`analysis.definitions.CONVERSION_BASIS` entry each one is:
+
+- ``entered``: the leads that *entered* stage S in the period (S's period volume), and the
+  share of them that reached T by the end of the data (each step its own cohort);
+- ``created``: the leads *created* in the period that reached S, and the share of them that
+  also reached T (one lead cohort followed down the funnel)."""
+
+BASIS_NAMES: dict[str, str] = {
+    "entered": "Entered the stage in the period",
+    "created": "Created in the period",
+}
+"""Short names of :data:`BASES` for controls, cards and table captions."""
+
+
+def check_basis(basis: str) -> str:
+    """``basis`` when it is one of :data:`BASES`; ValueError otherwise."""
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {', '.join(BASES)}, got {basis!r}")
+    return basis
+
+
+def basis_sentence(basis: str, from_label: str = "S", to_label: str = "T") -> str:
+    """The sentence that says what a count and an S → T rate under ``basis`` mean."""
+    return CONVERSION_BASIS[BASES[check_basis(basis)]].format(
+        from_label=from_label, to_label=to_label
+    )
+
+
 def _entered(f: flt.Filters, stage: str) -> tuple[str, dict[str, Any]]:
     """SQL condition: the lead entered ``stage`` in the range, by ``$as_of``.
 
@@ -93,13 +126,27 @@ def _entered(f: flt.Filters, stage: str) -> tuple[str, dict[str, Any]]:
     return f"({stage}_reached AND ({at} IS NULL OR {at} <= $as_of) AND {where})", params
 
 
-def _funnel_numbers(
-    con: duckdb.DuckDBPyConnection, f: flt.Filters, by: str | None, as_of: datetime
-) -> pd.DataFrame:
-    """Per group: ``v_<stage>`` volumes and ``k<i>`` (reached T) of each pair in :data:`PAIRS`.
+def _in_cohort(f: flt.Filters, stage: str, basis: str) -> tuple[str, dict[str, Any]]:
+    """SQL condition: the lead counts at ``stage`` under ``basis`` (see :data:`BASES`)."""
+    if basis == "entered":
+        return _entered(f, stage)
+    created, params = _entered(f, "lead")
+    at = funnel.STAGE_AT[stage]
+    return f"({created} AND {stage}_reached AND ({at} IS NULL OR {at} <= $as_of))", params
 
-    The cohort of a pair S -> T is the volume of S (leads that entered S in the range),
-    ``k`` those of them that reached T by ``as_of`` (no window).
+
+def _funnel_numbers(
+    con: duckdb.DuckDBPyConnection,
+    f: flt.Filters,
+    by: str | None,
+    as_of: datetime,
+    basis: str = "entered",
+) -> pd.DataFrame:
+    """Per group: volumes ``v_<stage>``, stage counts ``c_<stage>`` and ``k<i>`` per pair.
+
+    ``c_<stage>`` counts under ``basis``; ``k<i>`` (reached T) is per pair in :data:`PAIRS`.
+    The cohort of a pair S -> T is the stage count of S under ``basis``, ``k`` those of them
+    that reached T by ``as_of`` (no window). Volumes are always entries in the range.
     """
     names = [by] if by else []
     cte, params = funnel.entries_cte(f, names)
@@ -108,8 +155,10 @@ def _funnel_numbers(
         cond, date_params = _entered(f, s)
         params.update(date_params)
         aggs.append(f'count(*) FILTER (WHERE {cond}) AS "v_{s}"')
+        cond, _ = _in_cohort(f, s, basis)
+        aggs.append(f'count(*) FILTER (WHERE {cond}) AS "c_{s}"')
     for i, (s, t) in enumerate(PAIRS):
-        cond, _ = _entered(f, s)
+        cond, _ = _in_cohort(f, s, basis)
         t_at = funnel.STAGE_AT[t]
         aggs.append(
             f"count(*) FILTER (WHERE {cond} AND {t}_reached "
@@ -123,6 +172,60 @@ def _funnel_numbers(
     {f'GROUP BY GROUPING SETS ((), ("{by}"))' if by else ""}
     """
     return flt.query_df(con, sql, {**params, "as_of": as_of})
+
+
+def funnel_counts(
+    con: duckdb.DuckDBPyConnection,
+    filters: flt.Filters,
+    basis: str = "entered",
+    as_of: date | datetime | str | None = None,
+) -> pd.DataFrame:
+    """The period's funnel under one definition: a count per stage and each step's rate.
+
+    Parameters
+    ----------
+    con : DuckDBPyConnection
+        Connection (or cursor) on a Handoff Health database.
+    filters : Filters
+        Dimension filters and the period (``start``..``end``, inclusive UTC days).
+    basis : str
+        ``entered`` or ``created`` (:data:`BASES`): what a stage count means.
+    as_of : date or datetime, optional
+        The "now": entries and conversions after it are ignored (default the data's end;
+        with no dated fact at all, every recorded entry); a past ``as_of`` replays what was
+        known then (comparisons at the same age).
+
+    Returns
+    -------
+    DataFrame
+        One row per stage in funnel order: ``stage``, ``count`` (leads counted at the stage
+        under ``basis``), ``entered`` (leads that first entered it in the period),
+        ``next_stage`` (None for the last), ``k`` (of the ``count`` leads, those that reached
+        the next stage by ``as_of``), ``n`` (= ``count``), ``rate``, ``low``, ``high``
+        (95% Wilson; NaN for the last stage).
+    """
+    check_basis(basis)
+    # an undated history has no "now": every recorded entry counts
+    as_of_dt = funnel.resolve_as_of(con, as_of) or datetime(9999, 12, 31)
+    rec = _funnel_numbers(con, filters, None, as_of_dt, basis).iloc[0].to_dict()
+    rows = []
+    for i, s in enumerate(STAGES):
+        nxt = STAGES[i + 1] if i + 1 < len(STAGES) else None
+        count = int(rec.get(f"c_{s}", 0))
+        rows.append(
+            {
+                "stage": s,
+                "count": count,
+                "entered": int(rec.get(f"v_{s}", 0)),
+                "next_stage": nxt,
+                "k": int(rec.get(f"k{PAIRS.index((s, nxt))}", 0)) if nxt else 0,
+                "n": count if nxt else 0,
+            }
+        )
+    out = stats.add_rate_columns(pd.DataFrame(rows))
+    out[["k", "n"]] = out[["k", "n"]].astype("float64")
+    out.loc[out["next_stage"].isna(), ["k", "n", "rate", "low", "high"]] = np.nan
+    return out
 
 
 def _sla_numbers(
@@ -198,11 +301,14 @@ def _funnel_block(fun: pd.Series | None, avail: measurable.Measurability) -> dic
     """Volumes and every pair's cohort conversion from one row of :func:`_funnel_numbers`."""
     start = STAGES.index(avail.funnel_start)
     volumes: dict[str, Any] = {}
+    counts: dict[str, Any] = {}
     for i, s in enumerate(STAGES):
         if i < start:
             _null(volumes, s, _start_reason(avail.funnel_start))
+            _null(counts, s, _start_reason(avail.funnel_start))
         else:
             volumes[s] = int(fun[f"v_{s}"]) if fun is not None else 0
+            counts[s] = int(fun[f"c_{s}"]) if fun is not None else 0
     conversions: dict[str, Any] = {}
     for i, (s, t) in enumerate(PAIRS):
         key = f"{s}_to_{t}"
@@ -210,9 +316,9 @@ def _funnel_block(fun: pd.Series | None, avail: measurable.Measurability) -> dic
             _null(conversions, key, _start_reason(avail.funnel_start))
             continue
         k = int(fun[f"k{i}"]) if fun is not None else 0
-        n = int(fun[f"v_{s}"]) if fun is not None else 0
+        n = int(fun[f"c_{s}"]) if fun is not None else 0
         conversions[key] = {"from": s, "to": t, **_rate(k, n)}
-    return {"volumes": volumes, "conversions": conversions}
+    return {"volumes": volumes, "stage_counts": counts, "conversions": conversions}
 
 
 def _sla_block(
@@ -339,6 +445,7 @@ def headline(
     end: date | str | None,
     by: str | None = None,
     filters: flt.Filters | None = None,
+    basis: str = "entered",
 ) -> dict[str, Any]:
     """Headline numbers for the dates ``start`` to ``end`` (inclusive, UTC).
 
@@ -354,16 +461,22 @@ def headline(
         same numbers per value under ``groups``.
     filters : Filters, optional
         Dimension filters to apply as well (their own dates are replaced by the range).
+    basis : str
+        What a stage count and a conversion mean (:data:`BASES`): ``entered`` (leads that
+        entered the stage in the range; the default) or ``created`` (leads created in the
+        range that reached it).
 
     Returns
     -------
     dict
         ``start``, ``end``, ``as_of`` (ISO text; the latest recorded fact),
-        ``funnel_start`` (the first stage this history shows), ``conversion_basis`` (what
-        the conversions mean, in words), ``volumes`` (per stage: leads that first entered
-        it in the range), ``conversions`` (every pair ``S_to_T`` of :data:`PAIRS`: ``from``,
-        ``to``, ``k`` of the ``n`` leads that entered S in the range reached T by
-        ``as_of``, ``rate``, ``low``, ``high``), ``won`` (deals won in the range, one
+        ``funnel_start`` (the first stage this history shows), ``basis`` and
+        ``basis_name`` (the definition chosen), ``conversion_basis`` (what the stage counts
+        and conversions mean, in words), ``volumes`` (per stage: leads that first entered
+        it in the range, whatever the basis), ``stage_counts`` (per stage: leads counted
+        there under the basis), ``conversions`` (every pair ``S_to_T`` of :data:`PAIRS`:
+        ``from``, ``to``, ``k`` of the ``n`` leads counted at S reached T by ``as_of``,
+        ``rate``, ``low``, ``high``), ``won`` (deals won in the range, one
         definition: :mod:`analysis.lifecycle.deals`), ``win_rate`` (won ÷ (won + lost)
         with k, n, interval), ``won_amount`` and ``won_with_amount``, ``open_deals``
         (open now), ``sales_cycle`` (MQL -> customer: ``n``, ``median_days``,
@@ -378,6 +491,7 @@ def headline(
         same keys>}``, most leads first.
     """
     # Long on purpose: a docstring listing every block of the JSON, then one call per block.
+    check_basis(basis)
     f = _range_filters(start, end, by, filters)
     start_d, end_d = f.start, f.end
     as_of = data_as_of(con)
@@ -387,14 +501,16 @@ def headline(
         "end": end_d,
         "as_of": as_of,
         "funnel_start": avail.funnel_start,
-        "conversion_basis": CONVERSION_BASIS["cohort"].format(from_label="S", to_label="T"),
+        "basis": basis,
+        "basis_name": BASIS_NAMES[basis],
+        "conversion_basis": basis_sentence(basis),
         "not_measurable": avail.reasons(),
     }
     empty = pd.DataFrame(columns=["is_group", "grp"])
     if as_of is None:
         fun = sla_df = reasons = deals_df = cycle = empty
     else:
-        fun = _funnel_numbers(con, f, by, as_of)
+        fun = _funnel_numbers(con, f, by, as_of, basis)
         sla_df = _sla_numbers(con, f, by, as_of) if avail.sla.measurable else empty
         reasons = _reason_numbers(con, f, by)
         deals_df = deals.deal_summary(con, f, by=by, as_of=as_of)

@@ -6,8 +6,9 @@ import streamlit as st
 
 from analysis import filters as flt
 from analysis.definitions import conversion_label
-from analysis.lifecycle import funnel, measurable
-from dashboard import state
+from analysis.lifecycle import funnel, measurable, metrics, periods
+from dashboard import display, state, urlstate
+from dashboard import periods_ui as ui
 from dashboard.charts import funnel as charts
 from dashboard.tables import show_table
 
@@ -43,25 +44,50 @@ if conv.empty:
     )
     st.stop()
 
-# ------------------------------------------------------------------ funnel
-st.subheader("Funnel")
-period = (
-    f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}" if filters.start and filters.end else ""
+# ------------------------------------------------------------------ the period's funnel
+period = state.call(periods.period_of, filters)
+st.subheader(f"{period.label}: the funnel against the previous period" if period else "Funnel")
+basis = ui.basis_control("fu_basis")
+st.markdown(ui.definition_caption(basis))
+counts = state.call(metrics.funnel_counts, filters, basis)
+counts = counts[counts["stage"].isin(conv["stage"])].reset_index(drop=True)
+if period is not None and dated:
+    text, immature = ui.maturity_text(period)
+    (st.warning if immature else st.caption)(text)
+    compare = state.call(periods.compare_funnel, filters, basis)
+    ui.comparison_cards(compare, period, basis, list(counts["stage"]))
+else:
+    st.caption("Not compared with earlier periods: this history has no dates.")
+    for col, rec in zip(st.columns(len(counts)), counts.to_dict("records"), strict=True):
+        col.metric(charts.STAGE_PLURAL[rec["stage"]], display.fmt_count(rec["count"]))
+label = period.label if period else "All history"
+display.chart(
+    charts.basis_funnel_chart(counts, metrics.BASIS_NAMES[basis], label),
+    charts.basis_funnel_summary(counts, label),
+    key="fu_funnel_chart",
 )
-st.caption(
-    f"Cohort: leads that entered the {charts.STAGE_LABEL[avail.funnel_start]} stage "
-    f"{period or 'in the period'}, counted at every stage they have reached so far. Each "
-    "step rate is the share of the previous stage that got here (a lead-cohort rate: of "
-    "this cohort's leads that reached a stage, the share that also reached the next one; "
-    "not the ratio of stage entries in the period)."
+show_table(
+    display.label_frame(
+        counts.assign(stage=counts["stage"], next_stage=counts["next_stage"]),
+        code_columns=("stage", "next_stage"),
+        names={
+            "count": f"Leads ({metrics.BASIS_NAMES[basis].lower()})",
+            "entered": "Entered the stage in the period",
+            "k": "Reached the next stage (k)",
+            "n": "of (n)",
+            "rate": "Step rate",
+            "low": "95% low",
+            "high": "95% high",
+        },
+    ),
+    "fu_funnel",
+    f"funnel_{basis}.csv",
+    **{
+        "Step rate": st.column_config.NumberColumn(format="percent"),
+        "95% low": st.column_config.NumberColumn(format="percent"),
+        "95% high": st.column_config.NumberColumn(format="percent"),
+    },
 )
-captions = charts.stage_captions(conv)
-for col, rec in zip(st.columns(len(conv)), conv.to_dict("records"), strict=True):
-    col.metric(charts.STAGE_PLURAL[rec["stage"]], f"{int(rec['reached']):,}")
-    col.caption(captions[rec["stage"]])
-st.plotly_chart(charts.funnel_chart(conv), key="fu_funnel_chart")
-table, columns = charts.funnel_table(conv)
-show_table(table, "fu_funnel", "funnel.csv", **columns)
 
 if not dated:
     st.subheader("Stage entries, cohort trends and velocity")
@@ -69,34 +95,49 @@ if not dated:
 else:
     # ------------------------------------------------------------------ volumes
     st.subheader("Stage entries per period")
+    urlstate.restore("fu_grain", "grain", options=("month", "week"))
     grain = (
         st.segmented_control(
-            "Count per", ["month", "week"], default="month", key="fu_grain", required=True
+            "Count per",
+            ["month", "week"],
+            default=None if "fu_grain" in st.session_state else "month",
+            key="fu_grain",
+            required=True,
+            format_func=str.capitalize,
         )
         or "month"
     )
+    urlstate.mirror("fu_grain", "grain")
     st.caption(
         "Leads created, and leads entering each later stage, counted in the period they entered "
         "it (a December lead that became an MQL in January is a January MQL). Each panel has "
-        "its own scale."
+        "its own scale. **Hatched, pale bars are immature**: that period had not ended by the "
+        "data's last date, so its count is still growing."
     )
     volumes = state.call(funnel.period_volumes, filters, grain)
     if volumes.empty:
         st.info("No stage entries in the chosen period.")
     else:
-        st.plotly_chart(charts.volumes_chart(volumes, grain), key="fu_volumes_chart")
+        as_of = period.as_of if period else None
+        display.chart(
+            charts.volumes_chart(volumes, grain, as_of),
+            charts.volumes_summary(volumes, grain, as_of),
+            key="fu_volumes_chart",
+        )
 
     # ------------------------------------------------------------------ trends
     st.subheader("Cohort conversion by month")
+    urlstate.restore("fu_window", "window", parse=int, options=WINDOWS)
     window = st.columns([1, 3])[0].selectbox(
         "Conversion window",
         WINDOWS,
-        index=WINDOWS.index(30),
+        index=None if "fu_window" in st.session_state else WINDOWS.index(30),
         format_func=lambda d: f"{d} days",
         key="fu_window",
         help="A cohort member counts as converted when it reached the next stage within this "
         "many days of entering the first one.",
     )
+    urlstate.mirror("fu_window", "window")
     trends = {
         step: state.call(funnel.month_over_month, filters, *step, window, alpha=ALPHA)
         for step in TREND_STEPS
@@ -148,19 +189,26 @@ else:
 # ------------------------------------------------------------------ breakdown
 st.subheader("Breakdown")
 left, right = st.columns(2)
+urlstate.restore("fu_dim", "breakdown", options=charts.DIMENSION_LABEL)
 dim = left.selectbox(
     "Break down by",
     list(charts.DIMENSION_LABEL),
     format_func=charts.DIMENSION_LABEL.get,
     key="fu_dim",
 )
-step = right.selectbox(
-    "Step to chart",
-    charts.BREAKDOWN_STEPS,
-    index=1,
-    format_func=lambda s: charts.step_label(*s),
-    key="fu_step",
-)
+urlstate.mirror("fu_dim", "breakdown")
+step_codes = {f"{a}-{b}": (a, b) for a, b in charts.BREAKDOWN_STEPS}
+urlstate.restore("fu_step", "step", options=step_codes)
+step = step_codes[
+    right.selectbox(
+        "Step to chart",
+        list(step_codes),
+        index=None if "fu_step" in st.session_state else 1,
+        format_func=lambda code: charts.step_label(*step_codes[code]),
+        key="fu_step",
+    )
+]
+urlstate.mirror("fu_step", "step")
 breakdown = state.call(funnel.breakdown, filters, dim)
 reference = charts.reference_rate(conv, step)
 st.caption(

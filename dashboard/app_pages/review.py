@@ -12,9 +12,12 @@ import streamlit as st
 
 from analysis import config, store
 from analysis.imports import ingest
+from analysis.lifecycle import periods
 from analysis.lifecycle import review as rv
+from analysis.store import settings as company_settings
+from dashboard import display, state, urlstate
+from dashboard import periods_ui as ui
 from dashboard import report as rp
-from dashboard import state
 from dashboard.charts import review as charts
 from dashboard.tables import HIGH_95, LOW_95, show_table
 
@@ -33,27 +36,33 @@ st.caption(
     "The smarketing meeting in one page: goals against actuals, the four classic handoff "
     "failures, what changed beyond noise, where the month's MQLs are now, and what the "
     "revenue goal needs at recent conversion rates. The review covers the whole company "
-    "(targets are company-wide): the sidebar filters do not apply here."
+    "(targets are company-wide), so it has no sidebar filters."
 )
 
 state.require_database()
 months = state.call(rv.available_months)
+currency = state.call(company_settings.load).currency
 
 if not months:
     st.info("The database has no history yet: import files with `handoff import`.")
     st.stop()
 
 # --- controls ---------------------------------------------------------------------------
-c_month, c_thresholds = st.columns([1, 2])
+c_month, c_basis, c_thresholds = st.columns([1, 1, 2])
 default = state.call(rv.default_month)
+urlstate.restore("rv_month", "month", parse=rv.parse_month, options=months)
 month: date = c_month.selectbox(
     "Month",
     months,
-    index=months.index(default) if default in months else 0,
-    format_func=rv.month_label,
+    index=None if "rv_month" in ss else (months.index(default) if default in months else 0),
+    format_func=lambda m: (
+        rv.month_label(m) + ("" if m != months[0] or m == default else " (running)")
+    ),
     key="rv_month",
     help="Calendar month, UTC. Opens on the last complete month that has data.",
 )
+urlstate.mirror("rv_month", "month", fmt=lambda m: m.strftime("%Y-%m"))
+basis = ui.basis_control("rv_basis", c_basis)
 with c_thresholds.expander("Check thresholds"):
     t1, t2 = st.columns(2)
     sla_floor = t1.number_input(
@@ -66,28 +75,34 @@ with c_thresholds.expander("Check thresholds"):
         key="rv_sla_floor",
         help="Empty: the month's pct_contacted_in_sla target, else 80%.",
     )
+    urlstate.restore("rv_window", "window", parse=int, options=range(1, 181))
     window = t2.number_input(
         "Conversion window (days)",
         min_value=1,
         max_value=180,
-        value=30,
+        value=None if "rv_window" in ss else 30,
         key="rv_window",
         help="MQL→SQL and the cohort rates under 'What changed' count conversions within "
         "this many days; a month is judged once all its MQLs have had that long.",
     )
+    urlstate.mirror("rv_window", "window")
+    urlstate.restore("rv_shortfall", "shortfall", parse=int, options=range(50, 101))
     shortfall = t1.slider(
         "Not enough MQLs below (% of target)",
         50,
         100,
-        90,
+        None if "rv_shortfall" in ss else 90,
         key="rv_shortfall",
     )
+    urlstate.mirror("rv_shortfall", "shortfall")
+    urlstate.restore("rv_noise", "noise", parse=lambda t: t == "on")
     beyond_noise = t2.toggle(
         "Flag shortfalls only beyond noise",
-        value=True,
+        value=ss.get("rv_noise", True),
         key="rv_noise",
         help="On: a rate counts as below its floor only when its whole 95% interval is below.",
     )
+    urlstate.mirror("rv_noise", "noise", fmt=lambda v: "on" if v else "off")
 settings = rv.ReviewSettings(
     sla_min_compliance=None if sla_floor is None else sla_floor / 100,
     conversion_window_days=float(window),
@@ -95,12 +110,14 @@ settings = rv.ReviewSettings(
     beyond_noise=beyond_noise,
 )
 month_iso = month.strftime("%Y-%m")
-review: rv.Review = state.call(rv.build_review, month_iso, settings)
+review: rv.Review = state.call(rv.build_review, month_iso, settings, None, 6, basis)
 
 if not review.complete:
-    st.info(
-        f"{review.label} is still in progress: the data covers {review.elapsed:.0%} of it "
-        f"(up to {review.as_of:%Y-%m-%d %H:%M} UTC). Volume targets are pro-rated in the checks."
+    st.warning(
+        f"**{review.label} is still in progress (immature)**: the data covers "
+        f"{review.elapsed:.0%} of it (up to {review.as_of:%Y-%m-%d %H:%M} UTC). Volume targets "
+        "are pro-rated in the checks, and the comparison below is made at the same age.",
+        icon=":material/hourglass_top:",
     )
 
 # --- summary tiles ----------------------------------------------------------------------
@@ -116,7 +133,7 @@ cols[0].metric(
 avail = review.availability
 mql_target = goals.loc["mqls", "target"]
 cols[1].metric(
-    "MQLs",
+    "MQLs entered this month",
     rp.fmt_count(goals.loc["mqls", "actual"])
     if goals.loc["mqls", "measurable"]
     else rp.NOT_MEASURABLE,
@@ -137,7 +154,9 @@ cols[2].metric(
 )
 cols[3].metric(
     "Won revenue" if avail.revenue.measurable else "Deals won",
-    rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.fmt_count(deals["won"]),
+    rp.fmt_money(deals["won_revenue"], currency)
+    if avail.revenue.measurable
+    else rp.fmt_count(deals["won"]),
     help=f"{int(deals['won'])} deals won this month (leads that reached the customer stage)."
     if avail.revenue.measurable
     else f"Won revenue not measurable: {avail.revenue.reason}",
@@ -184,8 +203,14 @@ else:
     st.caption(f"Not measurable: {avail.goals.reason}")
 
 h = review.headline
-st.subheader("The month's funnel")
-st.caption(f"Rates: {rv.FUNNEL_BASIS}.")
+st.subheader("The month's funnel, against last month and last year at the same age")
+st.markdown(ui.definition_caption(basis))
+month_period = state.call(periods.period_of, rv.month_filters(month))
+compare = state.call(periods.compare_funnel, rv.month_filters(month), basis)
+if month_period is not None:
+    st.caption(ui.maturity_text(month_period)[0])
+    shown = [s for s in rv.STAGE_LABELS if review.funnel.set_index("stage").loc[s, "measurable"]]
+    ui.comparison_cards(compare, month_period, basis, shown)
 show_table(
     review.funnel[
         ["label", "entered", "step", "k", "n", "rate", "low", "high"]
@@ -194,7 +219,10 @@ show_table(
     "rv_funnel",
     f"funnel_{month_iso}.csv",
     label="Stage",
-    entered=st.column_config.NumberColumn("Entered this month", format="localized"),
+    entered=st.column_config.NumberColumn(
+        "Entered this month" if basis == "entered" else "Created this month, reached it",
+        format="localized",
+    ),
     step="Next step",
     k=st.column_config.NumberColumn("Reached so far", format="localized"),
     n=st.column_config.NumberColumn("of", format="localized"),
@@ -211,7 +239,9 @@ elif sla_rows.empty:
     st.caption("No MQL handoffs this month.")
 else:
     show_table(
-        sla_rows[["tier", "target_minutes", "k", "n", "rate", "low", "high", "pending"]],
+        sla_rows[["tier", "target_minutes", "k", "n", "rate", "low", "high", "pending"]].assign(
+            tier=sla_rows["tier"].map(display.label)
+        ),
         "rv_sla",
         f"sla_{month_iso}.csv",
         tier="SLA tier",
@@ -315,7 +345,7 @@ d = st.columns(5)
 d[0].metric("Won", rp.fmt_count(deals["won"]))
 d[1].metric(
     "Won revenue",
-    rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+    rp.fmt_money(deals["won_revenue"], currency) if avail.revenue.measurable else rp.NOT_MEASURABLE,
     help=None if avail.revenue.measurable else avail.revenue.reason,
 )
 d[2].metric(
@@ -332,7 +362,9 @@ d[3].metric(
 )
 d[4].metric(
     "Average won amount",
-    rp.fmt_money(deals["avg_won_amount"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+    rp.fmt_money(deals["avg_won_amount"], currency)
+    if avail.revenue.measurable
+    else rp.NOT_MEASURABLE,
 )
 st.subheader("Why sales turned MQLs down")
 rs = review.reasons
@@ -341,7 +373,7 @@ if not avail.rejections.measurable:
 show_table(
     pd.DataFrame(
         {
-            "reason": rs["reason"],
+            "reason": rs["reason"].map(display.label),
             "count": rs["count"],
             "share": [rp.fmt_share(x) for x in rs["share"]],
             "prev_count": rs["prev_count"],
@@ -365,7 +397,7 @@ if len(moved):
     st.markdown(
         "**Moved beyond noise:** "
         + "; ".join(
-            f"{x.reason} {rp.fmt_share(x.prev_share)} → {rp.fmt_share(x.share)}"
+            f"{display.label(x.reason)} {rp.fmt_share(x.prev_share)} → {rp.fmt_share(x.share)}"
             for x in moved.itertuples(index=False)
         )
     )
@@ -388,20 +420,22 @@ goal = p1.number_input(
     key=f"rv_goal_{month_iso}",
     help=f"Default: {review.plan.goal_source} for {review.label}.",
 )
+urlstate.restore("rv_trailing", "trailing", parse=int, options=WINDOWS)
 trailing = p2.selectbox(
     "Rates measured over the last",
     WINDOWS,
-    index=WINDOWS.index(6),
+    index=None if "rv_trailing" in ss else WINDOWS.index(6),
     format_func=lambda m: f"{m} months",
     key="rv_trailing",
 )
+urlstate.mirror("rv_trailing", "trailing")
 revenue_goal = None if goal == default_goal else float(goal)
 plan: rv.Plan = state.call(rv.plan, month_iso, revenue_goal, trailing, settings)
 if plan.reason:
     st.info(f"Not measurable: {plan.reason}")
 st.markdown(
-    f"Goal **{rp.fmt_money(plan.revenue_goal)}** a month at an average won amount of "
-    f"**{rp.fmt_money(plan.avg_won_amount)}** ({plan.won_deals:,} won deals). {plan.note}"
+    f"Goal **{rp.fmt_money(plan.revenue_goal, currency)}** a month at an average won amount of "
+    f"**{rp.fmt_money(plan.avg_won_amount, currency)}** ({plan.won_deals:,} won deals). {plan.note}"
 )
 q1, q2 = st.columns(2)
 with q1:
@@ -442,7 +476,9 @@ def report_bytes() -> bytes:
     """The HTML report with the page's settings (run when the button is clicked)."""
     con = store.connect_read_only(db_file)
     try:
-        return rp.report_html(con, month_iso, settings, revenue_goal, trailing).encode("utf-8")
+        return rp.report_html(con, month_iso, settings, revenue_goal, trailing, basis).encode(
+            "utf-8"
+        )
     finally:
         con.close()
 

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.charts.axes import time_axis as _time_axis
 from dashboard.charts.common import (
     BAD,
     GOOD,
@@ -161,7 +162,9 @@ def trend_chart(trends: Mapping[tuple[str, str], pd.DataFrame], window_days: flo
             row=1,
             col=i,
         )
-        fig.update_xaxes(tickformat="%b<br>%Y", title="cohort month", row=1, col=i)
+        fig.update_xaxes(title="cohort month", row=1, col=i)
+        months = trends[steps[i - 1]]["cohort"].nunique() if steps[i - 1] in trends else 1
+        _time_axis(fig, "month", months, row=1, col=i)
     return fig
 
 

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from dashboard.charts.axes import count_axis, time_axis
 from dashboard.charts.cohorts import (  # noqa: F401  (the page's cohort charts)
     change_callouts,
     cohort_heatmap,
@@ -40,6 +41,7 @@ from dashboard.charts.common import (
     step_label,
     style,
 )
+from dashboard.display import label as code_label
 
 
 def _entered_text(stage: str) -> str:
@@ -161,10 +163,38 @@ def st_days(label: str, help: str | None = None) -> Any:
 # --------------------------------------------------------------------------- volumes
 
 
-def volumes_chart(vol: pd.DataFrame, grain: str) -> go.Figure:
+def immature_periods(periods: pd.Series, grain: str, as_of: Any) -> pd.Series:
+    """True for each period start whose period had not ended by ``as_of`` (still running)."""
+    if as_of is None:
+        return pd.Series(False, index=periods.index)
+    step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1)}.get(
+        grain, pd.DateOffset(months={"month": 1, "quarter": 3, "year": 12}.get(grain, 1))
+    )
+    ends = pd.to_datetime(periods) + step
+    return ends > pd.Timestamp(as_of)
+
+
+def volumes_summary(vol: pd.DataFrame, grain: str, as_of: Any = None) -> str:
+    """One sentence for the volumes chart: the newest complete period's MQLs."""
+    mql = vol[vol["stage"] == "mql"].sort_values("period")
+    done = mql[~immature_periods(mql["period"], grain, as_of)]
+    if done.empty:
+        return f"No {grain} in the period is complete yet: every bar is still growing."
+    last = done.iloc[-1]
+    peak = done.loc[done["entries"].idxmax()]
+    when = "%b %Y" if grain != "day" and grain != "week" else "%d %b %Y"
+    return (
+        f"{int(last['entries']):,} MQLs in the {grain} of {last['period']:{when}} (the newest "
+        f"complete one); the most in a {grain} was {int(peak['entries']):,} "
+        f"({peak['period']:{when}})."
+    )
+
+
+def volumes_chart(vol: pd.DataFrame, grain: str, as_of: Any = None) -> go.Figure:
     """Stage entries per period, one small panel per stage (each with its own scale).
 
-    ``vol`` is :func:`analysis.funnel.period_volumes` without breakdown.
+    ``vol`` is :func:`analysis.funnel.period_volumes` without breakdown. Periods still
+    running at ``as_of`` are drawn hatched and pale (immature).
     """
     stages = list(STAGE_LABEL)
     unit = GRAIN_UNIT.get(grain, grain)
@@ -172,22 +202,29 @@ def volumes_chart(vol: pd.DataFrame, grain: str) -> go.Figure:
     fig = make_subplots(rows=1, cols=len(stages), subplot_titles=titles, horizontal_spacing=0.04)
     for i, stage in enumerate(stages, start=1):
         part = vol[vol["stage"] == stage]
+        young = immature_periods(part["period"], grain, as_of)
         fig.add_bar(
             x=part["period"],
             y=part["entries"],
             name=STAGE_PLURAL[stage],
             marker_color=STAGE_COLORS[stage],
+            marker_opacity=[0.45 if y else 1.0 for y in young],
+            marker_pattern_shape=["/" if y else "" for y in young],
+            customdata=["immature: period still running" if y else "" for y in young],
             showlegend=False,
             hovertemplate=(
-                f"{unit} of %{{x|%d %b %Y}}: %{{y:,}} {STAGE_PLURAL_LOWER[stage]}<extra></extra>"
+                f"{unit} of %{{x|%d %b %Y}}: %{{y:,}} {STAGE_PLURAL_LOWER[stage]}"
+                "<br>%{customdata}<extra></extra>"
             ),
             row=1,
             col=i,
         )
     style(fig, height=300)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, bargap=0.15)
-    fig.update_xaxes(tickformat="%b<br>%Y" if grain != "day" else "%d %b", nticks=5)
-    fig.update_yaxes(rangemode="tozero", tickformat=",d")
+    for i, stage in enumerate(stages, start=1):
+        part = vol[vol["stage"] == stage]
+        time_axis(fig, grain, part["period"].nunique(), row=1, col=i)
+        count_axis(fig, part["entries"].max(), row=1, col=i)
     fig.update_yaxes(title=f"entries per {unit} (leads)", row=1, col=1)
     return fig
 
@@ -215,7 +252,8 @@ def breakdown_table(bd: pd.DataFrame, dim: str) -> tuple[pd.DataFrame, dict]:
     counts = [_COUNT[s] for s in STAGE_LABEL]
     rates = [f"{s}_to_{t}" for s, t in BREAKDOWN_STEPS]
     bounds = [f"{r}_{b}" for r in rates for b in ("low", "high")]
-    table = bd[[dim, *counts, *rates, *bounds]]
+    table = bd[[dim, *counts, *rates, *bounds]].copy()
+    table[dim] = table[dim].map(code_label)
     config: dict = {dim: DIMENSION_LABEL.get(dim, dim)}
     for s in STAGE_LABEL:
         config[_COUNT[s]] = st_number(STAGE_PLURAL[s], f"Leads of the cohort that reached {s}")
@@ -264,7 +302,7 @@ def breakdown_chart(
             df[dim], df[k_col], df[n_col], df[col], df[f"{col}_low"], df[f"{col}_high"], strict=True
         )
     ]
-    y = df[dim].astype(str)
+    y = df[dim].map(code_label)
     fig = go.Figure()
     fig.add_scatter(
         x=df[col].where(has),
@@ -401,3 +439,62 @@ def velocity_chart(vt: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(autorange="reversed", title=None)
     fig.update_layout(margin={"l": 10, "r": 20, "t": 80, "b": 10}, legend={"y": 1.04})
     return fig
+
+
+# --------------------------------------------------------------------------- the period's funnel
+
+
+def basis_funnel_chart(counts: pd.DataFrame, basis_name: str, period_label: str) -> go.Figure:
+    """The period's funnel under one definition: a bar per stage and its step rate.
+
+    ``counts`` is :func:`analysis.lifecycle.metrics.funnel_counts`. Each bar carries its count
+    and, from the second stage on, the step rate into it (k of n of the previous stage).
+    """
+    labels, hovers = [], []
+    prev = None
+    for rec in counts.to_dict("records"):
+        text = f"{int(rec['count']):,}"
+        hover = f"<b>{STAGE_PLURAL[rec['stage']]}</b>: {text} ({basis_name.lower()})"
+        if prev is not None and prev["n"]:
+            step = rate_text(prev["k"], prev["n"], prev["rate"], prev["low"], prev["high"])
+            text += (
+                f" · {pct(prev['rate'])} of {STAGE_PLURAL_LOWER[prev['stage']]} "
+                f"({k_of_n(prev['k'], prev['n'])})"
+            )
+            hover += f"<br>{STAGE_PLURAL[prev['stage']]} that reached it: {step}"
+        labels.append(text)
+        hovers.append(hover)
+        prev = rec
+    fig = go.Figure(
+        go.Funnel(
+            y=[STAGE_PLURAL[s] for s in counts["stage"]],
+            x=counts["count"],
+            text=labels,
+            textinfo="text",
+            textposition="outside",
+            customdata=hovers,
+            hovertemplate="%{customdata}<extra></extra>",
+            marker={"color": [STAGE_COLORS[s] for s in counts["stage"]]},
+            connector={"line": {"color": NEUTRAL, "width": 1}},
+            cliponaxis=False,
+        )
+    )
+    style(fig, title=f"{period_label}: {basis_name.lower()}", height=340)
+    fig.update_layout(margin={"l": 10, "r": 300, "t": 50, "b": 10})
+    fig.update_yaxes(title=None)
+    return fig
+
+
+def basis_funnel_summary(counts: pd.DataFrame, period_label: str) -> str:
+    """One sentence for the period's funnel chart (its text alternative)."""
+    first, last = counts.iloc[0], counts.iloc[-1]
+    text = f"{period_label}: {int(first['count']):,} {STAGE_PLURAL_LOWER[first['stage']]}"
+    by_stage = counts.set_index("stage")
+    if "mql" in by_stage.index and first["stage"] != "mql":
+        text += f", {int(by_stage.loc['mql', 'count']):,} MQLs"
+    if first["n"]:
+        text += (
+            f", of which {pct(first['rate'])} reached {STAGE_LABEL[first['next_stage']]} "
+            f"({k_of_n(first['k'], first['n'])})"
+        )
+    return text + f", and {int(last['count']):,} won."

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.common import BAD, GOOD, NEUTRAL, PALETTE, style
+from dashboard.display import label
 
 STATUS_COLORS = {
     "mql": "#9ecae1",
@@ -99,7 +100,7 @@ def status_chart(status: pd.DataFrame) -> go.Figure:
 
 def reasons_chart(reasons: pd.DataFrame, top: int = 8) -> go.Figure:
     """Share of each rejection reason, this month against the previous month."""
-    r = reasons.head(top).iloc[::-1]
+    r = reasons.head(top).iloc[::-1].assign(reason=lambda d: d["reason"].map(label))
     fig = go.Figure()
     if r.empty:
         fig.add_annotation(text="No rejections recorded in these two months", showarrow=False)
@@ -111,7 +112,7 @@ def reasons_chart(reasons: pd.DataFrame, top: int = 8) -> go.Figure:
         name="previous month",
         marker_color=PREVIOUS,
         customdata=r["prev_count"],
-        hovertemplate="%{y}: %{x:.0%} (%{customdata} rejections)<extra>previous month</extra>",
+        hovertemplate="%{y}: %{x:.1%} (%{customdata} rejections)<extra>previous month</extra>",
     )
     fig.add_bar(
         y=r["reason"],
@@ -123,7 +124,7 @@ def reasons_chart(reasons: pd.DataFrame, top: int = 8) -> go.Figure:
         text=[f"{c}" for c in r["count"]],
         textposition="outside",
         cliponaxis=False,
-        hovertemplate="%{y}: %{x:.0%} (%{customdata} rejections)<extra>this month</extra>",
+        hovertemplate="%{y}: %{x:.1%} (%{customdata} rejections)<extra>this month</extra>",
     )
     fig.update_layout(barmode="group", bargap=0.25)
     fig.update_xaxes(tickformat=".0%", title="share of rejections (not accepted)")

@@ -1,7 +1,8 @@
 """The Funnel page through Streamlit's AppTest, against the small demo database.
 
 Expected numbers come from calling :mod:`analysis.funnel` directly with the filters the
-sidebar starts with (the whole history: first lead date to the last recorded fact).
+sidebar gets from ``?period=all_history&basis=created``: the whole history (first lead date
+to the last recorded fact), counted as created-lead cohorts.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from streamlit.testing.v1 import AppTest, app_test
 
 from analysis import filters as flt
 from analysis.lifecycle import funnel
+from dashboard import display
 from tests.paths import APP
 
 PAGE = "app_pages/funnel.py"
+ALL = {"period": "all_history", "basis": "created"}
+"""The whole history, counted as one cohort of created leads (what stage_conversion counts)."""
 PLURAL = {"lead": "Leads", "mql": "MQLs", "sql": "SQLs", "opportunity": "Opportunities"}
 PLURAL["customer"] = "Customers"
 
@@ -88,7 +92,9 @@ def funnel_page(demo_db: Path) -> AppTest:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HANDOFF_DB", str(demo_db))
         mp.setattr(app_test, "MemoryMediaFileStorage", RecordingStorage)
-        at = AppTest.from_file(APP, default_timeout=60).run()
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update(ALL)
+        at.run()
         at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -116,9 +122,12 @@ def test_funnel_counts_equal_stage_conversion(funnel_page, con, everything):
 
 def test_breakdown_selector_changes_the_table(app_at, con, everything):
     """Picking another dimension redraws the breakdown table with that dimension's rows."""
-    at = app_at(PAGE)
+    at = app_at(PAGE, query=ALL)
     by_source = table_with_first_column(at, "source")
-    assert sorted(by_source["source"]) == sorted(flt.filter_options(con)["sources"])
+    # sources are shown in words (paid_search -> Paid search)
+    expected_sources = [display.label(v) for v in flt.filter_options(con)["sources"]]
+    assert sorted(by_source["source"]) == sorted(expected_sources)
+    assert not any("_" in v for v in by_source["source"])
     at.selectbox(key="fu_dim").set_value("region").run()
     assert not at.exception
     by_region = table_with_first_column(at, "region")
@@ -132,7 +141,7 @@ def test_csv_downloads_equal_the_tables(funnel_page):
     """Every download button serves exactly the table drawn above it, as CSV."""
     at = funnel_page
     tables = (
-        ("fu_funnel", "stage", "funnel.csv"),
+        ("fu_funnel", "Stage", "funnel_created.csv"),
         ("fu_breakdown", "source", "funnel_by_source.csv"),
         ("fu_velocity", "step", "funnel_velocity.csv"),
     )
@@ -179,7 +188,7 @@ def test_heatmap_greys_exactly_the_immature_cells(funnel_page, con, everything):
 
 def test_window_selector_changes_the_cohort_trends(app_at):
     """A 90-day conversion window retitles the trend panels and keeps the page error-free."""
-    at = app_at(PAGE)
+    at = app_at(PAGE, query=ALL)
     at.selectbox(key="fu_window").set_value(90).run()
     assert not at.exception
     titles = [

@@ -11,16 +11,33 @@ from streamlit.testing.v1 import AppTest
 from tests.paths import APP
 
 
-def test_home_shows_table_counts(app_at, demo_db):
-    """The home page shows the real number of leads and touchpoints."""
+def test_home_shows_last_months_headline_against_target_and_the_month_before(app_at, demo_db):
+    """Home opens on the last complete month: its lead and MQL entries (the engine's
+    headline volumes), each against the month before at the same age and its target, and a
+    link to that month's review; the table inventory is not on Home any more."""
+    from analysis.lifecycle import metrics
+    from analysis.lifecycle import review as rv
+
     con = duckdb.connect(str(demo_db), read_only=True)
-    leads, touches = con.execute(
-        "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM touchpoints)"
-    ).fetchone()
+    month = rv.default_month(con)
+    block = metrics.headline(con, month, rv.month_end(month))
+    previous = metrics.headline(
+        con, rv.add_months(month, -1), rv.month_end(rv.add_months(month, -1))
+    )
     con.close()
-    values = {m.label: m.value for m in app_at().metric}
-    assert values["Leads"] == f"{leads:,}"
-    assert values["Touchpoints"] == f"{touches:,}"
+    at = app_at()
+    cards = {m.label: m for m in at.metric}
+    assert cards["Leads"].value == f"{block['volumes']['lead']:,}"
+    assert cards["MQLs"].value == f"{block['volumes']['mql']:,}"
+    # a complete month compared with a complete month: the relative change of the volumes
+    change = block["volumes"]["mql"] / previous["volumes"]["mql"] - 1
+    assert cards["MQLs"].proto.delta == f"{change:+.1%} vs {rv.add_months(month, -1):%b %Y}"
+    captions = " ".join(c.value for c in at.caption)
+    assert "target" in captions and ("beyond noise" in captions or "within noise" in captions)
+    links = [link.proto.label for link in at.get("page_link")]
+    assert f"Why? Open the monthly review of {rv.month_label(month)}" in links
+    assert "Touchpoints" not in cards  # the inventory moved under Data
+    assert not at.dataframe
 
 
 def test_home_explains_a_missing_database(tmp_path, monkeypatch):
@@ -109,7 +126,7 @@ def test_marketplace_review_counts_deals_and_not_revenue(export_dbs, monkeypatch
     assert values["Contacted within SLA"] == "not measurable"
     assert values["Won revenue"] == "not measurable"  # the deals-closed row
     assert values["Win rate"] == "not measurable"
-    assert values["MQLs"] == "2"  # m3 Feb 3, m4 Feb 8 (its won time, skip rule)
+    assert values["MQLs entered this month"] == "2"  # m3 Feb 3, m4 Feb 8 (won time, skip rule)
     assert "no deal amounts" in _text(at)
 
 
@@ -131,7 +148,8 @@ def test_pipeline_review_and_home(export_dbs, monkeypatch) -> None:
     """
     at = _render(export_dbs["pipeline"], "app_pages/review.py", monkeypatch)
     values = {m.label: m.value for m in at.metric}
-    assert values["MQLs"] == "not measurable"
+    assert values["MQLs entered this month"] == "not measurable"
+    assert "MQLs" not in values  # the month's funnel starts at the opportunity stage
     assert values["Won"] == "1" and values["Lost"] == "1" and values["Win rate"] == "50.0%"
     assert values["Won revenue"] == "1,000"
     assert "starts at the opportunity stage" in _text(at)

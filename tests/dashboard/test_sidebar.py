@@ -9,9 +9,12 @@ import duckdb
 import pytest
 
 from analysis import filters as flt
-from analysis.lifecycle import funnel
+from analysis.lifecycle import funnel, periods
 
 PAGE = "app_pages/funnel.py"
+CREATED = {"basis": "created"}
+"""Count created-lead cohorts on the funnel's cards: what stage_conversion counts."""
+ALL = {"period": "all_history", **CREATED}
 PLURAL = {"lead": "Leads", "mql": "MQLs", "sql": "SQLs", "opportunity": "Opportunities"}
 PLURAL["customer"] = "Customers"
 
@@ -42,7 +45,7 @@ def expected_counts(con, filters: flt.Filters) -> dict[str, str]:
 def test_source_in_the_url_filters_the_funnel(app_at, con, history):
     """?source=paid_search gives the paid-search funnel: fewer leads, equal to the engine's."""
     first, last = history
-    at = app_at(PAGE, query={"source": "paid_search"})
+    at = app_at(PAGE, query={**ALL, "source": "paid_search"})
     assert at.multiselect(key="f_source").value == ["paid_search"]
     filtered = expected_counts(con, flt.Filters(start=first, end=last, sources=("paid_search",)))
     unfiltered = expected_counts(con, flt.Filters(start=first, end=last))
@@ -55,7 +58,8 @@ def test_source_in_the_url_filters_the_funnel(app_at, con, history):
 
 def test_date_range_in_the_url_sets_the_period(app_at, con):
     """?from=2026-03-01&to=2026-03-31 counts only leads created in March 2026."""
-    at = app_at(PAGE, query={"from": "2026-03-01", "to": "2026-03-31"})
+    at = app_at(PAGE, query={**CREATED, "from": "2026-03-01", "to": "2026-03-31"})
+    assert at.selectbox(key="f_preset").value == "custom"  # dates without a preset
     march = flt.Filters(start=date(2026, 3, 1), end=date(2026, 3, 31))
     assert at.date_input(key="f_range").value == (march.start, march.end)
     assert shown_counts(at) == expected_counts(con, march)
@@ -68,7 +72,7 @@ def test_date_range_in_the_url_sets_the_period(app_at, con):
 def test_unknown_value_in_the_url_is_ignored(app_at, con, history):
     """?source=carrier_pigeon (no such source) leaves the funnel unfiltered, without error."""
     first, last = history
-    at = app_at(PAGE, query={"source": "carrier_pigeon"})
+    at = app_at(PAGE, query={**ALL, "source": "carrier_pigeon"})
     assert at.multiselect(key="f_source").value == []
     assert shown_counts(at) == expected_counts(con, flt.Filters(start=first, end=last))
     assert "source" not in at.query_params
@@ -80,7 +84,7 @@ def test_filters_with_no_leads_show_a_message(app_at, con):
         "SELECT r.name FROM leads l JOIN reps r ON r.rep_id = l.owner_rep_id "
         "WHERE r.team = 'EMEA' ORDER BY r.name LIMIT 1"
     ).fetchone()
-    at = app_at(PAGE, query={"team": "APAC", "rep": rep})
+    at = app_at(PAGE, query={**ALL, "team": "APAC", "rep": rep})
     assert at.multiselect(key="f_rep").value == [rep]
     assert not at.exception
     assert "No leads match these filters" in at.info[0].value
@@ -90,31 +94,79 @@ def test_filters_with_no_leads_show_a_message(app_at, con):
 
 def test_reversed_period_in_the_url_is_swapped_and_said(app_at, con):
     """?from=2026-06-30&to=2026-03-01 shows March to June, says it swapped them, no exception."""
-    at = app_at(PAGE, query={"from": "2026-06-30", "to": "2026-03-01"})
+    at = app_at(PAGE, query={**CREATED, "from": "2026-06-30", "to": "2026-03-01"})
     assert at.date_input(key="f_range").value == (date(2026, 3, 1), date(2026, 6, 30))
-    notes = [c.value for c in at.sidebar.caption]
+    notes = [w.value for w in at.sidebar.warning]  # a visible warning, not a grey caption
     assert any("2026-06-30 to 2026-03-01 was adjusted" in n and "swapped" in n for n in notes)
     spring = flt.Filters(start=date(2026, 3, 1), end=date(2026, 6, 30))
     assert shown_counts(at) == expected_counts(con, spring)
     assert at.query_params["from"] in ("2026-03-01", ["2026-03-01"])
 
 
-PAGES = [
-    None,
-    "app_pages/funnel.py",
-    "app_pages/sla.py",
-    "app_pages/rejections.py",
-    "app_pages/review.py",
-    "app_pages/scoring.py",
-    "app_pages/data.py",
-]
+FILTERED_PAGES = ["app_pages/funnel.py", "app_pages/sla.py", "app_pages/rejections.py"]
+UNFILTERED_PAGES = [None, "app_pages/review.py", "app_pages/scoring.py", "app_pages/data.py"]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p or "home")
+@pytest.mark.parametrize("page", FILTERED_PAGES)
 def test_reversed_out_of_range_period_never_raises(app_at, history, page):
-    """?from=2999-01-01&to=1900-01-01 (reversed, both outside the data) on every page:
-    the period becomes the whole history and the page renders without an exception."""
+    """?from=2999-01-01&to=1900-01-01 (reversed, both outside the data) on every page that
+    uses the filters: the period becomes the whole history, the page says the period was
+    adjusted (visibly, in the sidebar) and renders without an exception."""
     first, last = history
     at = app_at(page, query={"from": "2999-01-01", "to": "1900-01-01"})
     assert not at.exception
     assert at.date_input(key="f_range").value == (first, last)
+    notes = [w.value for w in at.sidebar.warning]
+    assert any(f"the data covers {first} to {last} only" in n for n in notes), notes
+
+
+@pytest.mark.parametrize("page", UNFILTERED_PAGES, ids=lambda p: p or "home")
+def test_pages_that_ignore_the_filters_do_not_draw_them(app_at, page):
+    """Home, Review, Scoring lab and Data draw no period or filter widget (they would do
+    nothing there); the sidebar says where the filters apply instead."""
+    at = app_at(page, query={"from": "2999-01-01", "to": "1900-01-01", "source": "email"})
+    assert not at.exception
+    keys = {w.key for w in [*at.sidebar.date_input, *at.sidebar.multiselect]}
+    assert not {k for k in keys if k and k.startswith("f_")}
+    assert any("filters apply on Funnel" in c.value for c in at.sidebar.caption)
+
+
+def test_filters_survive_a_visit_to_a_page_without_them(app_at):
+    """A source chosen on Funnel is still chosen after a visit to Home (which draws no filter)."""
+    at = app_at(PAGE, query={"source": "email", "period": "last_quarter"})
+    at.switch_page("app_pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.multiselect(key="f_source").value == ["email"]
+    assert at.selectbox(key="f_preset").value == "last_quarter"
+
+
+def test_funnel_opens_on_the_last_complete_month(app_at, con):
+    """With nothing in the URL the Funnel opens on "Last month": the last complete calendar
+    month before the data's end, written to the URL as ?period=last_month."""
+    from analysis.definitions import data_as_of, last_complete_month
+    from analysis.lifecycle.review import month_end
+
+    month = last_complete_month(data_as_of(con))
+    at = app_at(PAGE)
+    assert at.selectbox(key="f_preset").value == "last_month"
+    assert at.date_input(key="f_range").value == (month, month_end(month))
+    assert at.query_params["period"] in ("last_month", ["last_month"])
+
+
+@pytest.mark.parametrize("preset", ["last_quarter", "month_to_date", "year_to_date"])
+def test_choosing_a_preset_sets_its_dates_and_the_url(app_at, con, preset):
+    """Picking a preset in the sidebar moves the dates to that preset's days and writes it to
+    the URL; editing the dates afterwards makes the period custom."""
+    from analysis.definitions import data_as_of
+
+    at = app_at(PAGE)
+    at.selectbox(key="f_preset").set_value(preset).run()
+    assert not at.exception
+    first = flt.filter_options(con)["first_date"]
+    start, end = periods.preset_range(preset, data_as_of(con), first)
+    assert at.date_input(key="f_range").value == (max(start, first), end)
+    assert at.query_params["period"] in (preset, [preset])
+    at.date_input(key="f_range").set_value((date(2026, 2, 1), date(2026, 2, 28))).run()
+    assert at.selectbox(key="f_preset").value == "custom"
+    assert at.query_params["from"] in ("2026-02-01", ["2026-02-01"])

@@ -190,6 +190,8 @@ class Review:
         :func:`plan`.
     funnel : DataFrame
         :func:`funnel_table` of the month (stage volumes and cohort conversions).
+    basis : str
+        The definition of :attr:`funnel` (``entered`` or ``created``).
     availability : Measurability
         What this history can measure (:func:`analysis.lifecycle.measurable.availability`);
         sections it cannot support say why instead of showing 0.
@@ -214,6 +216,7 @@ class Review:
     funnel: pd.DataFrame
     availability: measurable.Measurability
     settings: ReviewSettings = field(default_factory=ReviewSettings)
+    basis: str = "entered"
 
     @property
     def label(self) -> str:
@@ -232,9 +235,12 @@ def build_review(
     settings: ReviewSettings = DEFAULT_SETTINGS,
     revenue_goal: float | None = None,
     trailing_months: int = 6,
+    basis: str = "entered",
 ) -> Review:
     """The monthly review of ``month`` (``YYYY-MM``): every section, as of the data's end.
 
+    ``basis`` is the definition of the month's funnel table (stage counts and step rates,
+    :data:`analysis.lifecycle.metrics.BASES`); goals always count stage entries in the month.
     Raises ValueError when the database holds no history or the month is not
     ``YYYY-MM``.
     """
@@ -244,7 +250,7 @@ def build_review(
         raise ValueError("the database holds no history yet: nothing to review")
     prev, last_year = add_months(month, -1), add_months(month, -12)
     headlines = {
-        "month": metrics.headline(con, month, month_end(month)),
+        "month": metrics.headline(con, month, month_end(month), basis=basis),
         "previous": metrics.headline(con, prev, month_end(prev)),
         "last_year": metrics.headline(con, last_year, month_end(last_year)),
     }
@@ -271,4 +277,5 @@ def build_review(
         funnel=funnel_table(headlines["month"]),
         availability=avail,
         settings=settings,
+        basis=basis,
     )

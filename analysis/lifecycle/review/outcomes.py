@@ -200,11 +200,11 @@ FUNNEL_COLUMNS = [
 def funnel_table(block: Mapping[str, Any]) -> pd.DataFrame:
     """The month's funnel as a tidy table, from a :func:`analysis.metrics.headline` block.
 
-    One row per stage: its volume (leads that first entered it in the period) and the
-    cohort conversion to the next stage (of the leads that entered the stage in the
-    period, ``k`` of ``n`` reached the next one by the end of the data; see
-    :data:`analysis.definitions.CONVERSION_BASIS` ``cohort``). The page and the
-    HTML report both show this table.
+    One row per stage: its count under the block's ``basis`` (``entered``: leads that first
+    entered it in the period; ``created``: leads created in the period that reached it) and
+    the conversion to the next stage (of those leads, ``k`` of ``n`` reached the next one by
+    the end of the data; :data:`analysis.lifecycle.metrics.BASES`). The page and the HTML
+    report both show this table.
 
     Returns
     -------
@@ -215,7 +215,7 @@ def funnel_table(block: Mapping[str, Any]) -> pd.DataFrame:
         ``measurable`` and ``reason``.
     """
     rows = []
-    volumes, conversions = block["volumes"], block["conversions"]
+    volumes, conversions = block.get("stage_counts") or block["volumes"], block["conversions"]
     for i, stage in enumerate(STAGES):
         nxt = STAGES[i + 1] if i + 1 < len(STAGES) else None
         conv = conversions.get(f"{stage}_to_{nxt}") if nxt else None

@@ -1,0 +1,144 @@
+"""The period's definition control, its maturity banner and the comparison cards.
+
+Shared by Funnel, Monthly review and Home so a period number reads the same everywhere: one
+named definition (:data:`analysis.lifecycle.metrics.BASES`), the period's maturity said in
+words, and each headline card compared with the previous period and the same period last
+year at the same age (:mod:`analysis.lifecycle.periods`), with the verdict in words and an
+arrow (never colour alone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analysis.lifecycle import metrics
+from analysis.lifecycle.periods import Period
+from dashboard import display, urlstate
+from dashboard.charts.common import STAGE_PLURAL
+
+VERDICT_WORDS = {
+    "up": "▲ up, beyond noise",
+    "down": "▼ down, beyond noise",
+    "within noise": "within noise",
+    "no data": "nothing to compare",
+}
+"""A comparison's verdict in words (the arrow is there for readers who cannot see colour)."""
+
+
+def basis_control(key: str, container: Any = None) -> str:
+    """The "count leads that …" choice (URL ``?basis=``); returns ``entered`` or ``created``."""
+    urlstate.restore(key, "basis", options=metrics.BASES)
+    where = container or st
+    basis = where.segmented_control(
+        "Count leads that",
+        list(metrics.BASES),
+        default=None if key in st.session_state else "entered",
+        format_func=lambda b: metrics.BASIS_NAMES[b].lower().replace("in the period", "in it"),
+        key=key,
+        required=True,
+        help="Entered the stage: each stage counts the leads that entered it in the period "
+        "(the month's MQLs), and a step rate follows those leads. Created: one cohort of "
+        "leads created in the period, followed down the funnel.",
+    )
+    urlstate.mirror(key, "basis")
+    return basis or "entered"
+
+
+def definition_caption(basis: str) -> str:
+    """The sentence naming the definition of every count and rate on the cards and tables."""
+    return (
+        f"**Definition: {metrics.BASIS_NAMES[basis].lower()}.** Each stage count is the leads "
+        + (
+            "that entered that stage in the period; "
+            if basis == "entered"
+            else "created in the period that reached that stage; "
+        )
+        + "each step rate is the "
+        + metrics.basis_sentence(basis, "a stage", "the next stage")
+        + "."
+    )
+
+
+def maturity_text(period: Period) -> tuple[str, bool]:
+    """A sentence on how much of the period the data covers, and whether it is immature."""
+    as_of = f"{period.as_of:%d %b %Y %H:%M} UTC"
+    if not period.complete:
+        return (
+            f"**{period.label} is still running (immature)**: the data covers "
+            f"{period.observed_days:.1f} of its {period.days} days (up to {as_of}). Its counts "
+            "are still growing and its leads have had little time to convert, so it is compared "
+            "with the previous period and last year *at the same age* (as they stood the same "
+            "time after their start).",
+            True,
+        )
+    return (
+        f"**{period.label}** is complete (data up to {as_of}). Conversions are still maturing "
+        "for its latest leads, so comparisons are made at the same age: the earlier periods "
+        "as they stood the same time after their start.",
+        False,
+    )
+
+
+def _count_delta(row: pd.Series, previous: str) -> tuple[str, str]:
+    """The delta text and colour of a count card (its verdict goes in the caption)."""
+    if pd.isna(row["change"]):
+        return f"{display.fmt_count(row['prev_value'])} in {previous}", "off"
+    text = f"{row['change']:+.1%} vs {previous}"
+    return text, "normal" if row["verdict"] in ("up", "down") else "off"
+
+
+def short_label(period: Period) -> str:
+    """``Oct 2026`` for a month, else the period's label."""
+    return f"{period.start:%b %Y}" if period.months == 1 else period.label
+
+
+def comparison_cards(
+    compare: pd.DataFrame, period: Period, basis: str, stages: list[str] | None = None
+) -> None:
+    """A card per stage: its count, the change against the previous period at the same age,
+    and under it the step rate to the next stage with its change and the one against last year.
+
+    ``compare`` is :func:`analysis.lifecycle.periods.compare_funnel`.
+    """
+    previous, last_year = short_label(period.previous()), short_label(period.last_year())
+    counts = compare[compare["measure"] == "count"].set_index("stage")
+    rates = compare[compare["measure"] == "rate"].set_index("stage")
+    stages = stages or list(counts.index)
+    cols = st.columns(len(stages))
+    for col, stage in zip(cols, stages, strict=True):
+        row = counts.loc[stage]
+        delta, color = _count_delta(row, previous)
+        col.metric(
+            STAGE_PLURAL[stage],
+            display.fmt_count(row["value"]),
+            delta=delta,
+            delta_color=color,
+            help=f"{metrics.BASIS_NAMES[basis]}. {previous} and {last_year} at the same age: "
+            f"{display.fmt_count(row['prev_value'])} and {display.fmt_count(row['year_value'])}"
+            f" ({VERDICT_WORDS[row['year_verdict']]} against {last_year}, p = "
+            f"{display.fmt_p(row['year_p_value'])}).",
+        )
+        col.caption(
+            f"{VERDICT_WORDS[row['verdict']]} (p {display.fmt_p(row['p_value'])}) · "
+            f"{display.fmt_count(row['prev_value'])} in {previous}"
+        )
+        if stage in rates.index:
+            r = rates.loc[stage]
+            col.caption(rate_line(r, stage, previous, last_year))
+
+
+def rate_line(r: pd.Series, stage: str, previous: str, last_year: str) -> str:
+    """``→ SQL 49.1% (250 of 509) · +2.9 pts vs Oct 2026, within noise (p 0.345) · …``."""
+    nxt = {"lead": "mql", "mql": "sql", "sql": "opportunity", "opportunity": "customer"}[stage]
+    if not r["n"]:
+        return f"→ {display.label(nxt)}: none to convert"
+    return (
+        f"**→ {display.label(nxt)} {display.fmt_share(r['value'])}** "
+        f"({display.fmt_count(r['k'])} of {display.fmt_count(r['n'])})  \n"
+        f"{display.fmt_points(r['change'])} vs {previous}: {VERDICT_WORDS[r['verdict']]} "
+        f"(p {display.fmt_p(r['p_value'])})  \n{display.fmt_points(r['year_change'])} vs "
+        f"{last_year}: {VERDICT_WORDS[r['year_verdict']]}"
+    )
