@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, sidebar
+from dashboard import auth, display, sidebar
 
 st.set_page_config(page_title="Handoff Health", page_icon="🤝", layout="wide")
 auth.require_sign_in()
@@ -35,4 +35,5 @@ pages = {
 }
 nav = st.navigation({k: v for k, v in pages.items() if v})
 st.session_state["filters"] = sidebar.global_filters()
+display.accessibility_fixes()  # theme + nav markup: every page passes axe-core
 nav.run()
