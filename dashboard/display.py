@@ -117,7 +117,10 @@ LABELS: dict[str, str] = {
 }
 """Codes whose words are not just the code with spaces (plus the common ones, for one place)."""
 
-_UPPER_WORDS = {"mql", "sql", "sla", "crm", "id", "sdr", "ae", "url", "csv", "utm", "auc"}
+_UPPER_WORDS = {
+    *("mql", "sql", "sla", "crm", "id", "sdr", "ae", "url", "csv", "utm", "auc"),
+    *("tofu", "mofu", "bofu"),
+}
 
 
 def label(code: Any) -> str:
