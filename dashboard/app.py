@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, sidebar
+from dashboard import auth, display, sidebar
 
 st.set_page_config(page_title="Handoff Health", page_icon="🤝", layout="wide")
 auth.require_sign_in()
@@ -43,7 +43,12 @@ FILTERED: dict[str, str] = {
 month-by-month charts need it). Every other page draws no filter: it says where they apply."""
 
 nav = st.navigation({k: v for k, v in pages.items() if v})
+<<<<<<< HEAD
 st.session_state["filters"] = sidebar.global_filters(
     show=nav.url_path in FILTERED, default_preset=FILTERED.get(nav.url_path, "last_month")
 )
+=======
+st.session_state["filters"] = sidebar.global_filters()
+display.accessibility_fixes()  # theme + nav markup: every page passes axe-core
+>>>>>>> display
 nav.run()

@@ -117,7 +117,10 @@ LABELS: dict[str, str] = {
 }
 """Codes whose words are not just the code with spaces (plus the common ones, for one place)."""
 
-_UPPER_WORDS = {"mql", "sql", "sla", "crm", "id", "sdr", "ae", "url", "csv", "utm", "auc"}
+_UPPER_WORDS = {
+    *("mql", "sql", "sla", "crm", "id", "sdr", "ae", "url", "csv", "utm", "auc"),
+    *("tofu", "mofu", "bofu"),
+}
 
 
 def label(code: Any) -> str:
@@ -217,6 +220,47 @@ def fmt_duration(minutes: Any) -> str:
     return f"{minutes / 1440:.1f} d"
 
 
+def fmt_target(minutes: Any) -> str:
+    """An SLA target as people say it: ``15 min``, ``24 h``, ``3 d`` (other values as
+    :func:`fmt_duration`). The one wording of a target on every page."""
+    if is_missing(minutes):
+        return MISSING
+    m = float(minutes)
+    if m < 60:
+        return f"{m:g} min"
+    if m <= 2880 and m % 60 == 0:
+        return f"{m / 60:g} h"
+    if m % 1440 == 0:
+        return f"{m / 1440:g} d"
+    return fmt_duration(m)
+
+
+def fmt_ci(low: Any, high: Any, digits: int = 1) -> str:
+    """A 95% interval of a share: ``50.5%–57.6%`` (``–`` when undefined)."""
+    if is_missing(low) or is_missing(high):
+        return MISSING
+    return f"{fmt_share(low, digits)}–{fmt_share(high, digits)}"
+
+
+def crm_link(template: str, lead_id: Any) -> str | None:
+    """The lead's CRM record from the ``crm_record_url`` setting (``…/lead/{lead_id}``).
+
+    None when the company set no template or the lead has no id.
+    """
+    if not template or is_missing(lead_id):
+        return None
+    from urllib.parse import quote
+
+    return template.replace("{lead_id}", quote(str(lead_id), safe=""))
+
+
+def mask_name(name: Any) -> str:
+    """A person's name when personal data may not be shown: ``Grace Sharma`` → ``G. S.``."""
+    if is_missing(name) or not str(name).strip():
+        return NOT_SET
+    return " ".join(f"{w[0]}." for w in str(name).split())
+
+
 def fmt_p(p: Any) -> str:
     """A p-value: ``0.017``, ``<0.001``."""
     if is_missing(p):
@@ -236,3 +280,40 @@ def chart(fig: Any, summary: str, *, key: str | None = None) -> None:
     fig.update_layout(meta={"summary": summary})
     st.plotly_chart(fig, key=key)
     st.caption(summary)
+
+
+_NAV_FIX = """<script>
+(() => {
+  // Streamlit's sidebar navigation puts its sections (a div with a header) straight into
+  // its list, which screen readers and axe-core refuse ("list", "listitem"). The links are
+  // what matters: drop the list semantics so the nav reads as headed groups of links.
+  // (No angle brackets in this script: the HTML sanitizer drops a script that has any.)
+  const doc = window.parent && window.parent.document ? window.parent.document : document;
+  if (doc.defaultView.__hhNavFix) return;
+  doc.defaultView.__hhNavFix = true;
+  const fix = () => {
+    for (const ul of doc.querySelectorAll('[data-testid="stSidebarNavItems"]')) {
+      if (ul.getAttribute('role') !== 'none') ul.setAttribute('role', 'none');
+      for (const li of ul.querySelectorAll('li')) {
+        if (li.getAttribute('role') !== 'none') li.setAttribute('role', 'none');
+      }
+    }
+  };
+  fix();
+  new MutationObserver(fix).observe(doc.body, {childList: true, subtree: true});
+})();
+</script>"""
+
+
+def accessibility_fixes() -> None:
+    """Repair what Streamlit's own markup gets wrong for screen readers (call once per run).
+
+    Its sidebar navigation with sections is a ``<ul>`` holding ``<div>`` sections, which
+    axe-core reports as serious ("list", "listitem"); a small script removes the list
+    semantics from it (the links, their headings and their order stay). The theme
+    (``dashboard/.streamlit/config.toml``) and :mod:`dashboard.charts.common` settle colour
+    contrast.
+    """
+    import streamlit as st
+
+    st.sidebar.html(_NAV_FIX, unsafe_allow_javascript=True)

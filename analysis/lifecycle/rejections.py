@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis import filters as flt
 from analysis import stats
+from analysis.definitions import data_as_of, is_complete_month
 from analysis.lifecycle.funnel import by_names
 from analysis.store import DISPOSITION_OUTCOMES, STAGES
 
@@ -74,7 +75,9 @@ def disposition_mix(
         and reason), ``total`` (dispositions in the group), ``share`` (count / total) with
         ``low``/``high`` (95% Wilson), ``outcome_count`` (dispositions with that outcome
         in the group) and ``outcome_share`` (outcome_count / total). Sorted by group, then
-        outcome in :data:`analysis.store.DISPOSITION_OUTCOMES` order, then count.
+        outcome in :data:`analysis.store.DISPOSITION_OUTCOMES` order, then count. Grouped
+        by a time period, also ``complete``: False for a period the data does not cover to
+        its end (the one holding the latest recorded fact), whose mix is not comparable yet.
     """
     allowed = [*_TIME_GROUPS, *flt.DIMENSIONS]
     names = by_names(by, allowed)
@@ -104,7 +107,27 @@ def disposition_mix(
     df = df.rename(columns={"rate": "share"})
     df["outcome_share"] = df["outcome_count"] / df["total"]
     cols = [*names, "outcome", "reason", "count", "total", "share", "low", "high"]
-    return df[[*cols, "outcome_count", "outcome_share"]].reset_index(drop=True)
+    cols += ["outcome_count", "outcome_share"]
+    period = next((n for n in names if n in _TIME_GROUPS), None)
+    if period is not None:
+        as_of = data_as_of(con)
+        df["complete"] = [_is_complete(period, pd.Timestamp(p), as_of) for p in df[period]]
+        cols.append("complete")
+    return df[cols].reset_index(drop=True)
+
+
+def _is_complete(period: str, start: pd.Timestamp, as_of: object) -> bool:
+    """Whether the ``period`` (month, quarter, week) starting at ``start`` is over.
+
+    A month or quarter is over when its last month is complete by ``as_of``
+    (:func:`analysis.definitions.is_complete_month`); a week seven days after its start.
+    """
+    if as_of is None or pd.isna(start):
+        return False
+    if period == "week":
+        return pd.Timestamp(as_of) >= start + pd.Timedelta(days=7)
+    last_month = start + pd.DateOffset(months=2 if period == "quarter" else 0)
+    return is_complete_month(last_month.date(), as_of)
 
 
 def reason_pareto(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> pd.DataFrame:

@@ -277,6 +277,8 @@ BREACH_COLUMNS = [
     "minutes_waiting",
     "business_minutes_waiting",
     "minutes_over_target",
+    "name",
+    "company",
     "source",
     "campaign",
     "owner_rep_id",
@@ -287,17 +289,36 @@ BREACH_COLUMNS = [
 ]
 
 
+# breach_queue runs past 80 lines: its docstring and one SQL statement (queue, touchpoint
+# lines, scores), whose CTEs share names.
 def breach_queue(
     con: duckdb.DuckDBPyConnection,
     as_of: date | datetime | str | None = None,
     filters: flt.Filters | None = None,
+    max_age_days: float | None = None,
 ) -> pd.DataFrame:
-    """Open MQLs past their SLA target at ``as_of``, oldest handoff first: the worklist.
+    """Open MQLs past their SLA target at ``as_of``, in the order to call them: the worklist.
 
     An open MQL has no sales activity since its latest handoff and nothing (disposition,
     stage change) has closed it. It is in the queue when its wait, on its tier's clock,
     exceeds the tier's target. The filters' dimension values apply; their date range does
     not (an MQL waiting since long before the period is still waiting).
+
+    Order (what to call next): the tier with the tightest target first (the demo-request
+    tier, 15 minutes in the default policies, before standard MQLs), then within a tier
+    the longest time past its target first, then ``lead_id``.
+
+    Parameters
+    ----------
+    con : DuckDBPyConnection
+        Connection (or cursor) on a Handoff Health database.
+    as_of : date or datetime, optional
+        "Now"; default the latest recorded fact.
+    filters : Filters, optional
+        Dimension filters (their date range is ignored).
+    max_age_days : float, optional
+        Keep only MQLs handed off at most this many days (wall clock) before ``as_of``:
+        the horizon of the worklist. None keeps every open breach, however old.
 
     Returns
     -------
@@ -305,7 +326,8 @@ def breach_queue(
         ``lead_id``, ``handoff_no``, ``handoff_at``, ``tier``, ``target_minutes``,
         ``business_hours``, ``minutes_waiting`` (wall clock since the handoff),
         ``business_minutes_waiting``, ``minutes_over_target`` (wait minus target, on the
-        tier's clock), ``source``, ``campaign``, ``owner_rep_id``, ``rep``, ``team``,
+        tier's clock), ``name`` and ``company`` (the lead's, None when the history has
+        none), ``source``, ``campaign``, ``owner_rep_id``, ``rep``, ``team``,
         ``last_touchpoints`` (up to three most recent touchpoints at or before ``as_of``,
         newest first, as ``YYYY-MM-DD HH:MM kind detail`` joined by ``; ``) and ``score``
         (the current rule's score, :func:`analysis.filters.rule_score_sql`, as of the
@@ -315,12 +337,16 @@ def breach_queue(
     as_of_dt = resolve_as_of(con, as_of)
     if as_of_dt is None:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in BREACH_COLUMNS})
+    if max_age_days is not None and not max_age_days > 0:
+        raise ValueError(f"max_age_days must be a positive number of days, got {max_age_days!r}")
     cte, params = handoffs_cte(filters, policies(con), use_dates=False)
+    max_age_minutes = None if max_age_days is None else float(max_age_days) * 1440.0
     sql = f"""
     WITH {cte},
     q AS MATERIALIZED (
         SELECT * FROM handoffs
         WHERE sla_outcome = 'open_in_breach'
+          AND ($max_age_minutes IS NULL OR wall_minutes <= $max_age_minutes)
     ),
     tp AS MATERIALIZED (
         SELECT * FROM touchpoints
@@ -342,14 +368,16 @@ def breach_queue(
     SELECT q.lead_id, q.handoff_no, q.handoff_at, q.tier, q.target_minutes, q.business_hours,
         q.wall_minutes AS minutes_waiting, q.business_minutes AS business_minutes_waiting,
         q.policy_minutes - q.target_minutes AS minutes_over_target,
+        nullif(trim(l.name), '') AS name, nullif(trim(l.company), '') AS company,
         q.source, q.campaign, q.owner_rep_id, q.rep, q.team,
         coalesce(lines.last_touchpoints, '') AS last_touchpoints, scores.score
     FROM q
+    JOIN leads l ON l.lead_id = q.lead_id
     LEFT JOIN lines ON lines.lead_id = q.lead_id
     LEFT JOIN scores ON scores.lead_id = q.lead_id
-    ORDER BY q.handoff_at, q.lead_id
+    ORDER BY q.target_minutes, minutes_over_target DESC, q.lead_id
     """
-    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt})
+    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt, "max_age_minutes": max_age_minutes})
     return df[BREACH_COLUMNS]
 
 

@@ -6,8 +6,9 @@ import streamlit as st
 
 from analysis import filters as flt
 from analysis.lifecycle import measurable, rejections
-from dashboard import state
+from dashboard import display, state, urlstate
 from dashboard.charts import rejections as charts
+from dashboard.display import fmt_count, fmt_share, label
 from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table
 
 BREAKDOWNS = {
@@ -19,16 +20,22 @@ BREAKDOWNS = {
     "team": "Team",
 }
 OUTCOME_SETS = {
-    charts.NON_ACCEPTED: "All non-accepted",
-    ("rejected",): "Rejected",
-    ("nurture",): "Sent to nurture",
-    ("bad_data",): "Bad data",
+    "non_accepted": "All non-accepted",
+    "rejected": "Rejected",
+    "nurture": "Sent to nurture",
+    "bad_data": "Bad data",
+}
+OUTCOMES_OF = {
+    "non_accepted": charts.NON_ACCEPTED,
+    "rejected": ("rejected",),
+    "nurture": ("nurture",),
+    "bad_data": ("bad_data",),
 }
 OUTCOME_PHRASES = {
-    charts.NON_ACCEPTED: "non-accepted",
-    ("rejected",): "rejected",
-    ("nurture",): "nurtured",
-    ("bad_data",): "bad-data",
+    "non_accepted": "non-accepted",
+    "rejected": "rejected",
+    "nurture": "nurtured",
+    "bad_data": "bad-data",
 }
 PERIODS = {"month": "Month", "quarter": "Quarter"}
 PCT, LOW, HIGH = PERCENT, LOW_95, HIGH_95
@@ -59,88 +66,116 @@ if overall.empty:
 # --- headline: outcome shares -----------------------------------------------------------
 summary = rejections.outcome_summary(overall)
 cols = st.columns(len(summary) + 1)
-cols[0].metric("Dispositions", f"{int(summary['total'].iloc[0]):,}")
+cols[0].metric("Dispositions", fmt_count(summary["total"].iloc[0]))
 for col, row in zip(cols[1:], summary.itertuples(index=False), strict=True):
     col.metric(
-        charts.label(row.outcome).capitalize(),
-        f"{row.share:.1%}",
+        charts.outcome_name(row.outcome),
+        fmt_share(row.share),
         help=f"{row.count:,} of {row.total:,} dispositions; 95% interval "
-        f"{row.low:.1%}–{row.high:.1%}.",
+        f"{display.fmt_ci(row.low, row.high)}.",
     )
     col.caption(f"{row.count:,} of {row.total:,}")
 
 # --- Pareto of reasons ------------------------------------------------------------------
-st.subheader("Why are MQLs turned down?")
+st.header("Why are MQLs turned down?")
 if pareto.empty:
     st.info("Every disposition in the selection was an acceptance: no reasons to show.")
 else:
-    st.plotly_chart(charts.pareto(pareto), key="rj_chart_pareto")
+    display.chart(charts.pareto(pareto), charts.pareto_summary(pareto), key="rj_chart_pareto")
     st.caption(
         "Reasons of rejected, nurtured and bad-data dispositions, most frequent first; the "
         "line adds them up. The few reasons left of the 80% mark are where fixing the MQL "
         "definition pays most."
     )
     show_table(
-        pareto,
+        pareto.assign(reason=pareto["reason"].map(label)),
         "rj_table_pareto",
         "rejection_reasons_pareto.csv",
-        share=PCT,
+        reason="Reason",
+        count="Dispositions",
+        total="Non-accepted",
+        share=st.column_config.NumberColumn("Share", format="percent"),
         low=LOW,
         high=HIGH,
-        cumulative_share=st.column_config.NumberColumn("cumulative share", format="percent"),
+        cumulative_share=st.column_config.NumberColumn("Cumulative share", format="percent"),
     )
 
 # --- reasons by source (or another breakdown) -------------------------------------------
-st.subheader("Which reasons come from where?")
+st.header("Which reasons come from where?")
 c1, c2 = st.columns(2)
+urlstate.restore("rj_by", "by", options=list(BREAKDOWNS))
 dim = c1.selectbox("Break down by", list(BREAKDOWNS), format_func=BREAKDOWNS.get, key="rj_by")
+urlstate.mirror("rj_by", "by")
+urlstate.restore("rj_outcomes", "outcomes", options=list(OUTCOME_SETS))
 chosen = c2.selectbox(
     "Dispositions", list(OUTCOME_SETS), format_func=OUTCOME_SETS.get, key="rj_outcomes"
 )
+urlstate.mirror("rj_outcomes", "outcomes")
 by_group = state.call(rejections.disposition_mix, filters, by=(dim,))
-matrix = rejections.reason_shares(by_group, dim, chosen)
+matrix = rejections.reason_shares(by_group, dim, OUTCOMES_OF[chosen])
 if matrix.empty:
     st.info(f"No {OUTCOME_PHRASES[chosen]} dispositions in the selection.")
 else:
     reasons = [r for r in pareto["reason"] if r in set(matrix["reason"])]
     reasons += sorted(set(matrix["reason"]) - set(reasons))
-    st.plotly_chart(charts.reason_heatmap(matrix, dim, reasons), key="rj_chart_heatmap")
+    display.chart(
+        charts.reason_heatmap(matrix, dim, reasons),
+        charts.heatmap_summary(matrix, dim),
+        key="rj_chart_heatmap",
+    )
     st.caption(
         f"Each row splits one {BREAKDOWNS[dim].lower()}'s {OUTCOME_PHRASES[chosen]} "
         "dispositions by reason: rows add up to 100%, the row label gives their number. "
         "Hover a cell for its count."
     )
     show_table(
-        matrix,
+        matrix.assign(
+            reason=matrix["reason"].map(label),
+            **{dim: [charts.group_label(g, dim) for g in matrix[dim]]},
+        ),
         "rj_table_reasons",
         f"rejection_reasons_by_{dim}.csv",
-        share=PCT,
+        **{dim: BREAKDOWNS[dim]},
+        reason="Reason",
+        count="Dispositions",
+        total=f"{OUTCOME_SETS[chosen]} in the group",
+        share=st.column_config.NumberColumn("Share", format="percent"),
         low=LOW,
         high=HIGH,
     )
 
 # --- outcomes over time -----------------------------------------------------------------
-st.subheader("Outcomes over time")
+st.header("Outcomes over time")
+urlstate.restore("rj_period", "period", options=list(PERIODS))
 period = st.radio(
     "Period", list(PERIODS), format_func=PERIODS.get, horizontal=True, key="rj_period"
 )
+urlstate.mirror("rj_period", "period")
 by_period = state.call(rejections.disposition_mix, filters, by=(period,))
-st.plotly_chart(charts.outcome_trend(by_period, period), key="rj_chart_trend")
+display.chart(
+    charts.outcome_trend(by_period, period),
+    charts.trend_summary(by_period, period),
+    key="rj_chart_trend",
+)
 st.caption(
     f"Share of each outcome among the dispositions decided in the {period}; hover a bar "
-    "for its count. A partial first or last period holds fewer decisions."
+    "for its count. A partial first period holds fewer decisions; the one in progress is "
+    "pale and marked."
 )
 show_table(
     charts.outcome_table(by_period, period),
     "rj_table_trend",
     f"disposition_outcomes_by_{period}.csv",
-    share=PCT,
-    total="dispositions",
-    **{period: st.column_config.DatetimeColumn(period, format="YYYY-MM")},
+    **{period: st.column_config.DatetimeColumn(PERIODS[period], format="YYYY-MM")},
+    outcome="Outcome",
+    count="Dispositions",
+    total="All dispositions",
+    share=st.column_config.NumberColumn("Share", format="percent"),
+    complete=st.column_config.CheckboxColumn("Period over"),
 )
 
 # --- recycling --------------------------------------------------------------------------
-st.subheader("Recycled leads")
+st.header("Recycled leads")
 rec = state.call(rejections.recycle_summary, filters)
 if rec.mql_leads == 0:
     st.info("No lead had its first handoff in the selected period with these filters.")
@@ -172,18 +207,26 @@ else:
             f"{rec.recycled:,} of {rec.nurtured:,} · 95% CI "
             f"{rec.return_low:.1%}–{rec.return_high:.1%}"
         )
-    st.plotly_chart(charts.recycle_outcomes(rec.outcomes), key="rj_chart_recycle")
+    display.chart(
+        charts.recycle_outcomes(rec.outcomes),
+        charts.recycle_chart_summary(rec.outcomes),
+        key="rj_chart_recycle",
+    )
     st.caption(
         "Recycled leads: what they reached after their second handoff. Not recycled: what "
         "the other MQL'd leads reached after their first. Recent recycles have had less "
         "time to progress."
     )
     show_table(
-        rec.outcomes,
+        rec.outcomes.assign(
+            group=rec.outcomes["group"].str.capitalize(), stage=rec.outcomes["stage"].map(label)
+        ),
         "rj_table_recycle",
         "recycled_lead_outcomes.csv",
-        k="reached",
-        n="leads",
+        group="Leads",
+        stage="Stage reached",
+        k="Reached",
+        n="In the group",
         rate=PCT,
         low=LOW,
         high=HIGH,

@@ -6,17 +6,18 @@ import streamlit as st
 
 from analysis import filters as flt
 from analysis.lifecycle import measurable, sla
-from dashboard import state
+from analysis.store import settings as company_settings
+from dashboard import display, state, urlstate
 from dashboard.charts import sla as charts
-from dashboard.tables import HIGH_95, LOW_95, PERCENT, show_table
+from dashboard.display import fmt_count, fmt_duration, fmt_share, fmt_target, label
+from dashboard.tables import HIGH_95, LOW_95, show_table
 
 BREAKDOWNS = {"team": "Team", "rep": "Rep", "source": "Source", "campaign": "Campaign"}
-MAX_AGES = {0: "no limit", 7: "7 days", 30: "30 days", 90: "90 days", 365: "1 year"}
+MAX_AGES = {7: "7 days", 30: "30 days", 90: "90 days", 365: "1 year", 0: "no limit"}
+DEFAULT_MAX_AGE = 30
 WINDOWS = {0: "any time so far", 30: "30 days", 90: "90 days"}
-PCT, LOW, HIGH = PERCENT, LOW_95, HIGH_95
-MEDIAN = st.column_config.NumberColumn("median (min)", format="%.1f")
-P90 = st.column_config.NumberColumn("p90 (min)", format="%.1f")
-P95 = st.column_config.NumberColumn("p95 (min)", format="%.1f")
+LOW, HIGH = LOW_95, HIGH_95
+DURATION = "Shown as minutes (min), hours (h) or days (d)."
 
 st.title("SLA & response")
 st.caption(
@@ -32,6 +33,7 @@ avail = state.call(measurable.availability)
 if not avail.sla.measurable:
     st.info(f"Not measurable: {avail.sla.reason}")
     st.stop()
+urlstate.restore("sla_clock", "clock", options=list(charts.CLOCK_LABELS))
 clock = st.radio(
     "Clock",
     list(charts.CLOCK_LABELS),
@@ -42,43 +44,44 @@ clock = st.radio(
     "Business hours count only the owner's working hours, Monday to Friday, in the "
     "owner's time zone.",
 )
+urlstate.mirror("sla_clock", "clock")
 tiers = state.call(sla.sla_compliance, filters, by=("tier",), clock=clock)
 overall = state.call(sla.sla_compliance, filters, by=None, clock=clock)
-queue = state.call(sla.breach_queue, None, filters)
+all_open = state.call(sla.breach_queue, None, filters)
 as_of = state.call(flt.data_as_of)
 
 # --- headline: compliance per tier ------------------------------------------------------
 cols = st.columns(len(tiers) + 2)
 for col, row in zip(cols, tiers.itertuples(index=False), strict=False):
+    target = fmt_target(row.target_minutes)
     col.metric(
-        f"Within SLA: {row.tier} ({charts.fmt_target(row.target_minutes)})",
-        charts.fmt_pct(row.rate),
-        help=f"{row.k:,} of {row.n:,} decided handoffs answered within "
-        f"{charts.fmt_target(row.target_minutes)}; 95% interval "
-        f"{charts.fmt_pct(row.low)}–{charts.fmt_pct(row.high)}; {row.pending:,} pending.",
+        f"Within SLA: {label(row.tier)} ({target})",
+        fmt_share(row.rate),
+        help=f"{row.k:,} of {row.n:,} decided handoffs answered within {target}; 95% "
+        f"interval {display.fmt_ci(row.low, row.high)}; {row.pending:,} pending.",
     )
     col.caption(
         f"{row.k:,} of {row.n:,} · first response median "
-        f"{charts.fmt_minutes(row.median_minutes)}, p90 {charts.fmt_minutes(row.p90_minutes)}, "
-        f"p95 {charts.fmt_minutes(row.p95_minutes)}"
+        f"{fmt_duration(row.median_minutes)}, p90 {fmt_duration(row.p90_minutes)}, "
+        f"p95 {fmt_duration(row.p95_minutes)}"
     )
 if len(overall):
     total = overall.iloc[0]
     cols[-2].metric(
         "Within SLA: all MQLs",
-        charts.fmt_pct(total["rate"]),
+        fmt_share(total["rate"]),
         help=f"{int(total['k']):,} of {int(total['n']):,} decided handoffs.",
     )
     cols[-2].caption(
         f"{int(total['handoffs']):,} handoffs · median "
-        f"{charts.fmt_minutes(total['median_minutes'])}, p90 "
-        f"{charts.fmt_minutes(total['p90_minutes'])}"
+        f"{fmt_duration(total['median_minutes'])}, p90 {fmt_duration(total['p90_minutes'])}"
     )
 cols[-1].metric(
     "Open MQLs past SLA",
-    f"{len(queue):,}",
+    fmt_count(len(all_open)),
     help="Handed off, never touched, nothing closed them, and already past the tier's "
-    "target. Ignores the sidebar period (an MQL waiting since before it still waits).",
+    "target, however long ago. Ignores the sidebar period (an MQL waiting since before it "
+    "still waits).",
 )
 cols[-1].caption(f"as of {as_of:%Y-%m-%d %H:%M} UTC" if as_of else "no data yet")
 
@@ -89,92 +92,110 @@ if not has_handoffs:
         "or clear a filter in the sidebar. The open-breach queue below ignores the period."
     )
 
+# --- the open-breach queue: whom to call first -----------------------------------------
+st.header("Open MQLs past their SLA: whom to call first")
+urlstate.restore("sla_max_age", "age", parse=int, options=list(MAX_AGES))
+st.session_state.setdefault("sla_max_age", DEFAULT_MAX_AGE)
+max_age = st.columns(3)[0].selectbox(
+    "Handed off in the last",
+    list(MAX_AGES),
+    format_func=MAX_AGES.get,
+    key="sla_max_age",
+    help="The queue's horizon. Very old untouched MQLs are often abandoned; a horizon keeps "
+    "the ones that can still be saved on top of the list.",
+)
+urlstate.mirror("sla_max_age", "age")
+queue = state.call(sla.breach_queue, None, filters, max_age_days=max_age or None)
+company = state.call(company_settings.load)
+if len(all_open) == 0:
+    st.success("No open MQL is past its SLA target with these filters.")
+else:
+    hidden = len(all_open) - len(queue)
+    st.caption(
+        f"{len(queue):,} open MQLs past target handed off in the last {MAX_AGES[max_age]}"
+        + (f" ({hidden:,} older ones hidden: widen the horizon to see them)" if hidden else "")
+        + ". Call from the top: the tightest tier first (demo requests), then the longest "
+        f"past its target. Waits are measured to {as_of:%Y-%m-%d %H:%M} UTC, the latest "
+        "recorded fact; score is the current scoring rule's points at the handoff."
+        + ("" if company.show_personal_data else " Names are shown as initials (Settings).")
+    )
+    shown = charts.breach_table(
+        queue,
+        show_personal_data=company.show_personal_data,
+        crm_record_url=company.crm_record_url,
+    )
+    show_table(
+        shown,
+        "sla_table_queue",
+        "sla_open_breaches.csv",
+        **{
+            **{k: v for k, v in charts.QUEUE_COLUMNS.items() if k in shown.columns},
+            "crm": st.column_config.LinkColumn("CRM record", display_text="Open in CRM"),
+            "handed_off": st.column_config.DatetimeColumn(
+                "Handed off (UTC)", format="YYYY-MM-DD HH:mm"
+            ),
+            "past_target": st.column_config.TextColumn("Past target", help=DURATION),
+            "waiting": st.column_config.TextColumn("Waiting", help=DURATION),
+            "last_touchpoints": st.column_config.TextColumn("Last touchpoints", width="large"),
+            "score": st.column_config.NumberColumn("Score", format="%d"),
+        },
+    )
+
 # --- response-time distribution ---------------------------------------------------------
 if has_handoffs:
-    st.subheader("How fast are handoffs answered?")
+    st.header("How fast are handoffs answered?")
     rows = state.call(sla.response_times, filters)
-    st.plotly_chart(charts.response_ecdf(rows, clock), key="sla_chart_ecdf")
-    st.caption(
-        "Cumulative share of answered handoffs by time to first sales activity, per tier, "
-        "with each tier's target (dashed). Read a curve where it crosses its target: that "
-        "share was answered in time. Log scale: response times are heavy-tailed."
+    display.chart(
+        charts.response_ecdf(rows, clock), charts.ecdf_summary(tiers), key="sla_chart_ecdf"
     )
 
 # --- compliance by group and month ------------------------------------------------------
 if has_handoffs:
-    st.subheader("Who keeps the SLA?")
+    st.header("Who keeps the SLA?")
+    urlstate.restore("sla_by", "by", options=list(BREAKDOWNS))
     dim = st.columns(3)[0].selectbox(
         "Break down by",
         list(BREAKDOWNS),
         format_func=BREAKDOWNS.get,
         key="sla_by",
     )
+    urlstate.mirror("sla_by", "by")
     by_group = state.call(sla.sla_compliance, filters, by=(dim,), clock=clock)
     by_month = state.call(sla.sla_compliance, filters, by=(dim, "month"), clock=clock)
-    bars = charts.compliance_bars(by_group, dim, float(overall.iloc[0]["rate"]))
+    rate_all = float(overall.iloc[0]["rate"])
+    bars = charts.compliance_bars(by_group, dim, rate_all)
     order = list(bars.data[0].y)[::-1] if bars.data else []
-    st.plotly_chart(charts.compliance_heatmap(by_month, dim, order), key="sla_chart_heatmap")
-    st.caption(
-        "Compliance per month of the handoff, worst group on top; hover a cell for its count "
-        f"(* fewer than {charts.MIN_GROUP_N} decided handoffs: read with care)."
+    display.chart(
+        charts.compliance_heatmap(by_month, dim, order, rate_all),
+        charts.heatmap_summary(by_month, dim),
+        key="sla_chart_heatmap",
     )
-    st.plotly_chart(bars, key="sla_chart_bars")
-    st.caption(
-        "Compliance over the whole period with its 95% interval; red bars are significantly "
-        "below all MQLs (the whole interval lies under the dotted line)."
-    )
+    display.chart(bars, charts.bars_summary(by_group, dim, rate_all), key="sla_chart_bars")
     show_table(
-        by_group,
+        charts.durations_as_text(
+            by_group.assign(**{dim: by_group[dim].map(label if dim == "source" else str)}),
+            ["median_minutes", "p90_minutes", "p95_minutes"],
+        ),
         "sla_table_groups",
         f"sla_compliance_by_{dim}.csv",
-        responded="answered",
-        k="in time",
-        n="decided",
-        rate=st.column_config.NumberColumn("within SLA", format="percent"),
+        **{dim: BREAKDOWNS[dim]},
+        handoffs="Handoffs",
+        responded="Answered",
+        pending="Pending",
+        k="In time",
+        n="Decided",
+        rate=st.column_config.NumberColumn("Within SLA", format="percent"),
         low=LOW,
         high=HIGH,
-        median_minutes=MEDIAN,
-        p90_minutes=P90,
-        p95_minutes=P95,
-    )
-
-# --- the open-breach queue --------------------------------------------------------------
-st.subheader("Open MQLs past their SLA")
-max_age = st.columns(3)[0].selectbox(
-    "Hide MQLs that have waited longer than",
-    list(MAX_AGES),
-    format_func=MAX_AGES.get,
-    key="sla_max_age",
-    help="Very old untouched MQLs are often abandoned; hide them to focus on the ones that "
-    "can still be saved.",
-)
-shown = charts.breach_table(queue, max_age or None)
-if len(queue) == 0:
-    st.success("No open MQL is past its SLA target with these filters.")
-else:
-    st.caption(
-        f"{len(shown):,} of {len(queue):,} open MQLs past target shown, oldest handoff first "
-        f"(waits measured to {as_of:%Y-%m-%d %H:%M} UTC, the latest recorded fact). Score: "
-        "the current scoring rule's points at the handoff. Last touchpoints: newest first."
-    )
-    show_table(
-        shown,
-        "sla_table_queue",
-        "sla_open_breaches.csv",
-        handed_off=st.column_config.DatetimeColumn("handed off (UTC)", format="YYYY-MM-DD HH:mm"),
-        minutes_waiting=st.column_config.NumberColumn("minutes waiting", format="localized"),
-        business_minutes_waiting=st.column_config.NumberColumn(
-            "business minutes waiting", format="localized"
-        ),
-        minutes_over_target=st.column_config.NumberColumn(
-            "minutes over target", format="localized"
-        ),
-        last_touchpoints=st.column_config.TextColumn("last touchpoints", width="large"),
+        median_minutes="First response: median",
+        p90_minutes="p90",
+        p95_minutes="p95",
     )
 
 # --- speed to lead ----------------------------------------------------------------------
 if has_handoffs:
-    st.subheader("Is speed worth it? Conversion by response time")
+    st.header("Is speed worth it? Conversion by response time")
+    urlstate.restore("sla_window", "window", parse=int, options=list(WINDOWS))
     window = st.columns(3)[0].selectbox(
         "Count a conversion reached within",
         list(WINDOWS),
@@ -183,46 +204,47 @@ if has_handoffs:
         help="Recent handoffs have had less time to convert; a window compares like with "
         "like (pick a period that ended at least that long ago).",
     )
+    urlstate.mirror("sla_window", "window")
     curves = {
         outcome: state.call(
             sla.speed_to_lead, filters, outcome=outcome, clock=clock, window_days=window or None
         )
         for outcome in ("sql", "opportunity")
     }
-    st.plotly_chart(charts.speed_to_lead(curves), key="sla_chart_speed")
-    st.caption(
-        f"Handoffs grouped by time to first sales activity ({charts.CLOCK_UNITS[clock]}); "
-        "bars show the share that reached SQL / an opportunity, with 95% intervals. Hover a "
-        "bar for its count and the band's median and p90 response."
-    )
+    display.chart(charts.speed_to_lead(curves), charts.speed_summary(curves), key="sla_chart_speed")
     show_table(
-        charts.speed_table(curves),
+        charts.durations_as_text(charts.speed_table(curves), ["median_minutes", "p90_minutes"]),
         "sla_table_speed",
         "sla_speed_to_lead.csv",
+        bucket="Response band",
+        handoffs="Handoffs",
         sql_k="SQLs",
-        sql_rate=st.column_config.NumberColumn("MQL→SQL", format="percent"),
+        sql_rate=st.column_config.NumberColumn("MQL → SQL", format="percent"),
         sql_low=LOW,
         sql_high=HIGH,
-        opportunity_k="opportunities",
-        opportunity_rate=st.column_config.NumberColumn("MQL→opportunity", format="percent"),
+        opportunity_k="Opportunities",
+        opportunity_rate=st.column_config.NumberColumn("MQL → opportunity", format="percent"),
         opportunity_low=LOW,
         opportunity_high=HIGH,
-        median_minutes=MEDIAN,
-        p90_minutes=P90,
+        median_minutes="Response in band: median",
+        p90_minutes="p90",
     )
 
 # --- attempts before disposition --------------------------------------------------------
-st.subheader("How many attempts before sales decides?")
+st.header("How many attempts before sales decides?")
 tries = state.call(sla.attempts_before_disposition, filters, by="outcome")
 if len(tries) == 0:
     st.info("No disposition was recorded in the selected period with these filters.")
 else:
-    st.plotly_chart(charts.attempts(tries), key="sla_chart_attempts")
+    display.chart(charts.attempts(tries), charts.attempts_summary(tries), key="sla_chart_attempts")
     st.caption("Sales activities between the handoff and the disposition (period: decision date).")
     show_table(
-        tries,
+        tries.assign(outcome=tries["outcome"].map(label)),
         "sla_table_attempts",
         "sla_attempts_before_disposition.csv",
-        share=PCT,
-        cumulative_share=st.column_config.NumberColumn("at most this many", format="percent"),
+        outcome="Outcome",
+        attempts="Attempts",
+        dispositions="Dispositions",
+        share=st.column_config.NumberColumn("Share", format="percent"),
+        cumulative_share=st.column_config.NumberColumn("At most this many", format="percent"),
     )

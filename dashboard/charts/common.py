@@ -1,9 +1,34 @@
-"""Shared look for every plotly figure: one palette, readable fonts, labelled axes."""
+"""Shared look for every plotly figure: one palette, readable text, labelled axes, status marks.
+
+Accessibility is settled here once for every page:
+
+- every chart text (tick labels, axis titles, legend, annotations, colour-bar ticks) is drawn
+  in :data:`TEXT` or :data:`TEXT_MUTED`, both at least 4.5:1 on white (WCAG AA), and set
+  explicitly, so Streamlit's own plotly theme (grey #808495 ticks, 3.7:1) cannot lighten it;
+- the palette's colours reach 4.5:1 on white, so they can be used as text and carry white
+  text inside bars;
+- colour never carries a status alone: :func:`status_mark` gives the symbol and word that
+  go with a good/bad colour (goal bars, significance markers, accepted/rejected bars, SLA
+  cells), and :func:`status_color` the colour of the same status.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
+
+from dashboard import display
+
+TEXT = "#1f2329"
+"""Chart text (titles, legend, annotations): 15.6:1 on white."""
+TEXT_MUTED = "#4a5260"
+"""Tick labels and secondary chart text: 7.9:1 on white."""
+GRID = "#e3e6ea"
+"""Gridlines: light on purpose (they guide, they carry no information)."""
+AXIS_LINE = "#8a929e"
+"""Axis and zero lines."""
 
 STAGE_COLORS = {
     "lead": "#9ecae1",
@@ -12,24 +37,94 @@ STAGE_COLORS = {
     "opportunity": "#08519c",
     "customer": "#08306b",
 }
-PALETTE = ["#2171b5", "#e6550d", "#31a354", "#756bb1", "#de2d26", "#636363", "#fdae6b", "#74c476"]
-GOOD = "#31a354"
-BAD = "#de2d26"
-NEUTRAL = "#636363"
+PALETTE = ["#2171b5", "#c2410c", "#15803d", "#756bb1", "#c62828", "#5f6368", "#fdae6b", "#74c476"]
+"""Series colours. The first six reach 4.5:1 on white (usable as text, and white text inside
+them reads); the last two are light fills only, never text."""
+GOOD = "#15803d"
+"""Good status (met, accepted, above goal): 5.0:1 on white."""
+BAD = "#c62828"
+"""Bad status (breached, rejected, below goal): 5.6:1 on white."""
+NEAR = "#b45309"
+"""Close to the goal: 5.0:1 on white."""
+NEUTRAL = "#5f6368"
+
+STATUS: dict[str, tuple[str, str, str]] = {
+    "good": ("✓", "met", GOOD),
+    "near": ("≈", "close", NEAR),
+    "bad": ("✗", "missed", BAD),
+    "better": ("▲", "significantly better", GOOD),
+    "worse": ("▼", "significantly worse", BAD),
+    "same": ("", "within noise", NEUTRAL),
+    "accepted": ("✓", "accepted", GOOD),
+    "rejected": ("✗", "rejected", BAD),
+    "immature": ("…", "in progress", NEUTRAL),
+}
+"""Status -> (symbol, word, colour): what a colour means, said without the colour."""
+
+
+def status_mark(status: str, *, word: bool = False) -> str:
+    """The symbol of a status (``✓``, ``✗``, ``▲``, ``▼`` …), with its word when ``word``.
+
+    Use it in bar texts, cell texts and legend names next to the colour of
+    :func:`status_color`, so the status reads without colour vision: goal bars
+    (good/near/bad), significance markers (better/worse), accepted/rejected bars, SLA cells.
+    """
+    symbol, text, _ = STATUS[status]
+    if word:
+        return f"{symbol} {text}".strip()
+    return symbol
+
+
+def status_color(status: str) -> str:
+    """The colour of a status of :data:`STATUS`."""
+    return STATUS[status][2]
+
+
+def _axis_look() -> dict[str, Any]:
+    return {
+        "tickfont": {"color": TEXT_MUTED},
+        "title": {"font": {"color": TEXT}},
+        "gridcolor": GRID,
+        "linecolor": AXIS_LINE,
+        "zerolinecolor": AXIS_LINE,
+    }
 
 
 def style(fig: go.Figure, *, title: str | None = None, height: int = 380) -> go.Figure:
-    """Apply the house layout: white background, legend on top, compact margins."""
+    """Apply the house layout: white background, legend on top, compact margins, AA text.
+
+    Text colours are set on the figure itself (layout font, every axis, legend, colour
+    bars), so they win over Streamlit's plotly theme.
+    """
     fig.update_layout(
         title=title,
         template="plotly_white",
         height=height,
         margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        font={"size": 13},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.02,
+            "x": 0,
+            "font": {"color": TEXT},
+        },
+        font={"size": 13, "color": TEXT},
+        title_font_color=TEXT,
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
         colorway=PALETTE,
-        hoverlabel={"namelength": -1},
+        hoverlabel={"namelength": -1, "font": {"color": TEXT}, "bgcolor": "#ffffff"},
     )
+    fig.update_xaxes(**_axis_look())
+    fig.update_yaxes(**_axis_look())
+    for trace in fig.data:
+        if "colorbar" in trace:
+            trace.update(
+                colorbar={"tickfont": {"color": TEXT_MUTED}, "title": {"font": {"color": TEXT}}}
+            )
+    for note in fig.layout.annotations or ():
+        if note.font is None or note.font.color is None:
+            note.update(font={"color": TEXT})
     return fig
 
 
@@ -83,13 +178,13 @@ def step_label(from_stage: str, to_stage: str) -> str:
 
 
 def pct(value: float, digits: int = 1) -> str:
-    """A share 0-1 as ``"54.1%"``; ``"–"`` when undefined."""
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+    """A share 0-1 as ``"54.1%"``; ``"–"`` when undefined (:func:`dashboard.display.fmt_share`)."""
+    return display.fmt_share(value, digits)
 
 
 def k_of_n(k: float, n: float) -> str:
     """``"411 of 760"``."""
-    return f"{int(k):,} of {int(n):,}"
+    return f"{display.fmt_count(k)} of {display.fmt_count(n)}"
 
 
 def interval(low: float, high: float) -> str:

@@ -12,7 +12,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.store import DISPOSITION_OUTCOMES
-from dashboard.charts.common import BAD, GOOD, NEUTRAL, PALETTE, pct_axis, style
+from dashboard.charts.common import (
+    BAD,
+    GOOD,
+    NEUTRAL,
+    PALETTE,
+    TEXT,
+    TEXT_MUTED,
+    pct_axis,
+    status_mark,
+    style,
+)
+from dashboard.display import fmt_share, label
 
 OUTCOME_COLORS = {
     "accepted": GOOD,
@@ -24,9 +35,22 @@ GROUP_COLORS = {"recycled": PALETTE[1], "not recycled": PALETTE[0]}
 NON_ACCEPTED: tuple[str, ...] = tuple(o for o in DISPOSITION_OUTCOMES if o != "accepted")
 
 
-def label(value: object) -> str:
-    """A code such as ``not_decision_maker`` as axis text: ``not decision maker``."""
-    return str(value).replace("_", " ")
+REASON_HEAT_SCALE = [[0.0, "#ffffff"], [1.0, "#ef8a7f"]]
+"""Reason shares, white (0%) to light red: dark cell text reads on every cell (5:1+)."""
+
+
+def group_label(value: object, dim: str) -> str:
+    """A group's words: codes (sources, bands) labelled, names the company gave
+    (campaigns, teams) as written."""
+    if dim in ("campaign", "team", "rep"):
+        return label(value) if value is None or value != value else str(value)
+    return label(value)
+
+
+def outcome_name(outcome: str) -> str:
+    """An outcome with its status symbol: ``✓ Accepted``, ``✗ Rejected``, ``Nurture``."""
+    mark = status_mark(outcome) if outcome in ("accepted", "rejected") else ""
+    return f"{mark} {label(outcome)}".strip()
 
 
 def _ci(low: pd.Series, high: pd.Series) -> list[str]:
@@ -114,12 +138,12 @@ def reason_heatmap(matrix: pd.DataFrame, dim: str, reasons: list[str]) -> go.Fig
         go.Heatmap(
             z=z,
             x=[label(r) for r in reasons],
-            y=[f"{g} ({int(totals[g]):,})" for g in groups],
+            y=[f"{group_label(g, dim)} ({int(totals[g]):,})" for g in groups],
             text=text,
             texttemplate="%{text}",
-            textfont={"size": 11},
+            textfont={"size": 11, "color": TEXT},
             customdata=custom,
-            colorscale="Reds",
+            colorscale=REASON_HEAT_SCALE,
             zmin=0,
             xgap=2,
             ygap=2,
@@ -139,24 +163,36 @@ def outcome_trend(mix: pd.DataFrame, period: str) -> go.Figure:
     """Share of each disposition outcome per period, stacked to 100%.
 
     ``mix`` is :func:`analysis.rejections.disposition_mix` by ``period`` (``month`` ...).
+    A period still in progress (``complete`` False) is drawn pale, labelled "in progress"
+    and named so in the hover: its few decisions so far are no verdict on the period.
     """
     t = mix.drop_duplicates([period, "outcome"])
+    complete = t["complete"].astype(bool) if "complete" in t.columns else pd.Series(True, t.index)
     fig = go.Figure()
     for outcome in DISPOSITION_OUTCOMES:
         s = t[t["outcome"] == outcome]
         if s.empty:
             continue
+        done = complete[s.index]
         fig.add_bar(
             x=s[period],
             y=s["outcome_share"],
-            name=label(outcome),
+            name=outcome_name(outcome),
             marker_color=OUTCOME_COLORS.get(outcome, NEUTRAL),
-            customdata=np.stack([s["outcome_count"], s["total"]], axis=-1),
+            marker_opacity=[1.0 if d else 0.35 for d in done],
+            customdata=np.stack(
+                [s["outcome_count"], s["total"], np.where(done, "", " (in progress)")], axis=-1
+            ),
             hovertemplate=(
-                f"%{{x|%b %Y}}: %{{y:.1%}} {label(outcome)} "
+                f"%{{x|%b %Y}}%{{customdata[2]}}: %{{y:.1%}} {label(outcome).lower()} "
                 "(%{customdata[0]:,} of %{customdata[1]:,} dispositions)<extra></extra>"
             ),
         )
+    for start in t.loc[~complete, period].unique():
+        fig.add_annotation(
+            x=start, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+            text="in progress", font={"size": 11, "color": TEXT_MUTED},
+        )  # fmt: skip
     fig.update_layout(barmode="stack")
     dtick = "M3" if period == "quarter" else "M1"
     fig.update_xaxes(title=f"{period} of the decision", tickformat="%b\n%Y", dtick=dtick)
@@ -168,7 +204,9 @@ def outcome_trend(mix: pd.DataFrame, period: str) -> go.Figure:
 def outcome_table(mix: pd.DataFrame, period: str) -> pd.DataFrame:
     """Per period and outcome: count, the period's dispositions and the share (for CSV)."""
     t = mix.drop_duplicates([period, "outcome"])
-    t = t[[period, "outcome", "outcome_count", "total", "outcome_share"]]
+    keep = [period, "outcome", "outcome_count", "total", "outcome_share"]
+    keep += ["complete"] if "complete" in t.columns else []
+    t = t[keep].assign(outcome=t["outcome"].map(label))
     return t.rename(columns={"outcome_count": "count", "outcome_share": "share"}).reset_index(
         drop=True
     )
@@ -184,7 +222,7 @@ def recycle_outcomes(outcomes: pd.DataFrame) -> go.Figure:
         fig.add_bar(
             x=[label(s) for s in t["stage"]],
             y=t["rate"],
-            name=f"{group} ({int(t['n'].iloc[0]):,} leads)",
+            name=f"{str(group).capitalize()} ({int(t['n'].iloc[0]):,} leads)",
             marker_color=GROUP_COLORS.get(str(group), NEUTRAL),
             error_y={
                 "type": "data",
@@ -203,3 +241,64 @@ def recycle_outcomes(outcomes: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title="stage reached after the (latest) handoff")
     pct_axis(fig, "y", "leads that reached the stage (%)")
     return style(fig, height=340)
+
+
+# --------------------------------------------------------------------------------------
+# One-sentence summaries (the charts' text alternatives, shown under each chart)
+# --------------------------------------------------------------------------------------
+
+
+def pareto_summary(table: pd.DataFrame) -> str:
+    """The two most frequent reasons and how many reasons make up 80%."""
+    top = table.head(2)
+    parts = [f"{label(r.reason)} {fmt_share(r.share)}" for r in top.itertuples(index=False)]
+    to80 = int((table["cumulative_share"] < 0.8).sum()) + 1
+    return (
+        f"Most frequent reasons: {' and '.join(parts)} of the "
+        f"{int(table['total'].iloc[0]):,} non-accepted dispositions; "
+        f"{min(to80, len(table))} of {len(table)} reasons make up 80%."
+    )
+
+
+def heatmap_summary(matrix: pd.DataFrame, dim: str) -> str:
+    """The largest group's most frequent reason."""
+    biggest = matrix.sort_values(["total", "count"], ascending=False).iloc[0]
+    return (
+        f"Reasons per {label(dim).lower()}, each row adding up to 100%; the largest, "
+        f"{group_label(biggest[dim], dim)} ({int(biggest['total']):,} dispositions), mostly "
+        f"gives {label(biggest['reason'])} ({fmt_share(biggest['share'])})."
+    )
+
+
+def trend_summary(mix: pd.DataFrame, period: str) -> str:
+    """The newest complete period's rejected share (the one in progress left aside)."""
+    t = mix.drop_duplicates([period, "outcome"])
+    done = t[t["complete"].astype(bool)] if "complete" in t.columns else t
+    tail = (
+        " The newest period is still in progress (pale): its few decisions are no verdict."
+        if len(done) < len(t)
+        else ""
+    )
+    if done.empty:
+        return "Every period shown is still in progress." + tail
+    last = done[done[period] == done[period].max()]
+    rejected = last[last["outcome"] == "rejected"]
+    share = float(rejected["outcome_share"].iloc[0]) if len(rejected) else 0.0
+    when = pd.Timestamp(last[period].iloc[0])
+    name = f"{when:%b %Y}" if period == "month" else f"the {period} from {when:%b %Y}"
+    return (
+        f"In {name}, {fmt_share(share)} of {int(last['total'].iloc[0]):,} dispositions were "
+        f"rejected (✗, red); accepted are marked ✓.{tail}"
+    )
+
+
+def recycle_chart_summary(outcomes: pd.DataFrame) -> str:
+    """Recycled vs not recycled: share that reached SQL."""
+    sql = outcomes[outcomes["stage"] == "sql"].set_index("group")
+    if not {"recycled", "not recycled"} <= set(sql.index):
+        return "What leads reached after their handoff."
+    return (
+        f"After coming back, {fmt_share(sql.loc['recycled', 'rate'])} of recycled leads "
+        f"reached SQL, against {fmt_share(sql.loc['not recycled', 'rate'])} of the others "
+        "after their first handoff; bars show 95% intervals."
+    )

@@ -13,7 +13,19 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.common import BAD, GOOD, NEUTRAL, PALETTE, pct_axis, style
+from dashboard import display
+from dashboard.charts.common import (
+    BAD,
+    GOOD,
+    NEUTRAL,
+    PALETTE,
+    TEXT,
+    TEXT_MUTED,
+    pct_axis,
+    status_mark,
+    style,
+)
+from dashboard.display import fmt_duration, fmt_share, fmt_target, label
 
 CLOCK_LABELS: dict[str, str] = {
     "policy": "Each tier's own clock",
@@ -21,6 +33,12 @@ CLOCK_LABELS: dict[str, str] = {
     "business": "Business hours",
 }
 """Radio labels of the clocks of :data:`analysis.sla.CLOCKS`."""
+
+SLA_HEAT_SCALE = [[0.0, "#ef9a9a"], [0.5, "#fff1a8"], [1.0, "#a5d6a7"]]
+"""Compliance cells, red (0%) to green (100%), light enough that dark text reads on every
+cell (at least 7:1); a symbol in the cell says what the colour says."""
+IMMATURE_FILL = "#eceff1"
+"""Cells of a month still in progress: no colour verdict yet."""
 
 CLOCK_UNITS: dict[str, str] = {
     "policy": "minutes on each tier's clock",
@@ -59,35 +77,6 @@ DISPOSITION_COLORS = {
     "nurture": PALETTE[6],
     "bad_data": NEUTRAL,
 }
-
-
-def fmt_pct(rate: float) -> str:
-    """A share 0-1 as the page prints it: ``54.9%``; ``–`` when undefined."""
-    return "–" if rate is None or (isinstance(rate, float) and math.isnan(rate)) else f"{rate:.1%}"
-
-
-def fmt_minutes(minutes: float) -> str:
-    """A duration in minutes as a readable text: ``7.8 min``, ``3.2 h``, ``2.1 d``."""
-    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
-        return "–"
-    m = float(minutes)
-    if m < 60:
-        return f"{m:.1f} min" if m < 10 else f"{m:.0f} min"
-    if m < 1440:
-        return f"{m / 60:.1f} h"
-    return f"{m / 1440:.1f} d"
-
-
-def fmt_target(minutes: float) -> str:
-    """An SLA target as people say it: ``15 min``, ``24 h``, ``3 d``."""
-    m = float(minutes)
-    if m < 60:
-        return f"{m:g} min"
-    if m <= 2880 and m % 60 == 0:
-        return f"{m / 60:g} h"
-    if m % 1440 == 0:
-        return f"{m / 1440:g} d"
-    return fmt_minutes(m)
 
 
 def _log_time_axis(fig: go.Figure, axis: str, title: str, top: float) -> None:
@@ -130,6 +119,7 @@ def response_ecdf(rows: pd.DataFrame, clock: str) -> go.Figure:
         sub = rows[rows["tier"] == tier]
         values = sub[response_column(clock, business)].dropna().to_numpy(dtype="float64")
         color = TIER_COLORS[i % len(TIER_COLORS)]
+        tier = label(tier)
         unanswered = len(sub) - len(values)
         if len(values):
             probs = np.linspace(0, 1, min(ECDF_POINTS, len(values)))
@@ -141,7 +131,7 @@ def response_ecdf(rows: pd.DataFrame, clock: str) -> go.Figure:
                 mode="lines",
                 name=f"{tier} ({len(values):,} answered, {unanswered:,} not yet)",
                 line={"color": color, "width": 3, "shape": "hv"},
-                customdata=[fmt_minutes(v) for v in x],
+                customdata=[fmt_duration(v) for v in x],
                 hovertemplate=(
                     f"{tier}: %{{y:.0%}} of answered MQLs within %{{customdata}}"
                     f"<br>{unanswered:,} handed off but not answered<extra></extra>"
@@ -168,7 +158,19 @@ def response_ecdf(rows: pd.DataFrame, clock: str) -> go.Figure:
 
 
 def _ci_text(low: float, high: float) -> str:
-    return f"{fmt_pct(low)}–{fmt_pct(high)}"
+    return display.fmt_ci(low, high)
+
+
+def significance(low: float, high: float, overall: float) -> str:
+    """``worse`` when the interval lies wholly under ``overall``, ``better`` wholly above,
+    else ``same`` (a status of :data:`dashboard.charts.common.STATUS`)."""
+    if math.isnan(overall) or display.is_missing(low) or display.is_missing(high):
+        return "same"
+    if high < overall:
+        return "worse"
+    if low > overall:
+        return "better"
+    return "same"
 
 
 def compliance_bars(table: pd.DataFrame, dim: str, overall: float) -> go.Figure:
@@ -176,16 +178,19 @@ def compliance_bars(table: pd.DataFrame, dim: str, overall: float) -> go.Figure:
 
     ``table`` is :func:`analysis.sla.sla_compliance` by ``dim``; ``overall`` the overall
     compliance, drawn as a reference line. Groups whose whole interval lies below it are
-    coloured as problems.
+    coloured as problems and marked ``▼``; those whose whole interval lies above it are
+    marked ``▲`` (the mark says it without the colour).
     """
     t = table[table["n"] > 0].sort_values(["rate", dim], ascending=[False, True])
-    below = t["high"] < overall
+    marks = [significance(lo, hi, overall) for lo, hi in zip(t["low"], t["high"], strict=True)]
     fig = go.Figure()
     fig.add_bar(
-        y=t[dim].astype(str),
+        y=[label(g) for g in t[dim]],
         x=t["rate"],
         orientation="h",
-        marker_color=np.where(below, BAD, PALETTE[0]),
+        marker_color=[
+            BAD if m == "worse" else GOOD if m == "better" else PALETTE[0] for m in marks
+        ],
         error_x={
             "type": "data",
             "symmetric": False,
@@ -193,7 +198,10 @@ def compliance_bars(table: pd.DataFrame, dim: str, overall: float) -> go.Figure:
             "arrayminus": t["rate"] - t["low"],
             "color": "#444",
         },
-        text=[f"{r:.0%} ({k:,}/{n:,})" for r, k, n in zip(t["rate"], t["k"], t["n"], strict=True)],
+        text=[
+            f"{status_mark(m)} {r:.0%} ({k:,}/{n:,})".strip()
+            for m, r, k, n in zip(marks, t["rate"], t["k"], t["n"], strict=True)
+        ],
         textposition="inside",
         insidetextanchor="start",
         customdata=np.stack(
@@ -201,8 +209,8 @@ def compliance_bars(table: pd.DataFrame, dim: str, overall: float) -> go.Figure:
                 t["k"],
                 t["n"],
                 [_ci_text(lo, hi) for lo, hi in zip(t["low"], t["high"], strict=True)],
-                [fmt_minutes(m) for m in t["median_minutes"]],
-                [fmt_minutes(m) for m in t["p90_minutes"]],
+                [fmt_duration(m) for m in t["median_minutes"]],
+                [fmt_duration(m) for m in t["p90_minutes"]],
             ],
             axis=-1,
         ),
@@ -217,7 +225,7 @@ def compliance_bars(table: pd.DataFrame, dim: str, overall: float) -> go.Figure:
         fig.add_vline(
             x=overall,
             line={"color": NEUTRAL, "dash": "dot", "width": 2},
-            annotation_text=f"all MQLs {overall:.0%}",
+            annotation_text=f"all MQLs {overall:.0%} (▼ / ▲ significantly below / above)",
             annotation_position="top",
         )
     pct_axis(fig, "x", "handoffs answered within SLA (%)")
@@ -226,67 +234,105 @@ def compliance_bars(table: pd.DataFrame, dim: str, overall: float) -> go.Figure:
     return style(fig, height=max(260, 34 * len(t) + 90))
 
 
-def compliance_heatmap(table: pd.DataFrame, dim: str, order: list[str]) -> go.Figure:
+def _heat_cell(r: pd.Series, overall: float, complete: bool) -> tuple[str, list]:
+    """Text and hover data of one heatmap cell."""
+    small = "*" if r["n"] < MIN_GROUP_N else ""
+    if not complete:
+        text = f"{r['rate']:.0%}{small} so far"
+    else:
+        mark = status_mark(significance(r["low"], r["high"], overall))
+        text = f"{mark} {r['rate']:.0%}{small}".strip()
+    return text, [int(r["k"]), int(r["n"]), _ci_text(r["low"], r["high"])]
+
+
+# compliance_heatmap runs past 80 lines: the cell grid, its two traces (months with a
+# verdict, months in progress) and their hovers belong together.
+def compliance_heatmap(
+    table: pd.DataFrame, dim: str, order: list[str], overall: float = math.nan
+) -> go.Figure:
     """SLA compliance per group and month: red cells are months a group broke its SLA.
 
     ``table`` is :func:`analysis.sla.sla_compliance` by ``[dim, "month"]``; ``order``
-    lists the groups top to bottom. Cells print the rate; the hover adds ``k of n`` and
-    the 95% interval; ``*`` marks cells with fewer than :data:`MIN_GROUP_N` decided
-    handoffs. Empty cells had none. A month the data does not cover to its end (the
-    table's ``complete`` column, from
-    :func:`analysis.definitions.is_complete_month`) is labelled "in progress"
-    and its cells are read with care: its late handoffs are still pending.
+    lists the groups top to bottom (their labels). Cells print the rate with ``▼`` (``▲``)
+    when its 95% interval lies wholly under (over) ``overall``, so the verdict reads without
+    colour; the hover adds ``k of n`` and the interval; ``*`` marks cells with fewer than
+    :data:`MIN_GROUP_N` decided handoffs. Empty cells had none. A month the data does not
+    cover to its end (the ``complete`` column, from
+    :func:`analysis.definitions.is_complete_month`) is drawn grey, "so far", with no colour
+    verdict: its late handoffs are still pending.
     """
-    t = table[table["n"] > 0]
-    rows = [g for g in order if g in set(t[dim].astype(str))]
+    t = table[table["n"] > 0].copy()
+    t["_g"] = [label(g) for g in t[dim]]
+    if "complete" not in t.columns:
+        t["complete"] = True
+    rows = [g for g in order if g in set(t["_g"])]
     months = sorted(t["month"].unique())
-    keyed = t.assign(_g=t[dim].astype(str)).set_index(["_g", "month"])
-    z, text, custom = [], [], []
+    open_months = set(t.loc[~t["complete"].astype(bool), "month"])
+    keyed = t.set_index(["_g", "month"])
+    z, z_open, text, custom = [], [], [], []
     for g in rows:
-        zr, tr, cr = [], [], []
+        zr, zo, tr, cr = [], [], [], []
         for m in months:
             if (g, m) in keyed.index:
                 r = keyed.loc[(g, m)]
-                zr.append(float(r["rate"]))
-                small = "*" if r["n"] < MIN_GROUP_N else ""
-                tr.append(f"{r['rate']:.0%}{small}")
-                cr.append([int(r["k"]), int(r["n"]), _ci_text(r["low"], r["high"])])
+                cell_text, data = _heat_cell(r, overall, m not in open_months)
+                zr.append(None if m in open_months else float(r["rate"]))
+                zo.append(0.0 if m in open_months else None)
+                tr.append(cell_text)
+                cr.append(data)
             else:
                 zr.append(None)
+                zo.append(None)
                 tr.append("")
                 cr.append([0, 0, "no decided handoff"])
         z.append(zr)
+        z_open.append(zo)
         text.append(tr)
         custom.append(cr)
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[pd.Timestamp(m) for m in months],
+    x = [pd.Timestamp(m) for m in months]
+    hover = (
+        "%{y}, %{x|%b %Y}: %{text} within SLA"
+        "<br>%{customdata[0]:,} of %{customdata[1]:,} decided handoffs"
+        "<br>95% CI %{customdata[2]}<extra></extra>"
+    )
+    fig = go.Figure()
+    fig.add_heatmap(
+        z=z,
+        x=x,
+        y=rows,
+        text=text,
+        texttemplate="%{text}",
+        textfont={"size": 11, "color": TEXT},
+        customdata=custom,
+        colorscale=SLA_HEAT_SCALE,
+        zmin=0,
+        zmax=1,
+        xgap=2,
+        ygap=2,
+        colorbar={"title": "within SLA", "tickformat": ".0%"},
+        hovertemplate=hover,
+    )
+    if open_months:
+        fig.add_heatmap(
+            z=z_open,
+            x=x,
             y=rows,
             text=text,
             texttemplate="%{text}",
-            textfont={"size": 11},
+            textfont={"size": 11, "color": TEXT_MUTED},
             customdata=custom,
-            colorscale="RdYlGn",
-            zmin=0,
-            zmax=1,
+            colorscale=[[0, IMMATURE_FILL], [1, IMMATURE_FILL]],
+            showscale=False,
             xgap=2,
             ygap=2,
-            colorbar={"title": "within SLA", "tickformat": ".0%"},
-            hovertemplate=(
-                "%{y}, %{x|%b %Y}: %{z:.1%} within SLA"
-                "<br>%{customdata[0]:,} of %{customdata[1]:,} decided handoffs"
-                "<br>95% CI %{customdata[2]}<extra></extra>"
-            ),
+            hovertemplate=hover.replace("within SLA<br>", "within SLA (month in progress)<br>"),
         )
-    )
-    fig.update_xaxes(title="month of the handoff", dtick="M1", tickformat="%b\n%Y")
-    if "complete" in t.columns:
-        for m in t.loc[~t["complete"].astype(bool), "month"].unique():
+        for m in open_months:
             fig.add_annotation(
                 x=pd.Timestamp(m), y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                text="in progress", font={"size": 10, "color": "#52606d"},
+                text="in progress", font={"size": 11, "color": TEXT_MUTED},
             )  # fmt: skip
+    fig.update_xaxes(title="month of the handoff", dtick="M1", tickformat="%b\n%Y")
     fig.update_yaxes(title=None, autorange="reversed", automargin=True)
     return style(fig, height=max(260, 36 * len(rows) + 120))
 
@@ -300,11 +346,11 @@ def speed_to_lead(curves: dict[str, pd.DataFrame]) -> go.Figure:
     """
     fig = go.Figure()
     for outcome, t in curves.items():
-        label = {"sql": "MQL → SQL", "opportunity": "MQL → opportunity"}.get(outcome, outcome)
+        step = {"sql": "MQL → SQL", "opportunity": "MQL → opportunity"}.get(outcome, outcome)
         fig.add_bar(
             x=t["bucket"],
             y=t["rate"],
-            name=label,
+            name=step,
             marker_color=OUTCOME_COLORS.get(outcome, NEUTRAL),
             error_y={
                 "type": "data",
@@ -318,13 +364,13 @@ def speed_to_lead(curves: dict[str, pd.DataFrame]) -> go.Figure:
                     t["k"],
                     t["n"],
                     [_ci_text(lo, hi) for lo, hi in zip(t["low"], t["high"], strict=True)],
-                    [fmt_minutes(m) for m in t["median_minutes"]],
-                    [fmt_minutes(m) for m in t["p90_minutes"]],
+                    [fmt_duration(m) for m in t["median_minutes"]],
+                    [fmt_duration(m) for m in t["p90_minutes"]],
                 ],
                 axis=-1,
             ),
             hovertemplate=(
-                f"{label}, answered %{{x}}: %{{y:.1%}} (%{{customdata[0]:,}} of "
+                f"{step}, answered %{{x}}: %{{y:.1%}} (%{{customdata[0]:,}} of "
                 "%{customdata[1]:,})<br>95% CI %{customdata[2]}"
                 "<br>response in band: median %{customdata[3]}, p90 %{customdata[4]}"
                 "<extra></extra>"
@@ -345,7 +391,8 @@ def attempts(table: pd.DataFrame) -> go.Figure:
     present = set(table["outcome"])
     for outcome in [o for o in DISPOSITION_COLORS if o in present]:
         t = table[table["outcome"] == outcome]
-        name = outcome.replace("_", " ")
+        mark = status_mark(outcome) if outcome in ("accepted", "rejected") else ""
+        name = f"{mark} {label(outcome)}".strip()
         fig.add_bar(
             x=t["attempts"],
             y=t["share"],
@@ -364,32 +411,106 @@ def attempts(table: pd.DataFrame) -> go.Figure:
     return style(fig, height=340)
 
 
-def breach_table(queue: pd.DataFrame, max_age_days: float | None) -> pd.DataFrame:
-    """The breach queue as shown: readable waits, newest context, MQLs older than the cap out.
+QUEUE_COLUMNS = {
+    "lead": "Lead",
+    "crm": "CRM record",
+    "name": "Name",
+    "company": "Company",
+    "tier": "Tier",
+    "past_target": "Past target",
+    "waiting": "Waiting",
+    "handed_off": "Handed off (UTC)",
+    "owner": "Owner",
+    "team": "Team",
+    "source": "Source",
+    "campaign": "Campaign",
+    "score": "Score",
+    "last_touchpoints": "Last touchpoints",
+}
+"""Columns of the breach queue as shown, in order (keys are the frame's column names)."""
 
-    ``queue`` is :func:`analysis.sla.breach_queue` (oldest first). ``max_age_days`` drops
-    MQLs that have waited longer than that many days (wall clock); None keeps all.
+
+def detail_words(detail: str) -> str:
+    """A touchpoint detail in words when it is a code (``case_study``, ``bofu``); a
+    name the company gave (a campaign, ``nurture-series``) stays as written."""
+    if detail in display.LABELS or "_" in detail or detail in ("tofu", "mofu", "bofu"):
+        return label(detail)
+    return detail
+
+
+def user_value(value: object) -> str:
+    """A value the company named (campaign, team, rep): as written, ``(not set)`` when
+    missing."""
+    return display.NOT_SET if display.is_missing(value) or value == "" else str(value)
+
+
+def durations_as_text(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A copy of ``table`` whose minute ``columns`` read as durations (``2.1 d``)."""
+    return table.assign(**{c: table[c].map(fmt_duration) for c in columns if c in table})
+
+
+def touchpoint_words(lines: str) -> str:
+    """``2024-01-08 09:00 content_download bofu; …`` → ``2024-01-08 09:00 Content download
+    (BOFU); …``: the queue's touchpoint lines in words."""
+    out = []
+    for line in (lines or "").split("; "):
+        parts = line.split(" ", 3)
+        if len(parts) < 3:
+            continue
+        when = f"{parts[0]} {parts[1]}"
+        detail = f" ({detail_words(parts[3])})" if len(parts) == 4 and parts[3] else ""
+        out.append(f"{when} {label(parts[2])}{detail}")
+    return "; ".join(out)
+
+
+def breach_table(
+    queue: pd.DataFrame,
+    *,
+    show_personal_data: bool = False,
+    crm_record_url: str = "",
+) -> pd.DataFrame:
+    """The breach queue as shown, in the engine's order (what to call next first).
+
+    ``queue`` is :func:`analysis.sla.breach_queue`. Waits read as durations (``2.1 d``),
+    codes as words, the owner by name (``(not set)`` for an MQL without one). Names are
+    shown only when the company allows personal data (else initials); companies always,
+    when the history has them. A column the history leaves empty everywhere (no names, no
+    companies) is left out, and the CRM link only when ``crm_record_url`` is set.
     """
-    q = queue
-    if max_age_days is not None:
-        q = q[q["minutes_waiting"] <= max_age_days * 1440]
-    return pd.DataFrame(
+    q = queue.reset_index(drop=True)
+    names = q["name"] if "name" in q.columns else pd.Series([None] * len(q))
+    companies = q["company"] if "company" in q.columns else pd.Series([None] * len(q))
+    shown = pd.DataFrame(
         {
-            "lead_id": q["lead_id"],
+            "lead": q["lead_id"],
+            "crm": [display.crm_link(crm_record_url, i) for i in q["lead_id"]],
+            "name": [
+                (n if show_personal_data else display.mask_name(n))
+                if not display.is_missing(n)
+                else display.NOT_SET
+                for n in names
+            ],
+            "company": [display.NOT_SET if display.is_missing(c) else c for c in companies],
+            "tier": [label(t) for t in q["tier"]],
+            "past_target": [fmt_duration(m) for m in q["minutes_over_target"]],
+            "waiting": [fmt_duration(m) for m in q["minutes_waiting"]],
             "handed_off": q["handoff_at"],
-            "waiting": [fmt_minutes(m) for m in q["minutes_waiting"]],
-            "minutes_waiting": q["minutes_waiting"].round(0),
-            "tier": q["tier"],
-            "source": q["source"],
+            "owner": [user_value(r) for r in q["rep"]],
+            "team": [user_value(t) for t in q["team"]],
+            "source": [label(v) for v in q["source"]],
+            "campaign": [user_value(v) for v in q["campaign"]],
             "score": q["score"],
-            "rep": q["rep"],
-            "team": q["team"],
-            "last_touchpoints": q["last_touchpoints"],
-            "campaign": q["campaign"],
-            "business_minutes_waiting": q["business_minutes_waiting"].round(0),
-            "minutes_over_target": q["minutes_over_target"].round(0),
+            "last_touchpoints": [touchpoint_words(t) for t in q["last_touchpoints"]],
         }
-    ).reset_index(drop=True)
+    )
+    drop = []
+    if not crm_record_url:
+        drop.append("crm")
+    if names.isna().all():
+        drop.append("name")
+    if companies.isna().all():
+        drop.append("company")
+    return shown.drop(columns=drop)
 
 
 def speed_table(curves: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -406,3 +527,95 @@ def speed_table(curves: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out["median_minutes"] = first["median_minutes"].to_numpy()
     out["p90_minutes"] = first["p90_minutes"].to_numpy()
     return out
+
+
+# --------------------------------------------------------------------------------------
+# One-sentence summaries (the charts' text alternatives, shown under each chart)
+# --------------------------------------------------------------------------------------
+
+
+def ecdf_summary(tiers: pd.DataFrame) -> str:
+    """``Within SLA: Hot 54.9% of decided handoffs (target 15 min), Standard …``."""
+    parts = [
+        f"{label(r.tier)} {fmt_share(r.rate)} (target {fmt_target(r.target_minutes)}, "
+        f"median first response {fmt_duration(r.median_minutes)})"
+        for r in tiers.itertuples(index=False)
+    ]
+    return (
+        "Within SLA: "
+        + "; ".join(parts)
+        + ". Each curve is the share of answered handoffs by time to first sales activity "
+        "(log scale), the dashed line its tier's target."
+    )
+
+
+def bars_summary(table: pd.DataFrame, dim: str, overall: float) -> str:
+    """The worst group and how many groups are significantly below all MQLs."""
+    t = table[table["n"] > 0].sort_values(["rate", dim])
+    if t.empty:
+        return "No decided handoff in the selection."
+    worst = t.iloc[0]
+    below = sum(
+        significance(lo, hi, overall) == "worse" for lo, hi in zip(t["low"], t["high"], strict=True)
+    )
+    return (
+        f"Lowest: {label(worst[dim])} at {fmt_share(worst['rate'])} within SLA "
+        f"({int(worst['k']):,} of {int(worst['n']):,}) against {fmt_share(overall)} for all "
+        f"MQLs; {below} of {len(t)} marked ▼ (red) are significantly below, bars show 95% "
+        "intervals."
+    )
+
+
+def heatmap_summary(table: pd.DataFrame, dim: str) -> str:
+    """The newest complete month's lowest group, and which month is still in progress."""
+    t = table[table["n"] > 0]
+    if t.empty:
+        return "No decided handoff in the selection."
+    done = t[t["complete"].astype(bool)] if "complete" in t.columns else t
+    open_months = sorted(set(t["month"]) - set(done["month"]))
+    tail = (
+        f" {pd.Timestamp(open_months[-1]):%b %Y} is still in progress: grey, no verdict yet."
+        if open_months
+        else ""
+    )
+    if done.empty:
+        return "Compliance per month: every month shown is still in progress." + tail
+    last = done[done["month"] == done["month"].max()].sort_values(["rate", dim]).iloc[0]
+    return (
+        f"Compliance per {label(dim).lower()} and month of the handoff; in "
+        f"{pd.Timestamp(last['month']):%b %Y} the lowest was {label(last[dim])} at "
+        f"{fmt_share(last['rate'])} (▼ significantly below all MQLs, * fewer than "
+        f"{MIN_GROUP_N} decided handoffs).{tail}"
+    )
+
+
+def speed_summary(curves: dict[str, pd.DataFrame]) -> str:
+    """MQL → SQL of the fastest answered band against the slowest answered band."""
+    t = curves.get("sql")
+    if t is None:
+        return "Conversion by response time."
+    answered = t[(t["bucket"] != "no response") & (t["n"] > 0)]
+    if len(answered) < 2:
+        return "Too few answered handoffs to compare response bands."
+    first, last = answered.iloc[0], answered.iloc[-1]
+    return (
+        f"MQL → SQL was {fmt_share(first['rate'])} for handoffs answered within "
+        f"{first['bucket']} ({int(first['k']):,} of {int(first['n']):,}) and "
+        f"{fmt_share(last['rate'])} for those answered after {last['bucket']} "
+        f"({int(last['k']):,} of {int(last['n']):,}); bars show 95% intervals."
+    )
+
+
+def attempts_summary(table: pd.DataFrame) -> str:
+    """Attempts by which half of each outcome's dispositions were made."""
+    parts = []
+    for outcome in [o for o in DISPOSITION_COLORS if o in set(table["outcome"])]:
+        t = table[table["outcome"] == outcome]
+        half = t.loc[t["cumulative_share"] >= 0.5, "attempts"]
+        if len(half):
+            parts.append(f"{label(outcome).lower()} after at most {int(half.iloc[0])}")
+    return (
+        "Half of the dispositions were made: " + ", ".join(parts) + " sales activities."
+        if parts
+        else "No disposition in the selection."
+    )

@@ -11,6 +11,7 @@ import pytest
 
 from analysis import store
 from analysis.lifecycle import rejections
+from dashboard.display import label
 
 PAGE = "app_pages/rejections.py"
 
@@ -51,15 +52,18 @@ def test_page_draws_every_section(app_at):
 
 
 def test_pareto_table_is_reason_pareto(app_at, con):
-    """The Pareto grid (and so its CSV) is reason_pareto for the page's filters, row for row,
-    and the chart's bars and cumulative line carry the same numbers."""
+    """The Pareto grid (and so its CSV) is reason_pareto for the page's filters, row for row
+    (reasons in words), and the chart's bars and cumulative line carry the same numbers and
+    the same words."""
     at = app_at(PAGE)
     expected = rejections.reason_pareto(con, at.session_state["filters"])
+    bars, line = chart(at, "rj_chart_pareto")["data"]
+    assert bars["x"] == [label(r) for r in expected["reason"]]
+    expected["reason"] = expected["reason"].map(label)
     shown = table_with(at, "cumulative_share")
     pd.testing.assert_frame_equal(
         shown.reset_index(drop=True), expected, check_dtype=False, check_exact=False
     )
-    bars, line = chart(at, "rj_chart_pareto")["data"]
     assert values(bars["y"]) == expected["count"].tolist()
     assert values(line["y"]) == pytest.approx(expected["cumulative_share"].tolist())
     assert values(line["y"])[-1] == pytest.approx(1.0)
@@ -78,6 +82,7 @@ def test_reason_heatmap_rows_count_the_non_accepted_dispositions(app_at, con):
             """
         ).fetchall()
     )
+    direct = {label(k): v for k, v in direct.items()}
     shown = table_with(at, "source", "reason", "share")
     assert shown.groupby("source")["count"].sum().to_dict() == direct
     assert shown.groupby("source")["share"].sum().to_numpy() == pytest.approx(1.0)
@@ -89,7 +94,7 @@ def test_breakdown_and_outcome_controls(app_at, con):
     """Choosing campaign and 'rejected' redraws the grid per campaign over rejected ones."""
     at = app_at(PAGE)
     at.selectbox(key="rj_by").set_value("campaign").run()
-    at.selectbox(key="rj_outcomes").set_value(("rejected",)).run()
+    at.selectbox(key="rj_outcomes").set_value("rejected").run()
     assert not at.exception
     ((rejected,),) = con.execute(
         "SELECT count(*) FROM dispositions WHERE outcome = 'rejected'"
@@ -113,3 +118,75 @@ def test_empty_selection_says_so(app_at):
     at = app_at(PAGE, query={"from": "2025-11-01", "to": "2025-11-01"})
     assert any("No disposition was recorded" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_every_control_round_trips_through_the_url(app_at):
+    """A link with breakdown, outcome set and period opens those controls; changing each
+    writes it back to the URL; values the page does not offer are ignored."""
+    query = {"by": "campaign", "outcomes": "nurture", "period": "quarter"}
+    at = app_at(PAGE, query=query)
+    assert at.selectbox(key="rj_by").value == "campaign"
+    assert at.selectbox(key="rj_outcomes").value == "nurture"
+    assert at.radio(key="rj_period").value == "quarter"
+    assert {k: at.query_params[k] for k in query} == query
+    at.selectbox(key="rj_by").set_value("region").run()
+    at.selectbox(key="rj_outcomes").set_value("bad_data").run()
+    at.radio(key="rj_period").set_value("month").run()
+    assert {k: at.query_params[k] for k in query} == {
+        "by": "region",
+        "outcomes": "bad_data",
+        "period": "month",
+    }
+    stale = app_at(PAGE, query={"by": "planet", "outcomes": "all", "period": "decade"})
+    assert stale.selectbox(key="rj_by").value == "source"
+    assert stale.selectbox(key="rj_outcomes").value == "non_accepted"
+    assert stale.radio(key="rj_period").value == "month"
+
+
+def test_reasons_read_the_same_in_charts_and_tables(app_at):
+    """No chart axis, legend or table cell shows an underscore code; the heatmap's columns
+    and the reason table use the same words as the Pareto."""
+    at = app_at(PAGE)
+    pareto = set(chart(at, "rj_chart_pareto")["data"][0]["x"])
+    heat = chart(at, "rj_chart_heatmap")["data"][0]
+    assert set(heat["x"]) <= pareto and "No budget" in pareto
+    assert set(table_with(at, "source", "reason", "share")["reason"]) <= pareto
+    texts = []
+    for c in at.get("plotly_chart"):
+        for t in json.loads(c.proto.spec)["data"]:
+            texts.append(t.get("name") or "")
+            texts += [str(v) for k in ("x", "y") if isinstance(t.get(k), list) for v in t[k]]
+    assert not [t for t in texts if "_" in t]
+    for d in at.dataframe:
+        cells = d.value.select_dtypes(include="object").astype(str).to_numpy().ravel()
+        assert not [c for c in cells if "_" in c or c == "None"], list(d.value.columns)
+    names = [m.label for m in at.metric]
+    assert "✓ Accepted" in names and "✗ Rejected" in names
+
+
+def test_the_month_in_progress_is_marked_not_judged(app_at, con):
+    """The small demo's latest fact falls inside October 2026, so October is the one month
+    not over: its bars are pale, the chart says "in progress", the table flags it, and the
+    summary sentence quotes the newest complete month instead."""
+    at = app_at(PAGE)
+    shown = table_with(at, "month", "outcome", "share")
+    mix = rejections.disposition_mix(con, at.session_state["filters"], by="month")
+    open_months = set(mix.loc[~mix["complete"], "month"])
+    assert [f"{pd.Timestamp(m):%Y-%m}" for m in open_months] == ["2026-10"]
+    assert set(shown.loc[~shown["complete"], "month"]) == open_months
+    spec = chart(at, "rj_chart_trend")
+    if open_months:
+        assert any(a["text"] == "in progress" for a in spec["layout"]["annotations"])
+        opacities = spec["data"][0]["marker"]["opacity"]
+        assert values(opacities)[-1] == pytest.approx(0.35)
+    newest_done = max(set(mix["month"]) - open_months)
+    assert f"In {pd.Timestamp(newest_done):%b %Y}," in spec["layout"]["meta"]["summary"]
+
+
+def test_every_chart_has_a_one_sentence_summary(app_at):
+    """Each chart carries its summary (its text alternative) and shows it under the chart."""
+    at = app_at(PAGE)
+    captions = {c.value for c in at.caption}
+    for c in at.get("plotly_chart"):
+        summary = json.loads(c.proto.spec)["layout"]["meta"]["summary"]
+        assert summary in captions and len(summary) > 30

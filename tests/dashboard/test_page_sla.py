@@ -9,7 +9,7 @@ import pytest
 from analysis import filters as flt
 from analysis import store
 from analysis.lifecycle import sla
-from dashboard.charts.sla import fmt_pct
+from dashboard.display import fmt_share as fmt_pct
 
 PAGE = "app_pages/sla.py"
 
@@ -33,7 +33,7 @@ def tier_metrics(at) -> dict[str, str]:
     out = {}
     for m in at.metric:
         if m.label.startswith("Within SLA: ") and "all MQLs" not in m.label:
-            out[m.label.removeprefix("Within SLA: ").split(" (")[0]] = m.value
+            out[m.label.removeprefix("Within SLA: ").split(" (")[0].lower()] = m.value
     return out
 
 
@@ -45,7 +45,9 @@ def con(demo_db):
 
 
 def test_page_draws_every_section(app_at, con):
-    """It draws the five charts and lists exactly the open MQLs past target, oldest first."""
+    """It draws the five charts and lists exactly the open MQLs past target handed off in
+    the last 30 days (the default horizon), in the engine's call order; the headline counts
+    every open breach."""
     at = app_at(PAGE)
     keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
     assert keys == {
@@ -55,11 +57,13 @@ def test_page_draws_every_section(app_at, con):
         "sla_chart_speed",
         "sla_chart_attempts",
     }
-    queue = sla.breach_queue(con)
+    queue = sla.breach_queue(con, max_age_days=30)
     shown = table_with(at, "last_touchpoints")
     assert len(queue) > 0
-    assert shown["lead_id"].tolist() == queue["lead_id"].tolist()
-    assert [m.value for m in at.metric if m.label == "Open MQLs past SLA"] == [f"{len(queue):,}"]
+    assert shown["lead"].tolist() == queue["lead_id"].tolist()
+    every = sla.breach_queue(con)
+    assert len(every) > len(queue)
+    assert [m.value for m in at.metric if m.label == "Open MQLs past SLA"] == [f"{len(every):,}"]
 
 
 def test_clock_toggle_changes_compliance_to_the_engine_numbers(app_at, con):
@@ -84,7 +88,7 @@ def test_planted_breach_team_is_on_top_of_the_heatmap(app_at, demo_truth):
     lowest cells are the breach months."""
     at = app_at(PAGE)
     breach = demo_truth["sla_breach"]
-    heat = chart(at, "sla_chart_heatmap")["data"][0]
+    heat = chart(at, "sla_chart_heatmap")["data"][0]  # the months with a verdict
     assert heat["y"][0] == breach["team"]
     row = heat["z"][0]
     months = [m[:7] for m in heat["x"]]
@@ -104,13 +108,19 @@ def test_empty_period_says_so(app_at):
 
 
 def test_breach_queue_max_age_hides_older_mqls(app_at, con):
-    """The max-age option keeps only open breaches that have waited at most that long."""
+    """The horizon option keeps only open breaches handed off at most that long ago; "no
+    limit" lists them all, still tightest tier first."""
     at = app_at(PAGE)
-    at.selectbox(key="sla_max_age").set_value(30).run()
+    at.selectbox(key="sla_max_age").set_value(90).run()
     queue = sla.breach_queue(con)
-    young = queue[queue["minutes_waiting"] <= 30 * 1440]
+    young = queue[queue["minutes_waiting"] <= 90 * 1440]
     assert 0 < len(young) < len(queue)
-    assert table_with(at, "last_touchpoints")["lead_id"].tolist() == young["lead_id"].tolist()
+    assert table_with(at, "last_touchpoints")["lead"].tolist() == young["lead_id"].tolist()
+    at.selectbox(key="sla_max_age").set_value(0).run()
+    shown = table_with(at, "last_touchpoints")
+    assert shown["lead"].tolist() == queue["lead_id"].tolist()
+    tiers = shown["tier"].tolist()
+    assert tiers == sorted(tiers, key=lambda t: t != "Hot")  # every Hot row before the rest
 
 
 def test_filters_reach_the_speed_to_lead_table(app_at, con):
@@ -124,3 +134,83 @@ def test_filters_reach_the_speed_to_lead_table(app_at, con):
     assert shown["sql_k"].tolist() == expected["k"].tolist()
     everyone = sla.speed_to_lead(con, flt.Filters(start=filters.start, end=filters.end))
     assert shown["handoffs"].sum() < everyone["n"].sum()
+
+
+def test_every_control_round_trips_through_the_url(app_at):
+    """A link with clock, horizon, breakdown and window opens those controls, and changing
+    each control writes it back to the URL."""
+    query = {"clock": "business", "age": "90", "by": "rep", "window": "30"}
+    at = app_at(PAGE, query=query)
+    assert at.radio(key="sla_clock").value == "business"
+    assert at.selectbox(key="sla_max_age").value == 90
+    assert at.selectbox(key="sla_by").value == "rep"
+    assert at.selectbox(key="sla_window").value == 30
+    assert {k: at.query_params[k] for k in query} == query
+    at.radio(key="sla_clock").set_value("wall").run()
+    at.selectbox(key="sla_max_age").set_value(7).run()
+    at.selectbox(key="sla_by").set_value("source").run()
+    at.selectbox(key="sla_window").set_value(0).run()
+    assert {k: at.query_params[k] for k in query} == {
+        "clock": "wall",
+        "age": "7",
+        "by": "source",
+        "window": "0",
+    }
+
+
+def test_a_stale_link_opens_the_default_view(app_at):
+    """Values the page does not offer are ignored: the defaults (each tier's clock, 30 days,
+    team) are shown instead of an error."""
+    at = app_at(PAGE, query={"clock": "sundial", "age": "12", "by": "planet"})
+    assert at.radio(key="sla_clock").value == "policy"
+    assert at.selectbox(key="sla_max_age").value == 30
+    assert at.selectbox(key="sla_by").value == "team"
+
+
+def test_words_not_codes_and_durations_not_minutes(app_at):
+    """No shown label, cell or header carries an underscore code or a None; waits and
+    response times read as durations (min / h / d), targets as 15 min / 24 h."""
+    at = app_at(PAGE, query={"by": "source", "age": "0"})
+    labels = [m.label for m in at.metric]
+    assert "Within SLA: Hot (15 min)" in labels and "Within SLA: Standard (24 h)" in labels
+    queue = table_with(at, "last_touchpoints")
+    duration = r"^\d+(\.\d)? (min|h|d)$"
+    assert queue["waiting"].str.match(duration).all()
+    assert queue["past_target"].str.match(duration).all()
+    groups = table_with(at, "p95_minutes")
+    assert groups["median_minutes"].str.match(duration).all()
+    for name in ("last_touchpoints", "p95_minutes", "sql_rate", "cumulative_share"):
+        shown = table_with(at, name)
+        text = shown.select_dtypes(exclude="number").astype(str)
+        cells = [c for col in text.columns if col != "last_touchpoints" for c in text[col]]
+        cells += [c for c in text.get("last_touchpoints", [])]
+        assert not [c for c in cells if "None" in c or "nan" == c], name
+        # codes such as paid_search or content_download never reach a cell
+        assert not [c for c in cells if "_" in c and "@" not in c], name
+    for key in ("sla_chart_bars", "sla_chart_heatmap", "sla_chart_attempts"):
+        spec = chart(at, key)
+        texts = [t.get("name") or "" for t in spec["data"]]
+        texts += [str(v) for t in spec["data"] if isinstance(t.get("y"), list) for v in t["y"]]
+        assert not [t for t in texts if "_" in t], key
+
+
+def test_the_month_in_progress_has_no_colour_verdict(app_at, con):
+    """The demo ends mid-month: that month's cells are a separate grey trace labelled
+    "so far", and the coloured trace has no value for it."""
+    at = app_at(PAGE)
+    spec = chart(at, "sla_chart_heatmap")
+    coloured, grey = spec["data"][0], spec["data"][1]
+    last = len(coloured["x"]) - 1
+    assert all(row[last] is None for row in coloured["z"])
+    assert all(cell.endswith("so far") for row in grey["text"] for cell in [row[last]] if cell)
+    assert any("in progress" in a["text"] for a in spec["layout"]["annotations"])
+
+
+def test_every_chart_has_a_one_sentence_summary(app_at):
+    """Each chart carries its summary (layout meta, the text alternative) and the same
+    sentence is shown under it."""
+    at = app_at(PAGE)
+    captions = {c.value for c in at.caption}
+    for c in at.get("plotly_chart"):
+        summary = json.loads(c.proto.spec)["layout"]["meta"]["summary"]
+        assert summary in captions and len(summary) > 30
