@@ -219,17 +219,6 @@ RULE_CASES = {
         "outcome",
         "outcome 'maybe' is not one of: accepted, rejected, nurture, bad_data",
     ),
-    "negative amount": (
-        "opportunities.csv",
-        """
-        opportunity_id,lead_id,created_at,amount,outcome
-        O1,L1,2024-03-01,100,open
-        O2,L1,2024-03-02,-5,open
-        """,
-        3,
-        "amount",
-        "amount '-5' is below the minimum 0",
-    ),
     "unknown lead": (
         "sales_activities.csv",
         """
@@ -274,17 +263,6 @@ RULE_CASES = {
         4,
         "lead_id",
         "duplicate key (lead_id=L5): row 2 of leads.csv has the same key and is the one imported",
-    ),
-    "not a whole number": (
-        "leads.csv",
-        """
-        lead_id,created_at,employees
-        L5,2024-03-01,12.5
-        L6,2024-03-01,12
-        """,
-        2,
-        "employees",
-        "employees '12.5' is not a whole number",
     ),
     "bad boolean": (
         "sla_policies.csv",
