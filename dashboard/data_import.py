@@ -204,11 +204,13 @@ def _roles_editor(i: int, name: str, df: pd.DataFrame, base, mapping, problems: 
         key=f"data_roles_{digest[:10]}",
         disabled=["column", "example"],
         column_config={
+            "column": st.column_config.TextColumn("Column of the file"),
+            "example": st.column_config.TextColumn("Examples"),
             "role": st.column_config.SelectboxColumn(
-                "role", options=flat.role_options(kind), required=True
+                "Read as", options=flat.role_options(kind), required=True
             ),
             "date_format": st.column_config.SelectboxColumn(
-                "date format", options=FORMAT_OPTIONS, required=True
+                "Date format", options=FORMAT_OPTIONS, required=True
             ),
         },
     )
@@ -230,7 +232,9 @@ def _roles_editor(i: int, name: str, df: pd.DataFrame, base, mapping, problems: 
             key=f"data_stages_{digest[:10]}_{hashlib.sha1(col.encode()).hexdigest()[:8]}",
             disabled=["value", "leads"],
             column_config={
-                "stage": st.column_config.SelectboxColumn("stage", options=["", *flat.ALL_STAGES])
+                "value": st.column_config.TextColumn("Value"),
+                "leads": st.column_config.NumberColumn("Leads", format="localized"),
+                "stage": st.column_config.SelectboxColumn("Stage", options=["", *flat.ALL_STAGES]),
             },
         )
         mapping = mapping.with_stage_values(col, table_edit)
@@ -285,6 +289,13 @@ def _run_import(paths: list[Path], mapping: flat.Mapping, problems: list[str]) -
         st.info(state.READ_ONLY_NOTE)
     elif not fresh:
         st.caption("Import is enabled once the check (dry run) has run on exactly these files.")
+    done = ss.get("data_imported")
+    if done and not fresh and not go:
+        st.success(
+            f"Imported batch `{done['batch_id']}`: "
+            + "; ".join(md(line) for line in done.get("lines", []))
+            + f". {done['refused']:,} rows refused (see Refused rows)."
+        )
     if go and fresh:
         try:
             with st.spinner("Importing…"):

@@ -30,7 +30,6 @@ SECTIONS = {
     "refused": "Refused rows",
     "audit": "Who wrote",
 }
-"""The page's sections: URL value -> words."""
 
 WHEN = "YYYY-MM-DD HH:mm"
 
@@ -54,7 +53,7 @@ has_db = _database_ready()
 for flash in ("data_merged",):
     if flash in ss:
         st.success(ss.pop(flash))
-if ss.get("data_imported"):
+if ss.get("data_imported") and ss.get("data_tab") != "import":
     done = ss["data_imported"]
     st.success(
         f"Imported batch `{done['batch_id']}`: "
@@ -233,12 +232,17 @@ def tables_section() -> None:
         "Every table of the database with its rows and the range of its main date "
         "(lead creation, stage change, activity … in UTC)."
     )
+    when = {
+        f"{edge.capitalize()} event": summary[edge].map(
+            lambda t: display.MISSING if pd.isna(t) else f"{t:%Y-%m-%d %H:%M}"
+        )
+        for edge in ("first", "last")
+    }
     shown = pd.DataFrame(
         {
             "Table": summary["table"].map(display.label),
             "Rows": summary["rows"].map(display.fmt_count),
-            "First event": summary["first"],
-            "Last event": summary["last"],
+            **when,
         }
     )
     st.dataframe(
@@ -247,11 +251,7 @@ def tables_section() -> None:
         width="stretch",
         height=(len(shown) + 1) * 35 + 3,
         key="data_tables",
-        column_config={
-            "Rows": st.column_config.TextColumn(width="small"),
-            "First event": st.column_config.DatetimeColumn(format=WHEN),
-            "Last event": st.column_config.DatetimeColumn(format=WHEN),
-        },
+        column_config={"Rows": st.column_config.TextColumn(width="small")},
     )
     batches = state.call(store.import_batches, 10)
     st.subheader("Last imports")

@@ -24,10 +24,8 @@ TITLES = {
     "crm_record_url": "CRM record link",
     "show_personal_data": "Show personal data",
 }
-"""Each setting's name in words (the stored key is shown in the command)."""
 
 EXAMPLE_AMOUNT = 1_639_000
-"""The amount the currency row shows as an example of how money reads."""
 
 
 def shown(settings: company.CompanySettings, key: str) -> str:

@@ -521,7 +521,8 @@ def test_timestamps_with_an_offset_are_stored_in_utc(tmp_path: Path) -> None:
 
 def test_row_numbers_match_the_file_lines(tmp_path: Path) -> None:
     """Line row_number of the file (header = line 1) is exactly the refused row, also after
-    an empty line; an all-empty row is skipped, not refused."""
+    an empty line; an all-empty row is skipped, not refused; L2's employee count "ten" is
+    left empty (line 4), the lead kept."""
     text = (
         "lead_id,created_at,employees\n"
         "L1,2024-01-01,10\n"
@@ -535,10 +536,12 @@ def test_row_numbers_match_the_file_lines(tmp_path: Path) -> None:
     path.write_text(text)
     result = ingest.import_files(tmp_path / "h.duckdb", [path])
     lines = text.splitlines()
-    assert result.refused["row_number"].tolist() == [4, 6]
+    assert result.refused["row_number"].tolist() == [6]
     for rec in result.refused.itertuples():
         assert lines[rec.row_number - 1] == rec.raw
-    assert result.accepted == {"leads": 2}
+    assert result.warnings["row_number"].tolist() == [4]
+    assert lines[3].endswith(result.warnings["value"].item())
+    assert result.accepted == {"leads": 3}
 
 
 def test_dirty_sample_row_numbers_match_its_lines(tmp_path: Path) -> None:
