@@ -480,6 +480,9 @@ def _parse_date(value: str, option: str) -> date:
 
 app.add_typer(settings_app, name="settings")
 app.add_typer(model_app, name="model")
+from handoff.labels import labels_app  # noqa: E402
+
+app.add_typer(labels_app, name="labels")
 
 
 def main() -> None:

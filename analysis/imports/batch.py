@@ -25,6 +25,7 @@ import pandas as pd
 from analysis import store
 from analysis.imports.checks import (
     MAX_RAW_CELL_CHARS,
+    WARNING_COLUMNS,
     Part,
     _concat_faults,
     _fault,
@@ -36,12 +37,20 @@ from analysis.store import TABLES, Table
 
 REFUSED_COLUMNS = ["table", "file", "row_number", "column", "reason", "raw", "problem"]
 """Columns of :attr:`ImportResult.refused`; ``problem`` is a short category of ``reason``."""
+WARNED_COLUMNS = ["table", "file", "row_number", "column", "value", "reason", "problem"]
+"""Columns of :attr:`ImportResult.warnings` and (without ``problem``) ``import_warnings``."""
+WRITTEN_COLUMNS = ["file", "table", "rows"]
+"""Columns of :attr:`ImportResult.written`: rows applied per input file and table."""
 
 LEAD_LOOKUP_SQL = "SELECT lead_id, min(created_at) AS created_at FROM leads GROUP BY lead_id"
 INSERT_BATCH_SQL = "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_REJECTS_SQL = """
 INSERT INTO import_rejects
 SELECT batch_id, "table", file, row_number, "column", reason, raw FROM rejects_frame
+"""
+INSERT_WARNINGS_SQL = """
+INSERT INTO import_warnings
+SELECT batch_id, "table", file, row_number, "column", value, reason FROM warnings_frame
 """
 
 
@@ -74,6 +83,15 @@ class ImportResult:
         False when strict mode refused the whole batch and nothing was written.
     notes : list of str
         Remarks that did not refuse rows, e.g. ignored columns.
+    warnings : DataFrame
+        One row per value left empty in an accepted row (a bad value in an optional
+        field, :func:`analysis.imports.checks.is_soft`): :data:`WARNED_COLUMNS`, kept in
+        ``import_warnings``. The row itself is applied.
+    written : DataFrame
+        Rows applied (or, in a dry run, that would be) per input file and table
+        (:data:`WRITTEN_COLUMNS`), in file order then table order.
+    file_rows : dict of str to int
+        Data rows read from each input file (blank rows left out), in file order.
     """
 
     batch_id: str
@@ -81,6 +99,9 @@ class ImportResult:
     refused: pd.DataFrame
     applied: bool
     notes: list[str] = field(default_factory=list)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNED_COLUMNS))
+    written: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WRITTEN_COLUMNS))
+    file_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -130,9 +151,10 @@ class _TableBatch:
     parts: list[Part]
     values: pd.DataFrame = field(init=False)
     faults: pd.DataFrame = field(init=False)
+    soft: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
-        frames, faults, offset = [], [], 0
+        frames, faults, soft, offset = [], [], [], 0
         for i, part in enumerate(self.parts):
             v = part.values.copy(deep=False)  # copy-on-write: columns are shared, not copied
             v.index = v.index + offset
@@ -142,9 +164,14 @@ class _TableBatch:
             f = part.faults.copy()
             f["pos"] = f["pos"] + offset
             faults.append(f)
+            if part.soft is not None and len(part.soft):
+                soft.append(part.soft.assign(pos=part.soft["pos"] + offset))
             offset += len(part.values)
         self.values = pd.concat(frames)
         self.faults = _concat_faults(faults)
+        self.soft = (
+            pd.concat(soft, ignore_index=True) if soft else pd.DataFrame(columns=WARNING_COLUMNS)
+        )
 
     def clean(self) -> pd.Series:
         """True for rows with no fault so far."""
@@ -236,7 +263,10 @@ def _refusals(batch: _TableBatch) -> pd.DataFrame:
     """One refusal record per faulty row of the table."""
     if batch.faults.empty:
         return pd.DataFrame(columns=REFUSED_COLUMNS)
-    f = batch.faults.sort_values(["pos", "order"], kind="stable")
+    # A refused row's reason lists every problem, the optional fields' ones included.
+    also = batch.soft.loc[batch.soft["pos"].isin(batch.faults["pos"]), batch.faults.columns]
+    f = _concat_faults([batch.faults, also]) if len(also) else batch.faults
+    f = f.sort_values(["pos", "order"], kind="stable")
     if any(p.sources for p in batch.parts):
         f = _relabel(batch, f)
     grouped = f.groupby("pos", sort=True)
@@ -280,10 +310,68 @@ def _relabel(batch: _TableBatch, faults: pd.DataFrame) -> pd.DataFrame:
     return faults
 
 
+def _warnings(batch: _TableBatch) -> pd.DataFrame:
+    """One warning per value left empty in a row that is kept (no fault, not dropped)."""
+    soft = batch.soft
+    if soft.empty:
+        return pd.DataFrame(columns=WARNED_COLUMNS)
+    soft = soft.loc[soft["pos"].isin(batch.values.index) & ~soft["pos"].isin(batch.faults["pos"])]
+    if soft.empty:
+        return pd.DataFrame(columns=WARNED_COLUMNS)
+    soft = soft.sort_values(["pos", "order"], kind="stable")
+    if any(p.sources for p in batch.parts):
+        soft = _relabel(batch, soft)
+    where = batch.values.loc[soft["pos"].to_numpy(), ["_part", "_row"]]
+    files = pd.Series([p.file for p in batch.parts])
+    return pd.DataFrame(
+        {
+            "table": batch.table.name,
+            "file": files.loc[where["_part"].to_numpy()].to_numpy(),
+            "row_number": where["_row"].to_numpy(dtype="int64"),
+            "column": soft["column"].to_numpy(),
+            "value": soft["value"].astype(str).str.slice(0, MAX_RAW_CELL_CHARS).to_numpy(),
+            "reason": soft["reason"].to_numpy() + "; left empty, the row is kept",
+            "problem": soft["problem"].to_numpy(),
+        },
+        columns=WARNED_COLUMNS,
+    )
+
+
+def _written(batch: _TableBatch, kept: pd.DataFrame) -> pd.DataFrame:
+    """Rows kept per input file of one table (files in batch order)."""
+    files = [p.file for p in batch.parts]
+    counts = np.bincount(kept["_part"].to_numpy(dtype="int64"), minlength=len(files))
+    per_file: dict[str, int] = {}
+    for file, n in zip(files, counts, strict=True):
+        per_file[file] = per_file.get(file, 0) + int(n)
+    return pd.DataFrame(
+        {"file": list(per_file), "table": batch.table.name, "rows": list(per_file.values())},
+        columns=WRITTEN_COLUMNS,
+    )
+
+
+def order_written(written: list[pd.DataFrame], files: Sequence[str]) -> pd.DataFrame:
+    """Per (file, table) counts summed over chunks, in input-file order then table order."""
+    frames = [w for w in written if len(w)]
+    if not frames:
+        return pd.DataFrame(columns=WRITTEN_COLUMNS)
+    out = pd.concat(frames).groupby(["file", "table"], sort=False, as_index=False)["rows"].sum()
+    file_order = {f: i for i, f in enumerate(files)}
+    table_order = {t: i for i, t in enumerate(TABLES)}
+    out["_f"] = out["file"].map(file_order).fillna(len(files))
+    out["_t"] = out["table"].map(table_order)
+    out = out.sort_values(["_f", "_t"], kind="stable").drop(columns=["_f", "_t"])
+    return out.astype({"rows": "int64"}).reset_index(drop=True)
+
+
 def _concat_refused(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return _concat_frames(frames, REFUSED_COLUMNS)
+
+
+def _concat_frames(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
-        return pd.DataFrame(columns=REFUSED_COLUMNS)
+        return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -365,12 +453,25 @@ def record_batch(
     files: Sequence[str],
     accepted: dict[str, int],
     notes: Sequence[str],
+    warnings: pd.DataFrame | None = None,
 ) -> None:
-    """Inside a write session: store the batch's refused rows and its ``import_batches`` row."""
+    """Inside a write session: store the batch's refused rows and its ``import_batches`` row.
+
+    Also stores the values it left empty (``import_warnings``) and, when it wrote leads,
+    applies the accepted label merges to them (:mod:`analysis.imports.aliases`).
+    """
+    from analysis.imports import aliases  # late: aliases imports this module's neighbours
+
     if len(refused):
         con.register("rejects_frame", refused.assign(batch_id=batch_id))
         con.execute(INSERT_REJECTS_SQL)
         con.unregister("rejects_frame")
+    if warnings is not None and len(warnings):
+        con.register("warnings_frame", warnings.assign(batch_id=batch_id))
+        con.execute(INSERT_WARNINGS_SQL)
+        con.unregister("warnings_frame")
+    if accepted.get("leads"):
+        aliases.apply_stored(con)
     finished = datetime.now(UTC).replace(tzinfo=None)
     con.execute(
         INSERT_BATCH_SQL,
@@ -398,6 +499,7 @@ def apply_parts(
     kind: str = "import",
     progress: Callable[[str], None] | None = None,
     started: datetime | None = None,
+    file_rows: dict[str, int] | None = None,
 ) -> ImportResult:
     """Check a batch of already-read parts across tables and write it in one transaction.
 
@@ -427,6 +529,8 @@ def apply_parts(
         Called with a short line per step.
     started : datetime, optional
         Start time of the batch (naive UTC); default now.
+    file_rows : dict of str to int, optional
+        Data rows of each input file, for :attr:`ImportResult.file_rows`.
 
     Returns
     -------
@@ -446,9 +550,11 @@ def apply_parts(
     }
     accepted: dict[str, int] = {}
     refused = pd.DataFrame(columns=REFUSED_COLUMNS)
+    warned = pd.DataFrame(columns=WARNED_COLUMNS)
+    written = pd.DataFrame(columns=WRITTEN_COLUMNS)
 
     def check(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-        nonlocal refused
+        nonlocal refused, warned, written
         # Cross-table rules, leads first so children see this batch's leads.
         stored = con.execute(LEAD_LOOKUP_SQL).df()
         lead_created = pd.Series(
@@ -469,6 +575,7 @@ def apply_parts(
         dropped = _drop_followers(by_table)
         keep: dict[str, pd.DataFrame] = {}
         refused_frames: list[pd.DataFrame] = []
+        warned_frames, written_frames = [], []
         for name, batch in by_table.items():
             gone = dropped.get(name)
             if gone is not None:
@@ -477,12 +584,16 @@ def apply_parts(
             clean = batch.clean()
             keep[name] = batch.values if clean.all() else batch.values.loc[clean]
             refused_frames.append(_refusals(batch))
+            warned_frames.append(_warnings(batch))
+            written_frames.append(_written(batch, keep[name]))
             accepted[name] = len(keep[name])
             say(
                 f"checked {name}: {accepted[name]:,} accepted, "
                 f"{len(batch.values) - accepted[name]:,} refused"
             )
         refused = _concat_refused(refused_frames)
+        warned = _concat_frames(warned_frames, WARNED_COLUMNS)
+        written = order_written(written_frames, files)
         return keep
 
     if dry_run:
@@ -496,7 +607,9 @@ def apply_parts(
         finally:
             con.close()
         say(f"dry run: {sum(accepted.values()):,} rows would be applied, {len(refused):,} refused")
-        return ImportResult(batch_id, accepted, refused, False, notes)
+        return ImportResult(
+            batch_id, accepted, refused, False, notes, warned, written, dict(file_rows or {})
+        )
     try:
         with store.write_session(db, create=True) as con:
             keep = check(con)
@@ -506,9 +619,21 @@ def apply_parts(
             for name, rows in keep.items():
                 if len(rows):
                     _upsert(con, TABLES[name], rows)
-            record_batch(con, batch_id, refused, started, kind, files, accepted, notes)
+            record_batch(con, batch_id, refused, started, kind, files, accepted, notes, warned)
     except _StrictRefusal:
         say(f"strict: {len(refused):,} rows refused, nothing written")
-        return ImportResult(batch_id, dict.fromkeys(accepted, 0), refused, False, notes)
+        nothing = written.assign(rows=0)
+        return ImportResult(
+            batch_id,
+            dict.fromkeys(accepted, 0),
+            refused,
+            False,
+            notes,
+            warned,
+            nothing,
+            dict(file_rows or {}),
+        )
     say(f"wrote batch {batch_id}: {sum(accepted.values()):,} rows, {len(refused):,} refused")
-    return ImportResult(batch_id, accepted, refused, True, notes)
+    return ImportResult(
+        batch_id, accepted, refused, True, notes, warned, written, dict(file_rows or {})
+    )

@@ -40,6 +40,28 @@ ORDER_RULES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 """Per table, (later, earlier) timestamp pairs: ``later`` may not precede ``earlier``."""
 
+SOFT_TYPES = ("INTEGER", "DOUBLE", "VARCHAR")
+"""Types of the columns whose bad value is left empty and flagged (see :func:`is_soft`)."""
+WARNING_COLUMNS = ["pos", "order", "column", "problem", "reason", "value"]
+"""A soft fault: a fault record plus the value as given (``Part.soft``)."""
+
+
+def is_soft(table: Table, col: Column) -> bool:
+    """Whether a bad value of ``col`` leaves the field empty instead of refusing the row.
+
+    Optional descriptive fields of a lead and of the facts about it (``leads``, the tables
+    that need a lead): a number that does not parse or is below its minimum (employees,
+    a touchpoint's value, a deal's amount), or a text outside its allowed values (e-mail
+    domain kind, a disposition's reason). Required columns, every timestamp (the dates the
+    metrics count and order by) and the settings-like tables (reps, targets, SLA policies,
+    scoring models, whose values are rules) stay strict: a bad value refuses the row.
+    """
+    if col.required or col.type not in SOFT_TYPES:
+        return False
+    if col.type == "VARCHAR" and col.allowed is None:
+        return False
+    return table.name == "leads" or table.needs_lead
+
 
 def _quote(text: pd.Series, limit: int = 60) -> pd.Series:
     """Values as 'text' for messages, long ones shortened."""
@@ -308,6 +330,10 @@ class Part:
     faults: pd.DataFrame
     follows: str | None = None
     sources: dict[str, str] | None = None
+    soft: pd.DataFrame | None = None
+    """Soft faults (:data:`WARNING_COLUMNS`): bad values of optional fields, already
+    emptied in ``values``. A row that is accepted keeps them as warnings; a refused row
+    lists them in its reason with its other problems."""
 
 
 def _trimmed(text: pd.Series) -> pd.Series:
@@ -326,12 +352,21 @@ def check_file(table: Table, file: str, raw: pd.DataFrame) -> Part:
     positions = pd.RangeIndex(n)
     values = pd.DataFrame(index=positions)
     faults: list[pd.DataFrame] = []
+    soft: list[pd.DataFrame] = []
     for order, col in enumerate(table.columns):
         if col.name in raw.columns:
             text = _trimmed(raw[col.name].reset_index(drop=True))
         else:
             text = pd.Series("", index=positions, dtype=str)
-        values[col.name], col_faults = _check_column(col, order, text)
+        col_values, col_faults = _check_column(col, order, text)
+        if is_soft(table, col):
+            found = _concat_faults(col_faults)
+            if len(found):
+                col_values = col_values.copy()
+                col_values.iloc[found["pos"].to_numpy()] = pd.NA
+                soft.append(found.assign(value=text.iloc[found["pos"].to_numpy()].to_numpy()))
+            col_faults = []
+        values[col.name] = col_values
         faults += col_faults
     for later, earlier in ORDER_RULES.get(table.name, ()):
         before = values[later].notna() & values[earlier].notna()
@@ -339,4 +374,7 @@ def check_file(table: Table, file: str, raw: pd.DataFrame) -> Part:
         says = _order_says(later, values[later], earlier, values[earlier])
         order = table.column_names.index(later)
         faults.append(_fault(before, order, later, f"{later} before {earlier}", says))
-    return Part(table, file, raw, values, _concat_faults(faults))
+    soft_faults = (
+        pd.concat(soft, ignore_index=True) if soft else pd.DataFrame(columns=WARNING_COLUMNS)
+    )
+    return Part(table, file, raw, values, _concat_faults(faults), soft=soft_faults)

@@ -28,15 +28,19 @@ import pandas as pd
 from analysis import store
 from analysis.imports.batch import (
     REFUSED_COLUMNS,
+    WARNED_COLUMNS,
     ImportResult,
     _as_arrow,
     _check_duplicates,
     _check_leads,
+    _concat_frames,
     _concat_refused,
     _refusals,
     _StrictRefusal,
     _TableBatch,
+    _warnings,
     new_batch_id,
+    order_written,
     record_batch,
 )
 from analysis.imports.checks import _fault, _fmt_ts, check_file
@@ -153,10 +157,11 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame) ->
 
 def _apply_chunk(
     con: duckdb.DuckDBPyConnection, stream: Stream, raw: pd.DataFrame
-) -> tuple[int, pd.DataFrame]:
+) -> tuple[int, pd.DataFrame, pd.DataFrame]:
     """Check one chunk against the transaction and upsert its accepted rows.
 
-    Returns the number of rows applied and the chunk's refusals.
+    Returns the number of rows applied, the chunk's refusals and its warnings (values of
+    optional fields left empty in applied rows).
     """
     table = stream.table
     batch = _TableBatch(table, [check_file(table, stream.file, raw)])
@@ -170,7 +175,7 @@ def _apply_chunk(
     if len(kept):
         _upsert(con, table, kept)
         _remember(con, table, kept, stream.file)
-    return len(kept), refused
+    return len(kept), refused, _warnings(batch)
 
 
 def apply_streams(
@@ -212,6 +217,10 @@ def apply_streams(
     accepted: dict[str, int] = {}
     refused_frames: list[pd.DataFrame] = []
     refused = pd.DataFrame(columns=REFUSED_COLUMNS)
+    warned_frames: list[pd.DataFrame] = []
+    warned = pd.DataFrame(columns=WARNED_COLUMNS)
+    written: list[pd.DataFrame] = []
+    file_rows: dict[str, int] = {}
     try:
         with store.write_session(db, create=True) as con:
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
@@ -227,10 +236,15 @@ def apply_streams(
                     )
                 read = 0
                 for raw in stream.chunks:
-                    applied, chunk_refused = _apply_chunk(con, stream, raw)
+                    applied, chunk_refused, chunk_warned = _apply_chunk(con, stream, raw)
                     accepted[table.name] += applied
                     refused_frames.append(chunk_refused)
+                    warned_frames.append(chunk_warned)
+                    written.append(
+                        pd.DataFrame({"file": [stream.file], "table": table.name, "rows": applied})
+                    )
                     read += len(raw)
+                file_rows[stream.file] = file_rows.get(stream.file, 0) + read
                 say(f"read {stream.file}: {read:,} rows for {table.name}")
                 last = i + 1 == len(ordered) or ordered[i + 1].table.name != table.name
                 if last:
@@ -241,11 +255,17 @@ def apply_streams(
                         f"{n_refused:,} refused"
                     )
             refused = _concat_refused(refused_frames)
+            warned = _concat_frames(warned_frames, WARNED_COLUMNS)
             if strict and len(refused):
                 raise _StrictRefusal
-            record_batch(con, batch_id, refused, started, "import", files, accepted, notes)
+            record_batch(con, batch_id, refused, started, "import", files, accepted, notes, warned)
     except _StrictRefusal:
         say(f"strict: {len(refused):,} rows refused, nothing written")
-        return ImportResult(batch_id, dict.fromkeys(accepted, 0), refused, False, notes)
+        nothing = order_written(written, files).assign(rows=0)
+        return ImportResult(
+            batch_id, dict.fromkeys(accepted, 0), refused, False, notes, warned, nothing, file_rows
+        )
     say(f"wrote batch {batch_id}: {sum(accepted.values()):,} rows, {len(refused):,} refused")
-    return ImportResult(batch_id, accepted, refused, True, notes)
+    return ImportResult(
+        batch_id, accepted, refused, True, notes, warned, order_written(written, files), file_rows
+    )

@@ -259,10 +259,19 @@ CREATE TABLE IF NOT EXISTS import_rejects (
 CREATE TABLE IF NOT EXISTS write_log (
     written_at TIMESTAMP, actor VARCHAR, host VARCHAR, pid INTEGER, batches VARCHAR
 );
+CREATE TABLE IF NOT EXISTS import_warnings (
+    batch_id VARCHAR, "table" VARCHAR, file VARCHAR, row_number BIGINT,
+    "column" VARCHAR, value VARCHAR, reason VARCHAR
+);
+CREATE TABLE IF NOT EXISTS label_aliases (
+    "column" VARCHAR, original VARCHAR, standard VARCHAR, leads BIGINT,
+    accepted_at TIMESTAMP, actor VARCHAR
+);
 """
 """Bookkeeping: schema version, import batches, refused rows, and who wrote when
 (``write_log``: one row per write session, UTC time, actor, host, process id and the
-``import_batches`` ids the session recorded)."""
+``import_batches`` ids the session recorded), values an import left empty in rows it kept
+(``import_warnings``) and accepted label merges (``label_aliases``, applied to ``leads``)."""
 
 
 class SchemaError(RuntimeError):

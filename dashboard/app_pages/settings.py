@@ -13,7 +13,33 @@ import pandas as pd
 import streamlit as st
 
 from analysis.store import settings as company
-from dashboard import state
+from dashboard import display, state
+
+TITLES = {
+    "target_industries": "Target industries",
+    "target_regions": "Target regions",
+    "min_employees": "Company size for a good fit",
+    "senior_title_pattern": "Senior job title pattern",
+    "currency": "Currency",
+    "crm_record_url": "CRM record link",
+    "show_personal_data": "Show personal data",
+}
+
+EXAMPLE_AMOUNT = 1_639_000
+
+
+def shown(settings: company.CompanySettings, key: str) -> str:
+    """A setting's value as a reader wants it: amounts with their currency, counts with
+    thousands separators, yes/no, lists comma-separated, ``(not set)`` when empty."""
+    value = getattr(settings, key)
+    if key == "currency":
+        return f"{value} (amounts read like {display.fmt_money(EXAMPLE_AMOUNT, value)})"
+    if key == "min_employees":
+        return f"{display.fmt_count(value)} employees or more"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return company.to_text(settings, key) or display.NOT_SET
+
 
 st.title("Settings")
 st.caption(
@@ -36,11 +62,11 @@ if "settings_saved" in st.session_state:
 st.table(
     pd.DataFrame(
         {
-            "setting": list(company.KEYS),
-            "value": [company.to_text(current, k) or "(not set)" for k in company.KEYS],
-            "what it means": [company.DESCRIPTIONS[k] for k in company.KEYS],
+            "Setting": [TITLES.get(k, display.label(k)) for k in company.KEYS],
+            "Value": [shown(current, k) for k in company.KEYS],
+            "What it means": [company.DESCRIPTIONS[k] for k in company.KEYS],
         }
-    ).set_index("setting")
+    ).set_index("Setting")
 )
 
 st.subheader("Change a setting")
@@ -49,13 +75,26 @@ if not writable:
         "This dashboard is read-only: change settings from the command line with the "
         "command below (or `handoff settings import FILE.toml` for several at once)."
     )
-chosen = st.selectbox("Setting", company.KEYS, key="settings_key")
+chosen = st.selectbox(
+    "Setting",
+    company.KEYS,
+    format_func=lambda k: TITLES.get(k, display.label(k)),
+    key="settings_key",
+)
 st.caption(company.DESCRIPTIONS[chosen])
+HINTS = {
+    tuple: "comma-separated labels, or a JSON array",
+    bool: "true or false",
+    int: "a whole number",
+}
+hint = HINTS.get(type(getattr(current, chosen)), "text")
 text = st.text_input(
-    "New value (lists: comma-separated labels or a JSON array; true/false for yes/no)",
+    f"New value of “{TITLES.get(chosen, display.label(chosen))}” ({hint})",
     value=company.to_text(current, chosen),
     key=f"settings_value_{chosen}",
 )
+if chosen == "currency" and text.strip():
+    st.caption(f"Amounts will read like {display.fmt_money(EXAMPLE_AMOUNT, text.strip().upper())}.")
 command = shlex.join(["handoff", "settings", "set", "--db", db_path, chosen, text])
 st.code(command, language="bash", wrap_lines=True)
 
@@ -65,6 +104,7 @@ if writable and st.button("Save", key="settings_save", type="primary"):
     except (ValueError, FileNotFoundError) as exc:
         st.error(str(exc))
     else:
-        shown = company.to_text(saved, chosen) or "(not set)"
-        st.session_state["settings_saved"] = f"Saved: {chosen} = {shown}"
+        st.session_state["settings_saved"] = (
+            f"Saved: {TITLES.get(chosen, display.label(chosen))} = {shown(saved, chosen)}"
+        )
         st.rerun()

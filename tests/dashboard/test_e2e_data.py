@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,8 +38,10 @@ def leads_in(db: Path) -> int:
 
 def test_upload_preview_check_import(data_app, page) -> None:
     """Uploading the dirty HubSpot export through the file input shows the detected
-    mapping, the check reports 35 rows to apply and 4 refused without writing, and the
-    import adds the 7 leads (see tests/test_flat.py for the counts by hand)."""
+    mapping; Import is disabled until the check has run; the check says per table what
+    the file gives (8 leads, 24 properties, 7 stage changes; 1 employee count "lots" left
+    empty) without writing; the import adds the 8 leads and the page stays on the
+    importer (see tests/imports/test_flat.py for the counts by hand)."""
     url, db = data_app
     failed: list[str] = []
     page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
@@ -48,7 +51,8 @@ def test_upload_preview_check_import(data_app, page) -> None:
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("4,000")
     assert_no_exception(page)
 
-    page.get_by_role("tab", name="Import a CRM export").click()
+    page.get_by_role("button", name="Import a CRM export").click()
+    expect(page).to_have_url(re.compile(r"tab=import"))
     uploader = page.get_by_test_id("stFileUploader").first
     uploader.locator("input[type=file]").set_input_files(
         str(EXAMPLES / "hubspot_contacts_dirty.csv")
@@ -56,23 +60,32 @@ def test_upload_preview_check_import(data_app, page) -> None:
     expect(page.get_by_text("read as a leads file")).to_be_visible()
     expect(page.get_by_text("Mapping in use: hubspot.")).to_be_visible()
     wait_for_app(page)
+    importer = page.get_by_role("button", name="Import into the database")
+    expect(importer).to_be_disabled()
 
     page.get_by_role("button", name="Check (dry run)").click()
-    expect(page.get_by_text("35 rows would be applied, 4 refused")).to_be_visible()
+    expect(
+        page.get_by_text("would write 8 leads, 24 properties, 7 stage changes", exact=False)
+    ).to_be_visible()
+    expect(importer).to_be_enabled()
     wait_for_app(page)
     assert leads_in(db) == 4_000
     assert_no_exception(page)
     assert screenshot(page, "data").stat().st_size > 20_000
 
-    page.get_by_role("button", name="Import into the database").click()
-    expect(page.get_by_text("35 rows applied, 4 refused")).to_be_visible()
-    assert leads_in(db) == 4_007
-    expect(page.get_by_test_id("stMetricValue").first).to_have_text("4,007")
+    importer.click()
+    expect(page.get_by_text("wrote 8 leads, 24 properties, 7 stage changes").first).to_be_visible()
+    assert leads_in(db) == 4_008
+    # The page stays on the importer after the rerun.
+    expect(page.get_by_text("CRM export files (CSV or Parquet)")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"tab=import"))
     wait_for_app(page)
-    page.get_by_role("tab", name="Refused rows").click()
-    expect(page.get_by_text("Record ID: lead_id is empty").first).to_be_attached()
+    page.get_by_role("button", name="Refused rows").click()
+    expect(page.get_by_text("Values left empty")).to_be_visible()
+    wait_for_app(page)
     assert_no_exception(page)
-    page.get_by_role("tab", name="Data quality").click()
+    page.get_by_role("button", name="Data quality").click()
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("4,008")
     wait_for_app(page)
     screenshot(page, "data_quality")
     # A deep link makes Streamlit probe /data/_stcore/... first (404, then the root): those

@@ -17,7 +17,7 @@ PAGE = "app_pages/settings.py"
 def settings_table(at) -> dict[str, str]:
     assert len(at.table) == 1
     frame = at.table[0].value
-    return dict(zip(frame.index, frame["value"], strict=True))
+    return dict(zip(frame.index, frame["Value"], strict=True))
 
 
 def stored(path) -> st.CompanySettings:
@@ -29,17 +29,32 @@ def stored(path) -> st.CompanySettings:
 
 
 def test_shows_the_stored_settings_with_their_meaning(app_at):
-    """Every setting is listed with its stored value and what it means; unset shows (not set)."""
+    """Every setting is listed by name in words with its stored value and what it means;
+    the currency shows how an amount reads (USD 1,639,000), the size a count; unset shows
+    (not set); no label is a stored code."""
     at = app_at(PAGE)
     table = settings_table(at)
-    assert list(table) == list(st.KEYS)
-    assert table["target_industries"] == "Software, Financial Services, Manufacturing"
-    assert table["target_regions"] == "North America, EMEA"
-    assert table["min_employees"] == "200"
-    assert table["senior_title_pattern"] == rule.DEMO_SETTINGS.senior_title_pattern
-    assert table["crm_record_url"] == "(not set)"
-    meanings = at.table[0].value["what it means"]
+    assert list(table) == [
+        "Target industries",
+        "Target regions",
+        "Company size for a good fit",
+        "Senior job title pattern",
+        "Currency",
+        "CRM record link",
+        "Show personal data",
+    ]
+    assert table["Target industries"] == "Software, Financial Services, Manufacturing"
+    assert table["Target regions"] == "North America, EMEA"
+    assert table["Company size for a good fit"] == "200 employees or more"
+    assert table["Senior job title pattern"] == rule.DEMO_SETTINGS.senior_title_pattern
+    assert table["Currency"] == "USD (amounts read like USD 1,639,000)"
+    assert table["CRM record link"] == "(not set)"
+    assert table["Show personal data"] == "No"
+    meanings = at.table[0].value["What it means"]
     assert meanings.tolist() == [st.DESCRIPTIONS[k] for k in st.KEYS]
+    labels = [*at.table[0].value.columns, *table, at.selectbox(key="settings_key").label]
+    labels += list(at.selectbox(key="settings_key").options)
+    assert not [t for t in labels if "_" in t]
 
 
 def test_read_only_by_default_shows_the_equivalent_command(app_at, demo_db):
@@ -55,6 +70,7 @@ def test_read_only_by_default_shows_the_equivalent_command(app_at, demo_db):
     at.selectbox(key="settings_key").set_value("currency").run()
     at.text_input(key="settings_value_currency").input("EUR").run()
     assert at.code[0].value == f"handoff settings set --db {demo_db} currency EUR"
+    assert "Amounts will read like EUR 1,639,000." in [c.value for c in at.caption]
     assert stored(demo_db) == rule.DEMO_SETTINGS
 
 
@@ -84,5 +100,5 @@ def test_when_writes_are_enabled_save_changes_the_file(app_at, writable_copy, mo
     assert not at.exception, [e.value for e in at.exception]
     assert stored(writable_copy).min_employees == 1000
     assert stored(writable_copy).target_regions == rule.DEMO_SETTINGS.target_regions
-    assert settings_table(at)["min_employees"] == "1000"
-    assert "Saved: min_employees = 1000" in at.success[0].value
+    assert settings_table(at)["Company size for a good fit"] == "1,000 employees or more"
+    assert "Saved: Company size for a good fit = 1,000 employees or more" in at.success[0].value

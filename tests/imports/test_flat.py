@@ -111,37 +111,40 @@ def test_hubspot_example(tmp_path: Path) -> None:
 
 
 def test_hubspot_dirty_example(tmp_path: Path) -> None:
-    """It imports the dirty HubSpot export, refusing 4 rows with their reasons and keeping
-    an MQL dated before its lead's creation (moved up to it, marked out of order).
+    """It imports the dirty HubSpot export, refusing 3 rows with their reasons, keeping
+    an MQL dated before its lead's creation (moved up to it, marked out of order) and a
+    lead whose employee count reads "lots" (the count left empty, a warning recorded).
 
     By hand (rows numbered like a spreadsheet, row 11 is blank and skipped):
-    leads: row 6 repeats Record ID 1001 (duplicate), row 8 has no Record ID, row 10 has
-    "lots" employees -> 7 of 10 accepted. Stage entries: MQL dates of rows 2, 3, 9
+    leads: row 6 repeats Record ID 1001 (duplicate), row 8 has no Record ID -> 8 of 10
+    accepted (row 10's "lots" employees is left empty). Stage entries: MQL dates of rows 2, 3, 9
     accepted, row 5's MQL (2024-01-21) precedes its creation (2024-01-22) -> kept at
     2024-01-22, marked; row 6's entries go with its refused lead row. SQL dates: row 2
     accepted, row 9's "31-02-2024" is no date -> refused. Undated: row 9 is an SQL per
     lifecycle with no readable SQL date -> 1; row 12 an MQL without date -> 1.
-    4 + 1 + 2 = 7 accepted. Properties: 3 columns x 7 accepted leads = 21.
+    4 + 1 + 2 = 7 accepted. Properties: 3 columns x 8 accepted leads = 24.
     """
     db = tmp_path / "h.duckdb"
     result = flat.import_flat(db, [EXAMPLES / "hubspot_contacts_dirty.csv"], preset="hubspot")
-    assert result.accepted == {"leads": 7, "lead_properties": 21, "stage_changes": 7}
+    assert result.accepted == {"leads": 8, "lead_properties": 24, "stage_changes": 7}
     got = result.refused[["table", "row_number", "column", "problem"]].values.tolist()
     assert got == [
         ["leads", 6, "Record ID", "duplicate key"],
         ["leads", 8, "Record ID", "empty required value"],
-        ["leads", 10, "Number of Employees", "not a whole number"],
         ["stage_changes", 9, "Became a Sales Qualified Lead Date", "not a date"],
     ]
+    warned = result.warnings[["table", "row_number", "column", "value"]].values.tolist()
+    assert warned == [["leads", 10, "Number of Employees", "lots"]]
     reasons = result.refused["reason"].tolist()
-    assert "'31-02-2024 11:00' is not a date" in reasons[3]
+    assert "'31-02-2024 11:00' is not a date" in reasons[2]
     stored = frame(db, "SELECT count(*) AS n FROM import_rejects")["n"].iloc[0]
-    assert stored == 4
+    assert stored == 3
     early = frame(db, "SELECT * FROM stage_changes WHERE lead_id = '1004'").iloc[0]
     assert early["stage"] == "mql" and early["changed_at"] == pd.Timestamp("2024-01-22 16:40")
     assert early["source_system"] == "hubspot (out of order, was 2024-01-21 08:00:00)"
     leads = frame(db, "SELECT * FROM leads").set_index("lead_id")
-    assert sorted(leads.index) == ["1001", "1002", "1003", "1004", "1006", "1008", "1010"]
+    assert sorted(leads.index) == ["1001", "1002", "1003", "1004", "1006", "1008", "1009", "1010"]
+    assert pd.isna(leads.loc["1009", "employees"])
     # "1003.0" is the spreadsheet's 1003; "N/A", "Select", "--" are missing.
     assert pd.isna(leads.loc["1003", "job_title"]) and pd.isna(leads.loc["1003", "industry"])
     assert pd.isna(leads.loc["1004", "country"]) and pd.isna(leads.loc["1004", "owner_rep_id"])
@@ -155,7 +158,7 @@ def test_hubspot_dirty_example(tmp_path: Path) -> None:
     assert any("'Create Date' read ISO + day first" in n for n in result.notes)
     # Funnel: MQL or later = 1001, 1002, 1004 (kept, out of order), 1008, 1010;
     # SQL = 1001, 1008 -> MQL -> SQL 2/5.
-    assert stage_counts(db) == {"lead": 7, "mql": 5, "sql": 2, "opportunity": 0, "customer": 0}
+    assert stage_counts(db) == {"lead": 8, "mql": 5, "sql": 2, "opportunity": 0, "customer": 0}
 
 
 def test_salesforce_example_with_opportunities(tmp_path: Path) -> None:
@@ -305,7 +308,7 @@ def test_strict_refusal_leaves_the_database_unchanged(tmp_path: Path) -> None:
     result = flat.import_flat(
         db, [EXAMPLES / "hubspot_contacts_dirty.csv"], preset="hubspot", strict=True
     )
-    assert not result.applied and len(result.refused) == 4
+    assert not result.applied and len(result.refused) == 3
     assert set(result.accepted.values()) == {0}
     assert digest(db) == before
 

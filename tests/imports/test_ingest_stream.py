@@ -26,8 +26,8 @@ L7,2024-01-07,webinar,70
 # Spreadsheet rows: header 1, L1..L3 rows 2-4, L4 row 5, second L3 row 6, L5 row 7,
 # blank row 8, L6 row 9, second L5 row 10, L7 row 11. With 3 rows a chunk the chunks are
 # rows 2-4, 5-7, 8-10 and 11: L3 repeats across the first boundary (row 6 repeats row 4),
-# L5 across the second (row 10 repeats row 7), and the refused rows 5, 9 sit in chunks 2
-# and 3.
+# L5 across the second (row 10 repeats row 7); the refused row 5 sits in chunk 2, and row
+# 9's employee count -5 (below the minimum) is left empty in chunk 3, the lead kept.
 
 TOUCHPOINTS = """
 lead_id,occurred_at,kind,detail
@@ -75,7 +75,6 @@ def test_chunked_import_equals_one_chunk_import(tmp_path: Path, files: list[Path
     assert refused == [
         ["leads", 5, "not a timestamp"],
         ["leads", 6, "duplicate key"],
-        ["leads", 9, "below minimum"],
         ["leads", 10, "duplicate key"],
         ["touchpoints", 4, "unknown lead"],
         ["touchpoints", 5, "duplicate key"],
@@ -87,8 +86,13 @@ def test_chunked_import_equals_one_chunk_import(tmp_path: Path, files: list[Path
     assert reasons["leads", 10].startswith("duplicate key (lead_id=L5): row 7 of leads.csv")
     assert reasons["touchpoints", 5].startswith("duplicate key (lead_id=L7, occurred_at=")
     assert "row 2 of touchpoints.csv" in reasons["touchpoints", 5]
-    # leads: 10 data lines - 1 blank - 4 refused = 5 (L1, L2, L3, L5, L7); touchpoints 4 - 2.
-    assert small.accepted == {"leads": 5, "touchpoints": 2}
+    # leads: 10 data lines - 1 blank - 3 refused = 6 (L1, L2, L3, L5, L6, L7); touchpoints 4 - 2.
+    assert small.accepted == {"leads": 6, "touchpoints": 2}
+    warned = small.warnings[["row_number", "column", "value"]].values.tolist()
+    assert warned == [[9, "employees", "-5"]]
+    pd.testing.assert_frame_equal(small.warnings, whole.warnings)
+    assert small.written["rows"].tolist() == [6, 2] == whole.written["rows"].tolist()
+    assert small.file_rows == {"leads.csv": 9, "touchpoints.csv": 4}
     pd.testing.assert_frame_equal(
         small.refused.drop(columns="raw"), whole.refused.drop(columns="raw")
     )
@@ -109,7 +113,7 @@ def test_strict_chunked_import_writes_nothing(tmp_path: Path, files: list[Path])
     result = ingest.import_files(db, files, strict=True, chunk_rows=3)
     assert not result.applied
     assert result.accepted == {"leads": 0, "touchpoints": 0}
-    assert len(result.refused) == 6
+    assert len(result.refused) == 5
     assert not db.exists()
 
 
@@ -138,5 +142,6 @@ def test_parquet_is_read_in_row_chunks(tmp_path: Path, files: list[Path]) -> Non
     path = tmp_path / "leads.parquet"
     frame.to_parquet(path)
     result = ingest.import_files(tmp_path / "p.duckdb", [path], chunk_rows=3)
-    assert result.refused["row_number"].tolist() == [5, 6, 9, 10]
-    assert result.accepted == {"leads": 5}
+    assert result.refused["row_number"].tolist() == [5, 6, 10]
+    assert result.warnings["row_number"].tolist() == [9]
+    assert result.accepted == {"leads": 6}

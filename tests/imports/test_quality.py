@@ -246,8 +246,9 @@ def test_refusals_per_batch(tmp_path: Path) -> None:
     """Refused rows are listed and counted per batch, table and column.
 
     By hand (see test_flat): the dirty HubSpot file refuses 2 rows at Record ID (rows 6
-    and 8), 1 at Number of Employees, 1 at the SQL "Became" column (its MQL date before
-    creation is kept, not refused); the clean file in a second batch refuses nothing.
+    and 8) and 1 at the SQL "Became" column (its MQL date before creation is kept, and
+    the "lots" employee count is left empty: neither is refused); the clean file in a
+    second batch refuses nothing.
     """
     db = tmp_path / "h.duckdb"
     first = flat.import_flat(db, [EXAMPLES / "hubspot_contacts_dirty.csv"], preset="hubspot")
@@ -260,15 +261,14 @@ def test_refusals_per_batch(tmp_path: Path) -> None:
         none = quality.refused_rows(con, "no-such-batch")
     finally:
         con.close()
-    assert len(batches) == 2 and batches["refused"].tolist() == [0, 4]
+    assert len(batches) == 2 and batches["refused"].tolist() == [0, 3]
     assert set(batches["kind"]) == {"flat import"}
     got = {(g.column, g.rows, g.first_row) for g in groups.itertuples()}
     assert got == {
         ("Record ID", 2, 6),
-        ("Number of Employees", 1, 10),
         ("Became a Sales Qualified Lead Date", 1, 9),
     }
-    assert rows["row_number"].tolist() == [6, 8, 9, 10]
+    assert rows["row_number"].tolist() == [6, 8, 9]
     assert rows.loc[rows["row_number"] == 8, "reason"].item() == "Record ID: lead_id is empty"
     assert none.empty
 

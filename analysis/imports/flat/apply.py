@@ -232,4 +232,5 @@ def import_flat(
         kind="flat import",
         progress=progress,
         started=started,
+        file_rows={src.file: len(src.data) for src in sources},
     )
