@@ -28,10 +28,11 @@ import streamlit as st
 
 from analysis import config
 from analysis.scoring import configs as scoring
-from analysis.scoring import features, leakage, properties, whatif
+from analysis.scoring import decay, features, leakage, properties, whatif
 from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport, fit_model
+from dashboard import scoring_labels as labels
 from dashboard import state
 
 OUTCOME_LABELS: dict[str, str] = {
@@ -44,7 +45,16 @@ OUTCOME_LABELS: dict[str, str] = {
 WINDOWS: tuple[int, ...] = (0, 30, 60, 90, 180, 365)
 """Conversion windows offered (days after the decision point); 0 = any time."""
 
-EDITOR_COLUMNS = ["feature", "kind", "current", "proposed", "suggested", "share", "description"]
+EDITOR_COLUMNS = [
+    "label",
+    "feature",
+    "kind",
+    "current",
+    "proposed",
+    "suggested",
+    "share",
+    "description",
+]
 """Columns of the points editor, in display order."""
 
 NO_RULE_NAME = "no saved rule"
@@ -128,9 +138,14 @@ def seed_threshold(low: int, high: int) -> None:
         ss["sl_threshold"] = min(max(math.ceil(ss["sl_keep_threshold"]), low), high)
 
 
-def apply_rule(weights: dict[str, float], threshold: float) -> None:
-    """Button callback: put a rule into the editor and on the slider, edits discarded."""
+def apply_rule(weights: dict[str, float], threshold: float, say: str = "") -> None:
+    """Button callback: put a rule into the editor and on the slider, edits discarded.
+
+    ``say`` is shown once on the next run (e.g. that the threshold moved, and why).
+    """
     ss = st.session_state
+    if say:
+        ss["sl_applied_msg"] = say
     ss["sl_base"] = dict(weights)
     ss["sl_keep_threshold"] = float(threshold)
     ss["sl_points_version"] = ss.get("sl_points_version", 0) + 1
@@ -205,6 +220,42 @@ def matrix(key: state.DbKey, chosen: Iterable[str] = ()) -> FeatureMatrix:
     return _matrix_with_properties(key, props) if props else feature_matrix(key)
 
 
+@st.cache_resource(max_entries=1, show_spinner="Dating the engagement (once per data version)…")
+def engagement_ages(key: state.DbKey, horizon_days: int) -> decay.EngagementAges:
+    """Age of every lead's engagement at its decision point, for database version ``key``."""
+    con = state.cursor()
+    try:
+        return decay.engagement_ages(con, horizon_days)
+    finally:
+        con.close()
+
+
+@st.cache_resource(max_entries=3, show_spinner="Fading engagement points…")
+def _decayed(key: state.DbKey, chosen: Properties, fade: decay.Decay) -> FeatureMatrix:
+    base = matrix(key, chosen)
+    return decay.decayed(base, engagement_ages(key, base.horizon_days), fade)
+
+
+def faded_matrix(
+    key: state.DbKey, chosen: Iterable[str] = (), fade: decay.Decay | None = None
+) -> FeatureMatrix:
+    """:func:`matrix` with engagement faded by ``fade`` (the matrix itself without decay).
+
+    Kept per (version, properties, decay); a decay change costs one pass over ``X``.
+    """
+    if fade is None or fade.kind == "none":
+        return matrix(key, chosen)
+    return _decayed(key, tuple(sorted(set(chosen))), fade)
+
+
+DECAY_LABELS = {
+    "none": "never (no decay)",
+    "linear": "linearly over N days",
+    "half-life": "by half every N days",
+}
+"""How the decay choice reads on the page."""
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def catalogue(key: state.DbKey, chosen: Properties = ()) -> pd.DataFrame:
     """:meth:`FeatureMatrix.catalogue` of :func:`matrix`: the offered features only."""
@@ -225,14 +276,20 @@ def current_rule() -> tuple[ScoringConfig, bool]:
 
 @st.cache_resource(max_entries=8, show_spinner="Fitting the model…")
 def model_report(
-    key: state.DbKey, outcome: str, within_days: int | None, properties: Properties = ()
+    key: state.DbKey,
+    outcome: str,
+    within_days: int | None,
+    properties: Properties = (),
+    fade: decay.Decay | None = None,
 ) -> tuple[ModelReport | None, str]:
     """(fitted report, '') or (None, why it could not be fitted) for version ``key``.
 
-    The model is fitted on :func:`matrix` (the built-in features plus the chosen lead
-    properties).
+    The model is fitted on :func:`faded_matrix` (the built-in features plus the chosen
+    lead properties, engagement faded by ``fade``). Kept per (database version: path,
+    inode and modification time of the file; outcome; window; properties; decay), so
+    revisits and slider moves never refit.
     """
-    fm = matrix(key, properties)
+    fm = faded_matrix(key, properties, fade)
     current, saved = current_rule()
     try:
         report = fit_model(fm, outcome, within_days, current=current if saved else None)
@@ -248,13 +305,14 @@ def threshold_curve(
     outcome: str,
     within_days: int | None,
     properties: Properties = (),
+    fade: decay.Decay | None = None,
 ) -> pd.DataFrame:
     """:func:`analysis.scoring.whatif.config_threshold_curve` of a set of points.
 
-    On :func:`matrix` of version ``key`` with the chosen lead ``properties``.
+    On :func:`faded_matrix` of version ``key`` with the chosen lead ``properties``.
     """
     return whatif.config_threshold_curve(
-        matrix(key, properties), ScoringConfig(dict(weights), 0.0), outcome, within_days
+        faded_matrix(key, properties, fade), ScoringConfig(dict(weights), 0.0), outcome, within_days
     )
 
 
@@ -290,6 +348,7 @@ def points_table(
     names = list(cat["feature"])
     return pd.DataFrame(
         {
+            "label": [labels.feature_label(n) for n in names],
             "feature": names,
             "kind": list(cat["kind"]),
             "current": [float(current.weights.get(n, 0.0)) for n in names],

@@ -38,6 +38,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.scoring.configs import ScoringConfig, score
 from analysis.scoring.evaluate import FitImpossible, evaluate
 from analysis.scoring.features import DECISION_SQL
 from analysis.scoring.matrix import DEFAULT_HORIZON_DAYS, FeatureMatrix, _check_horizon
@@ -201,6 +202,25 @@ def decayed(fm: FeatureMatrix, ages: EngagementAges, decay: Decay) -> FeatureMat
         if cached in fm.__dict__:
             out.__dict__[cached] = fm.__dict__[cached]
     return out
+
+
+def volume_effect(
+    base: FeatureMatrix, faded: FeatureMatrix, config: ScoringConfig
+) -> tuple[float, float]:
+    """Would-be MQLs per month under ``config`` without and with decay.
+
+    Over the months :meth:`FeatureMatrix.mqls_months` counts (complete months), as the
+    what-if's "MQLs per month"; NaN when the window has no month.
+    """
+    months = base.mqls_months()
+    if not months.any():
+        return float("nan"), float("nan")
+    counted = base.decided & (base.month_code < len(months))
+    counted[counted] = months[base.month_code[counted]]
+    out = []
+    for m in (base, faded):
+        out.append(float(((score(m, config) >= config.threshold) & counted).sum() / months.sum()))
+    return out[0], out[1]
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray) -> float:

@@ -44,6 +44,33 @@ LIMIT $limit
 """Leads whose id, name or company contains the search text (any case)."""
 
 
+def rows_of(fm: FeatureMatrix, lead_ids: object) -> np.ndarray:
+    """Rows of ``lead_ids`` in the matrix (int64), -1 for an id it does not hold.
+
+    Rows are sorted by lead id (DuckDB's byte order, which is Python's string order), so
+    this is one binary search per id; an id found elsewhere (unsorted input) is scanned.
+    """
+    ids = np.asarray(
+        list(lead_ids) if not isinstance(lead_ids, np.ndarray) else lead_ids, dtype=object
+    )
+    out = np.full(len(ids), -1, dtype=np.int64)
+    if fm.n == 0 or len(ids) == 0:
+        return out
+    pos = np.minimum(np.searchsorted(fm.lead_ids, ids), fm.n - 1)
+    hit = fm.lead_ids[pos] == ids
+    out[hit] = pos[hit]
+    for k in np.flatnonzero(~hit):
+        found = np.flatnonzero(fm.lead_ids == ids[k])
+        out[k] = found[0] if len(found) else -1
+    return out
+
+
+def row_of(fm: FeatureMatrix, lead_id: str) -> int | None:
+    """Row of one lead id in the matrix, None when absent."""
+    row = int(rows_of(fm, [lead_id])[0])
+    return None if row < 0 else row
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
