@@ -150,9 +150,19 @@ def grades_tab(
         st.warning(f"These grades cannot be used: {exc}. Drag the cut points apart.")
         return
     table = grades.band_table(fm, scores, scheme, outcome, window, routing_of(fm, reps))
-    st.dataframe(
-        _band_display(table, outcome_label), hide_index=True, width="stretch", key="sl_grade_table"
-    )
+    display = _band_display(table, outcome_label)
+    for col, r, d in zip(
+        st.columns(len(table)), table.itertuples(), display.itertuples(), strict=True
+    ):
+        col.metric(
+            f"{r.grade}: {d[2]}",
+            f"{r.leads:,} leads",
+            f"{_pct(r.share_of_conversions)} of conversions",
+            delta_color="off",
+            delta_arrow="off",
+            help=f"{_pct(r.share_of_leads)} of the decided leads; conversion {d[4]}.",
+        )
+    st.dataframe(display, hide_index=True, width="stretch", key="sl_grade_table")
     st.plotly_chart(charts.grade_bands(table), key="sl_chart_grades")
     e1, e2 = st.columns(2)
     e1.download_button(
