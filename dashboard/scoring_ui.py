@@ -27,8 +27,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis import config
+from analysis.scoring import cache, decay, features, leakage, properties, whatif
 from analysis.scoring import configs as scoring
-from analysis.scoring import decay, features, leakage, properties, whatif
 from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport, fit_model
@@ -191,12 +191,26 @@ def save_proposed(proposed: ScoringConfig, origin: str) -> None:
     max_entries=1, show_spinner="Building the lead features (once per data version)…"
 )
 def feature_matrix(key: state.DbKey) -> FeatureMatrix:
-    """The feature matrix of database version ``key``; shared, never to be mutated."""
-    con = state.cursor()
-    try:
-        return features.build_features(con)
-    finally:
-        con.close()
+    """The feature matrix of database version ``key``; shared, never to be mutated.
+
+    Also kept on disk (:mod:`analysis.scoring.cache`, keyed by the file's path, inode,
+    mtime and size), so the first visit after a server restart reads it instead of
+    rebuilding it.
+    """
+
+    def build() -> FeatureMatrix:
+        con = state.cursor()
+        try:
+            return features.build_features(con)
+        finally:
+            con.close()
+
+    fm, _ = cache.cached(
+        "matrix", cache.file_version(key[0]), (features.DEFAULT_HORIZON_DAYS,), build
+    )
+    # Factorised owners and regions are cached properties: make sure they are filled.
+    _ = fm.owner_code, fm.region_code
+    return fm
 
 
 @st.cache_resource(max_entries=4, show_spinner="Adding the chosen lead properties…")
@@ -291,8 +305,15 @@ def model_report(
     """
     fm = faded_matrix(key, properties, fade)
     current, saved = current_rule()
+    rule = (tuple(sorted(current.weights.items())), current.threshold) if saved else None
+    settings = (outcome, within_days, tuple(properties), fade, rule)
     try:
-        report = fit_model(fm, outcome, within_days, current=current if saved else None)
+        report, _ = cache.cached(
+            "model",
+            cache.file_version(key[0]),
+            settings,
+            lambda: fit_model(fm, outcome, within_days, current=current if saved else None),
+        )
     except ValueError as exc:
         return None, str(exc)
     return report, ""
