@@ -54,11 +54,17 @@ def _scaled(job: Job, lo: float, hi: float, label: str) -> Callable[[float, str]
 
 
 def _run(  # noqa: PLR0913 - the job's inputs, passed once to the thread
-    job: Job, fm: FeatureMatrix, base: FeatureMatrix, key: state.DbKey, outcome: str, window
+    job: Job,
+    fm: FeatureMatrix,
+    base: FeatureMatrix,
+    key: state.DbKey,
+    outcome: str,
+    window,  # noqa: ANN001
+    k: int,
 ) -> None:
     steps = (
         ("backtest", 0.0, 0.55, "back-test",
-         lambda p: backtest.model_folds(fm, outcome, window, progress=p)),
+         lambda p: backtest.model_folds(fm, outcome, window, k, progress=p)),
         ("ceiling", 0.55, 0.75, "gradient-boosted ceiling",
          lambda p: ceiling.fit_ceiling(fm, outcome, window)),
         ("half_life", 0.75, 1.0, "half-life search",
@@ -97,18 +103,20 @@ def validation_job(
     window: int | None,
     properties: tuple[str, ...],
     fade: decay.Decay,
+    k: int,
     _fm: FeatureMatrix,
     _base: FeatureMatrix,
 ) -> Job:
     """The started background job for this database version and these settings.
 
     ``_fm`` (not hashed) is the feature matrix of exactly these settings (decay applied),
-    ``_base`` the same without decay (the half-life search applies its own).
+    ``_base`` the same without decay (the half-life search applies its own); ``k`` is
+    the number of months tested after each back-test origin.
     """
     job = Job()
     threading.Thread(
         target=_run,
-        args=(job, _fm, _base, key, outcome, window),
+        args=(job, _fm, _base, key, outcome, window, k),
         daemon=True,
         name="scoring-validation",
     ).start()

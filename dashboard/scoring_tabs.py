@@ -311,7 +311,13 @@ def backtest_tab(
 ) -> None:
     """Start (once per data version and settings) and show the background validation."""
     outcome, window, chosen, fade = settings
-    job = jobs.validation_job(key, outcome, window, chosen, fade, _fm=fm, _base=base)
+    k = st.selectbox(
+        "Months tested after each origin",
+        [1, 2, 3],
+        key="sl_bt_k",
+        help="Train on the months up to m, test on months m+1 … m+k.",
+    )
+    job = jobs.validation_job(key, outcome, window, chosen, fade, k, _fm=fm, _base=base)
     if not job.done:
         _progress(job)
         return
@@ -324,7 +330,7 @@ def backtest_tab(
         table = backtest.backtest_table(bt, fm, rules, "proposed rule")
         st.markdown(
             "**Rolling-origin back-test**: for every month, the model trains on the months up "
-            "to it (outcomes as known then) and is tested on the next month; the rules are "
+            "to it (outcomes as known then) and is tested on the next months; the rules are "
             "scored on the same months. The model is judged at the proposed rule's volume."
         )
         for note in bt.notes:

@@ -236,12 +236,20 @@ def matrix(key: state.DbKey, chosen: Iterable[str] = ()) -> FeatureMatrix:
 
 @st.cache_resource(max_entries=1, show_spinner="Dating the engagement (once per data version)…")
 def engagement_ages(key: state.DbKey, horizon_days: int) -> decay.EngagementAges:
-    """Age of every lead's engagement at its decision point, for database version ``key``."""
-    con = state.cursor()
-    try:
-        return decay.engagement_ages(con, horizon_days)
-    finally:
-        con.close()
+    """Age of every lead's engagement at its decision point, for database version ``key``.
+
+    Kept on disk as well, like :func:`feature_matrix`.
+    """
+
+    def build() -> decay.EngagementAges:
+        con = state.cursor()
+        try:
+            return decay.engagement_ages(con, horizon_days)
+        finally:
+            con.close()
+
+    ages, _ = cache.cached("ages", cache.file_version(key[0]), (horizon_days,), build)
+    return ages
 
 
 @st.cache_resource(max_entries=3, show_spinner="Fading engagement points…")

@@ -245,10 +245,7 @@ def backtest_table(
     for f in bt.folds:
         obs = observed_all[f.test_rows]
         y = y_all[f.test_rows]
-        train_obs = np.zeros(fm.n, dtype=bool)
-        train_obs[f.train_rows] = True
-        train_y = np.zeros(fm.n, dtype=bool)
-        train_y[f.train_rows] = f.train_y.astype(bool)
+        train_y = f.train_y.astype(bool)
         base = {
             "origin": pd.Timestamp(f.origin),
             "test_start": pd.Timestamp(f.test_months[0]),
@@ -261,7 +258,7 @@ def backtest_table(
             s = scores[label]
             mql = s[f.test_rows] >= cfg.threshold
             prec, k, n = _precision(mql, obs, y)
-            train_mql = (s >= cfg.threshold) & train_obs
+            train_mql = s[f.train_rows] >= cfg.threshold  # every training row is observed
             n_tr = int(train_mql.sum())
             expected = float((train_mql & train_y).sum() / n_tr) if n_tr else float("nan")
             if label == chosen:

@@ -39,7 +39,7 @@ import pandas as pd
 
 from analysis.scoring.configs import ScoringConfig, config_to_json, score
 from analysis.scoring.matrix import FeatureMatrix
-from analysis.scoring.routing import Routing, rep_load
+from analysis.scoring.routing import Routing, load_matrix
 from analysis.stats import wilson_interval
 
 DEFAULT_NAMES: tuple[str, ...] = ("A", "B", "C", "D")
@@ -115,10 +115,10 @@ def _rep_figures(
     """(mean leads per rep per complete month over reps receiving any, busiest rep's mean)."""
     if not complete.any():
         return float("nan"), float("nan")
-    frame, _ = rep_load(fm, routing, mask, n_months, complete, fm.months[:n_months])
-    per_rep = frame.loc[frame["complete_month"]].groupby("rep_id", sort=False)["mqls"].mean()
+    load, _ = load_matrix(fm, routing, mask, n_months)
+    per_rep = load[complete].mean(axis=0) if load.shape[1] else np.zeros(0)
     per_rep = per_rep[per_rep > 0]
-    if per_rep.empty:
+    if len(per_rep) == 0:
         return 0.0, 0.0
     return float(per_rep.mean()), float(per_rep.max())
 

@@ -226,7 +226,8 @@ with left:
             "share": st.column_config.NumberColumn(
                 "leads with it",
                 format="%.3g",
-                help="Share of all leads that have it (0-1); for a number, its mean",
+                help="Share of all leads that have it (0-1, e.g. 0.25 = a quarter of the "
+                "leads); for a number, its mean",
             ),
             "description": st.column_config.TextColumn("what it means"),
         },
@@ -439,8 +440,10 @@ with tab_changed:
                     "decision_at": st.column_config.DatetimeColumn(
                         "decision point (UTC)", format="YYYY-MM-DD HH:mm"
                     ),
-                    "current_score": st.column_config.NumberColumn(format="%d"),
-                    "proposed_score": st.column_config.NumberColumn(format="%d"),
+                    "lead_id": st.column_config.TextColumn("lead"),
+                    "owner": st.column_config.TextColumn("owner (rep)"),
+                    "current_score": st.column_config.NumberColumn("current points", format="%g"),
+                    "proposed_score": st.column_config.NumberColumn("proposed points", format="%g"),
                 },
             )
 

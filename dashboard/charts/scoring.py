@@ -436,7 +436,7 @@ def backtest(table: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(tickformat=".2f", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", row=2, col=1)
     fig.update_yaxes(tickformat="+.0%", row=3, col=1)
-    fig.update_xaxes(title="test month", tickformat="%b %Y", row=3, col=1)
+    fig.update_xaxes(title="(first) test month", tickformat="%b %Y", row=3, col=1)
     fig = style(fig, height=620)
     fig.update_annotations(font_size=13)
     return fig
