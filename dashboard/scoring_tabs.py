@@ -333,6 +333,11 @@ def backtest_tab(
             "to it (outcomes as known then) and is tested on the next months; the rules are "
             "scored on the same months. The model is judged at the proposed rule's volume."
         )
+        st.caption(
+            "The proposed rule is scored as it stands: when its points came from the model "
+            "fitted on the whole history, it has seen these months, so its line is optimistic; "
+            "the model's line is refitted at every origin and is the honest one."
+        )
         for note in bt.notes:
             st.caption(note)
         if not table.empty:
@@ -384,6 +389,11 @@ def _ceiling(job: jobs.Job, report: ModelReport | None) -> None:
     a.metric("AUC, logistic model (points)", _num(c.auc_logistic, 3))
     b.metric("AUC, gradient-boosted ceiling", _num(c.auc_boosted, 3))
     d.metric("Left on the table", f"{c.gap:+.3f}")
+    if c.gap <= 0.005:
+        st.success(
+            "The ceiling ranks no better than the points: these features' signal is additive, "
+            "and the points already capture it."
+        )
     st.caption(
         f"Same features, same {c.method} ({c.n_test:,} test leads; each fit on at most "
         f"{c.n_train_used:,} leads). The gradient-boosted model can use interactions and "
