@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.scoring import whatif
+from analysis.scoring import decay, whatif
+from analysis.scoring.configs import ScoringConfig
+from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport
 
 
@@ -308,4 +310,56 @@ def unobserved_note(
         f"nobody knows whether they would have {outcome_label}. Precision and recall count "
         f"only the {p.precision_n:,} with a known outcome and assume nothing about the rest. "
         f"The {names[0]}: {c.n_unobserved:,} of {c.mqls:,}."
+    )
+
+
+def suggestion_note(report: ModelReport, threshold_now: float) -> str:
+    """What "Use the model's suggested points" did to the threshold, said out loud."""
+    new = report.suggested.threshold
+    kept = (
+        f"{report.suggested_volume:,} MQLs in the history, against {report.target_volume:,} today"
+    )
+    if new == threshold_now:
+        return (
+            f"The model's points are in the editor; the threshold stays at {new:g} points ({kept})."
+        )
+    return (
+        f"The model's points are in the editor, and the threshold moved from "
+        f"{threshold_now:g} to {new:g} points: on the model's scale that keeps today's MQL "
+        f"volume ({kept}). Drag the slider to choose another."
+    )
+
+
+def decay_note(
+    base: FeatureMatrix, faded: FeatureMatrix, proposed: ScoringConfig, fade: decay.Decay
+) -> str:
+    """The effect of the decay on the proposed rule's MQLs per month, in words."""
+    without, with_decay = decay.volume_effect(base, faded, proposed)
+    if not (np.isfinite(without) and np.isfinite(with_decay)):
+        return f"Engagement fades ({fade.describe()}); the proposed numbers above include it."
+    return (
+        f"Engagement fades ({fade.describe()}): the proposed rule makes {with_decay:,.1f} MQLs "
+        f"per month with it, {without:,.1f} without it ({with_decay - without:+,.1f}). Every "
+        "number on this page (both rules, the curve, the grades, the model) uses the faded points."
+    )
+
+
+def over_capacity_table(over: pd.DataFrame) -> pd.DataFrame:
+    """The reps over capacity, by name, with headers in words and one number format."""
+    return pd.DataFrame(
+        {
+            "rep": over["rep"] if "rep" in over.columns else over["rep_id"],
+            "territory": over["territory"].fillna("(not set)"),
+            "role": over["role"].fillna("(not set)").str.upper(),
+            "capacity a month": over["capacity"].map(lambda v: f"{v:,.0f}"),
+            "MQLs a month, current (mean · max)": [
+                f"{a:,.1f} · {b:,.0f}"
+                for a, b in zip(over["current_mean"], over["current_max"], strict=True)
+            ],
+            "MQLs a month, proposed (mean · max)": [
+                f"{a:,.1f} · {b:,.0f}"
+                for a, b in zip(over["proposed_mean"], over["proposed_max"], strict=True)
+            ],
+            "months over capacity, proposed": over["proposed_months_over"].map(lambda v: f"{v:,}"),
+        }
     )

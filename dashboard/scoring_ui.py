@@ -27,11 +27,12 @@ import pandas as pd
 import streamlit as st
 
 from analysis import config
+from analysis.scoring import cache, decay, features, leakage, properties, whatif
 from analysis.scoring import configs as scoring
-from analysis.scoring import features, leakage, properties, whatif
 from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport, fit_model
+from dashboard import scoring_labels as labels
 from dashboard import state
 
 OUTCOME_LABELS: dict[str, str] = {
@@ -44,7 +45,16 @@ OUTCOME_LABELS: dict[str, str] = {
 WINDOWS: tuple[int, ...] = (0, 30, 60, 90, 180, 365)
 """Conversion windows offered (days after the decision point); 0 = any time."""
 
-EDITOR_COLUMNS = ["feature", "kind", "current", "proposed", "suggested", "share", "description"]
+EDITOR_COLUMNS = [
+    "label",
+    "feature",
+    "kind",
+    "current",
+    "proposed",
+    "suggested",
+    "share",
+    "description",
+]
 """Columns of the points editor, in display order."""
 
 NO_RULE_NAME = "no saved rule"
@@ -128,9 +138,14 @@ def seed_threshold(low: int, high: int) -> None:
         ss["sl_threshold"] = min(max(math.ceil(ss["sl_keep_threshold"]), low), high)
 
 
-def apply_rule(weights: dict[str, float], threshold: float) -> None:
-    """Button callback: put a rule into the editor and on the slider, edits discarded."""
+def apply_rule(weights: dict[str, float], threshold: float, say: str = "") -> None:
+    """Button callback: put a rule into the editor and on the slider, edits discarded.
+
+    ``say`` is shown once on the next run (e.g. that the threshold moved, and why).
+    """
     ss = st.session_state
+    if say:
+        ss["sl_applied_msg"] = say
     ss["sl_base"] = dict(weights)
     ss["sl_keep_threshold"] = float(threshold)
     ss["sl_points_version"] = ss.get("sl_points_version", 0) + 1
@@ -176,12 +191,26 @@ def save_proposed(proposed: ScoringConfig, origin: str) -> None:
     max_entries=1, show_spinner="Building the lead features (once per data version)…"
 )
 def feature_matrix(key: state.DbKey) -> FeatureMatrix:
-    """The feature matrix of database version ``key``; shared, never to be mutated."""
-    con = state.cursor()
-    try:
-        return features.build_features(con)
-    finally:
-        con.close()
+    """The feature matrix of database version ``key``; shared, never to be mutated.
+
+    Also kept on disk (:mod:`analysis.scoring.cache`, keyed by the file's path, inode,
+    mtime and size), so the first visit after a server restart reads it instead of
+    rebuilding it.
+    """
+
+    def build() -> FeatureMatrix:
+        con = state.cursor()
+        try:
+            return features.build_features(con)
+        finally:
+            con.close()
+
+    fm, _ = cache.cached(
+        "matrix", cache.file_version(key[0]), (features.DEFAULT_HORIZON_DAYS,), build
+    )
+    # Factorised owners and regions are cached properties: make sure they are filled.
+    _ = fm.owner_code, fm.region_code
+    return fm
 
 
 @st.cache_resource(max_entries=4, show_spinner="Adding the chosen lead properties…")
@@ -205,6 +234,50 @@ def matrix(key: state.DbKey, chosen: Iterable[str] = ()) -> FeatureMatrix:
     return _matrix_with_properties(key, props) if props else feature_matrix(key)
 
 
+@st.cache_resource(max_entries=1, show_spinner="Dating the engagement (once per data version)…")
+def engagement_ages(key: state.DbKey, horizon_days: int) -> decay.EngagementAges:
+    """Age of every lead's engagement at its decision point, for database version ``key``.
+
+    Kept on disk as well, like :func:`feature_matrix`.
+    """
+
+    def build() -> decay.EngagementAges:
+        con = state.cursor()
+        try:
+            return decay.engagement_ages(con, horizon_days)
+        finally:
+            con.close()
+
+    ages, _ = cache.cached("ages", cache.file_version(key[0]), (horizon_days,), build)
+    return ages
+
+
+@st.cache_resource(max_entries=3, show_spinner="Fading engagement points…")
+def _decayed(key: state.DbKey, chosen: Properties, fade: decay.Decay) -> FeatureMatrix:
+    base = matrix(key, chosen)
+    return decay.decayed(base, engagement_ages(key, base.horizon_days), fade)
+
+
+def faded_matrix(
+    key: state.DbKey, chosen: Iterable[str] = (), fade: decay.Decay | None = None
+) -> FeatureMatrix:
+    """:func:`matrix` with engagement faded by ``fade`` (the matrix itself without decay).
+
+    Kept per (version, properties, decay); a decay change costs one pass over ``X``.
+    """
+    if fade is None or fade.kind == "none":
+        return matrix(key, chosen)
+    return _decayed(key, tuple(sorted(set(chosen))), fade)
+
+
+DECAY_LABELS = {
+    "none": "never (no decay)",
+    "linear": "linearly over N days",
+    "half-life": "by half every N days",
+}
+"""How the decay choice reads on the page."""
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def catalogue(key: state.DbKey, chosen: Properties = ()) -> pd.DataFrame:
     """:meth:`FeatureMatrix.catalogue` of :func:`matrix`: the offered features only."""
@@ -225,17 +298,30 @@ def current_rule() -> tuple[ScoringConfig, bool]:
 
 @st.cache_resource(max_entries=8, show_spinner="Fitting the model…")
 def model_report(
-    key: state.DbKey, outcome: str, within_days: int | None, properties: Properties = ()
+    key: state.DbKey,
+    outcome: str,
+    within_days: int | None,
+    properties: Properties = (),
+    fade: decay.Decay | None = None,
 ) -> tuple[ModelReport | None, str]:
     """(fitted report, '') or (None, why it could not be fitted) for version ``key``.
 
-    The model is fitted on :func:`matrix` (the built-in features plus the chosen lead
-    properties).
+    The model is fitted on :func:`faded_matrix` (the built-in features plus the chosen
+    lead properties, engagement faded by ``fade``). Kept per (database version: path,
+    inode and modification time of the file; outcome; window; properties; decay), so
+    revisits and slider moves never refit.
     """
-    fm = matrix(key, properties)
+    fm = faded_matrix(key, properties, fade)
     current, saved = current_rule()
+    rule = (tuple(sorted(current.weights.items())), current.threshold) if saved else None
+    settings = (outcome, within_days, tuple(properties), fade, rule)
     try:
-        report = fit_model(fm, outcome, within_days, current=current if saved else None)
+        report, _ = cache.cached(
+            "model",
+            cache.file_version(key[0]),
+            settings,
+            lambda: fit_model(fm, outcome, within_days, current=current if saved else None),
+        )
     except ValueError as exc:
         return None, str(exc)
     return report, ""
@@ -248,13 +334,14 @@ def threshold_curve(
     outcome: str,
     within_days: int | None,
     properties: Properties = (),
+    fade: decay.Decay | None = None,
 ) -> pd.DataFrame:
     """:func:`analysis.scoring.whatif.config_threshold_curve` of a set of points.
 
-    On :func:`matrix` of version ``key`` with the chosen lead ``properties``.
+    On :func:`faded_matrix` of version ``key`` with the chosen lead ``properties``.
     """
     return whatif.config_threshold_curve(
-        matrix(key, properties), ScoringConfig(dict(weights), 0.0), outcome, within_days
+        faded_matrix(key, properties, fade), ScoringConfig(dict(weights), 0.0), outcome, within_days
     )
 
 
@@ -290,6 +377,7 @@ def points_table(
     names = list(cat["feature"])
     return pd.DataFrame(
         {
+            "label": [labels.feature_label(n) for n in names],
             "feature": names,
             "kind": list(cat["kind"]),
             "current": [float(current.weights.get(n, 0.0)) for n in names],

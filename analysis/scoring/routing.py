@@ -92,15 +92,10 @@ def routing_of(fm: FeatureMatrix, reps: pd.DataFrame | None) -> Routing:
     )
 
 
-def rep_load(
-    fm: FeatureMatrix,
-    routing: Routing,
-    is_mql: np.ndarray,
-    n_months: int,
-    complete: np.ndarray,
-    months: np.ndarray,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """(load per month x rep as REP_LOAD_COLUMNS, unrouted MQLs per month)."""
+def load_matrix(
+    fm: FeatureMatrix, routing: Routing, is_mql: np.ndarray, n_months: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(MQLs per month x rep as a float array (n_months, R), unrouted MQLs per month)."""
     n_reps = len(routing.rep_ids)
     n_regions = routing.share.shape[0]
     load = np.zeros((n_months, n_reps))
@@ -109,14 +104,26 @@ def rep_load(
     owned = mql_rows[owner_code[mql_rows] >= 0]
     if n_reps and len(owned):
         key = month[owned].astype(np.int64) * n_reps + routing.owner_to_rep[owner_code[owned]]
-        load += np.bincount(key, minlength=n_months * n_reps).reshape(n_months, n_reps)
+        load += np.bincount(key, minlength=n_months * n_reps)[: n_months * n_reps].reshape(
+            n_months, n_reps
+        )
     unowned = mql_rows[owner_code[mql_rows] < 0]
     region = np.where(region_code[unowned] < 0, n_regions - 1, region_code[unowned])
     key = month[unowned].astype(np.int64) * n_regions + region
-    by_region = np.bincount(key, minlength=n_months * n_regions).reshape(n_months, n_regions)
+    by_region = np.bincount(key, minlength=n_months * n_regions)[: n_months * n_regions].reshape(
+        n_months, n_regions
+    )
     if n_reps:
         load += by_region @ routing.share
     unrouted = by_region[:, ~routing.routable].sum(axis=1)
+    return load, unrouted.astype(np.int64)
+
+
+def load_frame(
+    routing: Routing, load: np.ndarray, complete: np.ndarray, months: np.ndarray
+) -> pd.DataFrame:
+    """The load of :func:`load_matrix` as REP_LOAD_COLUMNS (one row per month x rep)."""
+    n_months, n_reps = load.shape
     frame = pd.DataFrame(
         {
             "month": np.repeat(months.astype("datetime64[ns]"), n_reps),
@@ -131,4 +138,24 @@ def rep_load(
     )
     with np.errstate(invalid="ignore"):
         frame.insert(6, "over_capacity", (frame["mqls"] > frame["capacity"]).to_numpy())
-    return frame, unrouted.astype(np.int64)
+    return frame
+
+
+def reps_over_capacity(routing: Routing, load: np.ndarray, complete: np.ndarray) -> int:
+    """Reps over capacity in at least one complete month (unknown capacity never is)."""
+    with np.errstate(invalid="ignore"):
+        over = (load > routing.capacity[None, :]) & complete[:, None]
+    return int(over.any(axis=0).sum())
+
+
+def rep_load(
+    fm: FeatureMatrix,
+    routing: Routing,
+    is_mql: np.ndarray,
+    n_months: int,
+    complete: np.ndarray,
+    months: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """(load per month x rep as REP_LOAD_COLUMNS, unrouted MQLs per month)."""
+    load, unrouted = load_matrix(fm, routing, is_mql, n_months)
+    return load_frame(routing, load, complete, months), unrouted

@@ -36,7 +36,9 @@ the scores (or one ``np.bincount`` when the scores are whole numbers).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import duckdb
 import numpy as np
@@ -58,7 +60,10 @@ from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.routing import (  # noqa: F401  (REP_LOAD_COLUMNS re-exported)
     REP_LOAD_COLUMNS,
     Routing,
+    load_frame,
+    load_matrix,
     rep_load,
+    reps_over_capacity,
     routing_of,
 )
 from analysis.stats import wilson_interval
@@ -106,11 +111,12 @@ class ConfigResult:
         Decided leads and would-be MQLs per quadrant (order of ``scoring.QUADRANTS``).
     fit_threshold, engagement_threshold : float
         Quadrant thresholds used.
-    rep_load : DataFrame
-        Columns ``month``, ``rep_id``, ``territory``, ``role``, ``capacity``, ``mqls``
-        (would-be MQLs routed to the rep that month, fractional where shared by territory),
-        ``over_capacity`` (mqls > capacity; False when capacity is unknown),
-        ``complete_month`` (False for the month holding the end of the data).
+    load : ndarray of float, shape (months, reps)
+        Would-be MQLs routed to each rep (of ``routing``) per month; :attr:`rep_load` is
+        the same as a table, built on first use.
+    routing : Routing
+    complete : ndarray of bool
+        Complete months of the window.
     unrouted_by_month : ndarray of int64
         Would-be MQLs per month with no owner and no rep for their region.
     """
@@ -137,15 +143,27 @@ class ConfigResult:
     quadrant_mqls: np.ndarray
     fit_threshold: float
     engagement_threshold: float
-    rep_load: pd.DataFrame
+    load: np.ndarray
+    routing: Routing
+    complete: np.ndarray
+    months: np.ndarray
     unrouted_by_month: np.ndarray
+
+    @cached_property
+    def rep_load(self) -> pd.DataFrame:
+        """Load per month x rep, as a table built on first use.
+
+        Columns ``month``, ``rep_id``, ``territory``, ``role``, ``capacity``, ``mqls``
+        (would-be MQLs routed to the rep that month, fractional where shared by
+        territory), ``over_capacity`` (mqls > capacity; False when the capacity is
+        unknown), ``complete_month`` (False for the month holding the end of the data).
+        """
+        return load_frame(self.routing, self.load, self.complete, self.months)
 
     @property
     def reps_over_capacity(self) -> int:
         """Reps over capacity in at least one complete month."""
-        load = self.rep_load
-        over = load.loc[load["complete_month"] & load["over_capacity"], "rep_id"]
-        return int(over.nunique())
+        return reps_over_capacity(self.routing, self.load, self.complete)
 
     def rep_summary(self) -> pd.DataFrame:
         """Per rep over complete months: mean and max MQLs per month, months over capacity.
@@ -319,7 +337,40 @@ class _Context:
     routing: Routing
 
 
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per feature matrix: recent contexts and configuration results, so that a slider move
+re-evaluates only the proposed rule (the current rule's result and the routing are the
+same as on the previous run). Entries go with their matrix."""
+
+_MEMO_SIZE = 8
+
+
+def _reps_key(reps: pd.DataFrame | None) -> object:
+    if reps is None:
+        return None
+    # The reps table is small (one row per rep): its values as text are a cheap, exact key.
+    return (tuple(reps.columns), repr(reps.to_numpy(dtype=object).tolist()))
+
+
+def _memo(fm: FeatureMatrix, key: tuple, make):  # noqa: ANN001, ANN202
+    """``make()`` once per (matrix, key) among the last few keys."""
+    store = _MEMO.setdefault(fm, {})
+    if key not in store:
+        if len(store) >= _MEMO_SIZE:
+            store.pop(next(iter(store)))
+        store[key] = make()
+    return store[key]
+
+
 def _context(
+    fm: FeatureMatrix, outcome: str, within_days: float | None, reps: pd.DataFrame | None
+) -> tuple[_Context, tuple]:
+    """(context, its memo key) of a replay."""
+    key = ("context", outcome, within_days, _reps_key(reps))
+    return _memo(fm, key, lambda: _new_context(fm, outcome, within_days, reps)), key
+
+
+def _new_context(
     fm: FeatureMatrix, outcome: str, within_days: float | None, reps: pd.DataFrame | None
 ) -> _Context:
     decided = fm.decided
@@ -352,9 +403,7 @@ def _evaluate(
     quad = quadrant_codes(fit, engagement, ft, et)
     quadrant_leads = np.bincount(quad[ctx.decided], minlength=4)
     quadrant_mqls = np.bincount(quad[is_mql], minlength=4)
-    rep_load_frame, unrouted = rep_load(
-        fm, ctx.routing, is_mql, ctx.n_months, ctx.complete, ctx.months
-    )
+    load, unrouted = load_matrix(fm, ctx.routing, is_mql, ctx.n_months)
     return ConfigResult(
         config=config,
         scores=scores,
@@ -378,7 +427,10 @@ def _evaluate(
         quadrant_mqls=quadrant_mqls,
         fit_threshold=ft,
         engagement_threshold=et,
-        rep_load=rep_load_frame,
+        load=load,
+        routing=ctx.routing,
+        complete=ctx.complete,
+        months=ctx.months,
         unrouted_by_month=unrouted,
     )
 
@@ -393,7 +445,7 @@ def evaluate(
     engagement_threshold: float | None = None,
 ) -> ConfigResult:
     """Replay one configuration on history (see :func:`what_if` for the definitions)."""
-    ctx = _context(fm, outcome, within_days, reps)
+    ctx, _ = _context(fm, outcome, within_days, reps)
     return _evaluate(fm, config, ctx, fit_threshold, engagement_threshold)
 
 
@@ -429,8 +481,12 @@ def what_if(
     -------
     WhatIf
     """
-    ctx = _context(fm, outcome, within_days, reps)
-    cur = _evaluate(fm, current, ctx, fit_threshold, engagement_threshold)
+    ctx, ctx_key = _context(fm, outcome, within_days, reps)
+    cur = _memo(
+        fm,
+        ("current", ctx_key, current, fit_threshold, engagement_threshold),
+        lambda: _evaluate(fm, current, ctx, fit_threshold, engagement_threshold),
+    )
     prop = _evaluate(fm, proposed, ctx, fit_threshold, engagement_threshold)
     actual = fm.handed_off & ctx.decided
     actual_by_month = np.bincount(fm.month_code[actual], minlength=len(fm.months))[: ctx.n_months]

@@ -7,7 +7,10 @@ import streamlit as st
 from analysis.scoring import configs as scoring
 from analysis.scoring import leakage, properties, whatif
 from analysis.scoring.configs import ScoringConfig
+from analysis.scoring.decay import DECAY_KINDS, Decay
+from dashboard import scoring_labels as labels
 from dashboard import scoring_readout as readout
+from dashboard import scoring_tabs as tabs
 from dashboard import scoring_ui as ui
 from dashboard import state
 from dashboard.charts import scoring as charts
@@ -15,9 +18,12 @@ from dashboard.charts import scoring as charts
 ss = st.session_state
 TABS = [
     "Current vs proposed",
+    "Grades",
     "Threshold curve",
     "Model quality",
     "Leads that change side",
+    "Reasons per lead",
+    "Back-test over time",
     "Saved configurations",
 ]
 
@@ -73,6 +79,20 @@ with right:
     )
     outcome_label = ui.OUTCOME_LABELS[outcome]
     window = ui.within_days(window_choice)
+    d1, d2 = st.columns(2)
+    fade_kind = d1.selectbox(
+        "Engagement points fade…",
+        DECAY_KINDS,
+        format_func=ui.DECAY_LABELS.get,
+        key="sl_decay",
+        help="Older engagement counts for less, as of each lead's decision point: linear "
+        "reaches 0 after N days; by half every N days is a half-life. Fit points never fade.",
+    )
+    fade_days = d2.number_input(
+        "N (days)", min_value=1, max_value=730, value=30, step=1, key="sl_decay_days",
+        disabled=fade_kind == "none",
+    )  # fmt: skip
+    fade = Decay(fade_kind, float(fade_days))
 
 with properties_box:
     stored = state.call(properties.catalogue)
@@ -162,8 +182,9 @@ with properties_box:
             if chosen:
                 st.caption(f"Added as features: {', '.join(chosen)}.")
 
-fm = ui.matrix(key, chosen)
-report, why_no_model = ui.model_report(key, outcome, window, chosen)
+base = ui.matrix(key, chosen)
+fm = ui.faded_matrix(key, chosen, fade)
+report, why_no_model = ui.model_report(key, outcome, window, chosen, fade)
 
 with left:
     st.subheader("Points per feature")
@@ -181,7 +202,8 @@ with left:
         width="stretch",
         height=(min(max(len(fm.offered), 1), ui.EDITOR_ROWS) + 1) * 35 + 3,
         column_config={
-            "feature": st.column_config.TextColumn("feature", width=136, pinned=True),
+            "label": st.column_config.TextColumn("feature", width=150, pinned=True),
+            "feature": None,
             "kind": st.column_config.TextColumn(
                 "kind", width=100, help="fit: who they are; engagement: what they did"
             ),
@@ -204,7 +226,8 @@ with left:
             "share": st.column_config.NumberColumn(
                 "leads with it",
                 format="%.3g",
-                help="Share of all leads that have it (0-1); for a number, its mean",
+                help="Share of all leads that have it (0-1, e.g. 0.25 = a quarter of the "
+                "leads); for a number, its mean",
             ),
             "description": st.column_config.TextColumn("what it means"),
         },
@@ -231,13 +254,21 @@ with right:
     proposed = ScoringConfig(weights, float(threshold), name="proposed")
     b1, b2 = st.columns([3, 2])
     b1.button(
-        "Use the model's suggested points",
+        "Use the model's suggested points"
+        + (f" (threshold → {report.suggested.threshold:g})" if report else ""),
         key="sl_suggest",
         on_click=ui.apply_rule,
-        args=(report.suggested.weights, report.suggested.threshold) if report else ({}, 0.0),
+        args=(
+            report.suggested.weights,
+            report.suggested.threshold,
+            readout.suggestion_note(report, threshold),
+        )
+        if report
+        else ({}, 0.0),
         disabled=report is None,
         width="stretch",
-        help="Points from the fitted model and the threshold that keeps today's MQL volume"
+        help="Points from the fitted model; the threshold moves to the one that keeps today's "
+        "MQL volume, and the page says so."
         if report
         else f"No model: {why_no_model}",
     )
@@ -249,6 +280,8 @@ with right:
         width="stretch",
     )
 
+    if ss.get("sl_applied_msg"):
+        st.info(ss.pop("sl_applied_msg"), icon="ℹ️")
     try:
         w = whatif.what_if(fm, current, proposed, outcome, reps, window)
     except ValueError as exc:
@@ -266,12 +299,21 @@ with right:
         for col, metric in zip(st.columns(2), row, strict=True):
             col.metric(**metric)
     st.warning(readout.unobserved_note(w, outcome_label), icon="⚠️")
+    if fade.kind != "none":
+        st.caption(readout.decay_note(base, fm, proposed, fade))
     for note in w.notes[1:]:
         st.caption(note)
 
-tab_compare, tab_curve, tab_model, tab_changed, tab_saved = st.tabs(
-    TABS, key="sl_tab", on_change="rerun"
-)
+(
+    tab_compare,
+    tab_grades,
+    tab_curve,
+    tab_model,
+    tab_changed,
+    tab_reasons,
+    tab_backtest,
+    tab_saved,
+) = st.tabs(TABS, key="sl_tab", on_change="rerun")
 
 with tab_compare:
     if tab_compare.open:
@@ -297,7 +339,7 @@ with tab_compare:
             key="sl_chart_quadrants",
         )
         st.markdown("**Rep load against capacity**")
-        load = readout.rep_comparison(w)
+        load = labels.with_rep_names(readout.rep_comparison(w), labels.rep_names(reps))
         if load.empty:
             st.info("No rep would receive MQLs: no lead has an owner or a rep for its region.")
         else:
@@ -308,23 +350,19 @@ with tab_compare:
                     f"**{len(over)} reps would be over capacity** in at least one complete month "
                     "under the proposed rule:"
                 )
-                st.dataframe(
-                    over,
-                    hide_index=True,
-                    width="stretch",
-                    column_config={
-                        "current_mean": st.column_config.NumberColumn(format="%.1f"),
-                        "proposed_mean": st.column_config.NumberColumn(format="%.1f"),
-                        "current_max": st.column_config.NumberColumn(format="%.0f"),
-                        "proposed_max": st.column_config.NumberColumn(format="%.0f"),
-                    },
-                )
+                st.dataframe(readout.over_capacity_table(over), hide_index=True, width="stretch")
             else:
                 st.success("No rep would be over capacity in any complete month.")
 
+with tab_grades:
+    if tab_grades.open:
+        tabs.grades_tab(fm, proposed, reps, outcome, outcome_label, window, (low, high))
+
 with tab_curve:
     if tab_curve.open:
-        curve = ui.threshold_curve(key, tuple(sorted(weights.items())), outcome, window, chosen)
+        curve = ui.threshold_curve(
+            key, tuple(sorted(weights.items())), outcome, window, chosen, fade
+        )
         if curve.empty:
             st.info("No decided lead to draw the curve from.")
         else:
@@ -387,8 +425,13 @@ with tab_changed:
                 key="sl_dl_changed",
                 on_click="ignore",
             )
-            shown = changed.head(1000)
-            st.caption(f"Largest score changes first; showing {len(shown):,} of {len(changed):,}.")
+            shown = tabs.changed_with_reasons(fm, changed.head(1000), proposed, report)
+            shown["owner"] = shown["owner"].map(labels.rep_names(reps)).fillna(shown["owner"])
+            st.caption(
+                f"Largest score changes first; showing {len(shown):,} of {len(changed):,}, each "
+                "with its strongest reasons under the proposed rule (points) and the model "
+                "(log-odds)."
+            )
             st.dataframe(
                 shown,
                 hide_index=True,
@@ -397,10 +440,27 @@ with tab_changed:
                     "decision_at": st.column_config.DatetimeColumn(
                         "decision point (UTC)", format="YYYY-MM-DD HH:mm"
                     ),
-                    "current_score": st.column_config.NumberColumn(format="%d"),
-                    "proposed_score": st.column_config.NumberColumn(format="%d"),
+                    "lead_id": st.column_config.TextColumn("lead"),
+                    "owner": st.column_config.TextColumn("owner (rep)"),
+                    "current_score": st.column_config.NumberColumn("current points", format="%g"),
+                    "proposed_score": st.column_config.NumberColumn("proposed points", format="%g"),
                 },
             )
+
+with tab_reasons:
+    if tab_reasons.open:
+        tabs.reasons_tab(fm, proposed, report)
+
+with tab_backtest:
+    if tab_backtest.open:
+        tabs.backtest_tab(
+            key,
+            fm,
+            base,
+            {"current rule": current, "proposed rule": proposed},
+            (outcome, window, chosen, fade),
+            report,
+        )
 
 with tab_saved:
     if tab_saved.open:

@@ -129,7 +129,8 @@ def rep_load(reps: pd.DataFrame) -> go.Figure:
     ``reps`` is ``dashboard.scoring_readout.rep_comparison``. A proposed bar is labelled with
     the number of complete months the rep would be over capacity.
     """
-    label = reps["rep_id"].astype(str) + " · " + reps["territory"].fillna("no territory")
+    who = reps["rep"] if "rep" in reps.columns else reps["rep_id"]
+    label = who.astype(str) + " · " + reps["territory"].fillna("no territory")
     fig = go.Figure()
     fig.add_bar(
         x=label,
@@ -350,3 +351,92 @@ def coefficients(table: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title="change in log-odds when the lead has the feature (95% interval)")
     fig.update_yaxes(title=None, categoryorder="array", categoryarray=t["feature"].tolist())
     return style(fig, height=max(300, 26 * len(t) + 110))
+
+
+def grade_bands(table: pd.DataFrame) -> go.Figure:
+    """Share of leads and share of conversions per grade, with the conversion rate on top.
+
+    ``table`` is :func:`analysis.scoring.grades.band_table`, best grade first.
+    """
+    fig = go.Figure()
+    fig.add_bar(
+        x=table["grade"],
+        y=table["share_of_leads"],
+        name="share of leads",
+        marker_color=CURRENT_COLOR,
+        hovertemplate="%{x}: %{y:.1%} of leads<extra></extra>",
+    )
+    fig.add_bar(
+        x=table["grade"],
+        y=table["share_of_conversions"],
+        name="share of all conversions",
+        marker_color=PROPOSED_COLOR,
+        text=[f"conv. {v:.0%}" if np.isfinite(v) else "conv. unknown" for v in table["conversion"]],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{x}: %{y:.1%} of conversions<extra></extra>",
+    )
+    fig.update_layout(barmode="group", bargap=0.3)
+    fig.update_yaxes(title="share (%)", tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(title="grade (best first)")
+    return style(fig, height=340)
+
+
+BACKTEST_COLORS = {
+    "current rule": CURRENT_COLOR,
+    "proposed rule": PROPOSED_COLOR,
+    "model": PALETTE[2],
+}
+
+
+def backtest(table: pd.DataFrame) -> go.Figure:
+    """AUC, precision at the chosen volume and calibration gap per test period, one panel each.
+
+    ``table`` is :func:`analysis.scoring.backtest.backtest_table`; the x axis is the first
+    test month; one line per rule and one for the model.
+    """
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.07,
+        subplot_titles=(
+            "AUC on the test month (0.5 = chance)",
+            "Precision at the chosen volume",
+            "Calibration: expected minus observed rate (0 = on target)",
+        ),
+    )
+    for who, part in table.groupby("who", sort=False):
+        color = BACKTEST_COLORS.get(str(who), NEUTRAL)
+        x = part["test_start"]
+        common = {"name": str(who), "legendgroup": str(who), "line": {"color": color}}
+        fig.add_scatter(x=x, y=part["auc"], mode="lines+markers", **common, row=1, col=1)
+        fig.add_scatter(
+            x=x,
+            y=part["precision"],
+            mode="lines+markers",
+            showlegend=False,
+            customdata=np.column_stack([part["precision_k"], part["precision_n"], part["volume"]]),
+            hovertemplate="%{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,}; "
+            "%{customdata[2]:,} MQLs)<extra>" + str(who) + "</extra>",
+            **common,
+            row=2,
+            col=1,
+        )
+        fig.add_scatter(
+            x=x,
+            y=part["expected"] - part["observed"],
+            mode="lines+markers",
+            showlegend=False,
+            **common,
+            row=3,
+            col=1,
+        )
+    fig.add_hline(y=0, line={"color": NEUTRAL, "dash": "dot", "width": 1}, row=3, col=1)
+    fig.update_yaxes(tickformat=".2f", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", row=2, col=1)
+    fig.update_yaxes(tickformat="+.0%", row=3, col=1)
+    fig.update_xaxes(title="(first) test month", tickformat="%b %Y", row=3, col=1)
+    fig = style(fig, height=620)
+    fig.update_annotations(font_size=13)
+    return fig

@@ -99,9 +99,63 @@ def engine(ctx: Context) -> None:
     print(
         f"leads changing side (suggested):  {ms:7.1f} ms for {w.changed_in + w.changed_out:,} leads"
     )
+    newer(ctx, fm, current, report, reps)
 
 
-def _serve(ctx: Context) -> tuple[subprocess.Popen, str]:
+def newer(ctx: Context, fm, current, report, reps) -> None:  # noqa: ANN001
+    """Grades, decay, back-test, ceiling and half-life search timings."""
+    from analysis import store
+    from analysis.scoring import backtest, ceiling, decay, grades, whatif
+    from analysis.scoring.configs import score
+    from analysis.scoring.routing import routing_of
+
+    routing = routing_of(fm, reps)
+    cuts = grades.suggest_cuts(score(fm, current)[fm.decided])
+
+    def grade_change(i: int) -> None:
+        moved = (cuts[0] + (i % 5) + 1, *cuts[1:])
+        scheme = grades.GradeScheme(grades.DEFAULT_NAMES, moved)
+        grades.band_table(fm, score(fm, current), scheme, "sql", None, routing)
+
+    print(f"grade cut change (score + bands): {_median_ms(grade_change):7.1f} ms (median of 20)")
+    con = store.connect_read_only(ctx.db)
+    try:
+        t0 = time.perf_counter()
+        ages = decay.engagement_ages(con)
+        print(f"engagement ages (once per file):  {(time.perf_counter() - t0) * 1000:7.0f} ms")
+    finally:
+        con.close()
+
+    def decay_change(i: int) -> None:
+        faded = decay.decayed(fm, ages, decay.Decay("half-life", 10 + i))
+        whatif.what_if(faded, current, current, "sql", reps)
+
+    print(f"decay change (fade + what-if):    {_median_ms(decay_change, 5):7.1f} ms (median of 5)")
+    t0 = time.perf_counter()
+    bt = backtest.model_folds(fm, "sql")
+    table = backtest.backtest_table(
+        bt, fm, {"current rule": current, "proposed rule": report.suggested}, "proposed rule"
+    )
+    print(
+        f"back-test (background):           {time.perf_counter() - t0:7.2f} s, {len(bt.folds)} "
+        f"folds; rules re-scored on them in "
+        f"{_median_ms(lambda i: backtest.backtest_table(bt, fm, {'p': current}, 'p'), 3):.0f} ms"
+    )
+    for who, part in table.groupby("who", sort=False):
+        print(f"  {who:14s} AUC median {part['auc'].median():.3f}, precision median "
+              f"{part['precision'].median():.1%}")  # fmt: skip
+    t0 = time.perf_counter()
+    c = ceiling.fit_ceiling(fm, "sql")
+    print(
+        f"gradient-boosted ceiling:         {time.perf_counter() - t0:7.2f} s (AUC logistic "
+        f"{c.auc_logistic:.3f}, boosted {c.auc_boosted:.3f})"
+    )
+    t0 = time.perf_counter()
+    decay.suggest_half_life(fm, ages, "sql")
+    print(f"half-life search (8 fits):        {time.perf_counter() - t0:7.2f} s")
+
+
+def _serve(ctx: Context, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     from tests.conftest import free_port
 
     port = free_port()
@@ -111,6 +165,7 @@ def _serve(ctx: Context) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -139,12 +194,15 @@ def _server_rss_mib(proc: subprocess.Popen) -> float:
 
 def browser(ctx: Context) -> None:
     """The page in headless chromium: first load, and slider key press -> number on screen."""
+    import tempfile
+
     from playwright.sync_api import sync_playwright
 
     from tests.browser import wait_for_app
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
-    proc, url = _serve(ctx)
+    env = {**os.environ, "HANDOFF_CACHE_DIR": tempfile.mkdtemp(prefix="bench-scoring-cache-")}
+    proc, url = _serve(ctx, env)
     try:
         with sync_playwright() as pw:
             chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -153,9 +211,13 @@ def browser(ctx: Context) -> None:
             page.goto(url + "/scoring")
             wait_for_app(page, timeout_ms=300_000)
             print(
-                f"page /scoring first load: {time.perf_counter() - t0:6.2f} s (features + fit, "
-                f"to fully rendered); server RSS {_server_rss_mib(proc):,.0f} MiB"
+                f"page /scoring first load, cold: {time.perf_counter() - t0:6.2f} s (features + "
+                f"fit, to fully rendered); server RSS {_server_rss_mib(proc):,.0f} MiB"
             )
+            t0 = time.perf_counter()
+            page.reload()
+            wait_for_app(page, timeout_ms=300_000)
+            print(f"page /scoring reload, warm:     {time.perf_counter() - t0:6.2f} s")
             thumb = page.get_by_test_id("stSlider").get_by_role("slider")
             thumb.focus()
             shown, rendered = [], []
@@ -176,6 +238,22 @@ def browser(ctx: Context) -> None:
                 f"slider key press -> proposed MQLs/month updated: median "
                 f"{statistics.median(shown) * 1000:6.0f} ms; -> page fully re-rendered: median "
                 f"{statistics.median(rendered) * 1000:6.0f} ms ({PRESSES} presses)"
+            )
+            chromium.close()
+    finally:
+        _stop(proc)
+    # A restarted server: the matrix and the model come from the disk cache.
+    proc, url = _serve(ctx, env)
+    try:
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            t0 = time.perf_counter()
+            page.goto(url + "/scoring")
+            wait_for_app(page, timeout_ms=300_000)
+            print(
+                f"page /scoring first load after a restart (disk cache): "
+                f"{time.perf_counter() - t0:6.2f} s"
             )
             chromium.close()
     finally:

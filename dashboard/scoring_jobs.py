@@ -1,0 +1,123 @@
+"""The Scoring lab's background work: back-test, gradient-boosted ceiling, half-life search.
+
+These fit many models (one per back-test origin, two for the ceiling, one per half-life),
+so they run in a thread while the page stays usable, and report their progress. A job is
+kept with ``st.cache_resource`` per **database version** (the file's path, inode and
+modification time: :data:`dashboard.state.DbKey`, which changes whenever an import swaps a
+new file in) and **settings** (outcome, window, imported properties, decay): a revisit
+reuses the finished result, and nothing refits while the file and settings are unchanged.
+The thread only calls ``analysis/`` functions with plain arguments and its own cursor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from analysis import store
+from analysis.scoring import backtest, ceiling, decay
+from analysis.scoring.evaluate import FitImpossible
+from analysis.scoring.matrix import FeatureMatrix
+from dashboard import state
+
+
+@dataclass(eq=False)
+class Job:
+    """A background computation: its progress (0-1), current step, result or error."""
+
+    progress: float = 0.0
+    step: str = "starting"
+    result: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+    done: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    seconds: float = float("nan")
+
+    def update(self, share: float, text: str) -> None:
+        """Progress callback for the analysis functions."""
+        self.progress, self.step = min(max(share, 0.0), 1.0), text
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until done (tests); True when done."""
+        end = None if timeout is None else time.perf_counter() + timeout
+        while not self.done and (end is None or time.perf_counter() < end):
+            time.sleep(0.05)
+        return self.done
+
+
+def _scaled(job: Job, lo: float, hi: float, label: str) -> Callable[[float, str], None]:
+    return lambda share, text: job.update(lo + (hi - lo) * share, f"{label}: {text}")
+
+
+def _run(  # noqa: PLR0913 - the job's inputs, passed once to the thread
+    job: Job,
+    fm: FeatureMatrix,
+    base: FeatureMatrix,
+    key: state.DbKey,
+    outcome: str,
+    window,  # noqa: ANN001
+    k: int,
+) -> None:
+    steps = (
+        ("backtest", 0.0, 0.55, "back-test",
+         lambda p: backtest.model_folds(fm, outcome, window, k, progress=p)),
+        ("ceiling", 0.55, 0.75, "gradient-boosted ceiling",
+         lambda p: ceiling.fit_ceiling(fm, outcome, window)),
+        ("half_life", 0.75, 1.0, "half-life search",
+         lambda p: _half_life(base, key, outcome, window, p)),
+    )  # fmt: skip
+    try:
+        for name, lo, hi, label, fn in steps:
+            job.update(lo, label)
+            try:
+                job.result[name] = fn(_scaled(job, lo, hi, label))
+            except FitImpossible as exc:
+                job.errors[name] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - shown on the page, never kills the app
+                job.errors[name] = f"{type(exc).__name__}: {exc}"
+    finally:
+        job.seconds = time.perf_counter() - job.started
+        job.update(1.0, "done")
+        job.done = True
+
+
+def _half_life(fm: FeatureMatrix, key: state.DbKey, outcome: str, window, progress):  # noqa: ANN001, ANN202
+    con = store.read_cursor(state._connection(key))
+    try:
+        ages = decay.engagement_ages(con, fm.horizon_days)
+    finally:
+        con.close()
+    if not any(n in fm.offered for n in ages.names):
+        raise FitImpossible("no engagement feature has data in this history, nothing to fade")
+    return decay.suggest_half_life(fm, ages, outcome, window, progress=progress)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def validation_job(
+    key: state.DbKey,
+    outcome: str,
+    window: int | None,
+    properties: tuple[str, ...],
+    fade: decay.Decay,
+    k: int,
+    _fm: FeatureMatrix,
+    _base: FeatureMatrix,
+) -> Job:
+    """The started background job for this database version and these settings.
+
+    ``_fm`` (not hashed) is the feature matrix of exactly these settings (decay applied),
+    ``_base`` the same without decay (the half-life search applies its own); ``k`` is
+    the number of months tested after each back-test origin.
+    """
+    job = Job()
+    threading.Thread(
+        target=_run,
+        args=(job, _fm, _base, key, outcome, window, k),
+        daemon=True,
+        name="scoring-validation",
+    ).start()
+    return job
