@@ -33,10 +33,10 @@ demo: $(STAMP) ## Generate the demo database if missing, then serve the app on h
 	$(BIN)/handoff demo --db $(DB) --port $(PORT)
 
 test: setup ## Run every test (unit, AppTest and real-browser tests), on up to 4 cores
-	$(BIN)/pytest -q -n auto --maxprocesses=4
+	$(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadgroup
 
 test-fast: $(STAMP) ## The inner loop: every test except the real-browser ones, on all cores
-	$(BIN)/pytest -q -m "not e2e" -n auto --maxprocesses=4
+	$(BIN)/pytest -q -m "not e2e" -n auto --maxprocesses=4 --dist loadgroup
 
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .

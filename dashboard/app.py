@@ -43,12 +43,8 @@ FILTERED: dict[str, str] = {
 month-by-month charts need it). Every other page draws no filter: it says where they apply."""
 
 nav = st.navigation({k: v for k, v in pages.items() if v})
-<<<<<<< HEAD
 st.session_state["filters"] = sidebar.global_filters(
     show=nav.url_path in FILTERED, default_preset=FILTERED.get(nav.url_path, "last_month")
 )
-=======
-st.session_state["filters"] = sidebar.global_filters()
 display.accessibility_fixes()  # theme + nav markup: every page passes axe-core
->>>>>>> display
 nav.run()

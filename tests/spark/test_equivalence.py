@@ -1,0 +1,36 @@
+"""Same numbers on both engines: every function behind the pages, `handoff metrics --json`
+and the scoring lab's feature matrix, on DuckDB and on Spark over the exported Parquet.
+
+Tolerances are those of tests/spark/compare.py: counts and labels identical, floats and
+quantiles within 1e-9 relative.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.spark.compare import differences
+from tests.spark.workload import WORKLOAD
+
+NAMES = [name for name, _ in WORKLOAD]
+FUNCTIONS = dict(WORKLOAD)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_result_on_duckdb_and_spark(name: str, duck_con, spark_con) -> None:
+    """It returns the same result on Spark as on DuckDB (the page's table, the metrics JSON,
+    the feature matrix), to the stated tolerance."""
+    fn = FUNCTIONS[name]
+    expected = fn(duck_con.cursor())
+    got = fn(spark_con.cursor())
+    assert differences(expected, got, name) == []
+
+
+def test_headline_is_not_trivially_empty(duck_con) -> None:
+    """The history the comparison runs on has volumes, SLA tiers and reasons to compare
+    (a comparison of two empty results would prove nothing)."""
+    payload = FUNCTIONS["metrics.headline"](duck_con.cursor())
+    # The 4,000-lead demo (tests/conftest.py): every lead counts once at the lead stage.
+    assert payload["volumes"]["lead"] == 4_000
+    assert payload["volumes"]["mql"] > 0 and payload["volumes"]["customer"] > 0
+    assert payload["sla"] and payload["top_rejection_reasons"]
