@@ -215,17 +215,21 @@ def stamped(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict[str, 
     return as_of, json.loads(facts)
 
 
-def restamp(con: duckdb.DuckDBPyConnection) -> None:
+def restamp(con: duckdb.DuckDBPyConnection) -> bool:
     """Keep fresh journey tables fresh after a write that changed none of their inputs.
 
     For writes of settings only: called after the session's ``write_log`` row, it moves
     the stamp to the new log count when the tables were fresh before this session's row.
+    Returns whether it did (False: there was nothing fresh to keep).
     """
-    if has_table(con, STAMP):
-        con.execute(
-            f"UPDATE {STAMP} SET log_rows = $now WHERE version = $v AND log_rows = $now - 1",
-            {"now": log_rows(con), "v": VERSION},
-        )
+    if not has_table(con, STAMP):
+        return False
+    rows = con.execute(
+        f"UPDATE {STAMP} SET log_rows = $now WHERE version = $v AND log_rows = $now - 1 "
+        "RETURNING log_rows",
+        {"now": log_rows(con), "v": VERSION},
+    ).fetchall()
+    return len(rows) == 1
 
 
 def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
