@@ -9,7 +9,7 @@ PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium demo test test-fast lint format bench clean
+.PHONY: help setup chromium demo test test-fast lint format bench bench-pages bench-analysis clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,12 @@ format: $(STAMP) ## Format and fix imports in place
 
 bench: $(STAMP) ## Print benchmark figures (generate, import, analysis, pages); BENCH_LEADS=1000000 by default
 	$(BIN)/python -m tests.bench
+
+bench-analysis: $(STAMP) ## Analysis functions direct vs journey tables on an existing BENCH_DIR database
+	BENCH_SECTIONS=analysis $(BIN)/python -m tests.bench
+
+bench-pages: chromium $(STAMP) ## Page table (cold, warm, headline, after filter, ÷ floor, RSS); BENCH_PAGES=/,/funnel limits it
+	BENCH_SECTIONS=pages $(BIN)/python -m tests.bench
 
 clean: ## Remove the environment and generated data
 	rm -rf $(VENV) data/*.duckdb data/*.truth.json artifacts

@@ -109,7 +109,7 @@ DECIDED_OUTCOMES = ("met", "breached", "open_in_breach")
 """SLA outcomes that count in the compliance denominator (decided handoffs)."""
 
 
-def _business_clock(local: str) -> str:
+def business_clock_sql(local: str) -> str:
     """SQL: business minutes from a fixed Monday (1970-01-05) to local wall time ``local``.
 
     ``local`` is a naive timestamp in the rep's own zone; uses the columns ``ws`` and
@@ -136,12 +136,17 @@ REP_CLOCK_CTE = """
 """Each rep's time zone (UTC when unknown) and working window in minutes of the day."""
 
 
+def owner_clock_sql(def_ws: str = "$def_ws", def_we: str = "$def_we") -> str:
+    """The owner's zone and working window (``tz``, ``ws``, ``we``) from ``rp`` joined."""
+    return f"""coalesce(rp.tz, 'UTC') AS tz,
+            CASE WHEN rp.we0 > rp.ws0 THEN rp.ws0 ELSE {def_ws} END AS ws,
+            CASE WHEN rp.we0 > rp.ws0 THEN rp.we0 ELSE {def_we} END AS we"""
+
+
 def _lead_columns(dims_sql: str) -> str:
     """The handoff's lead columns: breakdowns, owner, the owner's zone and working window."""
     return f"""{dims_sql}
-            l.owner_rep_id, coalesce(rp.tz, 'UTC') AS tz,
-            CASE WHEN rp.we0 > rp.ws0 THEN rp.ws0 ELSE $def_ws END AS ws,
-            CASE WHEN rp.we0 > rp.ws0 THEN rp.we0 ELSE $def_we END AS we"""
+            l.owner_rep_id, {owner_clock_sql()}"""
 
 
 def _direct_head(where: str, dims_sql: str) -> str:
@@ -220,20 +225,74 @@ def _journey_head(where: str, dims_sql: str) -> str:
             {_lead_columns(dims_sql)},
             {upto("first_activity_at")} AS x_first_activity_at,
             {upto("ended_at")} AS x_ended_at,
-            coalesce(l.first_demo_at <= l.handoff_at, false) AS x_is_hot
+            coalesce(l.first_demo_at <= l.handoff_at, false) AS x_is_hot,
+            l.b_handoff, l.b_first_activity, l.b_ended, l.b_next
         FROM {journey.lead_from_sql(journey.HANDOFFS)}
         LEFT JOIN rp ON rp.rep_id = l.owner_rep_id
         WHERE l.handoff_at <= $as_of AND {where}
     ),
     h2 AS (
-        SELECT h.* EXCLUDE (x_first_activity_at, x_ended_at, x_is_hot),
+        SELECT h.* EXCLUDE (x_first_activity_at, x_ended_at, x_is_hot,
+                b_first_activity, b_ended, b_next),
             x_first_activity_at AS first_activity_at, x_is_hot AS is_hot,
             CASE WHEN x_first_activity_at IS NOT NULL THEN 'responded'
                  WHEN least(x_ended_at, next_handoff_at) IS NOT NULL THEN 'closed'
                  ELSE 'open' END AS status,
             coalesce(x_first_activity_at, least(x_ended_at, next_handoff_at), $as_of)
-                AS clock_end_at
+                AS clock_end_at,
+            CASE WHEN x_first_activity_at IS NOT NULL THEN b_first_activity
+                 WHEN x_ended_at IS NOT NULL
+                      AND (next_handoff_at IS NULL OR x_ended_at <= next_handoff_at)
+                      THEN b_ended
+                 WHEN next_handoff_at IS NOT NULL THEN b_next END AS b_end_pre
         FROM h
+    )"""
+
+
+def _journey_clocks(b_end: str) -> str:
+    """``h3``, ``h4`` of the journey path: the business clock's ends come derived.
+
+    The business-minute clock of a handoff's start and of every event that can end it is
+    stored with the journey; only an open handoff's end (``$as_of``) is converted to
+    the owner's zone here, the costly part of the direct query (``b_end`` is the
+    business clock SQL of ``end_local``).
+    """
+    return f"""
+    h3 AS MATERIALIZED (
+        SELECT * EXCLUDE (is_hot),
+            {TIER_COLUMNS},
+            CASE WHEN b_end_pre IS NULL
+                 THEN timezone(tz, timezone('UTC', clock_end_at)) END AS end_local
+        FROM h2
+    ),
+    h4 AS (
+        SELECT * EXCLUDE (hid, b_handoff, b_end_pre, end_local),
+            coalesce(b_end_pre, {b_end}) - b_handoff AS business_minutes
+        FROM h3
+    )"""
+
+
+TIER_COLUMNS = """CASE WHEN is_hot THEN $hot_tier ELSE $std_tier END AS tier,
+            CASE WHEN is_hot THEN $hot_target ELSE $std_target END AS target_minutes,
+            CASE WHEN is_hot THEN $hot_bh ELSE $std_bh END AS business_hours,
+            (epoch_us(clock_end_at) - epoch_us(handoff_at)) / 60e6 AS wall_minutes"""
+"""A handoff's tier, target and clock kind (hot: a demo request by then) and wall minutes."""
+
+
+def _direct_clocks(b_end: str, b_start: str) -> str:
+    """``h3``, ``h4`` of the direct path: tier, both clocks from the owner's local times."""
+    return f"""
+    h3 AS MATERIALIZED (
+        SELECT * EXCLUDE (is_hot),
+            {TIER_COLUMNS},
+            timezone(tz, timezone('UTC', handoff_at)) AS handoff_local,
+            timezone(tz, timezone('UTC', clock_end_at)) AS end_local
+        FROM h2
+    ),
+    h4 AS (
+        SELECT * EXCLUDE (hid, handoff_local, end_local),
+            {b_end} - {b_start} AS business_minutes
+        FROM h3
     )"""
 
 
@@ -271,24 +330,12 @@ def handoffs_cte(
     )
     fixed = ("rep", "team", "source", "campaign")
     dims_sql = "".join(f'{flt.dimension_sql(d)} AS "{d}", ' for d in dict.fromkeys([*fixed, *dims]))
-    b_end, b_start = _business_clock("end_local"), _business_clock("handoff_local")
-    head = _journey_head(where, dims_sql) if derived else _direct_head(where, dims_sql)
+    b_end, b_start = business_clock_sql("end_local"), business_clock_sql("handoff_local")
+    if derived:
+        head = _journey_head(where, dims_sql) + "," + _journey_clocks(b_end)
+    else:
+        head = _direct_head(where, dims_sql) + "," + _direct_clocks(b_end, b_start)
     sql = f"""{head},
-    h3 AS MATERIALIZED (
-        SELECT * EXCLUDE (is_hot),
-            CASE WHEN is_hot THEN $hot_tier ELSE $std_tier END AS tier,
-            CASE WHEN is_hot THEN $hot_target ELSE $std_target END AS target_minutes,
-            CASE WHEN is_hot THEN $hot_bh ELSE $std_bh END AS business_hours,
-            (epoch_us(clock_end_at) - epoch_us(handoff_at)) / 60e6 AS wall_minutes,
-            timezone(tz, timezone('UTC', handoff_at)) AS handoff_local,
-            timezone(tz, timezone('UTC', clock_end_at)) AS end_local
-        FROM h2
-    ),
-    h4 AS (
-        SELECT * EXCLUDE (hid, handoff_local, end_local),
-            {b_end} - {b_start} AS business_minutes
-        FROM h3
-    ),
     h5 AS (
         SELECT *,
             CASE WHEN business_hours THEN business_minutes ELSE wall_minutes END

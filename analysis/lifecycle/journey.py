@@ -13,7 +13,10 @@ there, once, instead of on every page view:
 - ``journey_handoffs``: one row per recorded MQL change with the times its SLA clock
   needs, taken over the *whole* history: the next handoff, the first sales activity at or
   after it (before the next handoff), the first closing event (a later stage, a side
-  exit, a disposition) and the lead's first demo request. A metric "as of" an earlier
+  exit, a disposition) and the lead's first demo request, plus the business-minute clock
+  (:func:`analysis.lifecycle.handoffs.business_clock_sql`, in the owner's zone and
+  working hours) at the handoff and at each of those times: the zone conversions were
+  most of an SLA query's cost. A metric "as of" an earlier
   moment keeps a time only when it is at or before that moment: the first event of a set
   that is at or before ``as_of`` is the first event of the whole set when that one is,
   and none otherwise, so the numbers are the same as the direct query's for every
@@ -53,7 +56,7 @@ from analysis.definitions import (
 )
 from analysis.store import STAGES, has_table
 
-VERSION = 2
+VERSION = 3
 """Version of the derivation; a file stamped with another one is read the direct way."""
 
 ENTRIES = "journey_entries"
@@ -99,9 +102,18 @@ def handoffs_sql() -> str:
     (activities, closing events, demo requests) are joined once and folded with filtered
     ``min`` aggregates, as in the direct query but with no ``as_of`` bound.
     """
+    from analysis.lifecycle import handoffs as ho  # it reads this module's tables
+
     later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
+    times = {
+        "handoff_at": "b_handoff",
+        "first_activity_at": "b_first_activity",
+        "ended_at": "b_ended",
+        "next_handoff_at": "b_next",
+    }
     return f"""
-    WITH h AS (
+    WITH {ho.REP_CLOCK_CTE.strip()},
+    h AS (
         SELECT lead_id, changed_at AS handoff_at,
             row_number() OVER w AS handoff_no,
             lead(changed_at) OVER w AS next_handoff_at
@@ -134,14 +146,25 @@ def handoffs_sql() -> str:
             min(ev.at) FILTER (WHERE ev.what = 2 AND ev.at >= h.handoff_at) AS ended_at
         FROM h JOIN ev ON ev.lead_id = h.lead_id AND ev.what < 3
         GROUP BY h.lead_id, h.handoff_no
+    ),
+    base AS (
+        SELECT h.lead_id, {", ".join(f"l.{c}" for c in LEAD_COLUMNS)},
+            h.handoff_no, h.handoff_at, h.next_handoff_at,
+            x.first_activity_at, x.ended_at, demo.first_demo_at,
+            {ho.owner_clock_sql(str(ho.DEFAULT_WORK_START_MIN), str(ho.DEFAULT_WORK_END_MIN))}
+        FROM h
+        JOIN leads l ON l.lead_id = h.lead_id
+        LEFT JOIN x ON x.lead_id = h.lead_id AND x.handoff_no = h.handoff_no
+        LEFT JOIN demo ON demo.lead_id = h.lead_id
+        LEFT JOIN rp ON rp.rep_id = l.owner_rep_id
+    ),
+    local AS (
+        SELECT *, {", ".join(f"timezone(tz, timezone('UTC', {c})) AS {c}_local" for c in times)}
+        FROM base
     )
-    SELECT h.lead_id, {", ".join(f"l.{c}" for c in LEAD_COLUMNS)},
-        h.handoff_no, h.handoff_at, h.next_handoff_at,
-        x.first_activity_at, x.ended_at, demo.first_demo_at
-    FROM h
-    JOIN leads l ON l.lead_id = h.lead_id
-    LEFT JOIN x ON x.lead_id = h.lead_id AND x.handoff_no = h.handoff_no
-    LEFT JOIN demo ON demo.lead_id = h.lead_id"""
+    SELECT * EXCLUDE ({", ".join(f"{c}_local" for c in times)}, tz, ws, we),
+        {", ".join(f"{ho.business_clock_sql(f'{c}_local')} AS {b}" for c, b in times.items())}
+    FROM local"""
 
 
 def lead_from_sql(table: str, with_score: bool = False) -> str:
@@ -192,17 +215,21 @@ def stamped(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict[str, 
     return as_of, json.loads(facts)
 
 
-def restamp(con: duckdb.DuckDBPyConnection) -> None:
+def restamp(con: duckdb.DuckDBPyConnection) -> bool:
     """Keep fresh journey tables fresh after a write that changed none of their inputs.
 
     For writes of settings only: called after the session's ``write_log`` row, it moves
     the stamp to the new log count when the tables were fresh before this session's row.
+    Returns whether it did (False: there was nothing fresh to keep).
     """
-    if has_table(con, STAMP):
-        con.execute(
-            f"UPDATE {STAMP} SET log_rows = $now WHERE version = $v AND log_rows = $now - 1",
-            {"now": log_rows(con), "v": VERSION},
-        )
+    if not has_table(con, STAMP):
+        return False
+    rows = con.execute(
+        f"UPDATE {STAMP} SET log_rows = $now WHERE version = $v AND log_rows = $now - 1 "
+        "RETURNING log_rows",
+        {"now": log_rows(con), "v": VERSION},
+    ).fetchall()
+    return len(rows) == 1
 
 
 def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:

@@ -199,10 +199,8 @@ def _derive(con: duckdb.DuckDBPyConnection, rebuild: bool) -> None:
     # that every writer builds them in the same transaction as its rows.
     from analysis.lifecycle import journey
 
-    if rebuild:
+    if rebuild or not journey.restamp(con):  # nothing fresh to keep: build them now
         journey.build(con)
-    else:
-        journey.restamp(con)
 
 
 @contextlib.contextmanager
@@ -236,7 +234,8 @@ def write_session(
     derive : bool
         Rebuild the derived journey tables (:mod:`analysis.lifecycle.journey`) before the
         commit (default). A write that changes no history (settings, targets, saved
-        scoring rules) passes False: fresh journey tables then stay fresh as they are.
+        scoring rules) passes False: fresh journey tables then stay fresh as they are
+        (a file without fresh ones, e.g. from an older version, gets them built).
     """
     shown = Path(path)
     path = live_path(shown)

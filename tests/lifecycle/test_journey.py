@@ -250,19 +250,28 @@ def test_real_example_exports_give_the_same_numbers_both_ways(
 
 def test_a_write_without_rebuild_leaves_the_tables_stale(tmp_path: Path) -> None:
     """A file changed by a writer that did not rebuild (as an older version would) is
-    read the direct way; a settings-only write keeps fresh tables fresh."""
+    read the direct way; a settings-only write keeps fresh tables as they are (same build
+    time) and builds stale ones (the older writer's seventh lead appears)."""
     db = save(edge_journeys(), tmp_path / "edge.duckdb")
     with store.write_session(db):
         pass  # rebuilds: the first write of this file
-    con = store.connect_read_only(db)
-    assert journey.is_fresh(con)
-    con.close()
+
+    def stamp() -> tuple:
+        con = store.connect_read_only(db)
+        try:
+            built = con.execute(f"SELECT built_at FROM {journey.STAMP}").fetchall()[0][0]
+            leads = con.execute(f"SELECT count(*) FROM {journey.ENTRIES}").fetchall()[0][0]
+            return journey.is_fresh(con), built, leads
+        finally:
+            con.close()
+
+    fresh, built, leads = stamp()
+    assert (fresh, leads) == (True, 6)
     with store.write_session(db, derive=False):
         pass  # a settings-only write re-stamps
-    con = store.connect_read_only(db)
-    assert journey.is_fresh(con)
-    con.close()
+    assert stamp() == (True, built, 6)
     raw = duckdb.connect(str(db))  # an older writer: a new lead and a log row, no rebuild
+    raw.execute("INSERT INTO leads (lead_id, created_at) VALUES ('l7', '2024-01-04')")
     raw.execute("INSERT INTO write_log VALUES (now()::TIMESTAMP, 'old', 'h', 1, NULL)")
     raw.close()
     con = store.connect_read_only(db)
@@ -270,6 +279,11 @@ def test_a_write_without_rebuild_leaves_the_tables_stale(tmp_path: Path) -> None
     with journey.reading(con) as used:
         assert not used
     con.close()
+    with store.write_session(db, derive=False):
+        pass  # nothing fresh to keep: built
+    fresh, rebuilt, leads = stamp()
+    assert (fresh, leads) == (True, 7)
+    assert rebuilt > built
 
 
 def test_the_journey_tables_carry_every_lead_column_a_filter_reads() -> None:
