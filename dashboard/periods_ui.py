@@ -36,7 +36,7 @@ def basis_control(key: str, container: Any = None) -> str:
         "Count leads that",
         list(metrics.BASES),
         default=None if key in st.session_state else "entered",
-        format_func=lambda b: metrics.BASIS_NAMES[b].lower().replace("in the period", "in it"),
+        format_func={"entered": "entered the stage", "created": "were created"}.get,
         key=key,
         required=True,
         help="Entered the stage: each stage counts the leads that entered it in the period "

@@ -48,7 +48,7 @@ if not months:
     st.stop()
 
 # --- controls ---------------------------------------------------------------------------
-c_month, c_basis, c_thresholds = st.columns([1, 1, 2])
+c_month, c_basis, c_thresholds = st.columns([1, 1.2, 1.8])
 default = state.call(rv.default_month)
 urlstate.restore("rv_month", "month", parse=rv.parse_month, options=months)
 month: date = c_month.selectbox(
