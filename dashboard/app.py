@@ -33,14 +33,15 @@ pages = {
     ]
     for section, entries in SECTIONS.items()
 }
+# Pages the sidebar's period and filters apply to, with the period a session opens on there
+# (the funnel on the last complete month; SLA and rejections over the whole history, whose
+# month-by-month charts need it). Every other page draws no filter: it says where they apply.
+# (A comment, not a docstring: Streamlit prints a bare string on the page.)
 FILTERED: dict[str, str] = {
     "funnel": "last_month",
     "sla": "all_history",
     "rejections": "all_history",
 }
-"""Pages the sidebar's period and filters apply to, with the period a session opens on there
-(the funnel on the last complete month; SLA and rejections over the whole history, whose
-month-by-month charts need it). Every other page draws no filter: it says where they apply."""
 
 nav = st.navigation({k: v for k, v in pages.items() if v})
 st.session_state["filters"] = sidebar.global_filters(

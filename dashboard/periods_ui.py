@@ -36,7 +36,7 @@ def basis_control(key: str, container: Any = None) -> str:
         "Count leads that",
         list(metrics.BASES),
         default=None if key in st.session_state else "entered",
-        format_func=lambda b: metrics.BASIS_NAMES[b].lower().replace("in the period", "in it"),
+        format_func={"entered": "entered the stage", "created": "were created"}.get,
         key=key,
         required=True,
         help="Entered the stage: each stage counts the leads that entered it in the period "
@@ -142,3 +142,18 @@ def rate_line(r: pd.Series, stage: str, previous: str, last_year: str) -> str:
         f"(p {display.fmt_p(r['p_value'])})  \n{display.fmt_points(r['year_change'])} vs "
         f"{last_year}: {VERDICT_WORDS[r['year_verdict']]}"
     )
+
+
+def formatted_steps(frame: pd.DataFrame, counts: tuple[str, ...] = ("k", "n")) -> pd.DataFrame:
+    """A copy of a funnel table with counts as ``1,019`` and shares as ``49.1%`` (text).
+
+    The last stage has no next step: its cells read ``–`` instead of an empty ``None``.
+    """
+    out = frame.copy()
+    for col in counts:
+        if col in out.columns:
+            out[col] = out[col].map(display.fmt_count)
+    for col in ("rate", "low", "high"):
+        if col in out.columns:
+            out[col] = out[col].map(display.fmt_share)
+    return out

@@ -15,7 +15,7 @@ import streamlit as st
 
 from analysis import filters as flt
 from analysis.lifecycle import periods
-from dashboard import state
+from dashboard import display, state
 
 # (Filters field, URL parameter, label, shown outside the "More filters" expander)
 DIMENSIONS: list[tuple[str, str, str, bool]] = [
@@ -164,12 +164,22 @@ def global_filters(
             st.warning(note, icon=":material/warning:")  # shown until the period is changed
         for field, param, label, main in DIMENSIONS:
             if main:
-                st.multiselect(label, options.get(field, []), key=f"f_{param}", placeholder="All")
+                st.multiselect(
+                    label,
+                    options.get(field, []),
+                    key=f"f_{param}",
+                    placeholder="All",
+                    format_func=display.label,
+                )
         with st.expander("More filters"):
             for field, param, label, main in DIMENSIONS:
                 if not main:
                     st.multiselect(
-                        label, options.get(field, []), key=f"f_{param}", placeholder="All"
+                        label,
+                        options.get(field, []),
+                        key=f"f_{param}",
+                        placeholder="All",
+                        format_func=display.label,
                     )
         st.button("Clear filters", key="f_clear", on_click=_clear, args=(first, last))
     rng = tuple(st.session_state["f_range"]) or (first, last)

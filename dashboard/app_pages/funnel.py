@@ -68,25 +68,21 @@ display.chart(
 )
 show_table(
     display.label_frame(
-        counts.assign(stage=counts["stage"], next_stage=counts["next_stage"]),
+        ui.formatted_steps(counts, ("count", "entered", "k", "n")),
         code_columns=("stage", "next_stage"),
         names={
             "count": f"Leads ({metrics.BASIS_NAMES[basis].lower()})",
             "entered": "Entered the stage in the period",
+            "next_stage": "Next stage",
             "k": "Reached the next stage (k)",
             "n": "of (n)",
             "rate": "Step rate",
             "low": "95% low",
             "high": "95% high",
         },
-    ),
+    ).replace({"Next stage": {display.NOT_SET: "–"}}),
     "fu_funnel",
     f"funnel_{basis}.csv",
-    **{
-        "Step rate": st.column_config.NumberColumn(format="percent"),
-        "95% low": st.column_config.NumberColumn(format="percent"),
-        "95% high": st.column_config.NumberColumn(format="percent"),
-    },
 )
 
 if not dated:

@@ -86,7 +86,8 @@ def goal_card(col: st.delta_generator.DeltaGenerator, metric: str) -> None:
     if not g["measurable"]:
         col.metric(g["label"], "not measurable", help=g["reason"])
         return
-    value = display.fmt_money(g["actual"], currency) if g["unit"] == "money" else None
+    # money: the currency goes in the label so the amount fits the card
+    value = display.fmt_money(g["actual"]) if g["unit"] == "money" else None
     if g["unit"] == "share":
         value = display.fmt_share(g["actual"])
     value = value or display.fmt_count(g["actual"])
@@ -104,7 +105,8 @@ def goal_card(col: st.delta_generator.DeltaGenerator, metric: str) -> None:
         color, verdict = "off", "change not tested"
     else:
         delta, color, verdict = None, "off", ""
-    col.metric(g["label"], value, delta=delta, delta_color=color)
+    name = f"{g['label']} ({currency})" if g["unit"] == "money" and currency else g["label"]
+    col.metric(name, value, delta=delta, delta_color=color)
     if verdict:
         col.caption(verdict)
     if pd.isna(g["target"]):

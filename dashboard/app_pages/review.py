@@ -48,7 +48,7 @@ if not months:
     st.stop()
 
 # --- controls ---------------------------------------------------------------------------
-c_month, c_basis, c_thresholds = st.columns([1, 1, 2])
+c_month, c_basis, c_thresholds = st.columns([1, 1.2, 1.8])
 default = state.call(rv.default_month)
 urlstate.restore("rv_month", "month", parse=rv.parse_month, options=months)
 month: date = c_month.selectbox(
@@ -212,23 +212,23 @@ if month_period is not None:
     shown = [s for s in rv.STAGE_LABELS if review.funnel.set_index("stage").loc[s, "measurable"]]
     ui.comparison_cards(compare, month_period, basis, shown)
 show_table(
-    review.funnel[
-        ["label", "entered", "step", "k", "n", "rate", "low", "high"]
-        + ([] if review.funnel["measurable"].all() else ["reason"])
-    ],
+    ui.formatted_steps(
+        review.funnel[
+            ["label", "entered", "step", "k", "n", "rate", "low", "high"]
+            + ([] if review.funnel["measurable"].all() else ["reason"])
+        ],
+        counts=("entered", "k", "n"),
+    ),
     "rv_funnel",
     f"funnel_{month_iso}.csv",
     label="Stage",
-    entered=st.column_config.NumberColumn(
-        "Entered this month" if basis == "entered" else "Created this month, reached it",
-        format="localized",
-    ),
+    entered="Entered this month" if basis == "entered" else "Created this month, reached it",
     step="Next step",
-    k=st.column_config.NumberColumn("Reached so far", format="localized"),
-    n=st.column_config.NumberColumn("of", format="localized"),
-    rate=st.column_config.NumberColumn("Rate", format="percent"),
-    low=LOW_95,
-    high=HIGH_95,
+    k="Reached so far",
+    n="of",
+    rate="Rate",
+    low="95% low",
+    high="95% high",
     reason=st.column_config.TextColumn("Not measurable because", width="medium"),
 )
 st.subheader("Response to handoffs")

@@ -36,10 +36,30 @@ def test_funnel_page_draws_and_follows_the_source_filter(served_app, page):
     source = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
     expect(source).to_contain_text("Source")
     source.click()
-    page.get_by_role("option", name="paid_search").click()
+    page.get_by_role("option", name="Paid search").click()  # words, the URL keeps the code
     page.keyboard.press("Escape")
     expect(leads).not_to_have_text(before)
     wait_for_app(page)
     assert_no_exception(page)
     assert int(leads.inner_text().replace(",", "")) < int(before.replace(",", ""))
     assert "source=paid_search" in page.url
+
+
+def test_a_copied_funnel_link_reproduces_every_control(served_app, page):
+    """A link carrying the period preset, definition, grain, window, breakdown and step opens
+    with each control showing that value (and the link is kept)."""
+    query = (
+        "period=last_quarter&basis=created&grain=week&window=60&breakdown=region"
+        "&step=sql-opportunity"
+    )
+    page.goto(f"{served_app}/funnel?{query}")
+    wait_for_app(page)
+    assert_no_exception(page)
+    expect(page.get_by_role("combobox", name="Period")).to_have_value("Last quarter")
+    expect(page.get_by_role("combobox", name="Conversion window")).to_have_value("60 days")
+    expect(page.get_by_role("combobox", name="Break down by")).to_have_value("Region")
+    expect(page.get_by_role("combobox", name="Step to chart")).to_have_value("SQL → Opportunity")
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("Definition: created in the period")
+    for part in query.split("&"):
+        assert part in page.url, (part, page.url)

@@ -105,19 +105,25 @@ def _funnel_table_k_n(at) -> dict[str, tuple[int, int]]:
     """Stage label -> (k, n) of the step to the next stage, from the Funnel's table."""
     table = next(d.value for d in at.dataframe if "Reached the next stage (k)" in d.value)
     return {
-        row["Stage"]: (int(row["Reached the next stage (k)"]), int(row["of (n)"]))
+        row["Stage"]: (_int(row["Reached the next stage (k)"]), _int(row["of (n)"]))
         for _, row in table.iterrows()
-        if row["of (n)"] == row["of (n)"]  # the last stage has no next step (NaN)
+        if row["of (n)"] != "–"  # the last stage has no next step
     }
+
+
+def _int(text: str) -> int:
+    """``1,019`` -> 1019 (tables show counts with a thousands separator)."""
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*", text), text
+    return int(text.replace(",", ""))
 
 
 def _review_table_k_n(at) -> dict[str, tuple[int, int]]:
     table = next(d.value for d in at.dataframe if {"label", "k", "n"} <= set(d.value.columns))
     stage_words = {"Leads": "Lead", "MQLs": "MQL", "SQLs": "SQL", "Opportunities": "Opportunity"}
     return {
-        stage_words[row["label"]]: (int(row["k"]), int(row["n"]))
+        stage_words[row["label"]]: (_int(row["k"]), _int(row["n"]))
         for _, row in table.iterrows()
-        if row["n"] == row["n"] and row["label"] in stage_words
+        if row["n"] != "–" and row["label"] in stage_words
     }
 
 
