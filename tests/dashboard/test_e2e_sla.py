@@ -1,15 +1,19 @@
-"""The SLA & response page in a real browser: charts render and the clock toggle re-computes."""
+"""The SLA & response page in a real browser: the clock toggle re-computes, and the ops job
+("who breaches the SLA, whom do I call first") is answered by the queue's first row."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from analysis import filters as flt
 from analysis import store
 from analysis.lifecycle import sla
-from dashboard.charts.sla import fmt_pct
+from dashboard.display import fmt_share
 from tests.browser import assert_no_exception, open_page, screenshot, wait_for_app
+from tests.paths import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +29,23 @@ def expected_hot(demo_db, clock: str) -> str:
         table = sla.sla_compliance(con, filters, by="tier", clock=clock).set_index("tier")
     finally:
         con.close()
-    return fmt_pct(table.loc["hot", "rate"])
+    return fmt_share(table.loc["hot", "rate"])
+
+
+def expected_queue(demo_db, days: int | None):
+    """The engine's call order for the horizon (no sidebar filter applies by default)."""
+    con = store.connect_read_only(demo_db)
+    try:
+        return sla.breach_queue(con, max_age_days=days)
+    finally:
+        con.close()
+
+
+def first_queue_row(page: Page) -> list[str]:
+    """The texts of the first data row of the breach queue grid."""
+    row = page.locator('.st-key-sla_table_queue [role="row"]').nth(1)
+    expect(row).to_be_visible()
+    return [c.strip() for c in row.locator('[role="gridcell"]').all_inner_texts()]
 
 
 def test_clock_toggle_updates_compliance(served_app, page, demo_db):
@@ -38,15 +58,60 @@ def test_clock_toggle_updates_compliance(served_app, page, demo_db):
 
     hot = (
         page.get_by_test_id("stMetric")
-        .filter(has_text="Within SLA: hot")
+        .filter(has_text="Within SLA: Hot")
         .get_by_test_id("stMetricValue")
     )
     expect(hot).to_have_text(before)
     page.get_by_test_id("stRadio").get_by_text("Business hours", exact=True).click()
     expect(hot).to_have_text(after)
+    expect(page).to_have_url(lambda url: "clock=business" in url)
     expect(charts).to_have_count(CHARTS)
     wait_for_app(page)
     assert_no_exception(page)
     assert not [e for e in page.console_errors if "plotly" in e.lower()]
 
     assert screenshot(page, "sla").stat().st_size > 50_000
+
+
+def test_ops_job_whom_to_call_first(served_app, page, demo_db, browser):
+    """Ops opens the SLA page and reads whom to call first: the queue's first row is the
+    engine's most urgent open MQL of the last 30 days (hot before standard, then most past
+    target). Widening the horizon to 90 days re-orders to that horizon's first lead and
+    writes age=90 in the URL; the copied URL opens the same horizon and the same first row
+    in a new browser tab. The time to the answer is written to artifacts/ops_job.txt."""
+    month, quarter = expected_queue(demo_db, 30), expected_queue(demo_db, 90)
+    assert len(month) > 0 and len(quarter) > len(month)
+
+    started = time.monotonic()
+    page.goto(served_app + "/sla")
+    expect(page.get_by_role("heading", name="whom to call first")).to_be_visible()
+    first = first_queue_row(page)
+    answered = time.monotonic() - started
+    assert first[0] == month.iloc[0]["lead_id"]
+    assert ("Hot" in first) == (month.iloc[0]["tier"] == "hot")
+    wait_for_app(page)
+    assert_no_exception(page)
+
+    horizon = page.get_by_test_id("stSelectbox").filter(has_text="Handed off in the last")
+    horizon.click()
+    page.get_by_role("option", name="90 days", exact=True).click()
+    expect(page).to_have_url(lambda url: "age=90" in url)
+    expect(page.locator('.st-key-sla_table_queue [role="row"]').nth(1)).to_contain_text(
+        quarter.iloc[0]["lead_id"]
+    )
+    wait_for_app(page)
+
+    copied = page.url
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    try:
+        other.goto(copied)
+        expect(other.get_by_test_id("stSelectbox").filter(has_text="90 days")).to_be_visible()
+        assert first_queue_row(other)[0] == quarter.iloc[0]["lead_id"]
+        assert_no_exception(other)
+    finally:
+        other.context.close()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "ops_job.txt").write_text(
+        f"SLA page opened to the first row of the breach queue: {answered:.1f} s\n"
+    )

@@ -211,3 +211,30 @@ def test_unknown_breakdown_is_refused(con) -> None:
     """It says which breakdowns it accepts."""
     with pytest.raises(ValueError, match="unknown breakdown 'colour'"):
         rejections.disposition_mix(con, ALL, by="colour")
+
+
+def test_periods_not_over_are_flagged() -> None:
+    """By month, quarter or week, each period says whether the data covers it to its end.
+
+    The latest fact is the 2024-02-14 12:00 disposition: January is over, February is not;
+    the first quarter is not over; the week of 2024-02-05 (Mon) ended 2024-02-12, the week
+    of 2024-02-12 has not.
+    """
+    con = build(
+        {"x": mql_at("2024-01-10 10:00"), "y": mql_at("2024-02-06 10:00")},
+        dispositions={
+            "x": [("2024-01-20 10:00", "rejected", "no_budget")],
+            "y": [("2024-02-07 10:00", "accepted"), ("2024-02-14 12:00", "rejected", "no_need")],
+        },
+    )
+    by_month = rejections.disposition_mix(con, ALL, by="month").drop_duplicates("month")
+    assert dict(zip(by_month["month"].dt.strftime("%m"), by_month["complete"])) == {
+        "01": True,
+        "02": False,
+    }
+    by_quarter = rejections.disposition_mix(con, ALL, by="quarter")
+    assert not by_quarter["complete"].any()
+    by_week = rejections.disposition_mix(con, ALL, by="week").drop_duplicates("week")
+    weeks = dict(zip(by_week["week"].dt.strftime("%m-%d"), by_week["complete"]))
+    assert weeks == {"01-15": True, "02-05": True, "02-12": False}
+    assert "complete" not in rejections.disposition_mix(con, ALL, by="source").columns
