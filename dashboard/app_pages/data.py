@@ -361,19 +361,21 @@ def audit_section() -> None:
     if log.empty:
         st.caption("No write recorded yet (files written before the log existed).")
         return
+    names = {
+        "written_at": "Written (UTC)",
+        "actor": "Who",
+        "host": "Host",
+        "pid": "Process",
+        "batches": "Import batches",
+    }
     st.dataframe(
-        log,
+        display.label_frame(log, names=names),
         hide_index=True,
         width="stretch",
         key="data_write_log",
         column_config={
-            "written_at": st.column_config.DatetimeColumn(
-                "Written (UTC)", format="YYYY-MM-DD HH:mm:ss"
-            ),
-            "actor": "Who",
-            "host": "Host",
-            "pid": st.column_config.NumberColumn("Process", format="%d"),
-            "batches": "Import batches",
+            "Written (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "Process": st.column_config.NumberColumn(format="%d"),
         },
     )
 
