@@ -129,7 +129,7 @@ def import_(
     applied unless --strict); 2 unusable input, nothing written.
     """
     # Long on purpose: the options of one command and the report of its batch.
-    from analysis.imports import flat, ingest
+    from analysis.imports import counts, flat, ingest
 
     t0 = time.perf_counter()
     try:
@@ -163,6 +163,11 @@ def import_(
     out.print(rich_table)
     for note in getattr(result, "notes", []):
         console.print(f"note: {note}", highlight=False, markup=False)
+    for line in counts.file_lines(result, dry_run=dry_run):  # per file: rows, then per table
+        console.print(line, highlight=False, markup=False)
+    for r in result.warnings.head(REFUSED_SHOWN).itertuples(index=False):
+        console.print(f"left empty {r.file} row {r.row_number} [{r.column}]: {r.reason}",
+                      highlight=False, markup=False)  # fmt: skip
     shown = result.refused.head(REFUSED_SHOWN)
     for r in shown.itertuples(index=False):
         console.print(

@@ -33,14 +33,28 @@ from analysis.imports.checks import (
     _order_says,
     _value_says,
 )
+from analysis.imports.result import (
+    REFUSED_COLUMNS,
+    WARNED_COLUMNS,
+    WRITTEN_COLUMNS,
+    ImportResult,
+)
 from analysis.store import TABLES, Table
 
-REFUSED_COLUMNS = ["table", "file", "row_number", "column", "reason", "raw", "problem"]
-"""Columns of :attr:`ImportResult.refused`; ``problem`` is a short category of ``reason``."""
-WARNED_COLUMNS = ["table", "file", "row_number", "column", "value", "reason", "problem"]
-"""Columns of :attr:`ImportResult.warnings` and (without ``problem``) ``import_warnings``."""
-WRITTEN_COLUMNS = ["file", "table", "rows"]
-"""Columns of :attr:`ImportResult.written`: rows applied per input file and table."""
+__all__ = [
+    "INSERT_BATCH_SQL",
+    "INSERT_REJECTS_SQL",
+    "INSERT_WARNINGS_SQL",
+    "LEAD_LOOKUP_SQL",
+    "REFUSED_COLUMNS",
+    "WARNED_COLUMNS",
+    "WRITTEN_COLUMNS",
+    "ImportResult",
+    "apply_parts",
+    "new_batch_id",
+    "order_written",
+    "record_batch",
+]
 
 LEAD_LOOKUP_SQL = "SELECT lead_id, min(created_at) AS created_at FROM leads GROUP BY lead_id"
 INSERT_BATCH_SQL = "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -61,81 +75,6 @@ class _StrictRefusal(Exception):
 def new_batch_id(started: datetime, prefix: str = "import") -> str:
     """A batch identifier such as ``import-20240301-143000-3fa2c1`` (UTC start time)."""
     return f"{prefix}-{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-
-
-@dataclass
-class ImportResult:
-    """What one import batch did.
-
-    Attributes
-    ----------
-    batch_id : str
-        Identifier of the batch, also stored in ``import_batches`` and ``import_rejects``.
-    accepted : dict of str to int
-        Per table in the batch, number of rows applied (inserted or replacing a stored row
-        with the same key); 0 for every table when a strict batch was refused.
-    refused : DataFrame
-        One row per refused input row: ``table``, ``file``, ``row_number`` (spreadsheet
-        numbering, first data row = 2), ``column`` (the first column at fault), ``reason``
-        (every problem found, in words), ``raw`` (the input row as CSV text) and
-        ``problem`` (a short category of the first problem, for counting).
-    applied : bool
-        False when strict mode refused the whole batch and nothing was written.
-    notes : list of str
-        Remarks that did not refuse rows, e.g. ignored columns.
-    warnings : DataFrame
-        One row per value left empty in an accepted row (a bad value in an optional
-        field, :func:`analysis.imports.checks.is_soft`): :data:`WARNED_COLUMNS`, kept in
-        ``import_warnings``. The row itself is applied.
-    written : DataFrame
-        Rows applied (or, in a dry run, that would be) per input file and table
-        (:data:`WRITTEN_COLUMNS`), in file order then table order.
-    file_rows : dict of str to int
-        Data rows read from each input file (blank rows left out), in file order.
-    """
-
-    batch_id: str
-    accepted: dict[str, int]
-    refused: pd.DataFrame
-    applied: bool
-    notes: list[str] = field(default_factory=list)
-    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNED_COLUMNS))
-    written: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WRITTEN_COLUMNS))
-    file_rows: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every row was accepted, 1 when some row was refused."""
-        return 0 if self.refused.empty else 1
-
-    def summary(self) -> pd.DataFrame:
-        """Accepted and refused row counts per table, refusals broken down by problem.
-
-        Returns
-        -------
-        DataFrame
-            Columns ``table``, ``status`` ('accepted' or 'refused'), ``column`` (column at
-            fault, '' for accepted rows), ``problem`` ('' for accepted rows) and ``rows``
-            (number of input rows). One accepted line per table of the batch, then one
-            line per (table, column, problem) with refusals, in table order.
-        """
-        order = {name: i for i, name in enumerate(TABLES)}
-        lines = [
-            {"table": t, "status": "accepted", "column": "", "problem": "", "rows": n}
-            for t, n in self.accepted.items()
-        ]
-        if not self.refused.empty:
-            counts = (
-                self.refused.groupby(["table", "column", "problem"], sort=False)
-                .size()
-                .reset_index(name="rows")
-            )
-            counts.insert(1, "status", "refused")
-            lines += counts.to_dict("records")
-        out = pd.DataFrame(lines, columns=["table", "status", "column", "problem", "rows"])
-        out["_order"] = out["table"].map(order)
-        out = out.sort_values(["_order", "status"], kind="stable").drop(columns="_order")
-        return out.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------

@@ -62,6 +62,12 @@ Conventions
 - **Size**: a value longer than :data:`MAX_FIELD_CHARS` characters is refused (not
   stored), and a refused row's ``raw`` text keeps at most :data:`MAX_RAW_CELL_CHARS`
   characters of each cell.
+- **Optional fields**: a bad value in an optional number or listed-value field of a lead
+  or of a fact about it (employees ``lots``, a negative amount, an unknown e-mail domain
+  kind; :func:`~analysis.imports.checks.is_soft`) does not refuse the row: the field is
+  stored as ``NULL`` and the value is listed in :attr:`ImportResult.warnings` and
+  ``import_warnings`` with its file, row, column and reason. Required fields, timestamps
+  and the settings-like tables (reps, targets, SLA policies, scoring models) stay strict.
 - **One refusal per row**: ``column`` is the first faulty column in schema order (the key
   columns, comma-separated, for a duplicate key) and ``reason`` lists every value problem
   of the row, separated by "; ". Cross-table rules and the duplicate-key rule are checked

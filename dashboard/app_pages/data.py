@@ -118,7 +118,13 @@ def quality_section() -> None:
         "mean the same as a more common one.",
     )
     c4.metric("Refused rows (all imports)", display.fmt_count(int(batches["refused"].sum())))
+    _duplicates(dup_summary, either)
+    _missing(missing)
+    labels_section(variants)
+    _findings(undated, out_of_order, catalogue)
 
+
+def _duplicates(dup_summary: pd.DataFrame, either: pd.Series) -> None:
     st.subheader("Duplicates")
     st.caption(
         "Two leads are the same person when their e-mail addresses match (case and "
@@ -152,6 +158,8 @@ def quality_section() -> None:
                 },
             )
 
+
+def _missing(missing: pd.DataFrame) -> None:
     st.subheader("Missing fields")
     st.caption(
         "Leads without a value (empty or a placeholder at import) in a field that an "
@@ -175,8 +183,9 @@ def quality_section() -> None:
         },
     )
 
-    labels_section(variants)
 
+def _findings(undated: pd.DataFrame, out_of_order: pd.DataFrame, catalogue: pd.DataFrame) -> None:
+    """Stage entries without a date, facts dated before their lead, lead properties."""
     if len(undated):
         st.subheader("Stage entries without a date")
         st.caption(
@@ -352,19 +361,21 @@ def audit_section() -> None:
     if log.empty:
         st.caption("No write recorded yet (files written before the log existed).")
         return
+    names = {
+        "written_at": "Written (UTC)",
+        "actor": "Who",
+        "host": "Host",
+        "pid": "Process",
+        "batches": "Import batches",
+    }
     st.dataframe(
-        log,
+        display.label_frame(log, names=names),
         hide_index=True,
         width="stretch",
         key="data_write_log",
         column_config={
-            "written_at": st.column_config.DatetimeColumn(
-                "Written (UTC)", format="YYYY-MM-DD HH:mm:ss"
-            ),
-            "actor": "Who",
-            "host": "Host",
-            "pid": st.column_config.NumberColumn("Process", format="%d"),
-            "batches": "Import batches",
+            "Written (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "Process": st.column_config.NumberColumn(format="%d"),
         },
     )
 

@@ -51,7 +51,7 @@ def test_upload_preview_check_import(data_app, page) -> None:
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("4,000")
     assert_no_exception(page)
 
-    page.get_by_role("button", name="Import a CRM export").click()
+    page.get_by_role("radio", name="Import a CRM export").click()
     expect(page).to_have_url(re.compile(r"tab=import"))
     uploader = page.get_by_test_id("stFileUploader").first
     uploader.locator("input[type=file]").set_input_files(
@@ -80,11 +80,11 @@ def test_upload_preview_check_import(data_app, page) -> None:
     expect(page.get_by_text("CRM export files (CSV or Parquet)")).to_be_visible()
     expect(page).to_have_url(re.compile(r"tab=import"))
     wait_for_app(page)
-    page.get_by_role("button", name="Refused rows").click()
+    page.get_by_role("radio", name="Refused rows").click()
     expect(page.get_by_text("Values left empty")).to_be_visible()
     wait_for_app(page)
     assert_no_exception(page)
-    page.get_by_role("button", name="Data quality").click()
+    page.get_by_role("radio", name="Data quality").click()
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("4,008")
     wait_for_app(page)
     screenshot(page, "data_quality")
