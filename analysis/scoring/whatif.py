@@ -36,6 +36,7 @@ the scores (or one ``np.bincount`` when the scores are whole numbers).
 
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -352,14 +353,22 @@ def _reps_key(reps: pd.DataFrame | None) -> object:
     return (tuple(reps.columns), repr(reps.to_numpy(dtype=object).tolist()))
 
 
+_MEMO_LOCK = threading.Lock()
+
+
 def _memo(fm: FeatureMatrix, key: tuple, make):  # noqa: ANN001, ANN202
-    """``make()`` once per (matrix, key) among the last few keys."""
-    store = _MEMO.setdefault(fm, {})
-    if key not in store:
+    """``make()`` once per (matrix, key) among the last few keys (thread-safe)."""
+    with _MEMO_LOCK:
+        hit = _MEMO.get(fm, {}).get(key)
+    if hit is not None:
+        return hit
+    value = make()
+    with _MEMO_LOCK:
+        store = _MEMO.setdefault(fm, {})
         if len(store) >= _MEMO_SIZE:
             store.pop(next(iter(store)))
-        store[key] = make()
-    return store[key]
+        store[key] = value
+    return value
 
 
 def _context(
