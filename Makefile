@@ -9,7 +9,7 @@ PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium demo test test-fast lint format bench clean
+.PHONY: help setup chromium demo test test-fast lint format bench bench-spark clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ format: $(STAMP) ## Format and fix imports in place
 
 bench: $(STAMP) ## Print benchmark figures (generate, import, analysis, pages); BENCH_LEADS=1000000 by default
 	$(BIN)/python -m tests.bench
+
+bench-spark: $(STAMP) ## Headline metrics on DuckDB vs Spark local[2]; BENCH_SPARK_LEADS=1000000,10000000 by default
+	BENCH_SECTIONS=spark $(BIN)/python -m tests.bench
 
 clean: ## Remove the environment and generated data
 	rm -rf $(VENV) data/*.duckdb data/*.truth.json artifacts

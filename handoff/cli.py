@@ -23,6 +23,7 @@ from rich.table import Table as RichTable
 
 import dashboard
 from analysis import config, store
+from handoff import engine
 from handoff.common import (
     UNUSABLE,
     DbOption,
@@ -470,6 +471,7 @@ def _parse_date(value: str, option: str) -> date:
 
 app.add_typer(settings_app, name="settings")
 app.add_typer(model_app, name="model")
+engine.install(app)  # `export`, and --engine spark / --parquet on metrics, serve, fit, import
 
 
 def main() -> None:
