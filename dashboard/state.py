@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from analysis import config, store
+from analysis import config, engines, store
 from analysis.lifecycle import journey
 
 DbKey = tuple[str, int, int]
@@ -35,6 +35,8 @@ READ_ONLY_NOTE = (
     "This dashboard is read-only. Writing from the browser (imports, targets, saved "
     "scoring rules) is enabled by starting it with `handoff serve --allow-writes`."
 )
+if engines.engine() == "spark":
+    READ_ONLY_NOTE = engines.SPARK_READ_ONLY
 """What a page shows in place of a write widget when writes are off."""
 
 
@@ -44,6 +46,8 @@ def writes_enabled() -> bool:
     Pages hide or disable every widget that writes the database when this is false (the
     default, also under ``streamlit run`` and AppTest unless the variable is set).
     """
+    if engines.engine() == "spark":
+        return False  # a Parquet history is written by `handoff import --parquet`
     return os.environ.get(WRITES_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
@@ -73,7 +77,7 @@ def db_key() -> DbKey:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(key: DbKey) -> duckdb.DuckDBPyConnection:
-    return store.connect_read_only(Path(key[0]))
+    return engines.connect_read_only(Path(key[0]))  # $HANDOFF_ENGINE: duckdb or spark
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -23,6 +23,7 @@ from rich.table import Table as RichTable
 
 import dashboard
 from analysis import config, store
+from handoff import engine
 from handoff.common import (
     UNUSABLE,
     DbOption,
@@ -488,6 +489,7 @@ app.add_typer(model_app, name="model")
 from handoff.labels import labels_app  # noqa: E402
 
 app.add_typer(labels_app, name="labels")
+engine.install(app)  # `export`, and --engine spark / --parquet on metrics, serve, fit, import
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from analysis import config, store
+from analysis import config, engines, store
 from analysis.imports.ingest import UnusableInput
 
 UNUSABLE = (store.SchemaError, store.WriterBusy, UnusableInput, OSError, EOFError, duckdb.Error)
@@ -65,8 +65,8 @@ def progress_printer() -> callable:
 def open_read_only(db: Path):
     """Open ``db`` read-only or exit 2 with the reason."""
     try:
-        return store.connect_read_only(db)
-    except (FileNotFoundError, store.SchemaError) as exc:
+        return engines.connect_read_only(db)  # DuckDB, or Spark with $HANDOFF_ENGINE=spark
+    except (FileNotFoundError, store.SchemaError, RuntimeError) as exc:
         fail(str(exc))
 
 

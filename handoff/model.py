@@ -20,7 +20,7 @@ from analysis import store
 from analysis.scoring import features, leakage
 from analysis.scoring import model as scoring
 from analysis.scoring.properties import catalogue
-from handoff.common import DbOption, fail, out
+from handoff.common import DbOption, fail, open_read_only, out
 
 # Options and error exit as handoff.cli spells them; defined here so that this module
 # does not import handoff.cli, which imports it to register the command (no cycle).
@@ -50,7 +50,7 @@ def _chosen_properties(evidence: Any, stored: list[str], named: list[str]) -> li
 
 def fit_summary(db: Path, outcome: str, named: list[str]) -> dict[str, Any]:
     """The fitted model as plain JSON-ready values (see the module docstring)."""
-    con = store.connect_read_only(db)
+    con = open_read_only(db)  # the configured engine (DuckDB file or Spark over Parquet)
     try:
         stored = catalogue(con)["name"].astype(str).tolist()
         evidence = leakage.property_leakage(con, outcome)

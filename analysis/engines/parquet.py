@@ -35,7 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from analysis.store import connect_read_only
+from analysis.store import connect_read_only, file_signature
 
 POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
@@ -246,9 +246,9 @@ def write_through_duckdb(directory: Path | str, write: Callable[[Path], object])
     with tempfile.TemporaryDirectory(prefix=".import-", dir=directory) as tmp:
         db = Path(tmp) / "history.duckdb"
         load_into_duckdb(current_snapshot(directory), db)
-        mtime = os.stat(db).st_mtime_ns
+        before = file_signature(db)
         result = write(db)
-        if getattr(result, "applied", True) is False or os.stat(db).st_mtime_ns == mtime:
+        if getattr(result, "applied", True) is False or file_signature(db) == before:
             return result
         con = duckdb.connect(str(db), read_only=True)
         try:

@@ -84,8 +84,9 @@ def time_columns(table: str) -> list[str]:
 
 
 def _time_of_day(column: Any) -> Any:
-    """A TIME value as a timestamp on 1970-01-01: its epoch() is seconds since midnight,
-    as DuckDB's epoch(TIME) is.
+    """A TIME value as a timestamp on 1970-01-01.
+
+    Its epoch() is then seconds since midnight, as DuckDB's epoch(TIME) is.
     """
     from pyspark.sql import functions as F  # noqa: N812
 
@@ -229,6 +230,20 @@ class SparkConnection:
     def close(self) -> None:
         """Forget the last result; the shared session stays up for other connections."""
         self._last = None
+
+    def analyse(self, sql: str, params: Any = None) -> list[str]:
+        """Translate and let Spark analyse ``sql`` without running it; its column names.
+
+        Spark resolves every table, column, function and type when a query is analysed,
+        so this checks a statement as the real run would, at a fraction of the cost.
+        """
+        text = dialect.to_spark(sql, params, tuple(self.tables))
+        try:
+            return list(self._spark.sql(text).columns)
+        except Exception as exc:  # noqa: BLE001 - py4j / Spark errors have no common base
+            raise SparkQueryError(
+                f"Spark: {str(exc).strip()[:400]}\n-- Spark SQL:\n{text}"
+            ) from exc
 
     # -- internals ---------------------------------------------------------------------
     def _result(self) -> _Result:

@@ -121,6 +121,13 @@ def analysis(ctx: Context) -> None:
     bench_analysis.run(ctx)
 
 
+def spark(ctx: Context) -> None:
+    """Headline metrics on DuckDB vs Spark local[2] at BENCH_SPARK_LEADS (not in `make bench`)."""
+    from tests.bench import spark as bench_spark
+
+    bench_spark.run(ctx)
+
+
 SECTIONS: dict[str, Callable[[Context], None]] = {
     "generate": generate,
     "import": import_,
@@ -128,4 +135,5 @@ SECTIONS: dict[str, Callable[[Context], None]] = {
     "analysis": analysis,
     "scoring": scoring,
     "pages": pages,
+    "spark": spark,
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from analysis import store
 from tests.spark.compare import differences
 from tests.spark.workload import WORKLOAD
 
@@ -21,7 +22,7 @@ def test_same_result_on_duckdb_and_spark(name: str, duck_con, spark_con) -> None
     """It returns the same result on Spark as on DuckDB (the page's table, the metrics JSON,
     the feature matrix), to the stated tolerance."""
     fn = FUNCTIONS[name]
-    expected = fn(duck_con.cursor())
+    expected = fn(store.read_cursor(duck_con))
     got = fn(spark_con.cursor())
     assert differences(expected, got, name) == []
 
@@ -29,7 +30,7 @@ def test_same_result_on_duckdb_and_spark(name: str, duck_con, spark_con) -> None
 def test_headline_is_not_trivially_empty(duck_con) -> None:
     """The history the comparison runs on has volumes, SLA tiers and reasons to compare
     (a comparison of two empty results would prove nothing)."""
-    payload = FUNCTIONS["metrics.headline"](duck_con.cursor())
+    payload = FUNCTIONS["metrics.headline"](store.read_cursor(duck_con))
     # The 4,000-lead demo (tests/conftest.py): every lead counts once at the lead stage.
     assert payload["volumes"]["lead"] == 4_000
     assert payload["volumes"]["mql"] > 0 and payload["volumes"]["customer"] > 0
