@@ -153,10 +153,10 @@ cols[2].metric(
     else f"Not measurable: {avail.sla.reason}",
 )
 cols[3].metric(
-    "Won revenue" if avail.revenue.measurable else "Deals won",
-    rp.fmt_money(deals["won_revenue"], currency)
+    (f"Won revenue ({currency})" if currency else "Won revenue")
     if avail.revenue.measurable
-    else rp.fmt_count(deals["won"]),
+    else "Deals won",
+    rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.fmt_count(deals["won"]),
     help=f"{int(deals['won'])} deals won this month (leads that reached the customer stage)."
     if avail.revenue.measurable
     else f"Won revenue not measurable: {avail.revenue.reason}",
@@ -331,12 +331,14 @@ else:
     o1, o2 = st.columns([4, 5])
     with o1:
         show_table(
-            review.status[["label", "leads", "share"]],
+            review.status[["label", "leads", "share"]].assign(
+                share=review.status["share"].map(display.fmt_share)
+            ),
             "rv_status",
             f"mql_status_{month_iso}.csv",
             label="Status now",
             leads=st.column_config.NumberColumn("MQLs", format="localized"),
-            share=st.column_config.NumberColumn("Share", format="percent"),
+            share="Share",
         )
     with o2:
         st.plotly_chart(charts.status_chart(review.status), key="rv_status_chart")
@@ -344,8 +346,8 @@ st.subheader("Deals closed this month")
 d = st.columns(5)
 d[0].metric("Won", rp.fmt_count(deals["won"]))
 d[1].metric(
-    "Won revenue",
-    rp.fmt_money(deals["won_revenue"], currency) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+    f"Won revenue ({currency})" if currency else "Won revenue",
+    rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
     help=None if avail.revenue.measurable else avail.revenue.reason,
 )
 d[2].metric(
@@ -361,10 +363,8 @@ d[3].metric(
     else avail.win_rate.reason,
 )
 d[4].metric(
-    "Average won amount",
-    rp.fmt_money(deals["avg_won_amount"], currency)
-    if avail.revenue.measurable
-    else rp.NOT_MEASURABLE,
+    f"Average won amount ({currency})" if currency else "Average won amount",
+    rp.fmt_money(deals["avg_won_amount"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
 )
 st.subheader("Why sales turned MQLs down")
 rs = review.reasons

@@ -124,7 +124,7 @@ def test_marketplace_review_counts_deals_and_not_revenue(export_dbs, monkeypatch
     values = {m.label: m.value for m in at.metric}
     assert values["Deals won"] == "2"
     assert values["Contacted within SLA"] == "not measurable"
-    assert values["Won revenue"] == "not measurable"  # the deals-closed row
+    assert values["Won revenue (USD)"] == "not measurable"  # the deals-closed row
     assert values["Win rate"] == "not measurable"
     assert values["MQLs entered this month"] == "2"  # m3 Feb 3, m4 Feb 8 (won time, skip rule)
     assert "no deal amounts" in _text(at)
@@ -151,7 +151,7 @@ def test_pipeline_review_and_home(export_dbs, monkeypatch) -> None:
     assert values["MQLs entered this month"] == "not measurable"
     assert "MQLs" not in values  # the month's funnel starts at the opportunity stage
     assert values["Won"] == "1" and values["Lost"] == "1" and values["Win rate"] == "50.0%"
-    assert values["Won revenue"] == "1,000"
+    assert values["Won revenue (USD)"] == "1,000"  # the company's currency in the label
     assert "starts at the opportunity stage" in _text(at)
     home = _render(export_dbs["pipeline"], None, monkeypatch)
     assert "The funnel starts at the **opportunity** stage" in _text(home)
