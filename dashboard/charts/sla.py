@@ -238,7 +238,7 @@ def _heat_cell(r: pd.Series, overall: float, complete: bool) -> tuple[str, list]
     """Text and hover data of one heatmap cell."""
     small = "*" if r["n"] < MIN_GROUP_N else ""
     if not complete:
-        text = f"{r['rate']:.0%}{small} so far"
+        text = "…"  # the value so far is in the hover: a few days are no verdict
     else:
         mark = status_mark(significance(r["low"], r["high"], overall))
         text = f"{mark} {r['rate']:.0%}{small}".strip()
@@ -258,8 +258,8 @@ def compliance_heatmap(
     colour; the hover adds ``k of n`` and the interval; ``*`` marks cells with fewer than
     :data:`MIN_GROUP_N` decided handoffs. Empty cells had none. A month the data does not
     cover to its end (the ``complete`` column, from
-    :func:`analysis.definitions.is_complete_month`) is drawn grey, "so far", with no colour
-    verdict: its late handoffs are still pending.
+    :func:`analysis.definitions.is_complete_month`) is drawn grey with ``…`` and no colour
+    verdict (the hover gives its count so far): its late handoffs are still pending.
     """
     t = table[table["n"] > 0].copy()
     t["_g"] = [label(g) for g in t[dim]]
@@ -325,7 +325,7 @@ def compliance_heatmap(
             showscale=False,
             xgap=2,
             ygap=2,
-            hovertemplate=hover.replace("within SLA<br>", "within SLA (month in progress)<br>"),
+            hovertemplate=hover.replace("%{text} within SLA<br>", "month in progress<br>"),
         )
         for m in open_months:
             fig.add_annotation(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -44,8 +45,8 @@ def expected_queue(demo_db, days: int | None):
 def first_queue_row(page: Page) -> list[str]:
     """The texts of the first data row of the breach queue grid."""
     row = page.locator('.st-key-sla_table_queue [role="row"]').nth(1)
-    expect(row).to_be_visible()
-    return [c.strip() for c in row.locator('[role="gridcell"]').all_inner_texts()]
+    expect(row).to_be_attached()  # the grid draws on a canvas; its rows are for readers
+    return [c.strip() for c in row.locator('[role="gridcell"]').all_text_contents()]
 
 
 def test_clock_toggle_updates_compliance(served_app, page, demo_db):
@@ -64,7 +65,7 @@ def test_clock_toggle_updates_compliance(served_app, page, demo_db):
     expect(hot).to_have_text(before)
     page.get_by_test_id("stRadio").get_by_text("Business hours", exact=True).click()
     expect(hot).to_have_text(after)
-    expect(page).to_have_url(lambda url: "clock=business" in url)
+    expect(page).to_have_url(re.compile(r"[?&]clock=business"))
     expect(charts).to_have_count(CHARTS)
     wait_for_app(page)
     assert_no_exception(page)
@@ -95,7 +96,7 @@ def test_ops_job_whom_to_call_first(served_app, page, demo_db, browser):
     horizon = page.get_by_test_id("stSelectbox").filter(has_text="Handed off in the last")
     horizon.click()
     page.get_by_role("option", name="90 days", exact=True).click()
-    expect(page).to_have_url(lambda url: "age=90" in url)
+    expect(page).to_have_url(re.compile(r"[?&]age=90"))
     expect(page.locator('.st-key-sla_table_queue [role="row"]').nth(1)).to_contain_text(
         quarter.iloc[0]["lead_id"]
     )
@@ -105,7 +106,9 @@ def test_ops_job_whom_to_call_first(served_app, page, demo_db, browser):
     other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     try:
         other.goto(copied)
-        expect(other.get_by_test_id("stSelectbox").filter(has_text="90 days")).to_be_visible()
+        expect(other.get_by_role("combobox", name="Handed off in the last")).to_have_value(
+            "90 days"
+        )
         assert first_queue_row(other)[0] == quarter.iloc[0]["lead_id"]
         assert_no_exception(other)
     finally:

@@ -65,3 +65,16 @@ def test_browser_writes_are_recorded_as_the_dashboard(monkeypatch):
     assert state.write_actor() == "dashboard:ops"
     monkeypatch.setenv("HANDOFF_ACTOR", "ops")
     assert state.write_actor() == "dashboard:ops"
+
+
+def test_whole_number_columns_get_a_thousands_separator():
+    """Plain integer columns (no config, or only a label) are shown localized (4,219);
+    shares, text and columns a page configured itself are left as they are."""
+    from dashboard.tables import PERCENT, _with_count_format
+
+    df = pd.DataFrame({"n": [4219], "k": [12], "rate": [0.5], "who": ["a"], "own": [3]})
+    config = _with_count_format(df, {"k": "In time", "rate": PERCENT, "own": PERCENT})
+    assert config["n"]["type_config"]["format"] == "localized"
+    assert config["k"]["label"] == "In time" and config["k"]["type_config"]["format"] == "localized"
+    assert config["rate"] is PERCENT and config["own"] is PERCENT
+    assert "who" not in config

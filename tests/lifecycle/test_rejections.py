@@ -228,13 +228,13 @@ def test_periods_not_over_are_flagged() -> None:
         },
     )
     by_month = rejections.disposition_mix(con, ALL, by="month").drop_duplicates("month")
-    assert dict(zip(by_month["month"].dt.strftime("%m"), by_month["complete"])) == {
+    assert dict(zip(by_month["month"].dt.strftime("%m"), by_month["complete"], strict=True)) == {
         "01": True,
         "02": False,
     }
     by_quarter = rejections.disposition_mix(con, ALL, by="quarter")
     assert not by_quarter["complete"].any()
     by_week = rejections.disposition_mix(con, ALL, by="week").drop_duplicates("week")
-    weeks = dict(zip(by_week["week"].dt.strftime("%m-%d"), by_week["complete"]))
+    weeks = dict(zip(by_week["week"].dt.strftime("%m-%d"), by_week["complete"], strict=True))
     assert weeks == {"01-15": True, "02-05": True, "02-12": False}
     assert "complete" not in rejections.disposition_mix(con, ALL, by="source").columns
