@@ -135,8 +135,8 @@ def test_disk_full_surfaces_the_io_error_and_keeps_the_file(db: Path, tmp_path: 
 
 
 def test_brackets_in_values_and_headers_are_printed_as_text(db: Path, tmp_path: Path) -> None:
-    """A refused value '[/x]' and a header '[/x]' print literally (no MarkupError), with the
-    column in brackets, and the batch is applied once (exit 1: one row refused)."""
+    """A value '[/x]' left empty (an optional field) and a header '[/x]' print literally (no
+    MarkupError), with the column in brackets; both leads are kept (exit 0: none refused)."""
     path = tmp_path / "leads_markup.csv"
     path.write_text(
         "lead_id,created_at,email_domain_kind,[/x]\n"
@@ -144,14 +144,14 @@ def test_brackets_in_values_and_headers_are_printed_as_text(db: Path, tmp_path: 
         "M-2,2024-03-01,corporate,b\n"
     )
     result = handoff("import", "--db", str(db), str(path))
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert (
-        "refused leads_markup.csv row 2 [email_domain_kind]: email_domain_kind '[/x]'"
+        "left empty leads_markup.csv row 2 [email_domain_kind]: email_domain_kind '[/x]'"
         in result.stderr
     )
     assert "ignored column(s) that leads does not have: [/x]" in result.stderr
-    assert count_leads(db, "M") == 1
+    assert count_leads(db, "M") == 2
 
 
 def test_native_refusals_show_the_bracketed_column(db: Path, tmp_path: Path) -> None:
