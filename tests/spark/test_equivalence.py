@@ -11,9 +11,9 @@ import pytest
 
 from analysis import store
 from tests.spark.compare import differences
-from tests.spark.workload import WORKLOAD
+from tests.spark.workload import SLOW, WORKLOAD
 
-NAMES = [name for name, _ in WORKLOAD]
+NAMES = [name for name, _ in WORKLOAD if name not in SLOW]
 FUNCTIONS = dict(WORKLOAD)
 
 
