@@ -40,6 +40,14 @@ GAPS: dict[str, str] = {
         "percentile(x, q), interpolated like DuckDB's quantile_cont (not percentile_approx)"
     ),
     "median(x)": "printed as percentile(x, 0.5) (exact, interpolated)",
+    "list_contains(list, x)": (
+        "DuckDB skips NULL elements (false when x is absent), Spark's array_contains gives "
+        "NULL when the list holds a NULL: array_contains(array_compact(list), x)"
+    ),
+    "regexp_replace(s, p, r)": (
+        "DuckDB replaces the first match unless 'g', Spark every match: only the 'g' form is "
+        "translated, the other is refused"
+    ),
     "regexp_matches(s, p, 'i')": (
         "sqlglot drops the flags (s RLIKE p); case-insensitive becomes RLIKE concat('(?i)', p)"
     ),
@@ -265,6 +273,15 @@ def _rewrite(node: exp.Expression, tables: tuple[str, ...]) -> exp.Expression:
         if flag is not None and "i" in flag.name:
             pattern = _fn("concat", exp.Literal.string("(?i)"), node.expression)
             return exp.RegexpLike(this=node.this, expression=pattern)
+        return node
+    if isinstance(node, exp.ArrayContains):
+        # DuckDB ignores NULL elements (false when absent); Spark answers NULL when the
+        # list holds a NULL and the value is absent.
+        return _fn("array_contains", _fn("array_compact", node.this), node.expression)
+    if isinstance(node, exp.RegexpReplace):
+        modifiers = node.args.get("modifiers")
+        if modifiers is None or "g" not in modifiers.name:
+            raise ValueError("regexp_replace without 'g' replaces once in DuckDB, always in Spark")
         return node
     if isinstance(node, exp.DateDiff | exp.TimestampDiff):
         return _date_diff(node)

@@ -107,6 +107,20 @@ def _normalise(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
+def _numpy(col: pa.ChunkedArray) -> np.ndarray:
+    """A column as DuckDB's fetchnumpy gives it: masked where NULL, numbers keep their type."""
+    t = col.type
+    mask = col.is_null().to_numpy(zero_copy_only=False) if col.null_count else None
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+    elif mask is not None and (pa.types.is_integer(t) or pa.types.is_boolean(t)):
+        fill = pa.scalar(False if pa.types.is_boolean(t) else 0, type=t)
+        values = pc.fill_null(col, fill).to_numpy(zero_copy_only=False)
+    else:
+        values = col.to_numpy(zero_copy_only=False)
+    return np.ma.masked_array(values, mask=mask) if mask is not None else values
+
+
 class _Result:
     """One statement's result, read the ways DuckDB results are read."""
 
@@ -130,20 +144,10 @@ class _Result:
         return rows[0] if rows else None
 
     def fetchnumpy(self) -> dict[str, np.ndarray]:
-        out = {}
-        for name, col in zip(self.table.column_names, self.table.columns, strict=True):
-            values = col.to_numpy(zero_copy_only=False)
-            mask = col.is_null().to_numpy(zero_copy_only=False)
-            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-                values = np.asarray(values, dtype=object)
-            if mask.any():
-                filler = {"b": False, "M": np.datetime64("NaT"), "O": None}.get(
-                    values.dtype.kind, 0
-                )
-                data = np.where(mask, filler, values) if values.dtype.kind != "O" else values
-                values = np.ma.masked_array(data.astype(values.dtype), mask=mask)
-            out[name] = values
-        return out
+        return {
+            name: _numpy(col)
+            for name, col in zip(self.table.column_names, self.table.columns, strict=True)
+        }
 
 
 class SparkConnection:

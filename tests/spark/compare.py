@@ -47,6 +47,12 @@ def _scalar(a: Any) -> Any:
 def same_scalar(a: Any, b: Any) -> bool:
     """Whether two cell values agree (floats within tolerance, NULL equals NULL)."""
     a, b = _scalar(a), _scalar(b)
+    if isinstance(a, list | tuple | np.ndarray) or isinstance(b, list | tuple | np.ndarray):
+        if not (
+            isinstance(a, list | tuple | np.ndarray) and isinstance(b, list | tuple | np.ndarray)
+        ):
+            return False
+        return len(a) == len(b) and all(same_scalar(x, y) for x, y in zip(a, b, strict=True))
     if _is_nan(a) or _is_nan(b):
         return _is_nan(a) and _is_nan(b)
     if isinstance(a, bool) or isinstance(b, bool):

@@ -30,7 +30,8 @@ def handoff(*args: str) -> subprocess.CompletedProcess:
 def count(snapshot: Path, table: str) -> int:
     path = parquet.table_paths(snapshot)[table]
     pattern = path / "*.parquet" if path.is_dir() else path
-    return duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()[0]
+    con = duckdb.connect()
+    return con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()[0]
 
 
 def test_export_writes_every_table_and_switches_the_pointer(demo_db: Path, tmp_path: Path) -> None:

@@ -107,3 +107,7 @@ WORKLOAD: list[tuple[str, Callable[[Any], Any]]] = [
     ("scoring.features", feature_matrix),
     *_pages(),
 ]
+
+SLOW = frozenset({"review.build", "review.plan"})
+"""Entries of ~90 statements together (the monthly review): Spark analyses their SQL in
+tests/spark/test_sql_coverage.py; the number-for-number comparison runs the others."""
