@@ -472,7 +472,7 @@ def save_config(
         raise ValueError(f"origin must be one of {', '.join(allowed)}, got {origin!r}")
     when = _utc_naive(created_at)
     mid = model_id or config.model_id or _new_model_id(config, when)
-    with store.write_session(db_path) as con:
+    with store.write_session(db_path, derive=False) as con:
         (taken,) = con.execute(
             "SELECT count(*) FROM scoring_models WHERE model_id = ?", [mid]
         ).fetchone()

@@ -158,7 +158,7 @@ def set_targets(
     upserts = [r for r in checked if r[2] is not None]
     deleted = 0
     started = datetime.now().replace(microsecond=0)
-    with store.write_session(db_path) as con:
+    with store.write_session(db_path, derive=False) as con:
         for month, metric, value in checked:
             (n,) = con.execute(
                 "SELECT count(*) FROM targets WHERE date_trunc('month', month) = ?::DATE "
