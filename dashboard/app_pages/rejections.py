@@ -146,11 +146,11 @@ else:
 
 # --- outcomes over time -----------------------------------------------------------------
 st.header("Outcomes over time")
-urlstate.restore("rj_period", "period", options=list(PERIODS))
+urlstate.restore("rj_period", "grain", options=list(PERIODS))
 period = st.radio(
     "Period", list(PERIODS), format_func=PERIODS.get, horizontal=True, key="rj_period"
 )
-urlstate.mirror("rj_period", "period")
+urlstate.mirror("rj_period", "grain")
 by_period = state.call(rejections.disposition_mix, filters, by=(period,))
 display.chart(
     charts.outcome_trend(by_period, period),

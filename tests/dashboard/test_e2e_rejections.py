@@ -14,6 +14,7 @@ pytestmark = pytest.mark.e2e
 
 CHARTS = 4
 SOURCE = "paid_social"
+SOURCE_WORDS = "Paid social"  # the sidebar offers values in words; the URL keeps the code
 
 
 def dispositions(demo_db, sources: tuple[str, ...]) -> str:
@@ -46,7 +47,7 @@ def test_source_filter_updates_the_dispositions(served_app, page, demo_db):
         page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="Source")
     )
     source.click()
-    page.get_by_role("option", name=SOURCE, exact=True).click()
+    page.get_by_role("option", name=SOURCE_WORDS, exact=True).click()
     page.keyboard.press("Escape")
     expect(total).to_have_text(after)
     expect(charts).to_have_count(CHARTS)

@@ -123,7 +123,7 @@ def test_empty_selection_says_so(app_at):
 def test_every_control_round_trips_through_the_url(app_at):
     """A link with breakdown, outcome set and period opens those controls; changing each
     writes it back to the URL; values the page does not offer are ignored."""
-    query = {"by": "campaign", "outcomes": "nurture", "period": "quarter"}
+    query = {"by": "campaign", "outcomes": "nurture", "grain": "quarter"}
     at = app_at(PAGE, query=query)
     assert at.selectbox(key="rj_by").value == "campaign"
     assert at.selectbox(key="rj_outcomes").value == "nurture"
@@ -135,9 +135,9 @@ def test_every_control_round_trips_through_the_url(app_at):
     assert {k: at.query_params[k] for k in query} == {
         "by": "region",
         "outcomes": "bad_data",
-        "period": "month",
+        "grain": "month",
     }
-    stale = app_at(PAGE, query={"by": "planet", "outcomes": "all", "period": "decade"})
+    stale = app_at(PAGE, query={"by": "planet", "outcomes": "all", "grain": "decade"})
     assert stale.selectbox(key="rj_by").value == "source"
     assert stale.selectbox(key="rj_outcomes").value == "non_accepted"
     assert stale.radio(key="rj_period").value == "month"
