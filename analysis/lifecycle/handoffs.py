@@ -149,13 +149,28 @@ def _lead_columns(dims_sql: str) -> str:
             l.owner_rep_id, {owner_clock_sql()}"""
 
 
+_LATER = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
+EVENTS_CTE = f"""ev AS (
+        SELECT lead_id, occurred_at AS at, 1 AS what FROM sales_activities
+        UNION ALL
+        SELECT lead_id, changed_at, 2 FROM stage_changes WHERE stage IN ({_LATER})
+        UNION ALL
+        SELECT lead_id, decided_at, 2 FROM dispositions
+        UNION ALL
+        SELECT lead_id, occurred_at, 3 FROM touchpoints WHERE kind = 'demo_request'
+    )"""
+"""What can end a handoff's wait, per lead: ``what`` 1 a sales activity (its first
+response), 2 a later stage or a disposition (the handoff closed), 3 a demo request (the
+hot tier's trigger). Shared by the live handoff query and the journey tables built at write
+time, so both read the same events."""
+
+
 def _direct_head(where: str, dims_sql: str) -> str:
     """CTEs up to ``h2`` (handoff, first activity, status, clock end) from the base tables.
 
     Query intuition: ``mql`` changes up to ``$as_of`` numbered per lead; all events of a
     lead up to ``$as_of`` joined once and folded per handoff with filtered ``min``.
     """
-    later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
     return f"""{REP_CLOCK_CTE},
     h0 AS (
         SELECT lead_id, changed_at AS handoff_at,
@@ -174,15 +189,7 @@ def _direct_head(where: str, dims_sql: str) -> str:
         LEFT JOIN rp ON rp.rep_id = l.owner_rep_id
         WHERE {where}
     ),
-    ev AS (
-        SELECT lead_id, occurred_at AS at, 1 AS what FROM sales_activities
-        UNION ALL
-        SELECT lead_id, changed_at, 2 FROM stage_changes WHERE stage IN ({later})
-        UNION ALL
-        SELECT lead_id, decided_at, 2 FROM dispositions
-        UNION ALL
-        SELECT lead_id, occurred_at, 3 FROM touchpoints WHERE kind = 'demo_request'
-    ),
+    {EVENTS_CTE},
     x AS (
         SELECT h.hid,
             min(ev.at) FILTER (

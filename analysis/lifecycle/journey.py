@@ -104,7 +104,6 @@ def handoffs_sql() -> str:
     """
     from analysis.lifecycle import handoffs as ho  # it reads this module's tables
 
-    later = ", ".join(f"'{s}'" for s in (*STAGES[2:], "disqualified", "nurture"))
     times = {
         "handoff_at": "b_handoff",
         "first_activity_at": "b_first_activity",
@@ -121,15 +120,7 @@ def handoffs_sql() -> str:
         WHERE stage = '{HANDOFF_STAGE}' AND changed_at IS NOT NULL
         WINDOW w AS (PARTITION BY lead_id ORDER BY changed_at)
     ),
-    ev AS (
-        SELECT lead_id, occurred_at AS at, 1 AS what FROM sales_activities
-        UNION ALL
-        SELECT lead_id, changed_at, 2 FROM stage_changes WHERE stage IN ({later})
-        UNION ALL
-        SELECT lead_id, decided_at, 2 FROM dispositions
-        UNION ALL
-        SELECT lead_id, occurred_at, 3 FROM touchpoints WHERE kind = 'demo_request'
-    ),
+    {ho.EVENTS_CTE},
     hl AS (SELECT DISTINCT lead_id FROM h),
     demo AS (
         SELECT ev.lead_id, min(ev.at) AS first_demo_at

@@ -158,14 +158,8 @@ STAGE_PLURAL_LOWER = {
     "customer": "customers",
 }
 DIMENSION_LABEL = {
-    "source": "Source",
-    "campaign": "Campaign",
-    "region": "Region",
-    "country": "Country",
-    "industry": "Industry",
-    "size_band": "Company size",
-    "team": "Team",
-    "rep": "Rep",
+    d: display.LABELS[d]
+    for d in ("source", "campaign", "region", "country", "industry", "size_band", "team", "rep")
 }
 GRAIN_UNIT = {"day": "day", "week": "week", "month": "month", "quarter": "quarter"}
 IMMATURE_GREY = "#d9d9d9"
