@@ -24,7 +24,7 @@ class Context:
 
 
 def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
-    """(first call seconds, median of the following calls in seconds)."""
+    """(first call seconds, median of the following calls in seconds; the first when none)."""
     t0 = time.perf_counter()
     fn()
     cold = time.perf_counter() - t0
@@ -33,7 +33,7 @@ def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
         t0 = time.perf_counter()
         fn()
         warm.append(time.perf_counter() - t0)
-    return cold, statistics.median(warm)
+    return cold, statistics.median(warm) if warm else cold
 
 
 def generate(ctx: Context) -> None:

@@ -11,25 +11,12 @@ next ``BENCH_SPARK_REPEAT`` calls (default 2). The ratio is Spark warm / DuckDB 
 from __future__ import annotations
 
 import os
-import statistics
 import time
 
 from analysis import store
 from analysis.engines import parquet
 from analysis.lifecycle import metrics
-from tests.bench.sections import Context
-
-
-def _timed(fn, repeat: int) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    fn()
-    cold = time.perf_counter() - t0
-    warm = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        warm.append(time.perf_counter() - t0)
-    return cold, statistics.median(warm) if warm else cold
+from tests.bench.sections import Context, timed
 
 
 def run(ctx: Context) -> None:
@@ -61,12 +48,12 @@ def run(ctx: Context) -> None:
             f"({counts.get('touchpoints', 0):,} touchpoints)"
         )
         duck = store.connect_read_only(db)
-        d_cold, d_warm = _timed(lambda c=duck: metrics.headline(c, None, None), repeat)
+        d_cold, d_warm = timed(lambda c=duck: metrics.headline(c, None, None), repeat)
         duck.close()
         t0 = time.perf_counter()
         con = spark.SparkConnection(directory, master)
         views = time.perf_counter() - t0
-        s_cold, s_warm = _timed(lambda c=con: metrics.headline(c, None, None), repeat)
+        s_cold, s_warm = timed(lambda c=con: metrics.headline(c, None, None), repeat)
         rows.append((n, d_cold, d_warm, views, s_cold, s_warm))
     print()
     head = ["leads", "DuckDB cold s", "DuckDB warm s", "Spark views s", "Spark cold s"]
