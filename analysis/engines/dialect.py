@@ -80,7 +80,8 @@ GAPS: dict[str, str] = {
     "DATE - DATE": "an integer of days in DuckDB, an INTERVAL in Spark: datediff(a, b)",
     "row_number() OVER ()": (
         "Spark needs an order: ordered by every other column of the SELECT, so the id is the "
-        "same each time the query reads it (a global sort: see docs/scale.md)"
+        "same each time the query reads it (a global sort: see docs/scale.md); "
+        "row_number() OVER w names a window and is left as it is"
     ),
     "QUALIFY": "sqlglot rewrites it into a subquery with the window column",
     "timestamp - timestamp": (
@@ -300,6 +301,7 @@ def _rewrite(node: exp.Expression, tables: tuple[str, ...]) -> exp.Expression:
         and isinstance(node.this, exp.RowNumber)
         and not node.args.get("partition_by")
         and not node.args.get("order")
+        and not node.args.get("alias")  # OVER w: a named window, ordered where it is defined
     ):
         return _numbered(node)
     if isinstance(node, exp.Sub) and _is_date(node.this) and _is_date(node.expression):

@@ -76,6 +76,17 @@ CASES = [
     ("positional", "SELECT ? - ?", [10, 3], 7),
     # row_number() OVER (): ids 1..n, each once (sum 1+2+3+4+5 = 15).
     ("row_number", f"SELECT sum(id) FROM (SELECT row_number() OVER () AS id, i {T})", None, 15),
+    # row_number() OVER w (a named window) numbers within its partition, as DuckDB does:
+    # groups a (x = 1, 2) and b (x = 3, 4, 5) give 1, 2 and 1, 2, 3 -> sum 9 (a numbering
+    # over all rows would give 15).
+    (
+        "row_number named window",
+        "SELECT sum(n) FROM (SELECT row_number() OVER w AS n "
+        "FROM (VALUES ('a', 1), ('a', 2), ('b', 3), ('b', 4), ('b', 5)) t(g, x) "
+        "WINDOW w AS (PARTITION BY g ORDER BY x))",
+        None,
+        9,
+    ),
     # Floats stay DOUBLE (Spark types 0.1 as DECIMAL otherwise): 0.1 * 3 as a double.
     ("double param", "SELECT $f * 3", {"f": 0.1}, 0.1 * 3),
 ]

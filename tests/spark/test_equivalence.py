@@ -14,10 +14,7 @@ from tests.spark.compare import differences
 from tests.spark.workload import SLOW, WORKLOAD
 
 FUNCTIONS = dict(WORKLOAD)
-KNOWN = {
-    "sla.breach_queue": "rows differ on Spark (handoff_no of the open breaches); not yet found",
-    "sla.response_times": "comparing the per-handoff frame raises a float/str TypeError on Spark",
-}
+KNOWN: dict[str, str] = {}
 """Differences found by this test and not yet fixed: they fail visibly as xfail."""
 NAMES = [
     pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN[name])) if name in KNOWN else name
