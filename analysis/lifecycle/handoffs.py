@@ -181,8 +181,7 @@ def _direct_head(where: str, dims_sql: str) -> str:
         WINDOW w AS (PARTITION BY lead_id ORDER BY changed_at)
     ),
     h AS MATERIALIZED (
-        SELECT row_number() OVER () AS hid,
-            h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at, {_lead_columns(dims_sql)}
+        SELECT h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at, {_lead_columns(dims_sql)}
         FROM h0
         JOIN leads l ON l.lead_id = h0.lead_id
         LEFT JOIN reps r ON r.rep_id = l.owner_rep_id
@@ -191,7 +190,7 @@ def _direct_head(where: str, dims_sql: str) -> str:
     ),
     {EVENTS_CTE},
     x AS (
-        SELECT h.hid,
+        SELECT h.lead_id, h.handoff_no,
             min(ev.at) FILTER (
                 WHERE ev.what = 1 AND ev.at >= h.handoff_at
                   AND (h.next_handoff_at IS NULL OR ev.at < h.next_handoff_at))
@@ -200,7 +199,7 @@ def _direct_head(where: str, dims_sql: str) -> str:
             bool_or(ev.what = 3 AND ev.at <= h.handoff_at) AS is_hot
         FROM h
         JOIN ev ON ev.lead_id = h.lead_id AND ev.at <= $as_of
-        GROUP BY h.hid
+        GROUP BY h.lead_id, h.handoff_no
     ),
     h2 AS (
         SELECT h.*, x.first_activity_at, coalesce(x.is_hot, false) AS is_hot,
@@ -210,7 +209,7 @@ def _direct_head(where: str, dims_sql: str) -> str:
             coalesce(x.first_activity_at, least(x.ended_at, h.next_handoff_at), $as_of)
                 AS clock_end_at
         FROM h
-        LEFT JOIN x ON x.hid = h.hid
+        LEFT JOIN x ON x.lead_id = h.lead_id AND x.handoff_no = h.handoff_no
     )"""
 
 
@@ -227,8 +226,7 @@ def _journey_head(where: str, dims_sql: str) -> str:
 
     return f"""{REP_CLOCK_CTE},
     h AS MATERIALIZED (
-        SELECT row_number() OVER () AS hid,
-            l.lead_id, l.handoff_no, l.handoff_at, {upto("next_handoff_at")} AS next_handoff_at,
+        SELECT l.lead_id, l.handoff_no, l.handoff_at, {upto("next_handoff_at")} AS next_handoff_at,
             {_lead_columns(dims_sql)},
             {upto("first_activity_at")} AS x_first_activity_at,
             {upto("ended_at")} AS x_ended_at,
@@ -273,7 +271,7 @@ def _journey_clocks(b_end: str) -> str:
         FROM h2
     ),
     h4 AS (
-        SELECT * EXCLUDE (hid, b_handoff, b_end_pre, end_local),
+        SELECT * EXCLUDE (b_handoff, b_end_pre, end_local),
             coalesce(b_end_pre, {b_end}) - b_handoff AS business_minutes
         FROM h3
     )"""
@@ -297,7 +295,7 @@ def _direct_clocks(b_end: str, b_start: str) -> str:
         FROM h2
     ),
     h4 AS (
-        SELECT * EXCLUDE (hid, handoff_local, end_local),
+        SELECT * EXCLUDE (handoff_local, end_local),
             {b_end} - {b_start} AS business_minutes
         FROM h3
     )"""
