@@ -469,12 +469,12 @@ st.plotly_chart(charts.plan_chart(plan.needed), key="rv_plan_chart")
 
 # --- report -----------------------------------------------------------------------------
 st.header("Report")
-db_file = state.db_key()[0]
 
 
 def report_bytes() -> bytes:
-    """The HTML report with the page's settings (run when the button is clicked)."""
-    con = store.connect_read_only(db_file)
+    """The HTML report with the page's settings (run when the button is clicked), read
+    through the page's engine connection (the DuckDB file, or Spark over Parquet)."""
+    con = state.cursor()
     try:
         return rp.report_html(con, month_iso, settings, revenue_goal, trailing, basis).encode(
             "utf-8"
