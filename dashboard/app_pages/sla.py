@@ -15,6 +15,7 @@ from dashboard.tables import HIGH_95, LOW_95, show_table
 BREAKDOWNS = {"team": "Team", "rep": "Rep", "source": "Source", "campaign": "Campaign"}
 MAX_AGES = {7: "7 days", 30: "30 days", 90: "90 days", 365: "1 year", 0: "no limit"}
 DEFAULT_MAX_AGE = 30
+QUEUE_ROWS = 500  # the worklist's rows shipped to the browser (the first to call)
 WINDOWS = {0: "any time so far", 30: "30 days", 90: "90 days"}
 LOW, HIGH = LOW_95, HIGH_95
 DURATION = "Shown as minutes (min), hours (h) or days (d)."
@@ -47,7 +48,7 @@ clock = st.radio(
 urlstate.mirror("sla_clock", "clock")
 tiers = state.call(sla.sla_compliance, filters, by=("tier",), clock=clock)
 overall = state.call(sla.sla_compliance, filters, by=None, clock=clock)
-all_open = state.call(sla.breach_queue, None, filters)
+open_count = state.call(sla.breach_count, None, filters)
 as_of = state.call(flt.data_as_of)
 
 # --- headline: compliance per tier ------------------------------------------------------
@@ -78,7 +79,7 @@ if len(overall):
     )
 cols[-1].metric(
     "Open MQLs past SLA",
-    fmt_count(len(all_open)),
+    fmt_count(open_count),
     help="Handed off, never touched, nothing closed them, and already past the tier's "
     "target, however long ago. Ignores the sidebar period (an MQL waiting since before it "
     "still waits).",
@@ -105,15 +106,21 @@ max_age = st.columns(3)[0].selectbox(
     "the ones that can still be saved on top of the list.",
 )
 urlstate.mirror("sla_max_age", "age")
-queue = state.call(sla.breach_queue, None, filters, max_age_days=max_age or None)
+in_horizon = state.call(sla.breach_count, None, filters, max_age_days=max_age or None)
+queue = state.call(sla.breach_queue, None, filters, max_age_days=max_age or None, limit=QUEUE_ROWS)
 company = state.call(company_settings.load)
-if len(all_open) == 0:
+if open_count == 0:
     st.success("No open MQL is past its SLA target with these filters.")
 else:
-    hidden = len(all_open) - len(queue)
+    hidden = open_count - in_horizon
     st.caption(
-        f"{len(queue):,} open MQLs past target handed off in the last {MAX_AGES[max_age]}"
+        f"{in_horizon:,} open MQLs past target handed off in the last {MAX_AGES[max_age]}"
         + (f" ({hidden:,} older ones hidden: widen the horizon to see them)" if hidden else "")
+        + (
+            f"; the first {len(queue):,} to call are listed (and in the CSV)"
+            if len(queue) < in_horizon
+            else ""
+        )
         + ". Call from the top: the tightest tier first (demo requests), then the longest "
         f"past its target. Waits are measured to {as_of:%Y-%m-%d %H:%M} UTC, the latest "
         "recorded fact; score is the current scoring rule's points at the handoff."
@@ -144,9 +151,9 @@ else:
 # --- response-time distribution ---------------------------------------------------------
 if has_handoffs:
     st.header("How fast are handoffs answered?")
-    rows = state.call(sla.response_times, filters)
+    curve = state.call(sla.response_curve, filters, clock, charts.ECDF_POINTS)
     display.chart(
-        charts.response_ecdf(rows, clock), charts.ecdf_summary(tiers), key="sla_chart_ecdf"
+        charts.response_ecdf(curve, clock), charts.ecdf_summary(tiers), key="sla_chart_ecdf"
     )
 
 # --- compliance by group and month ------------------------------------------------------
