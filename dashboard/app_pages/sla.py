@@ -7,7 +7,7 @@ import streamlit as st
 from analysis import filters as flt
 from analysis.lifecycle import measurable, sla
 from analysis.store import settings as company_settings
-from dashboard import display, state, urlstate
+from dashboard import display, sections, state, urlstate
 from dashboard.charts import sla as charts
 from dashboard.display import fmt_count, fmt_duration, fmt_share, fmt_target, label
 from dashboard.tables import HIGH_95, LOW_95, show_table
@@ -148,16 +148,18 @@ else:
         },
     )
 
-# --- response-time distribution ---------------------------------------------------------
-if has_handoffs:
+
+def response_section() -> None:
+    """Response-time distribution per tier against its target."""
     st.header("How fast are handoffs answered?")
     curve = state.call(sla.response_curve, filters, clock, charts.ECDF_POINTS)
     display.chart(
         charts.response_ecdf(curve, clock), charts.ecdf_summary(tiers), key="sla_chart_ecdf"
     )
 
-# --- compliance by group and month ------------------------------------------------------
-if has_handoffs:
+
+def compliance_section() -> None:
+    """Compliance by team, rep, source or campaign, and by month."""
     st.header("Who keeps the SLA?")
     urlstate.restore("sla_by", "by", options=list(BREAKDOWNS))
     dim = st.columns(3)[0].selectbox(
@@ -199,8 +201,9 @@ if has_handoffs:
         p95_minutes="p95",
     )
 
-# --- speed to lead ----------------------------------------------------------------------
-if has_handoffs:
+
+def speed_section() -> None:
+    """Conversion by response-time band: what speed is worth."""
     st.header("Is speed worth it? Conversion by response time")
     urlstate.restore("sla_window", "window", parse=int, options=list(WINDOWS))
     window = st.columns(3)[0].selectbox(
@@ -237,21 +240,48 @@ if has_handoffs:
         p90_minutes="p90",
     )
 
-# --- attempts before disposition --------------------------------------------------------
-st.header("How many attempts before sales decides?")
-tries = state.call(sla.attempts_before_disposition, filters, by="outcome")
-if len(tries) == 0:
-    st.info("No disposition was recorded in the selected period with these filters.")
-else:
-    display.chart(charts.attempts(tries), charts.attempts_summary(tries), key="sla_chart_attempts")
-    st.caption("Sales activities between the handoff and the disposition (period: decision date).")
-    show_table(
-        tries.assign(outcome=tries["outcome"].map(label)),
-        "sla_table_attempts",
-        "sla_attempts_before_disposition.csv",
-        outcome="Outcome",
-        attempts="Attempts",
-        dispositions="Dispositions",
-        share=st.column_config.NumberColumn("Share", format="percent"),
-        cumulative_share=st.column_config.NumberColumn("At most this many", format="percent"),
-    )
+
+def attempts_section() -> None:
+    """Sales activities before each disposition."""
+    st.header("How many attempts before sales decides?")
+    tries = state.call(sla.attempts_before_disposition, filters, by="outcome")
+    if len(tries) == 0:
+        st.info("No disposition was recorded in the selected period with these filters.")
+    else:
+        display.chart(
+            charts.attempts(tries), charts.attempts_summary(tries), key="sla_chart_attempts"
+        )
+        st.caption(
+            "Sales activities between the handoff and the disposition (period: decision date)."
+        )
+        show_table(
+            tries.assign(outcome=tries["outcome"].map(label)),
+            "sla_table_attempts",
+            "sla_attempts_before_disposition.csv",
+            outcome="Outcome",
+            attempts="Attempts",
+            dispositions="Dispositions",
+            share=st.column_config.NumberColumn("Share", format="percent"),
+            cumulative_share=st.column_config.NumberColumn("At most this many", format="percent"),
+        )
+
+
+# --- secondary sections: one tab at a time, only the open one runs -----------------------
+SECTIONS = {
+    "response": "Response times",
+    "compliance": "Who keeps the SLA",
+    "speed": "Speed to lead",
+    "attempts": "Attempts",
+}
+DRAW = {
+    "response": response_section,
+    "compliance": compliance_section,
+    "speed": speed_section,
+    "attempts": attempts_section,
+}
+IMPLIED = {"by": "compliance", "window": "speed"}  # a link naming a section's control
+shown = SECTIONS if has_handoffs else {"attempts": SECTIONS["attempts"]}
+for code, tab in sections.lazy_tabs("sla_section", shown, IMPLIED).items():
+    if tab is not None:
+        with tab:
+            DRAW[code]()

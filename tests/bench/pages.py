@@ -242,6 +242,11 @@ def run(db: Path, paths: list[str] | None = None) -> None:
                 rows[path] = _measure(browser, url + path, with_filter=True)
                 rows[path]["rss"] = peak_rss_mib(pid)
             rows[path]["ready"] = served.last_ready  # type: ignore[attr-defined]
+            r = rows[path]
+            print(
+                f"{path}: ready {r['ready']:.1f} s, cold {r['cold']:.2f} s, warm {r['warm']:.2f} s",
+                flush=True,
+            )
         with served(serve_args) as (url, pid):
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             context.add_init_script(OBSERVER_JS)
