@@ -4,8 +4,10 @@
 followed by Streamlit's own arguments): it imports what every page needs, opens the
 database, reads the journey tables once (so DuckDB holds their pages) and computes the
 calls every page makes first (the sidebar's filter options, the home page's summaries),
-prints how long that took, and only then starts Streamlit in the same process, so the
-caches it filled are the ones the pages read.
+then runs each analytics page once with its default controls (:func:`warm_pages`, through
+Streamlit's AppTest, in this process), prints how long that took, and only then starts
+Streamlit in the same process, so the caches it filled are the ones the pages read: the
+first visit to a page after ``handoff serve`` is as quick as a reload.
 
 After an import swaps a new file in, :mod:`dashboard.state` notices the new version on
 the next call and :func:`rewarm_in_background` replays the calls made recently on the old
@@ -20,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis import filters as flt
@@ -36,6 +39,25 @@ FIRST_CALLS: tuple[tuple[Callable[..., Any], tuple], ...] = (
     (measurable.availability, ()),
 )
 """Calls every visit makes first (sidebar and home page), with their arguments."""
+
+WARM_PAGES: tuple[str, ...] = (
+    "app_pages/home.py",
+    "app_pages/funnel.py",
+    "app_pages/sla.py",
+    "app_pages/rejections.py",
+    "app_pages/review.py",
+    "app_pages/data.py",
+)
+"""Pages run once at start-up with their default controls (:func:`warm_pages`), so the
+first visit to each finds its numbers computed."""
+
+WARM_PAGES_ENV = "HANDOFF_WARM_PAGES"
+"""``0`` skips running the pages at start-up (the first calls are still warmed); a comma
+list of page names (``funnel,sla``) runs only those; unset or ``1`` runs
+:data:`WARM_PAGES`."""
+
+PAGE_TIMEOUT_S = 600.0
+"""Ceiling of one page's warm-up run (a slow machine only makes the start slower)."""
 
 QUIET_LOGGERS = (
     "streamlit",
@@ -114,6 +136,40 @@ def warm(key: DbKey | None = None) -> float:
     return time.perf_counter() - t0
 
 
+def warm_pages(pages: tuple[str, ...] = WARM_PAGES) -> dict[str, float]:
+    """Run each page of ``pages`` once, as a first visit does, to fill the data caches.
+
+    Each page runs in a fresh :class:`streamlit.testing.v1.AppTest` session of the app
+    (so it gets the sidebar defaults a new visitor gets, including its own default
+    period), in this process, before the server starts: the calls it makes through
+    :func:`dashboard.state.call` land in the caches the served pages read. Returns the
+    seconds per page; a page that fails or stops (no database, sign-in required) is
+    skipped, its own visit will say why.
+    """
+    import os
+
+    chosen = os.environ.get(WARM_PAGES_ENV, "1").strip()
+    if chosen == "0":
+        return {}
+    if chosen not in ("", "1"):
+        names = {n.strip().strip("/") or "home" for n in chosen.split(",")}
+        pages = tuple(p for p in pages if Path(p).stem in names)
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent / "app.py")
+    seconds: dict[str, float] = {}
+    with _quiet():
+        for page in pages:
+            t0 = time.perf_counter()
+            try:
+                at = AppTest.from_file(app, default_timeout=PAGE_TIMEOUT_S)
+                at.switch_page(page).run()
+            except Exception:  # noqa: BLE001 - the page reports its own errors when visited
+                continue
+            seconds[page] = time.perf_counter() - t0
+    return seconds
+
+
 def replay(key: DbKey) -> int:
     """Run the recently made calls (:func:`dashboard.state.recent_calls`) on ``key``.
 
@@ -158,7 +214,16 @@ def rewarm_in_background(key: DbKey) -> threading.Thread | None:
 def main() -> None:
     """``python -m dashboard.warm <streamlit run arguments>``: warm, then serve."""
     seconds = warm()
-    print(f"warmed caches in {seconds:.1f} s; starting the server", flush=True)
+    t0 = time.perf_counter()
+    pages = warm_pages()
+    seconds += time.perf_counter() - t0
+    each = ", ".join(f"{Path(p).stem} {s:.1f} s" for p, s in pages.items())
+    print(
+        f"warmed caches in {seconds:.1f} s"
+        + (f" (pages: {each})" if each else "")
+        + "; starting the server",
+        flush=True,
+    )
     from streamlit.web import cli as stcli
 
     sys.argv = ["streamlit", *sys.argv[1:]]

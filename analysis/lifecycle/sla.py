@@ -86,10 +86,12 @@ __all__ = [
     "SLA_OUTCOMES",
     "Policy",
     "attempts_before_disposition",
+    "breach_count",
     "breach_queue",
     "bucket_labels",
     "handoffs_cte",
     "policies",
+    "response_curve",
     "response_times",
     "rule_kind",
     "sla_compliance",
@@ -167,6 +169,87 @@ def response_times(
     """
     df = flt.query_df(con, sql, {**params, "as_of": as_of_dt})
     return df[RESPONSE_COLUMNS]
+
+
+CURVE_COLUMNS = [
+    "tier",
+    "target_minutes",
+    "business_hours",
+    "handoffs",
+    "answered",
+    "share",
+    "minutes",
+]
+
+
+def response_curve(
+    con: duckdb.DuckDBPyConnection,
+    filters: flt.Filters,
+    clock: str = "policy",
+    points: int = 300,
+    as_of: date | datetime | str | None = None,
+) -> pd.DataFrame:
+    """The response-time distribution per tier, as at most ``points`` quantiles.
+
+    The same curve as the quantiles of :func:`response_times`' responses computed in
+    pandas (``numpy.quantile(values, numpy.linspace(0, 1, min(points, len(values))))``,
+    linear interpolation), aggregated inside DuckDB instead of shipping one row per
+    handoff. Query intuition: per tier, ``quantile_cont`` over ``points`` evenly spaced
+    shares; a tier with fewer answered handoffs than ``points`` takes its sorted
+    responses themselves (``min(x, n)``: the n smallest), which are exactly those
+    quantiles.
+
+    Parameters
+    ----------
+    con : DuckDBPyConnection
+        Connection (or cursor) on a Handoff Health database.
+    filters : Filters
+        Dimension filters; the date range applies to the handoff time.
+    clock : str
+        ``policy`` (each tier's own clock), ``wall`` or ``business``.
+    points : int
+        Most quantiles per tier (at least 2).
+    as_of : date or datetime, optional
+        "Now"; default the latest recorded fact.
+
+    Returns
+    -------
+    DataFrame
+        One row per (tier, point), tiers by target then name: ``tier``,
+        ``target_minutes``, ``business_hours``, ``handoffs`` (the tier's handoffs),
+        ``answered`` (of them, responded), ``share`` (0-1, the quantile's probability)
+        and ``minutes`` (response time on ``clock`` at that share). A tier with no
+        answered handoff has one row with NaN ``share`` and ``minutes``.
+    """
+    if points < 2:
+        raise ValueError(f"points must be at least 2, got {points!r}")
+    col = _clock_column(clock)
+    as_of_dt = resolve_as_of(con, as_of)
+    if as_of_dt is None:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in CURVE_COLUMNS})
+    cte, params = handoffs_cte(filters, policies(con))
+    probs = np.linspace(0, 1, points).tolist()
+    sql = f"""
+    WITH {cte},
+    d AS (SELECT *, CASE WHEN status = 'responded' THEN {col} END AS m FROM handoffs)
+    SELECT tier, any_value(target_minutes) AS target_minutes,
+        any_value(business_hours) AS business_hours, count(*) AS handoffs,
+        count(m) AS answered, quantile_cont(m, $probs) AS q, min(m, {int(points)}) AS few
+    FROM d GROUP BY tier ORDER BY target_minutes, tier
+    """
+    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt, "probs": probs})
+    rows = []
+    for r in df.itertuples(index=False):
+        n = int(r.answered)
+        if n == 0:
+            x, share = [math.nan], [math.nan]
+        elif n < points:
+            x, share = list(r.few), np.linspace(0, 1, n).tolist()
+        else:
+            x, share = list(r.q), probs
+        head = (r.tier, float(r.target_minutes), bool(r.business_hours), int(r.handoffs), n)
+        rows += [(*head, p, float(v)) for p, v in zip(share, x, strict=True)]
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
 _GROUP_TIME = {"month": "month", "week": "week", "day": "day", "quarter": "quarter"}
@@ -296,6 +379,7 @@ def breach_queue(
     as_of: date | datetime | str | None = None,
     filters: flt.Filters | None = None,
     max_age_days: float | None = None,
+    limit: int | None = None,
 ) -> pd.DataFrame:
     """Open MQLs past their SLA target at ``as_of``, in the order to call them: the worklist.
 
@@ -319,6 +403,10 @@ def breach_queue(
     max_age_days : float, optional
         Keep only MQLs handed off at most this many days (wall clock) before ``as_of``:
         the horizon of the worklist. None keeps every open breach, however old.
+    limit : int, optional
+        Keep only the first ``limit`` rows of the order below (the rows a page shows);
+        their touchpoints and scores are looked up for those rows only. None keeps all.
+        :func:`breach_count` counts the whole queue.
 
     Returns
     -------
@@ -339,14 +427,19 @@ def breach_queue(
         return pd.DataFrame({c: pd.Series(dtype="object") for c in BREACH_COLUMNS})
     if max_age_days is not None and not max_age_days > 0:
         raise ValueError(f"max_age_days must be a positive number of days, got {max_age_days!r}")
+    if limit is not None and not (isinstance(limit, int) and limit > 0):
+        raise ValueError(f"limit must be a positive whole number of rows, got {limit!r}")
     cte, params = handoffs_cte(filters, policies(con), use_dates=False)
     max_age_minutes = None if max_age_days is None else float(max_age_days) * 1440.0
+    # the call order, applied before the touchpoint lookup when only the top rows are wanted
+    top = "" if limit is None else f"ORDER BY {QUEUE_ORDER} LIMIT {int(limit)}"
     sql = f"""
     WITH {cte},
     q AS MATERIALIZED (
         SELECT * FROM handoffs
         WHERE sla_outcome = 'open_in_breach'
           AND ($max_age_minutes IS NULL OR wall_minutes <= $max_age_minutes)
+        {top}
     ),
     tp AS MATERIALIZED (
         SELECT * FROM touchpoints
@@ -379,6 +472,40 @@ def breach_queue(
     """
     df = flt.query_df(con, sql, {**params, "as_of": as_of_dt, "max_age_minutes": max_age_minutes})
     return df[BREACH_COLUMNS]
+
+
+QUEUE_ORDER = "target_minutes, policy_minutes - target_minutes DESC, lead_id"
+"""The breach queue's call order over the handoffs relation (tightest tier, longest past
+target, then lead): unique, since only a lead's latest handoff can still be open."""
+
+
+def breach_count(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | datetime | str | None = None,
+    filters: flt.Filters | None = None,
+    max_age_days: float | None = None,
+) -> int:
+    """How many open MQLs are past their SLA target at ``as_of``.
+
+    ``len(breach_queue(...))`` with the same arguments, without building the rows (no
+    touchpoint or score lookup).
+    """
+    filters = filters or flt.Filters()
+    as_of_dt = resolve_as_of(con, as_of)
+    if as_of_dt is None:
+        return 0
+    if max_age_days is not None and not max_age_days > 0:
+        raise ValueError(f"max_age_days must be a positive number of days, got {max_age_days!r}")
+    cte, params = handoffs_cte(filters, policies(con), use_dates=False)
+    max_age_minutes = None if max_age_days is None else float(max_age_days) * 1440.0
+    sql = f"""
+    WITH {cte}
+    SELECT count(*) AS n FROM handoffs
+    WHERE sla_outcome = 'open_in_breach'
+      AND ($max_age_minutes IS NULL OR wall_minutes <= $max_age_minutes)
+    """
+    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt, "max_age_minutes": max_age_minutes})
+    return int(df["n"].iloc[0])
 
 
 def attempts_before_disposition(

@@ -7,7 +7,7 @@ import streamlit as st
 from analysis import filters as flt
 from analysis.definitions import conversion_label
 from analysis.lifecycle import funnel, measurable, metrics, periods
-from dashboard import display, state, urlstate
+from dashboard import display, sections, state, urlstate
 from dashboard import periods_ui as ui
 from dashboard.charts import funnel as charts
 from dashboard.tables import show_table
@@ -85,11 +85,19 @@ show_table(
     f"funnel_{basis}.csv",
 )
 
-if not dated:
-    st.subheader("Stage entries, cohort trends and velocity")
-    st.info(f"Not measurable: {avail.dates.reason}")
-else:
-    # ------------------------------------------------------------------ volumes
+SECTIONS = {
+    "volumes": "Stage entries",
+    "trends": "Cohort trends",
+    "heatmap": "Cohort heatmap",
+    "breakdown": "Breakdown",
+    "velocity": "Velocity",
+}
+# a link naming one section's control opens that section
+IMPLIED = {"grain": "volumes", "window": "trends", "breakdown": "breakdown", "step": "breakdown"}
+
+
+def volumes_section() -> None:
+    """Stage entries per month or week, one panel per stage."""
     st.subheader("Stage entries per period")
     urlstate.restore("fu_grain", "grain", options=("month", "week"))
     grain = (
@@ -113,15 +121,17 @@ else:
     volumes = state.call(funnel.period_volumes, filters, grain)
     if volumes.empty:
         st.info("No stage entries in the chosen period.")
-    else:
-        as_of = period.as_of if period else None
-        display.chart(
-            charts.volumes_chart(volumes, grain, as_of),
-            charts.volumes_summary(volumes, grain, as_of),
-            key="fu_volumes_chart",
-        )
+        return
+    as_of = period.as_of if period else None
+    display.chart(
+        charts.volumes_chart(volumes, grain, as_of),
+        charts.volumes_summary(volumes, grain, as_of),
+        key="fu_volumes_chart",
+    )
 
-    # ------------------------------------------------------------------ trends
+
+def trends_section() -> None:
+    """Month-by-month cohort conversion with the changes beyond noise."""
     st.subheader("Cohort conversion by month")
     urlstate.restore("fu_window", "window", parse=int, options=WINDOWS)
     window = st.columns([1, 3])[0].selectbox(
@@ -148,77 +158,84 @@ else:
     )
     if all(df.empty for df in trends.values()):
         st.info("No MQLs or SQLs entered in the chosen period, so there are no cohorts to show.")
-    else:
-        st.plotly_chart(charts.trend_chart(trends, window), key="fu_trend_chart")
-        tested = sum(charts.comparable_months(df) for df in trends.values())
-        callouts = [c for step, df in trends.items() for c in charts.change_callouts(df, *step)]
-        with st.container(border=True):
-            st.markdown("**Month-over-month changes distinguishable from noise**")
-            for went_up, text in callouts:
-                st.markdown(f"{':green[▲]' if went_up else ':red[▼]'} {text}")
-            if not callouts:
-                st.markdown(
-                    "None: no month's rate differs from the month before by more than chance "
-                    "would explain."
-                )
-            st.caption(
-                f"Test: pooled two-proportion z-test (two-sided, significant when p < {ALPHA}) of "
-                "each cohort against the month before, only when both cohorts are mature. "
-                f"{tested} comparisons were tested; at this level about 1 in 20 comparisons "
-                "with no real change is still flagged by chance."
+        return
+    st.plotly_chart(charts.trend_chart(trends, window), key="fu_trend_chart")
+    tested = sum(charts.comparable_months(df) for df in trends.values())
+    callouts = [c for step, df in trends.items() for c in charts.change_callouts(df, *step)]
+    with st.container(border=True):
+        st.markdown("**Month-over-month changes distinguishable from noise**")
+        for went_up, text in callouts:
+            st.markdown(f"{':green[▲]' if went_up else ':red[▼]'} {text}")
+        if not callouts:
+            st.markdown(
+                "None: no month's rate differs from the month before by more than chance "
+                "would explain."
             )
+        st.caption(
+            f"Test: pooled two-proportion z-test (two-sided, significant when p < {ALPHA}) of "
+            "each cohort against the month before, only when both cohorts are mature. "
+            f"{tested} comparisons were tested; at this level about 1 in 20 comparisons "
+            "with no real change is still flagged by chance."
+        )
 
-    # ------------------------------------------------------------------ heatmap
+
+def heatmap_section() -> None:
+    """MQL -> SQL by months since handoff, one row per MQL cohort."""
     st.subheader("MQL → SQL by months since handoff")
     matrix = state.call(funnel.cohort_matrix, filters, "mql", "sql")
     if matrix.empty:
         st.info("No MQLs entered in the chosen period, so there is no cohort to show.")
-    else:
-        st.caption(
-            "Each row is the MQLs of one month; each cell the share of them that had become an "
-            "SQL by the end of the n-th month after handoff (cumulative, so a row only grows). "
-            "**Grey cells are immature**: that month had not ended by the data's last date, so "
-            "the share can still grow. Hover a cell for k of n and the 95% interval."
-        )
-        st.plotly_chart(charts.cohort_heatmap(matrix, "mql", "sql"), key="fu_heatmap")
-
-# ------------------------------------------------------------------ breakdown
-st.subheader("Breakdown")
-left, right = st.columns(2)
-urlstate.restore("fu_dim", "breakdown", options=charts.DIMENSION_LABEL)
-dim = left.selectbox(
-    "Break down by",
-    list(charts.DIMENSION_LABEL),
-    format_func=charts.DIMENSION_LABEL.get,
-    key="fu_dim",
-)
-urlstate.mirror("fu_dim", "breakdown")
-step_codes = {f"{a}-{b}": (a, b) for a, b in charts.BREAKDOWN_STEPS}
-urlstate.restore("fu_step", "step", options=step_codes)
-step = step_codes[
-    right.selectbox(
-        "Step to chart",
-        list(step_codes),
-        index=None if "fu_step" in st.session_state else 1,
-        format_func=lambda code: charts.step_label(*step_codes[code]),
-        key="fu_step",
+        return
+    st.caption(
+        "Each row is the MQLs of one month; each cell the share of them that had become an "
+        "SQL by the end of the n-th month after handoff (cumulative, so a row only grows). "
+        "**Grey cells are immature**: that month had not ended by the data's last date, so "
+        "the share can still grow. Hover a cell for k of n and the 95% interval."
     )
-]
-urlstate.mirror("fu_step", "step")
-breakdown = state.call(funnel.breakdown, filters, dim)
-reference = charts.reference_rate(conv, step)
-st.caption(
-    "Cohort: leads created in the period, split by "
-    f"{charts.DIMENSION_LABEL[dim].lower()}; counts are leads that reached each stage, and "
-    "each rate is the later count divided by the earlier one. Whiskers are 95% intervals: "
-    "where two whiskers overlap widely, the difference may be noise."
-)
-st.plotly_chart(charts.breakdown_chart(breakdown, dim, step, reference), key="fu_breakdown_chart")
-table, columns = charts.breakdown_table(breakdown, dim)
-show_table(table, "fu_breakdown", f"funnel_by_{dim}.csv", **columns)
+    st.plotly_chart(charts.cohort_heatmap(matrix, "mql", "sql"), key="fu_heatmap")
 
-if dated:
-    # ------------------------------------------------------------------ velocity
+
+def breakdown_section() -> None:
+    """Stage counts and step rates split by one dimension."""
+    st.subheader("Breakdown")
+    left, right = st.columns(2)
+    urlstate.restore("fu_dim", "breakdown", options=charts.DIMENSION_LABEL)
+    dim = left.selectbox(
+        "Break down by",
+        list(charts.DIMENSION_LABEL),
+        format_func=charts.DIMENSION_LABEL.get,
+        key="fu_dim",
+    )
+    urlstate.mirror("fu_dim", "breakdown")
+    step_codes = {f"{a}-{b}": (a, b) for a, b in charts.BREAKDOWN_STEPS}
+    urlstate.restore("fu_step", "step", options=step_codes)
+    step = step_codes[
+        right.selectbox(
+            "Step to chart",
+            list(step_codes),
+            index=None if "fu_step" in st.session_state else 1,
+            format_func=lambda code: charts.step_label(*step_codes[code]),
+            key="fu_step",
+        )
+    ]
+    urlstate.mirror("fu_step", "step")
+    breakdown = state.call(funnel.breakdown, filters, dim)
+    reference = charts.reference_rate(conv, step)
+    st.caption(
+        "Cohort: leads created in the period, split by "
+        f"{charts.DIMENSION_LABEL[dim].lower()}; counts are leads that reached each stage, and "
+        "each rate is the later count divided by the earlier one. Whiskers are 95% intervals: "
+        "where two whiskers overlap widely, the difference may be noise."
+    )
+    st.plotly_chart(
+        charts.breakdown_chart(breakdown, dim, step, reference), key="fu_breakdown_chart"
+    )
+    table, columns = charts.breakdown_table(breakdown, dim)
+    show_table(table, "fu_breakdown", f"funnel_by_{dim}.csv", **columns)
+
+
+def velocity_section() -> None:
+    """Days between stages and the sales cycle."""
     st.subheader("Velocity and sales cycle")
     velocity = charts.velocity_table(
         {s: state.call(funnel.velocity, filters, *s) for s in charts.VELOCITY_STEPS}
@@ -232,11 +249,30 @@ if dated:
         )
     st.caption(
         "Days from entering the first stage to entering the second, for the leads that entered "
-        "the first stage in the period and have made the step. Recent cohorts only show their fast "
-        "converters so far, so recent periods look faster than they will end up."
+        "the first stage in the period and have made the step. Recent cohorts only show their "
+        "fast converters so far, so recent periods look faster than they will end up."
     )
     if (velocity["n"] == 0).all():
         st.info("No lead in the chosen period has moved to a later stage yet.")
     else:
         st.plotly_chart(charts.velocity_chart(velocity), key="fu_velocity_chart")
     show_table(velocity, "fu_velocity", "funnel_velocity.csv", **charts.velocity_columns())
+
+
+# ------------------------------------------------------------------ secondary sections
+# One tab at a time: only the open one computes and draws (dashboard.sections).
+DRAW = {
+    "volumes": volumes_section,
+    "trends": trends_section,
+    "heatmap": heatmap_section,
+    "breakdown": breakdown_section,
+    "velocity": velocity_section,
+}
+shown = SECTIONS if dated else {"breakdown": SECTIONS["breakdown"]}
+if not dated:
+    st.subheader("Stage entries, cohort trends and velocity")
+    st.info(f"Not measurable: {avail.dates.reason}")
+for code, tab in sections.lazy_tabs("fu_section", shown, IMPLIED).items():
+    if tab is not None:
+        with tab:
+            DRAW[code]()

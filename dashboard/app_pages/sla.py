@@ -7,7 +7,7 @@ import streamlit as st
 from analysis import filters as flt
 from analysis.lifecycle import measurable, sla
 from analysis.store import settings as company_settings
-from dashboard import display, state, urlstate
+from dashboard import display, sections, state, urlstate
 from dashboard.charts import sla as charts
 from dashboard.display import fmt_count, fmt_duration, fmt_share, fmt_target, label
 from dashboard.tables import HIGH_95, LOW_95, show_table
@@ -15,6 +15,7 @@ from dashboard.tables import HIGH_95, LOW_95, show_table
 BREAKDOWNS = {"team": "Team", "rep": "Rep", "source": "Source", "campaign": "Campaign"}
 MAX_AGES = {7: "7 days", 30: "30 days", 90: "90 days", 365: "1 year", 0: "no limit"}
 DEFAULT_MAX_AGE = 30
+QUEUE_ROWS = 500  # the worklist's rows shipped to the browser (the first to call)
 WINDOWS = {0: "any time so far", 30: "30 days", 90: "90 days"}
 LOW, HIGH = LOW_95, HIGH_95
 DURATION = "Shown as minutes (min), hours (h) or days (d)."
@@ -47,7 +48,7 @@ clock = st.radio(
 urlstate.mirror("sla_clock", "clock")
 tiers = state.call(sla.sla_compliance, filters, by=("tier",), clock=clock)
 overall = state.call(sla.sla_compliance, filters, by=None, clock=clock)
-all_open = state.call(sla.breach_queue, None, filters)
+open_count = state.call(sla.breach_count, None, filters)
 as_of = state.call(flt.data_as_of)
 
 # --- headline: compliance per tier ------------------------------------------------------
@@ -78,7 +79,7 @@ if len(overall):
     )
 cols[-1].metric(
     "Open MQLs past SLA",
-    fmt_count(len(all_open)),
+    fmt_count(open_count),
     help="Handed off, never touched, nothing closed them, and already past the tier's "
     "target, however long ago. Ignores the sidebar period (an MQL waiting since before it "
     "still waits).",
@@ -105,15 +106,21 @@ max_age = st.columns(3)[0].selectbox(
     "the ones that can still be saved on top of the list.",
 )
 urlstate.mirror("sla_max_age", "age")
-queue = state.call(sla.breach_queue, None, filters, max_age_days=max_age or None)
+in_horizon = state.call(sla.breach_count, None, filters, max_age_days=max_age or None)
+queue = state.call(sla.breach_queue, None, filters, max_age_days=max_age or None, limit=QUEUE_ROWS)
 company = state.call(company_settings.load)
-if len(all_open) == 0:
+if open_count == 0:
     st.success("No open MQL is past its SLA target with these filters.")
 else:
-    hidden = len(all_open) - len(queue)
+    hidden = open_count - in_horizon
     st.caption(
-        f"{len(queue):,} open MQLs past target handed off in the last {MAX_AGES[max_age]}"
+        f"{in_horizon:,} open MQLs past target handed off in the last {MAX_AGES[max_age]}"
         + (f" ({hidden:,} older ones hidden: widen the horizon to see them)" if hidden else "")
+        + (
+            f"; the first {len(queue):,} to call are listed (and in the CSV)"
+            if len(queue) < in_horizon
+            else ""
+        )
         + ". Call from the top: the tightest tier first (demo requests), then the longest "
         f"past its target. Waits are measured to {as_of:%Y-%m-%d %H:%M} UTC, the latest "
         "recorded fact; score is the current scoring rule's points at the handoff."
@@ -141,16 +148,18 @@ else:
         },
     )
 
-# --- response-time distribution ---------------------------------------------------------
-if has_handoffs:
+
+def response_section() -> None:
+    """Response-time distribution per tier against its target."""
     st.header("How fast are handoffs answered?")
-    rows = state.call(sla.response_times, filters)
+    curve = state.call(sla.response_curve, filters, clock, charts.ECDF_POINTS)
     display.chart(
-        charts.response_ecdf(rows, clock), charts.ecdf_summary(tiers), key="sla_chart_ecdf"
+        charts.response_ecdf(curve, clock), charts.ecdf_summary(tiers), key="sla_chart_ecdf"
     )
 
-# --- compliance by group and month ------------------------------------------------------
-if has_handoffs:
+
+def compliance_section() -> None:
+    """Compliance by team, rep, source or campaign, and by month."""
     st.header("Who keeps the SLA?")
     urlstate.restore("sla_by", "by", options=list(BREAKDOWNS))
     dim = st.columns(3)[0].selectbox(
@@ -192,8 +201,9 @@ if has_handoffs:
         p95_minutes="p95",
     )
 
-# --- speed to lead ----------------------------------------------------------------------
-if has_handoffs:
+
+def speed_section() -> None:
+    """Conversion by response-time band: what speed is worth."""
     st.header("Is speed worth it? Conversion by response time")
     urlstate.restore("sla_window", "window", parse=int, options=list(WINDOWS))
     window = st.columns(3)[0].selectbox(
@@ -230,21 +240,48 @@ if has_handoffs:
         p90_minutes="p90",
     )
 
-# --- attempts before disposition --------------------------------------------------------
-st.header("How many attempts before sales decides?")
-tries = state.call(sla.attempts_before_disposition, filters, by="outcome")
-if len(tries) == 0:
-    st.info("No disposition was recorded in the selected period with these filters.")
-else:
-    display.chart(charts.attempts(tries), charts.attempts_summary(tries), key="sla_chart_attempts")
-    st.caption("Sales activities between the handoff and the disposition (period: decision date).")
-    show_table(
-        tries.assign(outcome=tries["outcome"].map(label)),
-        "sla_table_attempts",
-        "sla_attempts_before_disposition.csv",
-        outcome="Outcome",
-        attempts="Attempts",
-        dispositions="Dispositions",
-        share=st.column_config.NumberColumn("Share", format="percent"),
-        cumulative_share=st.column_config.NumberColumn("At most this many", format="percent"),
-    )
+
+def attempts_section() -> None:
+    """Sales activities before each disposition."""
+    st.header("How many attempts before sales decides?")
+    tries = state.call(sla.attempts_before_disposition, filters, by="outcome")
+    if len(tries) == 0:
+        st.info("No disposition was recorded in the selected period with these filters.")
+    else:
+        display.chart(
+            charts.attempts(tries), charts.attempts_summary(tries), key="sla_chart_attempts"
+        )
+        st.caption(
+            "Sales activities between the handoff and the disposition (period: decision date)."
+        )
+        show_table(
+            tries.assign(outcome=tries["outcome"].map(label)),
+            "sla_table_attempts",
+            "sla_attempts_before_disposition.csv",
+            outcome="Outcome",
+            attempts="Attempts",
+            dispositions="Dispositions",
+            share=st.column_config.NumberColumn("Share", format="percent"),
+            cumulative_share=st.column_config.NumberColumn("At most this many", format="percent"),
+        )
+
+
+# --- secondary sections: one tab at a time, only the open one runs -----------------------
+SECTIONS = {
+    "response": "Response times",
+    "compliance": "Who keeps the SLA",
+    "speed": "Speed to lead",
+    "attempts": "Attempts",
+}
+DRAW = {
+    "response": response_section,
+    "compliance": compliance_section,
+    "speed": speed_section,
+    "attempts": attempts_section,
+}
+IMPLIED = {"by": "compliance", "window": "speed"}  # a link naming a section's control
+shown = SECTIONS if has_handoffs else {"attempts": SECTIONS["attempts"]}
+for code, tab in sections.lazy_tabs("sla_section", shown, IMPLIED).items():
+    if tab is not None:
+        with tab:
+            DRAW[code]()

@@ -97,39 +97,32 @@ def _log_time_axis(fig: go.Figure, axis: str, title: str, top: float) -> None:
     )
 
 
-def response_column(clock: str, business_hours: bool) -> str:
-    """Column of :func:`analysis.sla.response_times` holding the response on ``clock``."""
-    business = clock == "business" or (clock == "policy" and bool(business_hours))
-    return "response_business_minutes" if business else "response_minutes"
-
-
-def response_ecdf(rows: pd.DataFrame, clock: str) -> go.Figure:
+def response_ecdf(curve: pd.DataFrame, clock: str) -> go.Figure:
     """Share of responded MQLs answered within x minutes, per tier, with each tier's target.
 
-    ``rows`` is :func:`analysis.sla.response_times`. The curve of a tier at its target line
-    is the share of its *responded* handoffs answered in time; handoffs not answered yet
-    (open or closed without a touch) are counted in the hover, not in the curve. The curve
-    is drawn through :data:`ECDF_POINTS` quantiles so it stays light for any volume.
+    ``curve`` is :func:`analysis.sla.response_curve` (at most :data:`ECDF_POINTS` quantiles
+    per tier, so the figure stays light for any volume). The curve of a tier at its target
+    line is the share of its *responded* handoffs answered in time; handoffs not answered
+    yet (open or closed without a touch) are counted in the hover, not in the curve.
     """
     fig = go.Figure()
     top = 60.0
-    tiers = rows[["tier", "target_minutes", "business_hours"]].drop_duplicates("tier")
-    tiers = tiers.sort_values("target_minutes")
-    for i, (tier, target, business) in enumerate(tiers.itertuples(index=False)):
-        sub = rows[rows["tier"] == tier]
-        values = sub[response_column(clock, business)].dropna().to_numpy(dtype="float64")
+    tiers = curve.drop_duplicates("tier").sort_values("target_minutes", kind="stable")
+    for i, t in enumerate(tiers.itertuples(index=False)):
+        tier, target = t.tier, t.target_minutes
+        sub = curve[(curve["tier"] == tier) & curve["minutes"].notna()]
         color = TIER_COLORS[i % len(TIER_COLORS)]
         tier = label(tier)
-        unanswered = len(sub) - len(values)
-        if len(values):
-            probs = np.linspace(0, 1, min(ECDF_POINTS, len(values)))
-            x = np.maximum(np.quantile(values, probs), MIN_LOG_MINUTES)
+        unanswered = int(t.handoffs) - int(t.answered)
+        if len(sub):
+            x = np.maximum(sub["minutes"].to_numpy(dtype="float64"), MIN_LOG_MINUTES)
+            probs = sub["share"].to_numpy(dtype="float64")
             top = max(top, float(x[-1]))
             fig.add_scatter(
                 x=x,
                 y=probs,
                 mode="lines",
-                name=f"{tier} ({len(values):,} answered, {unanswered:,} not yet)",
+                name=f"{tier} ({int(t.answered):,} answered, {unanswered:,} not yet)",
                 line={"color": color, "width": 3, "shape": "hv"},
                 customdata=[fmt_duration(v) for v in x],
                 hovertemplate=(

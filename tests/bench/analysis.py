@@ -74,8 +74,13 @@ def run(ctx: Context) -> None:
         "velocity mql->sql": lambda: funnel.velocity(con, f, "mql", "sql"),
         "breakdown by source": lambda: funnel.breakdown(con, f, "source"),
         "response_times": lambda: sla.response_times(con, f),
+        "response_curve (SLA page)": lambda: sla.response_curve(con, f),
         "sla_compliance by team x month": lambda: sla.sla_compliance(con, f, by=("team", "month")),
         "breach_queue": lambda: sla.breach_queue(con, as_of, f),
+        "breach_queue 30 d, top 500 (page)": lambda: sla.breach_queue(
+            con, as_of, f, max_age_days=30, limit=500
+        ),
+        "breach_count (SLA page)": lambda: sla.breach_count(con, as_of, f),
         "speed_to_lead": lambda: sla.speed_to_lead(con, f),
         "disposition_mix by source": lambda: rejections.disposition_mix(con, f, by="source"),
         "reason_pareto": lambda: rejections.reason_pareto(con, f),

@@ -236,10 +236,17 @@ def run(db: Path, paths: list[str] | None = None) -> None:
             rows["floor"]["rss"] = peak_rss_mib(pid)
         rows["floor"]["ready"] = served.last_ready  # type: ignore[attr-defined]
         for path in paths:
-            with served(serve_args) as (url, pid):
+            # the server warms the page under test only (a real serve warms them all)
+            warm_env = {"HANDOFF_WARM_PAGES": path.strip("/") or "home"}
+            with served(serve_args, env=warm_env) as (url, pid):
                 rows[path] = _measure(browser, url + path, with_filter=True)
                 rows[path]["rss"] = peak_rss_mib(pid)
             rows[path]["ready"] = served.last_ready  # type: ignore[attr-defined]
+            r = rows[path]
+            print(
+                f"{path}: ready {r['ready']:.1f} s, cold {r['cold']:.2f} s, warm {r['warm']:.2f} s",
+                flush=True,
+            )
         with served(serve_args) as (url, pid):
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             context.add_init_script(OBSERVER_JS)

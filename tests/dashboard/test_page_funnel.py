@@ -84,20 +84,38 @@ def table_with_first_column(at, name: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def funnel_page(demo_db: Path) -> AppTest:
-    """One run of the Funnel page with default filters, shared by the read-only tests.
+def sections(demo_db: Path):
+    """``sections("breakdown")``: one run of the Funnel page with default filters and that
+    section's tab open, made once per module and shared by the read-only tests.
 
     Download buttons go through :class:`RecordingStorage` so their bytes can be read.
     """
+    runs: dict[str, AppTest] = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HANDOFF_DB", str(demo_db))
         mp.setattr(app_test, "MemoryMediaFileStorage", RecordingStorage)
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.query_params.update(ALL)
-        at.run()
-        at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+
+        def open_section(code: str) -> AppTest:
+            if code not in runs:
+                at = AppTest.from_file(APP, default_timeout=60)
+                at.query_params.update({**ALL, "section": code})
+                at.run()
+                at.switch_page(PAGE).run()
+                assert not at.exception, [e.value for e in at.exception]
+                runs[code] = at
+            return runs[code]
+
+        yield open_section
+
+
+@pytest.fixture(scope="module")
+def funnel_page(sections) -> AppTest:
+    """The Funnel page as a first visit opens it (the stage entries tab)."""
+    return sections("volumes")
+
+
+def chart_keys(at) -> list[str]:
+    return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
 
 
 def figures(at) -> list[dict]:
@@ -117,12 +135,41 @@ def test_funnel_counts_equal_stage_conversion(funnel_page, con, everything):
     assert any(f"{int(mql.reached):,} of {int(mql.step_n):,}" in c for c in captions), captions
     funnel_fig = next(f for f in figures(at) if f["data"][0]["type"] == "funnel")
     assert array(funnel_fig["data"][0]["x"]).tolist() == [int(v) for v in expected.reached]
-    assert len(at.get("plotly_chart")) == 6
+    assert chart_keys(at) == ["fu_funnel_chart", "fu_volumes_chart"]
+
+
+@pytest.mark.parametrize(
+    ("code", "chart"),
+    [
+        ("volumes", "fu_volumes_chart"),
+        ("trends", "fu_trend_chart"),
+        ("heatmap", "fu_heatmap"),
+        ("breakdown", "fu_breakdown_chart"),
+        ("velocity", "fu_velocity_chart"),
+    ],
+)
+def test_only_the_open_section_is_drawn(sections, code: str, chart: str):
+    """Below the funnel, only the open tab's section runs: the page draws the funnel and
+    that section's chart, nothing else, and the URL names the section."""
+    at = sections(code)
+    assert chart_keys(at) == ["fu_funnel_chart", chart]
+    assert at.query_params["section"] == code
+
+
+def test_a_link_naming_a_sections_control_opens_that_section(app_at):
+    """A link with ``?breakdown=region`` and no section opens the Breakdown tab on region;
+    one with ``?window=60`` opens the cohort trends."""
+    at = app_at(PAGE, query={**ALL, "breakdown": "region"})
+    assert chart_keys(at)[-1] == "fu_breakdown_chart"
+    assert at.selectbox(key="fu_dim").value == "region"
+    at = app_at(PAGE, query={**ALL, "window": "60"})
+    assert chart_keys(at)[-1] == "fu_trend_chart"
+    assert at.selectbox(key="fu_window").value == 60
 
 
 def test_breakdown_selector_changes_the_table(app_at, con, everything):
     """Picking another dimension redraws the breakdown table with that dimension's rows."""
-    at = app_at(PAGE, query=ALL)
+    at = app_at(PAGE, query={**ALL, "section": "breakdown"})
     by_source = table_with_first_column(at, "source")
     # sources are shown in words (paid_search -> Paid search)
     expected_sources = [display.label(v) for v in flt.filter_options(con)["sources"]]
@@ -137,15 +184,15 @@ def test_breakdown_selector_changes_the_table(app_at, con, everything):
     np.testing.assert_allclose(by_region["mql_to_sql"], expected["mql_to_sql"], equal_nan=True)
 
 
-def test_csv_downloads_equal_the_tables(funnel_page):
+def test_csv_downloads_equal_the_tables(sections):
     """Every download button serves exactly the table drawn above it, as CSV."""
-    at = funnel_page
     tables = (
-        ("fu_funnel", "Stage", "funnel_created.csv"),
-        ("fu_breakdown", "source", "funnel_by_source.csv"),
-        ("fu_velocity", "step", "funnel_velocity.csv"),
+        ("volumes", "fu_funnel", "Stage", "funnel_created.csv"),
+        ("breakdown", "fu_breakdown", "source", "funnel_by_source.csv"),
+        ("velocity", "fu_velocity", "step", "funnel_velocity.csv"),
     )
-    for key, first, filename in tables:
+    for code, key, first, filename in tables:
+        at = sections(code)
         shown = table_with_first_column(at, first)
         data, name = download(at, f"{key}_csv")
         assert name == filename
@@ -156,9 +203,9 @@ def test_csv_downloads_equal_the_tables(funnel_page):
         )
 
 
-def test_changes_are_called_out_only_when_significant(funnel_page, con, everything):
+def test_changes_are_called_out_only_when_significant(sections, con, everything):
     """The callouts are exactly the significant month-over-month changes (mature cohorts)."""
-    at = funnel_page
+    at = sections("trends")
     expected = []
     for step in (("mql", "sql"), ("sql", "opportunity")):
         mom = funnel.month_over_month(con, everything, *step, window_days=30)
@@ -173,9 +220,9 @@ def test_changes_are_called_out_only_when_significant(funnel_page, con, everythi
         assert any(m.value.startswith("None:") for m in at.markdown)
 
 
-def test_heatmap_greys_exactly_the_immature_cells(funnel_page, con, everything):
+def test_heatmap_greys_exactly_the_immature_cells(sections, con, everything):
     """The grey layer of the heatmap holds the immature cells of cohort_matrix, no others."""
-    at = funnel_page
+    at = sections("heatmap")
     matrix = funnel.cohort_matrix(con, everything, "mql", "sql")
     heat = [f for f in figures(at) if any(d["type"] == "heatmap" for d in f["data"])][0]
     mature_z, immature_z = (array(d["z"]).astype(float) for d in heat["data"][:2])
@@ -188,7 +235,7 @@ def test_heatmap_greys_exactly_the_immature_cells(funnel_page, con, everything):
 
 def test_window_selector_changes_the_cohort_trends(app_at):
     """A 90-day conversion window retitles the trend panels and keeps the page error-free."""
-    at = app_at(PAGE, query=ALL)
+    at = app_at(PAGE, query={**ALL, "section": "trends"})
     at.selectbox(key="fu_window").set_value(90).run()
     assert not at.exception
     titles = [

@@ -44,11 +44,21 @@ def con(demo_db):
     c.close()
 
 
-def test_page_draws_every_section(app_at):
-    """It draws the Pareto, the reason heatmap, the trend and the recycle chart."""
-    at = app_at(PAGE)
-    keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
-    assert keys == {"rj_chart_pareto", "rj_chart_heatmap", "rj_chart_trend", "rj_chart_recycle"}
+SECTION_CHART = {
+    "reasons": "rj_chart_heatmap",
+    "trend": "rj_chart_trend",
+    "recycling": "rj_chart_recycle",
+}
+
+
+@pytest.mark.parametrize("code", list(SECTION_CHART))
+def test_page_draws_the_pareto_and_the_open_section(app_at, code: str):
+    """It draws the Pareto and the open tab's chart only (reasons by source on a first
+    visit); the other sections run when their tab is opened (``?section=``)."""
+    at = app_at(PAGE) if code == "reasons" else app_at(PAGE, query={"section": code})
+    keys = [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
+    assert keys == ["rj_chart_pareto", SECTION_CHART[code]]
+    assert at.query_params["section"] == code
 
 
 def test_pareto_table_is_reason_pareto(app_at, con):
@@ -105,7 +115,7 @@ def test_breakdown_and_outcome_controls(app_at, con):
 
 def test_recycle_rate_is_the_engine_number(app_at, con):
     """The recycle-rate metric is recycle_summary's rate with the page's filters."""
-    at = app_at(PAGE)
+    at = app_at(PAGE, query={"section": "recycling"})
     rec = rejections.recycle_summary(con, at.session_state["filters"])
     assert rec.recycled > 0
     values = {m.label: m.value for m in at.metric}
@@ -124,22 +134,24 @@ def test_every_control_round_trips_through_the_url(app_at):
     """A link with breakdown, outcome set and period opens those controls; changing each
     writes it back to the URL; values the page does not offer are ignored."""
     query = {"by": "campaign", "outcomes": "nurture", "grain": "quarter"}
-    at = app_at(PAGE, query=query)
+    at = app_at(PAGE, query=query)  # by and outcomes open the reasons section
     assert at.selectbox(key="rj_by").value == "campaign"
     assert at.selectbox(key="rj_outcomes").value == "nurture"
-    assert at.radio(key="rj_period").value == "quarter"
-    assert {k: at.query_params[k] for k in query} == query
+    assert {k: at.query_params[k] for k in query} == {**query}
     at.selectbox(key="rj_by").set_value("region").run()
     at.selectbox(key="rj_outcomes").set_value("bad_data").run()
-    at.radio(key="rj_period").set_value("month").run()
-    assert {k: at.query_params[k] for k in query} == {
+    assert {k: at.query_params[k] for k in ("by", "outcomes")} == {
         "by": "region",
         "outcomes": "bad_data",
-        "grain": "month",
     }
+    at = app_at(PAGE, query={**query, "section": "trend"})
+    assert at.radio(key="rj_period").value == "quarter"
+    at.radio(key="rj_period").set_value("month").run()
+    assert at.query_params["grain"] == "month"
     stale = app_at(PAGE, query={"by": "planet", "outcomes": "all", "grain": "decade"})
     assert stale.selectbox(key="rj_by").value == "source"
     assert stale.selectbox(key="rj_outcomes").value == "non_accepted"
+    stale = app_at(PAGE, query={"grain": "decade", "section": "trend"})
     assert stale.radio(key="rj_period").value == "month"
 
 
@@ -162,13 +174,18 @@ def test_reasons_read_the_same_in_charts_and_tables(app_at):
         assert not [c for c in cells if "_" in c or c == "None"], list(d.value.columns)
     names = [m.label for m in at.metric]
     assert "✓ Accepted" in names and "✗ Rejected" in names
+    for code in ("trend", "recycling"):  # the other sections' charts too
+        other = app_at(PAGE, query={"section": code})
+        for c in other.get("plotly_chart"):
+            for t in json.loads(c.proto.spec)["data"]:
+                assert "_" not in (t.get("name") or ""), code
 
 
 def test_the_month_in_progress_is_marked_not_judged(app_at, con):
     """The small demo's latest fact falls inside October 2026, so October is the one month
     not over: its bars are pale, the chart says "in progress", the table flags it, and the
     summary sentence quotes the newest complete month instead."""
-    at = app_at(PAGE)
+    at = app_at(PAGE, query={"section": "trend"})
     shown = table_with(at, "month", "outcome", "share")
     mix = rejections.disposition_mix(con, at.session_state["filters"], by="month")
     open_months = set(mix.loc[~mix["complete"], "month"])
@@ -185,8 +202,10 @@ def test_the_month_in_progress_is_marked_not_judged(app_at, con):
 
 def test_every_chart_has_a_one_sentence_summary(app_at):
     """Each chart carries its summary (its text alternative) and shows it under the chart."""
-    at = app_at(PAGE)
-    captions = {c.value for c in at.caption}
-    for c in at.get("plotly_chart"):
-        summary = json.loads(c.proto.spec)["layout"]["meta"]["summary"]
-        assert summary in captions and len(summary) > 30
+    for code in SECTION_CHART:
+        at = app_at(PAGE, query={"section": code})
+        captions = {c.value for c in at.caption}
+        assert len(at.get("plotly_chart")) == 2
+        for c in at.get("plotly_chart"):
+            summary = json.loads(c.proto.spec)["layout"]["meta"]["summary"]
+            assert summary in captions and len(summary) > 30

@@ -35,7 +35,8 @@ def param(at, name: str) -> str | list[str] | None:
 
 
 def test_every_funnel_control_round_trips_through_the_url(app_at):
-    """A link with every Funnel control opens with each of them set, and changing each
+    """A link with every Funnel control opens with each of them set (the controls of the
+    section named by ``?section=``, the others kept in the link), and changing each
     control writes its new value back to the URL."""
     query = {
         "period": "last_quarter",
@@ -45,30 +46,32 @@ def test_every_funnel_control_round_trips_through_the_url(app_at):
         "breakdown": "region",
         "step": "sql-opportunity",
     }
-    at = app_at(FUNNEL, query=query)
-    assert at.selectbox(key="f_preset").value == "last_quarter"
-    assert at.button_group(key="fu_basis").value == "created"
-    assert at.button_group(key="fu_grain").value == "week"
-    assert at.selectbox(key="fu_window").value == 60
-    assert at.selectbox(key="fu_dim").value == "region"
-    assert at.selectbox(key="fu_step").value == "sql-opportunity"
-    for name, value in query.items():
-        assert param(at, name) == value, name
+    # section -> its controls: (widget kind, key, URL name, value in the link, new value)
+    controls = {
+        "volumes": [("button_group", "fu_grain", "grain", "week", "month")],
+        "trends": [("selectbox", "fu_window", "window", 60, 14)],
+        "breakdown": [
+            ("selectbox", "fu_dim", "breakdown", "region", "team"),
+            ("selectbox", "fu_step", "step", "sql-opportunity", "mql-sql"),
+        ],
+    }
+    for code, widgets in controls.items():
+        at = app_at(FUNNEL, query={**query, "section": code})
+        assert at.selectbox(key="f_preset").value == "last_quarter"
+        assert at.button_group(key="fu_basis").value == "created"
+        for kind, key, _name, value, _new in widgets:
+            assert getattr(at, kind)(key=key).value == value, key
+        for name, value in query.items():
+            assert param(at, name) == value, name
+        assert param(at, "section") == code
+        for kind, key, _name, _value, new in widgets:
+            getattr(at, kind)(key=key).set_value(new).run()
+        assert not at.exception
+        assert [param(at, w[2]) for w in widgets] == [str(w[4]) for w in widgets]
     at.button_group(key="fu_basis").set_value("entered").run()
-    at.button_group(key="fu_grain").set_value("month").run()
-    at.selectbox(key="fu_window").set_value(14).run()
-    at.selectbox(key="fu_dim").set_value("team").run()
-    at.selectbox(key="fu_step").set_value("mql-sql").run()
     at.selectbox(key="f_preset").set_value("year_to_date").run()
     assert not at.exception
-    assert [param(at, n) for n in query] == [
-        "year_to_date",
-        "entered",
-        "month",
-        "14",
-        "team",
-        "mql-sql",
-    ]
+    assert [param(at, "period"), param(at, "basis")] == ["year_to_date", "entered"]
 
 
 def test_every_review_control_round_trips_through_the_url(app_at, months):

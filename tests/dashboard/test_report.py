@@ -146,7 +146,10 @@ def test_report_loads_offline_in_chromium(browser, report_file) -> None:
     """Opened from file:// with every other request aborted, the report draws its four
     charts and logs no console error.
     """
+    from tests.browser import WAIT_MS  # imports playwright: only for the browser test
+
     context = browser.new_context(viewport={"width": 1300, "height": 900})
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     errors: list[str] = []
     outside: list[str] = []
@@ -165,7 +168,7 @@ def test_report_loads_offline_in_chromium(browser, report_file) -> None:
         page.goto(report_file.as_uri())
         page.wait_for_function(
             "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4",
-            timeout=30_000,
+            timeout=WAIT_MS,  # a ceiling: a busy machine only makes the test slower
         )
         assert page.locator("h1").inner_text().startswith("Monthly smarketing review")
     finally:
