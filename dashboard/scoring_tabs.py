@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.scoring import backtest, grades, reasons
-from analysis.scoring.configs import ScoringConfig, score
+from analysis.scoring import backtest, grades, reasons, whatif
+from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.decay import Decay
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport
@@ -72,6 +72,7 @@ def _suggest(
     ss["sl_grade_msg"] = ""
 
 
+@st.fragment  # a cut point or a band name reruns this tab only
 def grades_tab(
     fm: FeatureMatrix,
     proposed: ScoringConfig,
@@ -83,7 +84,7 @@ def grades_tab(
 ) -> None:
     """Grade bands of the proposed rule: names, draggable cut points, table, exports."""
     low, high = score_range
-    scores = score(fm, proposed)
+    scores = whatif.scores(fm, proposed)  # the what-if's own scores, not a new product
     decided_scores = scores[fm.decided]
     st.caption(
         "Grades cut the proposed rule's score into up to four bands, best first. A lead is in "

@@ -327,6 +327,11 @@ def model_report(
     return report, ""
 
 
+def default_model_args(key: state.DbKey) -> tuple:
+    """:func:`model_report`'s arguments as the page first asks for them (warmed after serve)."""
+    return (key, next(iter(OUTCOME_LABELS)), within_days(WINDOWS[0]), (), decay.Decay("none", 30.0))
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def threshold_curve(
     key: state.DbKey,
@@ -413,7 +418,7 @@ def threshold_range(fm: FeatureMatrix, *configs: ScoringConfig) -> tuple[int, in
     """
     low, high = 0.0, 100.0
     for c in configs:
-        scores = scoring.score(fm, c)
+        scores = whatif.scores(fm, c)  # kept per points: the what-if reuses them
         if len(scores):
             low = min(low, float(scores.min()))
             high = max(high, float(scores.max()) + 1)

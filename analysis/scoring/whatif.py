@@ -409,6 +409,34 @@ def _new_context(
                     int(y.sum()), totals)  # fmt: skip
 
 
+_POINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _points(fm: FeatureMatrix, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fit, engagement, total) scores of ``config``'s points on ``fm``, the last few kept."""
+    points = tuple(sorted(config.weights.items()))
+    with _MEMO_LOCK:
+        hit = _POINTS.get(fm, {}).get(points)
+    if hit is None:
+        fit, engagement = split_scores(fm, config)
+        hit = (fit, engagement, fit + engagement)
+        with _MEMO_LOCK:
+            kept = _POINTS.setdefault(fm, {})
+            while len(kept) >= _SCORED_SIZE:
+                kept.pop(next(iter(kept)))
+            kept[points] = hit
+    return hit
+
+
+def scores(fm: FeatureMatrix, config: ScoringConfig) -> np.ndarray:
+    """Score of every lead under ``config``'s points (:func:`analysis.scoring.configs.score`).
+
+    Kept per (matrix, points) for the last few sets of points, so a threshold move, a grade
+    cut or a redraw does not multiply ``X`` again. Shared: do not mutate.
+    """
+    return _points(fm, config)[2]
+
+
 def _scored(fm: FeatureMatrix, config: ScoringConfig, ctx: _Context) -> tuple:
     """(fit, engagement, total scores, tally or None) of ``config``'s points, kept per points.
 
@@ -418,13 +446,13 @@ def _scored(fm: FeatureMatrix, config: ScoringConfig, ctx: _Context) -> tuple:
     points = tuple(sorted(config.weights.items()))
 
     def make() -> tuple:
-        fit, engagement = split_scores(fm, config)
+        fit, engagement, total = _points(fm, config)
         counted = None
         if tally.fits(fm, config):
             if not ctx.layouts:
                 ctx.layouts.append(tally.layout(fm, ctx.decided, ctx.observed, ctx.y))
             counted = tally.tally(ctx.layouts[0], fit, engagement)
-        return fit, engagement, fit + engagement, counted
+        return fit, engagement, total, counted
 
     with _MEMO_LOCK:
         hit = ctx.scored.get(points)
