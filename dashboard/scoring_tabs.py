@@ -320,12 +320,14 @@ def backtest_tab(
     )
     job = jobs.validation_job(key, outcome, window, chosen, fade, k, _fm=fm, _base=base)
     if not job.done:
-        _progress(job)
-        return
-    st.caption(
-        f"Computed in the background in {job.seconds:,.1f} s; kept until the data or these "
-        "settings change."
-    )
+        _progress(job, len(job.result) + len(job.errors))
+        if "backtest" not in job.result and "backtest" not in job.errors:
+            return
+    else:
+        st.caption(
+            f"Computed in the background in {job.seconds:,.1f} s; kept until the data or these "
+            "settings change."
+        )
     if "backtest" in job.result:
         bt = job.result["backtest"]
         table = backtest.backtest_table(bt, fm, rules, "proposed rule")
@@ -348,16 +350,21 @@ def backtest_tab(
             )
     else:
         st.warning(f"No back-test: {job.errors.get('backtest', 'not computed')}")
-    _ceiling(job, report)
-    _half_life(job, fade)
+    if job.done:
+        _ceiling(job, report)
+        _half_life(job, fade)
 
 
 @st.fragment(run_every=1.0)
-def _progress(job: jobs.Job) -> None:
-    if job.done:
+def _progress(job: jobs.Job, finished: int) -> None:
+    """The job's progress, polled every second; the page reruns when a step finishes."""
+    if job.done or len(job.result) + len(job.errors) != finished:
         st.rerun()
     st.progress(job.progress, text=f"Validating in the background: {job.step} ({job.progress:.0%})")
-    st.caption("The rest of the page stays usable; this tab fills in when it is done.")
+    st.caption(
+        "The rest of the page stays usable; this tab fills in step by step: the back-test "
+        "first, then the gradient-boosted ceiling and the half-life search."
+    )
 
 
 def _backtest_display(table: pd.DataFrame) -> pd.DataFrame:

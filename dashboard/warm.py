@@ -127,7 +127,7 @@ def warm_scoring(key: DbKey) -> None:
     try:
         fm = scoring_ui.feature_matrix(key)
         if fm.n:
-            scoring_ui.model_report(*scoring_ui.default_model_args(key))
+            scoring_ui.model_report(*scoring_ui.default_model_args(key), wait=True)
     except Exception:  # noqa: BLE001 - the page reports its own errors when it runs
         return
 

@@ -181,6 +181,8 @@ with properties_box:
 base = ui.matrix(key, chosen)
 fm = ui.faded_matrix(key, chosen, fade)
 report, why_no_model = ui.model_report(key, outcome, window, chosen, fade)
+if why_no_model == ui.FITTING:  # a large history: the numbers first, the model when fitted
+    ui.wait_for_model(key, outcome, window, chosen, fade)
 
 
 # The lab below is one fragment: a threshold, a point or a grade cut changes only what it
