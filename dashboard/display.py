@@ -113,6 +113,16 @@ LABELS: dict[str, str] = {
     "target_region": "Target region",
     "corporate_email": "Corporate email",
     "pricing_visits": "Pricing page visits",
+    "employees_200plus": "200+ employees",
+    "employees_1000plus": "1,000+ employees",
+    "pricing_page": "Pricing page",
+    "careers_only": "Careers page only",
+    "blog_over_hour": "Blog reading ≥ 1 hour",
+    "case_study": "Case study",
+    "product_page": "Product page",
+    "tofu_download": "Top-of-funnel download",
+    "mofu_download": "Mid-funnel download",
+    "bofu_download": "Bottom-of-funnel download",
     "current_mean": "Current average",
 }
 """Codes whose words are not just the code with spaces (plus the common ones, for one place)."""

@@ -6,6 +6,9 @@ kept with ``st.cache_resource`` per **database version** (the file's path, inode
 modification time: :data:`dashboard.state.DbKey`, which changes whenever an import swaps a
 new file in) and **settings** (outcome, window, imported properties, decay): a revisit
 reuses the finished result, and nothing refits while the file and settings are unchanged.
+A finished job is also kept on disk (:mod:`analysis.scoring.cache`, same key), so a
+restarted server shows it at once. The back-test runs first and is shown as soon as it is
+done, while the ceiling and the half-life search go on.
 The thread only calls ``analysis/`` functions with plain arguments and its own cursor.
 """
 
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from analysis import store
-from analysis.scoring import backtest, ceiling, decay
+from analysis.scoring import backtest, cache, ceiling, decay
 from analysis.scoring.evaluate import FitImpossible
 from analysis.scoring.matrix import FeatureMatrix
 from dashboard import state
@@ -49,6 +52,22 @@ class Job:
         return self.done
 
 
+def start(work: Callable[[Job], None], name: str) -> Job:
+    """A new :class:`Job` running ``work(job)`` in a daemon thread; done when it returns."""
+    job = Job()
+
+    def run() -> None:
+        try:
+            work(job)
+        finally:
+            job.seconds = time.perf_counter() - job.started
+            job.update(1.0, "done")
+            job.done = True
+
+    threading.Thread(target=run, daemon=True, name=name).start()
+    return job
+
+
 def _scaled(job: Job, lo: float, hi: float, label: str) -> Callable[[float, str], None]:
     return lambda share, text: job.update(lo + (hi - lo) * share, f"{label}: {text}")
 
@@ -61,6 +80,7 @@ def _run(  # noqa: PLR0913 - the job's inputs, passed once to the thread
     outcome: str,
     window,  # noqa: ANN001
     k: int,
+    settings: tuple,
 ) -> None:
     steps = (
         ("backtest", 0.0, 0.55, "back-test",
@@ -83,17 +103,28 @@ def _run(  # noqa: PLR0913 - the job's inputs, passed once to the thread
         job.seconds = time.perf_counter() - job.started
         job.update(1.0, "done")
         job.done = True
+    cache.put(
+        "validation", cache.file_version(key[0]), settings, (job.result, job.errors, job.seconds)
+    )
 
 
 def _half_life(fm: FeatureMatrix, key: state.DbKey, outcome: str, window, progress):  # noqa: ANN001, ANN202
-    con = store.read_cursor(state._connection(key))
-    try:
-        ages = decay.engagement_ages(con, fm.horizon_days)
-    finally:
-        con.close()
+    def build() -> decay.EngagementAges:
+        con = store.read_cursor(state._connection(key))
+        try:
+            return decay.engagement_ages(con, fm.horizon_days)
+        finally:
+            con.close()
+
+    # the same disk entry as the page's faded matrix (dashboard.scoring_ui.engagement_ages)
+    ages, _ = cache.cached("ages", cache.file_version(key[0]), (fm.horizon_days,), build)
     if not any(n in fm.offered for n in ages.names):
         raise FitImpossible("no engagement feature has data in this history, nothing to fade")
     return decay.suggest_half_life(fm, ages, outcome, window, progress=progress)
+
+
+CACHE_LAYOUT = 1
+"""Bump when what a finished job keeps (its result dict) changes shape."""
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -113,10 +144,15 @@ def validation_job(
     ``_base`` the same without decay (the half-life search applies its own); ``k`` is
     the number of months tested after each back-test origin.
     """
+    settings = (outcome, window, properties, fade, k, CACHE_LAYOUT)
+    stored = cache.peek("validation", cache.file_version(key[0]), settings)
+    if stored is not None:  # computed for this file version before (another server run)
+        result, errors, seconds = stored
+        return Job(1.0, "done", result, errors, True, seconds=seconds)
     job = Job()
     threading.Thread(
         target=_run,
-        args=(job, _fm, _base, key, outcome, window, k),
+        args=(job, _fm, _base, key, outcome, window, k, settings),
         daemon=True,
         name="scoring-validation",
     ).start()

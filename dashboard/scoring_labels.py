@@ -1,7 +1,9 @@
 """Human labels for the Scoring lab: feature names and rep names instead of stored codes.
 
-A small local display layer for this page only; the shared one (``dashboard/display.py``)
-can replace it when it exists. No ``_`` code reaches the screen through these.
+Feature names go through the shared display layer (:mod:`dashboard.display`, whose
+``LABELS`` hold the built-in features); what is left here is the lab's own: codes in
+lower-case words inside a sentence ("source is paid search"), one-hot columns, rep names.
+No ``_`` code reaches the screen through these.
 """
 
 from __future__ import annotations
@@ -10,29 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-FEATURE_LABELS: dict[str, str] = {
-    "senior_title": "Senior job title",
-    "employees_200plus": "200+ employees",
-    "employees_1000plus": "1,000+ employees",
-    "corporate_email": "Corporate email",
-    "target_region": "Target region",
-    "target_industry": "Target industry",
-    "pricing_page": "Pricing page",
-    "demo_request": "Demo request",
-    "careers_only": "Careers page only",
-    "blog_over_hour": "Blog reading ≥ 1 hour",
-    "case_study": "Case study",
-    "product_page": "Product page",
-    "tofu_download": "Top-of-funnel download",
-    "mofu_download": "Mid-funnel download",
-    "bofu_download": "Bottom-of-funnel download",
-    "webinar": "Webinar",
-    "email_click": "Email click",
-    "email_open": "Email open",
-    "form_submit": "Form submitted",
-    "chat": "Chat",
-}
-"""Short labels of the built-in features (:data:`analysis.scoring.features.FEATURES`)."""
+from dashboard import display
 
 
 def words(code: object) -> str:
@@ -43,14 +23,15 @@ def words(code: object) -> str:
 
 
 def feature_label(name: str) -> str:
-    """``pricing_page`` -> ``Pricing page``; ``source=paid_search`` -> ``Source: paid search``."""
-    if name in FEATURE_LABELS:
-        return FEATURE_LABELS[name]
+    """``pricing_page`` -> ``Pricing page``; ``source=paid_search`` -> ``Source: paid search``.
+
+    A built-in feature's words come from the shared display layer (:func:`dashboard.display.
+    label`, whose ``LABELS`` hold them); a one-hot column names its property and value.
+    """
     prop, sep, value = name.partition("=")
     if sep:
         return f"{words(prop).capitalize()}: {words(value)}"
-    text = words(name)
-    return text[:1].upper() + text[1:]
+    return display.label(name)
 
 
 def rep_names(reps: pd.DataFrame) -> dict[str, str]:

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.scoring import backtest, grades, reasons
-from analysis.scoring.configs import ScoringConfig, score
+from analysis.scoring import backtest, grades, reasons, whatif
+from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.decay import Decay
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport
@@ -72,6 +72,7 @@ def _suggest(
     ss["sl_grade_msg"] = ""
 
 
+@st.fragment  # a cut point or a band name reruns this tab only
 def grades_tab(
     fm: FeatureMatrix,
     proposed: ScoringConfig,
@@ -83,7 +84,7 @@ def grades_tab(
 ) -> None:
     """Grade bands of the proposed rule: names, draggable cut points, table, exports."""
     low, high = score_range
-    scores = score(fm, proposed)
+    scores = whatif.scores(fm, proposed)  # the what-if's own scores, not a new product
     decided_scores = scores[fm.decided]
     st.caption(
         "Grades cut the proposed rule's score into up to four bands, best first. A lead is in "
@@ -319,12 +320,14 @@ def backtest_tab(
     )
     job = jobs.validation_job(key, outcome, window, chosen, fade, k, _fm=fm, _base=base)
     if not job.done:
-        _progress(job)
-        return
-    st.caption(
-        f"Computed in the background in {job.seconds:,.1f} s; kept until the data or these "
-        "settings change."
-    )
+        _progress(job, len(job.result) + len(job.errors))
+        if "backtest" not in job.result and "backtest" not in job.errors:
+            return
+    else:
+        st.caption(
+            f"Computed in the background in {job.seconds:,.1f} s; kept until the data or these "
+            "settings change."
+        )
     if "backtest" in job.result:
         bt = job.result["backtest"]
         table = backtest.backtest_table(bt, fm, rules, "proposed rule")
@@ -347,16 +350,21 @@ def backtest_tab(
             )
     else:
         st.warning(f"No back-test: {job.errors.get('backtest', 'not computed')}")
-    _ceiling(job, report)
-    _half_life(job, fade)
+    if job.done:
+        _ceiling(job, report)
+        _half_life(job, fade)
 
 
 @st.fragment(run_every=1.0)
-def _progress(job: jobs.Job) -> None:
-    if job.done:
+def _progress(job: jobs.Job, finished: int) -> None:
+    """The job's progress, polled every second; the page reruns when a step finishes."""
+    if job.done or len(job.result) + len(job.errors) != finished:
         st.rerun()
     st.progress(job.progress, text=f"Validating in the background: {job.step} ({job.progress:.0%})")
-    st.caption("The rest of the page stays usable; this tab fills in when it is done.")
+    st.caption(
+        "The rest of the page stays usable; this tab fills in step by step: the back-test "
+        "first, then the gradient-boosted ceiling and the half-life search."
+    )
 
 
 def _backtest_display(table: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from analysis.scoring import configs as scoring
 from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport, fit_model
+from dashboard import scoring_jobs as jobs
 from dashboard import scoring_labels as labels
 from dashboard import state
 
@@ -296,35 +297,92 @@ def current_rule() -> tuple[ScoringConfig, bool]:
         return ScoringConfig({}, 1.0, name=NO_RULE_NAME), False
 
 
-@st.cache_resource(max_entries=8, show_spinner="Fitting the model…")
+BACKGROUND_FIT_LEADS = 200_000
+"""From this many leads a model the page has not fitted yet is fitted in a background thread
+(seconds at a million leads) while the numbers show; below it the fit takes under a second
+and the page waits for it."""
+
+FITTING = (
+    "it is being fitted in the background for these settings (a few seconds at this size); "
+    "this part fills in when it is done"
+)
+"""The reason :func:`model_report` gives while the fit runs in the background."""
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _model_job(
+    key: state.DbKey,
+    outcome: str,
+    within_days: int | None,
+    properties: Properties,
+    fade: decay.Decay | None,
+) -> jobs.Job:
+    """The fit of one (database version, outcome, window, properties, decay), started once.
+
+    Kept on disk too (:mod:`analysis.scoring.cache`), so a restarted server reads the model
+    instead of refitting it. The job's ``result["report"]`` is the :class:`ModelReport`, or
+    its ``errors["report"]`` the reason no model could be fitted.
+    """
+    fm = faded_matrix(key, properties, fade)
+    current, saved = current_rule()
+    rule = (tuple(sorted(current.weights.items())), current.threshold) if saved else None
+    settings = (outcome, within_days, tuple(properties), fade, rule)
+
+    def work(job: jobs.Job) -> None:
+        try:
+            job.result["report"], _ = cache.cached(
+                "model",
+                cache.file_version(key[0]),
+                settings,
+                lambda: fit_model(fm, outcome, within_days, current=current if saved else None),
+            )
+        except ValueError as exc:
+            job.errors["report"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - raised again on the page that asks
+            job.errors["report"] = exc
+
+    return jobs.start(work, "scoring-fit")
+
+
 def model_report(
     key: state.DbKey,
     outcome: str,
     within_days: int | None,
     properties: Properties = (),
     fade: decay.Decay | None = None,
+    *,
+    wait: bool = False,
 ) -> tuple[ModelReport | None, str]:
-    """(fitted report, '') or (None, why it could not be fitted) for version ``key``.
+    """(fitted report, '') or (None, why there is none) for version ``key``.
 
     The model is fitted on :func:`faded_matrix` (the built-in features plus the chosen
     lead properties, engagement faded by ``fade``). Kept per (database version: path,
     inode and modification time of the file; outcome; window; properties; decay), so
-    revisits and slider moves never refit.
+    revisits and slider moves never refit. From :data:`BACKGROUND_FIT_LEADS` leads a new
+    fit runs in the background unless ``wait``: the reason is then :data:`FITTING`.
     """
-    fm = faded_matrix(key, properties, fade)
-    current, saved = current_rule()
-    rule = (tuple(sorted(current.weights.items())), current.threshold) if saved else None
-    settings = (outcome, within_days, tuple(properties), fade, rule)
-    try:
-        report, _ = cache.cached(
-            "model",
-            cache.file_version(key[0]),
-            settings,
-            lambda: fit_model(fm, outcome, within_days, current=current if saved else None),
-        )
-    except ValueError as exc:
-        return None, str(exc)
-    return report, ""
+    job = _model_job(key, outcome, within_days, tuple(properties), fade)
+    if not job.done and (wait or feature_matrix(key).n < BACKGROUND_FIT_LEADS):
+        job.wait()
+    if not job.done:
+        return None, FITTING
+    error = job.errors.get("report")
+    if isinstance(error, Exception):
+        raise error
+    return job.result.get("report"), error or ""
+
+
+@st.fragment(run_every=1.0)
+def wait_for_model(*args: object) -> None:
+    """While :func:`model_report` of ``args`` is fitted in the background: say so, then rerun."""
+    if model_report(*args)[1] != FITTING:
+        st.rerun()
+    st.caption("⏳ The model for these settings " + FITTING + ".")
+
+
+def default_model_args(key: state.DbKey) -> tuple:
+    """:func:`model_report`'s arguments as the page first asks for them (warmed after serve)."""
+    return (key, next(iter(OUTCOME_LABELS)), within_days(WINDOWS[0]), (), decay.Decay("none", 30.0))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -413,7 +471,7 @@ def threshold_range(fm: FeatureMatrix, *configs: ScoringConfig) -> tuple[int, in
     """
     low, high = 0.0, 100.0
     for c in configs:
-        scores = scoring.score(fm, c)
+        scores = whatif.scores(fm, c)  # kept per points: the what-if reuses them
         if len(scores):
             low = min(low, float(scores.min()))
             high = max(high, float(scores.max()) + 1)

@@ -131,6 +131,7 @@ def warm(key: DbKey | None = None) -> float:
             _touch_journey(key)
             for fn, args in FIRST_CALLS:
                 state._cached_call(f"{fn.__module__}.{fn.__qualname__}", key, args, {}, fn)
+            warm_scoring(key)
         except (OSError, store.SchemaError):
             pass
     return time.perf_counter() - t0
@@ -168,6 +169,23 @@ def warm_pages(pages: tuple[str, ...] = WARM_PAGES) -> dict[str, float]:
                 continue
             seconds[page] = time.perf_counter() - t0
     return seconds
+
+
+def warm_scoring(key: DbKey) -> None:
+    """The Scoring lab's feature matrix and fitted model for its default settings.
+
+    Read from the disk cache (:mod:`analysis.scoring.cache`) when this file version was
+    seen before, else built and fitted (seconds at a million leads), so the lab's first
+    visit finds both in memory. A history the model cannot be fitted on is left to the page.
+    """
+    from dashboard import scoring_ui
+
+    try:
+        fm = scoring_ui.feature_matrix(key)
+        if fm.n:
+            scoring_ui.model_report(*scoring_ui.default_model_args(key), wait=True)
+    except Exception:  # noqa: BLE001 - the page reports its own errors when it runs
+        return
 
 
 def replay(key: DbKey) -> int:

@@ -77,23 +77,35 @@ def cached(kind: str, version: tuple, settings: tuple, build: Callable[[], T]) -
     build : callable
         Computes the result when no entry matches.
     """
-    folder = cache_dir()
-    path = folder / entry_name(kind, version, settings)
+    hit = peek(kind, version, settings)
+    if hit is not None:
+        return hit, True
+    result = build()
+    put(kind, version, settings, result)
+    return result, False
+
+
+def peek(kind: str, version: tuple, settings: tuple) -> object | None:
+    """The stored entry of (kind, version, settings), or None when there is none."""
+    path = cache_dir() / entry_name(kind, version, settings)
     try:
         with path.open("rb") as f:
-            return pickle.load(f), True  # noqa: S301 - our own files in our own cache dir
+            return pickle.load(f)  # noqa: S301 - our own files in our own cache dir
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
-    result = build()
+        return None
+
+
+def put(kind: str, version: tuple, settings: tuple, value: object) -> None:
+    """Store ``value`` as the entry of (kind, version, settings); failures are ignored."""
+    folder = cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
-            pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(f.name, path)
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(f.name, folder / entry_name(kind, version, settings))
         _trim(folder)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
-    return result, False
 
 
 def _trim(folder: Path) -> None:

@@ -173,6 +173,21 @@ class Decay:
             out = np.power(0.5, age / self.days)
         return np.where(np.isnan(age), 1.0, out)
 
+    def factor32(self, age_days: np.ndarray) -> np.ndarray:
+        """:meth:`factor` computed in float32 for a whole (leads x features) block at once.
+
+        A few times faster on a million leads. Linear decay equals :meth:`factor` cast to
+        float32 exactly; a half-life is computed as ``exp2(-age / N)`` in float32 and agrees
+        with it within 1e-6 (absolute, on a factor between 0 and 1), which the tests check.
+        """
+        if self.kind == "linear":
+            return self.factor(age_days).astype(np.float32)
+        age = np.nan_to_num(np.asarray(age_days, dtype=np.float32), nan=0.0)  # no age: 1
+        if self.kind == "none":
+            return np.ones_like(age)
+        out = age / np.float32(-self.days)
+        return np.exp2(out, out=out)
+
     def describe(self) -> str:
         """In words: 'no decay', 'linear over 60 days', 'half-life 30 days'."""
         if self.kind == "none":
@@ -193,10 +208,10 @@ def decayed(fm: FeatureMatrix, ages: EngagementAges, decay: Decay) -> FeatureMat
     if len(ages.lead_ids) != fm.n or not np.array_equal(ages.lead_ids, fm.lead_ids):
         raise ValueError("the engagement ages are not from the same leads as the matrix")
     X = fm.X.copy()
-    for j, name in enumerate(ages.names):
-        if name in fm.names:
-            c = fm.index(name)
-            X[:, c] *= decay.factor(ages.days[:, j]).astype(np.float32)
+    present = [j for j, name in enumerate(ages.names) if name in fm.names]
+    if present:
+        cols = [fm.index(ages.names[j]) for j in present]
+        X[:, cols] *= decay.factor32(ages.days[:, present])
     out = dataclasses.replace(fm, X=X, months=fm.months, month_code=fm.month_code)
     for cached in ("_owner_factors", "_region_factors"):  # same leads: reuse, not recompute
         if cached in fm.__dict__:

@@ -45,6 +45,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.scoring import tally
+from analysis.scoring.changed import (  # noqa: F401  (re-exported: the what-if's companions)
+    CHANGED_COLUMNS,
+    _changed_frame,
+    changed_sides,
+)
 from analysis.scoring.configs import (
     QUADRANTS,
     ScoringConfig,
@@ -336,6 +342,14 @@ class _Context:
     complete: np.ndarray
     months: np.ndarray
     routing: Routing
+    n_pos: int
+    totals: tuple  # (leads handed off per month, decided leads, observed leads)
+    layouts: list = field(default_factory=list)  # the tally layout, made on first use
+    scored: dict = field(default_factory=dict)  # points -> _scored(), the last few
+
+
+_SCORED_SIZE = 3
+"""Sets of points whose scores a context keeps (the current rule, the proposed, one more)."""
 
 
 _MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -388,7 +402,67 @@ def _new_context(
     complete = fm.complete_months()
     n_months = len(complete)
     months = fm.months[:n_months]
-    return _Context(decided, y, observed, n_months, complete, months, routing_of(fm, reps))
+    actual = fm.handed_off & decided
+    actual_by_month = np.bincount(fm.month_code[actual], minlength=len(fm.months))[:n_months]
+    totals = (actual_by_month, int(decided.sum()), int(observed.sum()))
+    return _Context(decided, y, observed, n_months, complete, months, routing_of(fm, reps),
+                    int(y.sum()), totals)  # fmt: skip
+
+
+_POINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _points(fm: FeatureMatrix, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fit, engagement, total) scores of ``config``'s points on ``fm``, the last few kept."""
+    points = tuple(sorted(config.weights.items()))
+    with _MEMO_LOCK:
+        hit = _POINTS.get(fm, {}).get(points)
+    if hit is None:
+        fit, engagement = split_scores(fm, config)
+        hit = (fit, engagement, fit + engagement)
+        with _MEMO_LOCK:
+            kept = _POINTS.setdefault(fm, {})
+            while len(kept) >= _SCORED_SIZE:
+                kept.pop(next(iter(kept)))
+            kept[points] = hit
+    return hit
+
+
+def scores(fm: FeatureMatrix, config: ScoringConfig) -> np.ndarray:
+    """Score of every lead under ``config``'s points (:func:`analysis.scoring.configs.score`).
+
+    Kept per (matrix, points) for the last few sets of points, so a threshold move, a grade
+    cut or a redraw does not multiply ``X`` again. Shared: do not mutate.
+    """
+    return _points(fm, config)[2]
+
+
+def _scored(fm: FeatureMatrix, config: ScoringConfig, ctx: _Context) -> tuple:
+    """(fit, engagement, total scores, tally or None) of ``config``'s points, kept per points.
+
+    A threshold move reuses them; with whole-number points the tally
+    (:mod:`analysis.scoring.tally`) answers any threshold without a pass over the leads.
+    """
+    points = tuple(sorted(config.weights.items()))
+
+    def make() -> tuple:
+        fit, engagement, total = _points(fm, config)
+        counted = None
+        if tally.fits(fm, config):
+            if not ctx.layouts:
+                ctx.layouts.append(tally.layout(fm, ctx.decided, ctx.observed, ctx.y))
+            counted = tally.tally(ctx.layouts[0], fit, engagement)
+        return fit, engagement, total, counted
+
+    with _MEMO_LOCK:
+        hit = ctx.scored.get(points)
+    if hit is None:
+        hit = make()
+        with _MEMO_LOCK:
+            while len(ctx.scored) >= _SCORED_SIZE:
+                ctx.scored.pop(next(iter(ctx.scored)))
+            ctx.scored[points] = hit
+    return hit
 
 
 def _evaluate(
@@ -398,21 +472,28 @@ def _evaluate(
     fit_threshold: float | None,
     engagement_threshold: float | None,
 ) -> ConfigResult:
-    fit, engagement = split_scores(fm, config)
-    scores = fit + engagement
+    fit, engagement, scores, counted = _scored(fm, config, ctx)
     is_mql = (scores >= config.threshold) & ctx.decided
-    mqls = int(is_mql.sum())
-    by_month = np.bincount(fm.month_code[is_mql], minlength=len(fm.months))[: ctx.n_months]
-    k = int((is_mql & ctx.y).sum())
-    n_obs = int((is_mql & ctx.observed).sum())
-    n_pos = int(ctx.y.sum())
+    ft, et = quadrant_thresholds(config, fit_threshold, engagement_threshold)
+    if counted is not None:  # whole-number scores: read the tables, no pass over the leads
+        c = tally.counts(counted, ctx.layouts[0], ctx.routing, config.threshold, (ft, et),
+                         ctx.n_months)  # fmt: skip
+        mqls, by_month, k, n_obs = c.mqls, c.by_month, c.reached, c.observed
+        quadrant_leads, quadrant_mqls, load, unrouted = (
+            c.quadrant_leads, c.quadrant_mqls, c.load, c.unrouted
+        )  # fmt: skip
+    else:
+        mqls = int(is_mql.sum())
+        by_month = np.bincount(fm.month_code[is_mql], minlength=len(fm.months))[: ctx.n_months]
+        k = int((is_mql & ctx.y).sum())
+        n_obs = int((is_mql & ctx.observed).sum())
+        quad = quadrant_codes(fit, engagement, ft, et)
+        quadrant_leads = np.bincount(quad[ctx.decided], minlength=4)
+        quadrant_mqls = np.bincount(quad[is_mql], minlength=4)
+        load, unrouted = load_matrix(fm, ctx.routing, is_mql, ctx.n_months)
+    n_pos = ctx.n_pos
     precision = _rate(k, n_obs)
     recall = _rate(k, n_pos)
-    ft, et = quadrant_thresholds(config, fit_threshold, engagement_threshold)
-    quad = quadrant_codes(fit, engagement, ft, et)
-    quadrant_leads = np.bincount(quad[ctx.decided], minlength=4)
-    quadrant_mqls = np.bincount(quad[is_mql], minlength=4)
-    load, unrouted = load_matrix(fm, ctx.routing, is_mql, ctx.n_months)
     return ConfigResult(
         config=config,
         scores=scores,
@@ -497,10 +578,7 @@ def what_if(
         lambda: _evaluate(fm, current, ctx, fit_threshold, engagement_threshold),
     )
     prop = _evaluate(fm, proposed, ctx, fit_threshold, engagement_threshold)
-    actual = fm.handed_off & ctx.decided
-    actual_by_month = np.bincount(fm.month_code[actual], minlength=len(fm.months))[: ctx.n_months]
-    n_decided = int(ctx.decided.sum())
-    n_observed = int(ctx.observed.sum())
+    actual_by_month, n_decided, n_observed = ctx.totals
     notes = [
         f"{prop.n_unobserved:,} of the proposed rule's {prop.mqls:,} MQLs (and "
         f"{cur.n_unobserved:,} of the current rule's {cur.mqls:,}) were never handed off "
@@ -529,73 +607,3 @@ def what_if(
         changed_out=int((cur.is_mql & ~prop.is_mql).sum()),
         notes=notes,
     )
-
-
-CHANGED_COLUMNS = [
-    "lead_id",
-    "decision_at",
-    "region",
-    "owner",
-    "current_score",
-    "proposed_score",
-    "direction",
-    "outcome",
-]
-
-
-def changed_sides(
-    fm: FeatureMatrix,
-    current: ScoringConfig,
-    proposed: ScoringConfig,
-    outcome: str = "sql",
-    within_days: float | None = None,
-) -> pd.DataFrame:
-    """The leads that would switch side between the current and the proposed rule.
-
-    Returns
-    -------
-    DataFrame
-        One row per decided lead that is an MQL under exactly one of the two rules, the
-        largest score changes first: ``lead_id``, ``decision_at``, ``region``, ``owner``,
-        ``current_score``, ``proposed_score`` (points), ``direction`` ('in' = becomes an
-        MQL under the proposed rule, 'out' = stops being one) and ``outcome``
-        ('reached', 'not reached', or 'unobserved' when never handed off or too recent).
-    """
-    cur = split_scores(fm, current)
-    prop = split_scores(fm, proposed)
-    cur_score, prop_score = cur[0] + cur[1], prop[0] + prop[1]
-    decided = fm.decided
-    cur_mql = (cur_score >= current.threshold) & decided
-    prop_mql = (prop_score >= proposed.threshold) & decided
-    return _changed_frame(fm, cur_score, prop_score, cur_mql, prop_mql, outcome, within_days)
-
-
-def _changed_frame(
-    fm: FeatureMatrix,
-    cur_score: np.ndarray,
-    prop_score: np.ndarray,
-    cur_mql: np.ndarray,
-    prop_mql: np.ndarray,
-    outcome: str,
-    within_days: float | None,
-) -> pd.DataFrame:
-    rows = np.flatnonzero(cur_mql != prop_mql)
-    observed = fm.observed(within_days)[rows]
-    reached = fm.outcome(outcome, within_days)[rows]
-    label = np.where(~observed, "unobserved", np.where(reached, "reached", "not reached"))
-    out = pd.DataFrame(
-        {
-            "lead_id": fm.lead_ids[rows],
-            "decision_at": fm.decision_at[rows],
-            "region": fm.region[rows],
-            "owner": fm.owner[rows],
-            "current_score": cur_score[rows],
-            "proposed_score": prop_score[rows],
-            "direction": np.where(prop_mql[rows], "in", "out"),
-            "outcome": label,
-        },
-        columns=CHANGED_COLUMNS,
-    )
-    change = np.abs(out["proposed_score"] - out["current_score"]).to_numpy()
-    order = np.lexsort((out["lead_id"].to_numpy(dtype=str), -change))
-    return out.iloc[order].reset_index(drop=True)

@@ -16,9 +16,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from tests.bench.sections import Context
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 REPEAT = 20
 """What-if recomputations per measurement (the median is printed)."""
@@ -38,6 +43,19 @@ METRIC_JS = """
 }
 """
 """Text of the proposed rule's "MQLs per month" metric on the Scoring lab page."""
+
+GRADE_JS = """
+() => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+        if (m.innerText.startsWith('A:')) {
+            const v = m.querySelector('[data-testid="stMetricValue"]');
+            return v ? v.innerText : null;
+        }
+    }
+    return null;
+}
+"""
+"""Text of the Grades tab's "A" card (its lead count)."""
 
 
 def _median_ms(fn: Callable[[int], object], repeat: int = REPEAT) -> float:
@@ -192,72 +210,95 @@ def _server_rss_mib(proc: subprocess.Popen) -> float:
     return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
 
 
-def browser(ctx: Context) -> None:
-    """The page in headless chromium: first load, and slider key press -> number on screen."""
-    import tempfile
+@contextmanager
+def _opened(ctx: Context, env: dict) -> Iterator[tuple[subprocess.Popen, Page, float]]:
+    """Serve ``ctx.db`` (a fresh server), open /scoring in headless chromium and wait for it.
 
+    Yields (server process, page, seconds from navigation to the page fully rendered).
+    """
     from playwright.sync_api import sync_playwright
 
     from tests.browser import wait_for_app
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
+    t_serve = time.perf_counter()
+    proc, url = _serve(ctx, env)
+    print(f"  server ready (warm-up included) in {time.perf_counter() - t_serve:6.2f} s")
+    try:
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            t0 = time.perf_counter()
+            page.goto(url + "/scoring")
+            wait_for_app(page, timeout_ms=300_000)
+            yield proc, page, time.perf_counter() - t0
+            chromium.close()
+    finally:
+        _stop(proc)
+
+
+def _presses(page: Page, slider: Locator, read_js: str, presses: int = PRESSES) -> tuple:
+    """Median seconds from a key press on ``slider`` to ``read_js``'s text changing, and to
+    the page fully re-rendered (alternately ArrowRight and ArrowLeft)."""
+    from tests.browser import wait_for_app
+
+    slider.focus()
+    shown, rendered = [], []
+    for i in range(presses):
+        before = page.evaluate(read_js)
+        t0 = time.perf_counter()
+        slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        page.wait_for_function(
+            f"(before) => ({read_js})() !== before", arg=before, polling="raf", timeout=60_000
+        )
+        shown.append(time.perf_counter() - t0)
+        wait_for_app(page, timeout_ms=60_000)
+        rendered.append(time.perf_counter() - t0)
+    return statistics.median(shown), statistics.median(rendered)
+
+
+def _print_presses(what: str, times: tuple) -> None:
+    print(
+        f"{what}: median {times[0] * 1000:6.0f} ms to the number, {times[1] * 1000:6.0f} ms "
+        f"to the page fully re-rendered ({PRESSES} presses)"
+    )
+
+
+def browser(ctx: Context) -> None:
+    """The page in headless chromium: first load cold, warm, after a restart; slider moves."""
+    import tempfile
+
+    from tests.browser import wait_for_app
+
     env = {**os.environ, "HANDOFF_CACHE_DIR": tempfile.mkdtemp(prefix="bench-scoring-cache-")}
-    proc, url = _serve(ctx, env)
-    try:
-        with sync_playwright() as pw:
-            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-            t0 = time.perf_counter()
-            page.goto(url + "/scoring")
-            wait_for_app(page, timeout_ms=300_000)
-            print(
-                f"page /scoring first load, cold: {time.perf_counter() - t0:6.2f} s (features + "
-                f"fit, to fully rendered); server RSS {_server_rss_mib(proc):,.0f} MiB"
-            )
-            t0 = time.perf_counter()
-            page.reload()
-            wait_for_app(page, timeout_ms=300_000)
-            print(f"page /scoring reload, warm:     {time.perf_counter() - t0:6.2f} s")
-            thumb = page.get_by_test_id("stSlider").get_by_role("slider")
-            thumb.focus()
-            shown, rendered = [], []
-            for i in range(PRESSES):
-                before = page.evaluate(METRIC_JS)
-                t0 = time.perf_counter()
-                thumb.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-                page.wait_for_function(
-                    f"(before) => ({METRIC_JS})() !== before",
-                    arg=before,
-                    polling="raf",
-                    timeout=60_000,
-                )
-                shown.append(time.perf_counter() - t0)
-                wait_for_app(page, timeout_ms=60_000)
-                rendered.append(time.perf_counter() - t0)
-            print(
-                f"slider key press -> proposed MQLs/month updated: median "
-                f"{statistics.median(shown) * 1000:6.0f} ms; -> page fully re-rendered: median "
-                f"{statistics.median(rendered) * 1000:6.0f} ms ({PRESSES} presses)"
-            )
-            chromium.close()
-    finally:
-        _stop(proc)
+    with _opened(ctx, env) as (proc, page, seconds):
+        print(
+            f"page /scoring first load, cold (empty disk cache; serve warmed it): {seconds:6.2f} s"
+            f"; server RSS {_server_rss_mib(proc):,.0f} MiB"
+        )
+        t0 = time.perf_counter()
+        page.reload()
+        wait_for_app(page, timeout_ms=300_000)
+        print(f"page /scoring reload, warm: {time.perf_counter() - t0:6.2f} s")
+        thumb = page.get_by_test_id("stSlider").filter(has_text="MQL threshold")
+        _print_presses("threshold key press -> proposed MQLs/month", _presses(
+            page, thumb.get_by_role("slider"), METRIC_JS))  # fmt: skip
+        page.get_by_role("tab", name="Grades").click()
+        wait_for_app(page, timeout_ms=300_000)
+        cut = page.get_by_test_id("stSlider").filter(has_text="A from").get_by_role("slider")
+        _print_presses("grade cut key press -> A card", _presses(page, cut, GRADE_JS))
+        page.get_by_role("tab", name="Back-test over time").click()
+        t0 = time.perf_counter()
+        page.get_by_text("Rolling-origin back-test").first.wait_for(timeout=300_000)
+        print(
+            f"back-test tab -> back-test shown (background job): {time.perf_counter() - t0:6.2f} s"
+        )
+        page.get_by_text("Which decay fits best").first.wait_for(timeout=300_000)
+        print(f"  -> ceiling and half-life search shown too: {time.perf_counter() - t0:6.2f} s")
+        print(f"server RSS after the tabs: {_server_rss_mib(proc):,.0f} MiB")
     # A restarted server: the matrix and the model come from the disk cache.
-    proc, url = _serve(ctx, env)
-    try:
-        with sync_playwright() as pw:
-            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-            t0 = time.perf_counter()
-            page.goto(url + "/scoring")
-            wait_for_app(page, timeout_ms=300_000)
-            print(
-                f"page /scoring first load after a restart (disk cache): "
-                f"{time.perf_counter() - t0:6.2f} s"
-            )
-            chromium.close()
-    finally:
-        _stop(proc)
+    with _opened(ctx, env) as (_, _page, seconds):
+        print(f"page /scoring first load after a restart (disk cache): {seconds:6.2f} s")
 
 
 def run(ctx: Context) -> None:

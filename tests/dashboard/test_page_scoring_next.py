@@ -167,3 +167,28 @@ def test_fewer_bands(app_at, n_bands: int) -> None:
     assert not at.exception
     shown = next(d.value for d in at.dataframe if "grade" in d.value.columns)
     assert len(shown) == n_bands
+
+
+def test_a_large_history_fits_a_new_model_in_the_background(app_at, monkeypatch) -> None:
+    """From BACKGROUND_FIT_LEADS leads (lowered to 0 here) a new outcome shows the numbers at
+    once, says the model is being fitted and disables its suggestion; once the fit is done a
+    rerun shows the model (the suggestion button is enabled, the note is gone)."""
+    from dashboard import scoring_ui
+
+    at = app_at(PAGE)
+    monkeypatch.setattr(scoring_ui, "BACKGROUND_FIT_LEADS", 0)
+    at.selectbox(key="sl_outcome").set_value("opportunity").run()
+    assert not at.exception
+    assert "MQLs per month" in " ".join(metrics(at))  # the numbers do not wait for the fit
+
+    def fitting() -> bool:
+        return any("being fitted in the background" in c.value for c in at.caption)
+
+    assert fitting() and at.button(key="sl_suggest").disabled
+    for _ in range(600):  # at most ~2 minutes on a busy machine
+        time.sleep(0.2)
+        at.run()
+        if not fitting():
+            break
+    assert not fitting() and not at.button(key="sl_suggest").disabled
+    assert not at.exception

@@ -1,0 +1,196 @@
+"""Whole-number points: the what-if at every threshold from one ``np.bincount``.
+
+Query intuition
+---------------
+When every point of a rule is a whole number and every feature it gives points to holds
+whole numbers (the built-in 0/1 features), each lead's fit and engagement scores are whole
+numbers. One ``np.bincount`` over the leads, keyed by
+
+    (score, decision month, routing slot, status)
+
+then holds everything :func:`analysis.scoring.whatif.what_if` counts at *any* threshold:
+the *routing slot* is the lead's owner (one slot per owner) or, without an owner, its region
+(one slot per region, one for "region unknown"); the *status* is 0 = outcome unobserved,
+1 = observed and not reached, 2 = reached, 3 = not decided yet (counted nowhere). A reverse
+cumulative sum over the score axis turns it into "leads scoring at least ``t``" per month,
+slot and status, so a threshold change reads one slice of that table:
+
+- would-be MQLs = the slice summed; per month = summed over slots and statuses;
+- precision's numerator (reached) and denominator (observed) = statuses 2 and 1 + 2;
+- rep load = the owner slots routed to their rep, plus the region slots spread over the
+  reps covering the region (:mod:`analysis.scoring.routing`, the same arithmetic).
+
+The quadrants use a second, small table keyed by (fit score, engagement score) of the
+decided leads: a quadrant and "score >= threshold" are both fixed per cell.
+
+A points change costs the product ``X @ W`` and the two counts; a threshold change costs
+no pass over the leads. The numbers are the float path's exactly (integers counted the
+same way; the load is formed by the same additions and the same matrix product), which
+the tests check on the demo. Rules with fractional points, faded engagement or numeric
+lead properties use the float path (:func:`fits` says which).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.scoring.configs import ScoringConfig
+from analysis.scoring.matrix import FeatureMatrix
+from analysis.scoring.routing import Routing
+
+MAX_CELLS = 8_000_000
+"""Largest (score x month x slot x status) table kept; a wider score range uses the float path."""
+
+STATUSES = 4
+"""0 unobserved, 1 observed not reached, 2 reached, 3 not decided."""
+
+_WHOLE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def whole_columns(fm: FeatureMatrix) -> np.ndarray:
+    """Whether each column of ``fm.X`` holds only whole numbers (bool per column, cached)."""
+    hit = _WHOLE.get(fm)
+    if hit is None:
+        hit = np.array(
+            [bool(np.all(np.floor(fm.X[:, j]) == fm.X[:, j])) for j in range(fm.X.shape[1])],
+            dtype=bool,
+        )
+        _WHOLE[fm] = hit
+    return hit
+
+
+def fits(fm: FeatureMatrix, config: ScoringConfig) -> bool:
+    """True when ``config``'s scores on ``fm`` are whole numbers (points and columns)."""
+    used = [fm.index(n) for n, w in config.weights.items() if w != 0]
+    if any(not float(w).is_integer() for w in config.weights.values()):
+        return False
+    whole = whole_columns(fm)
+    return all(whole[j] for j in used)
+
+
+@dataclass(eq=False)
+class Layout:
+    """Per lead, its (month, slot, status) cell; per matrix, outcome and window."""
+
+    cell: np.ndarray  # (n,) int32: (month * slots + slot) * STATUSES + status
+    decided: np.ndarray  # (n,) int32, 1 when decided
+    months: int
+    slots: int
+    owners: int  # slots [0, owners) are owners, then regions, then "region unknown"
+
+
+def layout(fm: FeatureMatrix, decided: np.ndarray, observed: np.ndarray, y: np.ndarray) -> Layout:
+    """The cell of every lead (``observed`` and ``y`` already restricted to decided leads)."""
+    owners = len(fm.owner_labels)
+    regions = len(fm.region_labels) + 1
+    owner, region = fm.owner_code, fm.region_code
+    slot = np.where(owner >= 0, owner, owners + np.where(region < 0, regions - 1, region))
+    status = np.where(~decided, 3, np.where(y, 2, np.where(observed, 1, 0)))
+    slots = owners + regions
+    cell = ((fm.month_code.astype(np.int64) * slots + slot) * STATUSES + status).astype(np.int32)
+    return Layout(cell, decided.astype(np.int32), len(fm.months), slots, owners)
+
+
+@dataclass(eq=False)
+class Tally:
+    """Leads scoring at least each whole score, per (month, slot, status).
+
+    ``at_least[j]`` counts leads with score ``>= high - j + 1`` (row 0 is all zeros, the
+    last row holds every lead); ``quad`` counts decided leads per (fit score - ``fit_low``,
+    engagement score - ``eng_low``).
+    """
+
+    high: int
+    at_least: np.ndarray  # (S + 1, months, slots, STATUSES) int32
+    fit_low: int
+    eng_low: int
+    quad: np.ndarray  # (F, E) int64
+
+    def row(self, threshold: float) -> np.ndarray:
+        """(months, slots, STATUSES) counts of the leads scoring ``>= threshold``."""
+        j = min(max(self.high - math.ceil(threshold) + 1, 0), len(self.at_least) - 1)
+        return self.at_least[j]
+
+
+def tally(lay: Layout, fit: np.ndarray, engagement: np.ndarray) -> Tally | None:
+    """The tables of one set of whole-number scores (None when they would be too large)."""
+    f = fit.astype(np.int32)
+    e = engagement.astype(np.int32)
+    f_low, f_high, e_low, e_high = int(f.min()), int(f.max()), int(e.min()), int(e.max())
+    high, n_scores = f_high + e_high, f_high + e_high - f_low - e_low + 1
+    size = lay.months * lay.slots * STATUSES
+    width = e_high - e_low + 1
+    if max(n_scores + 1, 2) * size > MAX_CELLS or (f_high - f_low + 1) * width * 2 > MAX_CELLS:
+        return None
+    # Rows from the highest score down, so a running sum is "score >= t".
+    key = np.add(f, e)  # in place from here: no new array per step
+    np.subtract(high, key, out=key)
+    key *= size
+    key += lay.cell
+    counts = np.bincount(key, minlength=n_scores * size)
+    at_least = np.zeros((n_scores + 1, lay.months, lay.slots, STATUSES), dtype=np.int32)
+    np.cumsum(counts.reshape(n_scores, -1), axis=0, out=at_least[1:].reshape(n_scores, -1))
+    cell = np.subtract(f, f_low, out=key)
+    cell *= width
+    cell += e
+    cell -= e_low
+    cell *= 2
+    cell += lay.decided
+    quad = np.bincount(cell, minlength=(f_high - f_low + 1) * width * 2)[1::2]
+    return Tally(high, at_least, f_low, e_low, quad.reshape(f_high - f_low + 1, width))
+
+
+@dataclass(eq=False)
+class Counts:
+    """What the what-if needs of one threshold, read from a :class:`Tally`."""
+
+    mqls: int
+    by_month: np.ndarray  # (months,) int64
+    reached: int
+    observed: int
+    quadrant_leads: np.ndarray  # (4,) int64
+    quadrant_mqls: np.ndarray  # (4,) int64
+    load: np.ndarray  # (n_months, reps) float
+    unrouted: np.ndarray  # (n_months,) int64
+
+
+def counts(
+    t: Tally,
+    lay: Layout,
+    routing: Routing,
+    threshold: float,
+    quadrant: tuple[float, float],
+    n_months: int,
+) -> Counts:
+    """The what-if numbers at ``threshold`` (quadrant thresholds ``quadrant`` = (fit, eng))."""
+    row = t.row(threshold)[..., :3]  # status 3 = not decided: never an MQL
+    by_month = row.sum(axis=(1, 2))
+    per_slot = row.sum(axis=2)[:n_months]  # (n_months, slots)
+    n_reps = len(routing.rep_ids)
+    load = np.zeros((n_months, n_reps))
+    if n_reps and lay.owners:
+        np.add.at(load, (slice(None), routing.owner_to_rep), per_slot[:, : lay.owners])
+    by_region = per_slot[:, lay.owners :]
+    if n_reps:
+        load += by_region @ routing.share
+    unrouted = by_region[:, ~routing.routable].sum(axis=1)
+    fit_v = t.fit_low + np.arange(t.quad.shape[0])
+    eng_v = t.eng_low + np.arange(t.quad.shape[1])
+    code = (fit_v[:, None] < quadrant[0]).astype(np.int64) + 2 * (eng_v[None, :] < quadrant[1])
+    mql = (fit_v[:, None] + eng_v[None, :]) >= threshold
+    return Counts(
+        mqls=int(by_month.sum()),
+        by_month=by_month[:n_months].astype(np.int64),
+        reached=int(row[..., 2].sum()),
+        observed=int(row[..., 1:].sum()),
+        quadrant_leads=np.bincount(code.ravel(), weights=t.quad.ravel(), minlength=4).astype(
+            np.int64
+        ),
+        quadrant_mqls=np.bincount(code[mql], weights=t.quad[mql], minlength=4).astype(np.int64),
+        load=load,
+        unrouted=unrouted.astype(np.int64),
+    )
