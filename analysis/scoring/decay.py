@@ -38,6 +38,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.scoring import tally
 from analysis.scoring.configs import ScoringConfig, score
 from analysis.scoring.evaluate import FitImpossible, evaluate
 from analysis.scoring.features import DECISION_SQL
@@ -212,10 +213,12 @@ def decayed(fm: FeatureMatrix, ages: EngagementAges, decay: Decay) -> FeatureMat
     if present:
         cols = [fm.index(ages.names[j]) for j in present]
         X[:, cols] *= decay.factor32(ages.days[:, present])
+    out_cols = cols if present else []
     out = dataclasses.replace(fm, X=X, months=fm.months, month_code=fm.month_code)
     for cached in ("_owner_factors", "_region_factors"):  # same leads: reuse, not recompute
         if cached in fm.__dict__:
             out.__dict__[cached] = fm.__dict__[cached]
+    tally.mark_not_whole(out, out_cols)  # faded points are fractions: the float path
     return out
 
 
