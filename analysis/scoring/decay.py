@@ -38,6 +38,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.scoring import tally
 from analysis.scoring.configs import ScoringConfig, score
 from analysis.scoring.evaluate import FitImpossible, evaluate
 from analysis.scoring.features import DECISION_SQL
@@ -182,11 +183,13 @@ class Decay:
         """
         if self.kind == "linear":
             return self.factor(age_days).astype(np.float32)
-        age = np.nan_to_num(np.asarray(age_days, dtype=np.float32), nan=0.0)  # no age: 1
+        age = np.asarray(age_days, dtype=np.float32)
         if self.kind == "none":
             return np.ones_like(age)
         out = age / np.float32(-self.days)
-        return np.exp2(out, out=out)
+        np.exp2(out, out=out)
+        np.copyto(out, np.float32(1.0), where=np.isnan(out))  # no age: nothing to fade
+        return out
 
     def describe(self) -> str:
         """In words: 'no decay', 'linear over 60 days', 'half-life 30 days'."""
@@ -211,11 +214,19 @@ def decayed(fm: FeatureMatrix, ages: EngagementAges, decay: Decay) -> FeatureMat
     present = [j for j, name in enumerate(ages.names) if name in fm.names]
     if present:
         cols = [fm.index(ages.names[j]) for j in present]
-        X[:, cols] *= decay.factor32(ages.days[:, present])
+        days = ages.days if len(present) == len(ages.names) else ages.days[:, present]
+        factor = decay.factor32(days)
+        if cols == list(range(cols[0], cols[0] + len(cols))):  # one block: a view, in place
+            X[:, cols[0] : cols[0] + len(cols)] *= factor
+        else:
+            for k, c in enumerate(cols):
+                X[:, c] *= factor[:, k]
+    out_cols = cols if present else []
     out = dataclasses.replace(fm, X=X, months=fm.months, month_code=fm.month_code)
     for cached in ("_owner_factors", "_region_factors"):  # same leads: reuse, not recompute
         if cached in fm.__dict__:
             out.__dict__[cached] = fm.__dict__[cached]
+    tally.mark_not_whole(out, out_cols)  # faded points are fractions: the float path
     return out
 
 

@@ -51,25 +51,29 @@ STATUSES = 4
 _WHOLE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def whole_columns(fm: FeatureMatrix) -> np.ndarray:
-    """Whether each column of ``fm.X`` holds only whole numbers (bool per column, cached)."""
-    hit = _WHOLE.get(fm)
-    if hit is None:
-        hit = np.array(
-            [bool(np.all(np.floor(fm.X[:, j]) == fm.X[:, j])) for j in range(fm.X.shape[1])],
-            dtype=bool,
-        )
-        _WHOLE[fm] = hit
-    return hit
+def _whole(fm: FeatureMatrix, j: int) -> bool:
+    """Whether column ``j`` of ``fm.X`` holds only whole numbers (checked once per column)."""
+    known = _WHOLE.setdefault(fm, {})
+    if j not in known:
+        column = fm.X[:, j]
+        known[j] = bool(np.all(np.floor(column) == column))
+    return known[j]
+
+
+def mark_not_whole(fm: FeatureMatrix, columns: list[int]) -> None:
+    """Record that ``columns`` of ``fm`` are not whole (a faded copy), sparing the check."""
+    known = _WHOLE.setdefault(fm, {})
+    for j in columns:
+        known[j] = False
 
 
 def fits(fm: FeatureMatrix, config: ScoringConfig) -> bool:
     """True when ``config``'s scores on ``fm`` are whole numbers (points and columns)."""
-    used = [fm.index(n) for n, w in config.weights.items() if w != 0]
     if any(not float(w).is_integer() for w in config.weights.values()):
         return False
-    whole = whole_columns(fm)
-    return all(whole[j] for j in used)
+    used = sorted((fm.index(n) for n, w in config.weights.items() if w != 0), key=
+                  lambda j: (_WHOLE.get(fm, {}).get(j, True), j))  # fmt: skip
+    return all(_whole(fm, j) for j in used)  # stops at the first known non-whole column
 
 
 @dataclass(eq=False)

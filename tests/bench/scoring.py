@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.bench.sections import Context
@@ -173,13 +174,13 @@ def newer(ctx: Context, fm, current, report, reps) -> None:  # noqa: ANN001
     print(f"half-life search (8 fits):        {time.perf_counter() - t0:7.2f} s")
 
 
-def _serve(ctx: Context, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+def _serve(db: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     from tests.conftest import free_port
 
     port = free_port()
     # A session of its own, so that the streamlit child of `serve` is stopped with it.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "handoff", "serve", "--db", str(ctx.db), "--port", str(port)],
+        [sys.executable, "-m", "handoff", "serve", "--db", str(db), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -211,8 +212,10 @@ def _server_rss_mib(proc: subprocess.Popen) -> float:
 
 
 @contextmanager
-def _opened(ctx: Context, env: dict) -> Iterator[tuple[subprocess.Popen, Page, float]]:
-    """Serve ``ctx.db`` (a fresh server), open /scoring in headless chromium and wait for it.
+def _opened(
+    ctx: Context, env: dict, path: Path | None = None
+) -> Iterator[tuple[subprocess.Popen, Page, float]]:
+    """Serve ``path`` (default ``ctx.db``; a fresh server), open /scoring in chromium, wait.
 
     Yields (server process, page, seconds from navigation to the page fully rendered).
     """
@@ -222,7 +225,7 @@ def _opened(ctx: Context, env: dict) -> Iterator[tuple[subprocess.Popen, Page, f
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
     t_serve = time.perf_counter()
-    proc, url = _serve(ctx, env)
+    proc, url = _serve(path or ctx.db, env)
     print(f"  server ready (warm-up included) in {time.perf_counter() - t_serve:6.2f} s")
     try:
         with sync_playwright() as pw:
@@ -308,3 +311,39 @@ def run(ctx: Context) -> None:
         return
     engine(ctx)
     browser(ctx)
+
+
+def screens(db: str, out: str = "docs/screens") -> None:
+    """PNG screenshots of the Grades and the Back-test tabs on ``db`` (for the closing note).
+
+    ``python -m tests.bench.scoring DB``: serves ``db``, opens the lab in headless chromium
+    and saves ``scoring-grades-<size>.png`` and ``scoring-backtest-<size>.png`` in ``out``.
+    """
+    from analysis import store
+    from tests.browser import wait_for_app
+
+    con = store.connect_read_only(db)
+    try:
+        n = con.execute("SELECT count(*) FROM leads").fetchone()[0]
+    finally:
+        con.close()
+    size = f"{n // 1_000_000}m" if n >= 1_000_000 else f"{n // 1000}k"
+    ctx = Context(leads=n, workdir=Path(db).parent, run_child=lambda a: (0.0, 0.0))
+    Path(out).mkdir(parents=True, exist_ok=True)
+    with _opened(ctx, {**os.environ}, path=Path(db)) as (_, page, _seconds):
+        page.set_viewport_size({"width": 1400, "height": 2400})
+        for tab, ready, name in (
+            ("Grades", "Download grades (CSV)", "grades"),
+            ("Back-test over time", "Which decay fits best", "backtest"),
+        ):
+            page.get_by_role("tab", name=tab).click()
+            page.get_by_text(ready).first.wait_for(timeout=600_000)
+            wait_for_app(page, timeout_ms=300_000)
+            print(f"{tab}: proposed {page.evaluate(METRIC_JS)} MQLs per month")
+            target = Path(out) / f"scoring-{name}-{size}.png"
+            page.get_by_test_id("stTabs").first.screenshot(path=str(target))
+            print(f"saved {target}")
+
+
+if __name__ == "__main__":
+    screens(*sys.argv[1:])
