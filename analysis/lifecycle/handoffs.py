@@ -181,7 +181,8 @@ def _direct_head(where: str, dims_sql: str) -> str:
         WINDOW w AS (PARTITION BY lead_id ORDER BY changed_at)
     ),
     h AS MATERIALIZED (
-        SELECT h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at, {_lead_columns(dims_sql)}
+        SELECT h0.lead_id, h0.handoff_no, h0.handoff_at, h0.next_handoff_at,
+            {_lead_columns(dims_sql)}
         FROM h0
         JOIN leads l ON l.lead_id = h0.lead_id
         LEFT JOIN reps r ON r.rep_id = l.owner_rep_id
