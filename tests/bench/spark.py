@@ -106,5 +106,5 @@ def run(ctx: Context) -> None:
     for n, tps, d_cold, d_warm, d_load, views, s_cold, s_warm, s_load in rows:
         print(
             f"| {n:,} | {tps:,} | {d_cold:.2f} | {d_warm:.2f} | {d_load:.1f} | {views:.1f} "
-            f"| {s_cold:.1f} | {s_warm:.1f} | {s_load:.1f} | {s_warm / d_warm:.0f}x |"
+            f"| {s_cold:.1f} | {s_warm:.1f} | {s_load:.1f} | {s_warm / d_warm:.1f}x |"
         )
