@@ -22,7 +22,7 @@ IN (...))`` per stage:
 Funnel steps are thus ordered per lead, and all metrics are grouped aggregates over
 ``entries`` done inside DuckDB, returning a few rows:
 
-- period volumes: entries per stage per period (UNPIVOT, then GROUP BY period, stage);
+- period volumes: entries per stage per period (one GROUP BY period per stage);
 - cohort conversion S->T: leads that entered S in a period, and the share of them that
   reached T (within W days of entering S, when a window is given). A conversion window is
   measured from the cohort's own entry into S. The window is inclusive: a lead that

@@ -81,7 +81,7 @@ def test_upload_preview_check_import(data_app, page) -> None:
     expect(page).to_have_url(re.compile(r"tab=import"))
     wait_for_app(page)
     page.get_by_role("radio", name="Refused rows").click()
-    expect(page.get_by_text("Values left empty")).to_be_visible()
+    expect(page.get_by_text("Values left empty", exact=True)).to_be_visible()
     wait_for_app(page)
     assert_no_exception(page)
     page.get_by_role("radio", name="Data quality").click()
