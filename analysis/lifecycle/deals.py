@@ -138,9 +138,54 @@ SELECT date_trunc('month', outcome_at)::DATE AS month,
     coalesce(sum(won_amount) FILTER (WHERE outcome = 'won'), 0)::DOUBLE AS won_revenue,
     count(won_amount) FILTER (WHERE outcome = 'won') AS won_with_amount
 FROM deals
-WHERE outcome IN ('won', 'lost') AND outcome_at >= $start AND outcome_at < $end
+WHERE outcome IN ('won', 'lost') AND outcome_at IS NOT NULL
+  AND ($start IS NULL OR outcome_at >= $start) AND ($end IS NULL OR outcome_at < $end)
 GROUP BY ALL
 """
+
+
+def monthly_deal_counts(
+    con: duckdb.DuckDBPyConnection,
+    first: date | None,
+    last: date | None,
+    as_of: datetime,
+) -> pd.DataFrame:
+    """Won and lost deals per month of their outcome, ``first`` to ``last`` (None: open).
+
+    Only months with a closed deal have a row: ``month`` (datetime64), ``won``, ``lost``,
+    ``won_revenue``, ``won_with_amount``; :func:`monthly_frame` fills and derives the rest.
+    """
+    cte, params = deals_cte(flt.Filters())
+    params.update(
+        start=month_start(first) if first else None,
+        end=next_month(month_start(last)) if last else None,
+        as_of=as_of,
+    )
+    df = flt.query_df(con, MONTHLY_SQL.format(cte=cte), params)
+    df["month"] = pd.to_datetime(df["month"])
+    return df
+
+
+def monthly_frame(counts: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
+    """The :func:`closed_deals` frame of ``first`` to ``last`` from count rows.
+
+    ``counts`` is :func:`monthly_deal_counts` output; months without a row get zeros.
+    """
+    months = pd.date_range(
+        pd.Timestamp(month_start(first)), pd.Timestamp(month_start(last)), freq="MS"
+    )
+    cols = ["won", "lost", "won_revenue", "won_with_amount"]
+    out = counts.set_index("month")[cols].reindex(months, fill_value=0)
+    out.index.name = "month"
+    out = out.reset_index().astype({"won": "int64", "lost": "int64", "won_with_amount": "int64"})
+    out["won_revenue"] = out["won_revenue"].astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["avg_won_amount"] = np.where(
+            out["won_with_amount"] > 0, out["won_revenue"] / out["won_with_amount"], np.nan
+        )
+    out["closed"] = out["won"] + out["lost"]
+    out = stats.add_rate_columns(out, k="won", n="closed", prefix="win_")
+    return out.drop(columns="closed")
 
 
 def closed_deals(
@@ -164,22 +209,5 @@ def closed_deals(
         (won_revenue / won_with_amount, NaN when 0), ``win_rate`` (won / (won + lost))
         with ``win_low``/``win_high`` (95% Wilson).
     """
-    first, last = month_start(first), month_start(last)
     as_of = as_of or flt.data_as_of(con) or datetime.max.replace(microsecond=0)
-    months = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="MS")
-    cte, params = deals_cte(flt.Filters())
-    params.update(start=first, end=next_month(last), as_of=as_of)
-    df = flt.query_df(con, MONTHLY_SQL.format(cte=cte), params)
-    df["month"] = pd.to_datetime(df["month"])
-    cols = ["won", "lost", "won_revenue", "won_with_amount"]
-    out = df.set_index("month")[cols].reindex(months, fill_value=0)
-    out.index.name = "month"
-    out = out.reset_index().astype({"won": "int64", "lost": "int64", "won_with_amount": "int64"})
-    out["won_revenue"] = out["won_revenue"].astype("float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["avg_won_amount"] = np.where(
-            out["won_with_amount"] > 0, out["won_revenue"] / out["won_with_amount"], np.nan
-        )
-    out["closed"] = out["won"] + out["lost"]
-    out = stats.add_rate_columns(out, k="won", n="closed", prefix="win_")
-    return out.drop(columns="closed")
+    return monthly_frame(monthly_deal_counts(con, first, last, as_of), first, last)
