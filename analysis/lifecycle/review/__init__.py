@@ -78,6 +78,13 @@ from analysis.lifecycle.review.common import (
     month_label,
     parse_month,
 )
+from analysis.lifecycle.review.monthly import (
+    MonthFigures,
+    month_deals,
+    month_figures,
+    month_headline,
+    month_volumes,
+)
 from analysis.lifecycle.review.outcomes import (
     FUNNEL_BASIS,
     FUNNEL_COLUMNS,
@@ -122,7 +129,9 @@ __all__ = [
     "Goal",
     "HealthCheck",
     "Plan",
+    "MonthFigures",
     "Review",
+    "ReviewHead",
     "ReviewSettings",
     "TargetsWrite",
     "add_months",
@@ -132,6 +141,7 @@ __all__ = [
     "check_sla",
     "check_too_few",
     "check_too_many",
+    "checks_of",
     "closed_deals",
     "default_month",
     "elapsed_share",
@@ -140,14 +150,19 @@ __all__ = [
     "health_checks",
     "load_targets",
     "month_end",
+    "month_deals",
+    "month_figures",
     "month_filters",
+    "month_headline",
     "month_label",
+    "month_volumes",
     "parse_month",
     "pct",
     "pending_target_changes",
     "pipeline_status",
     "plan",
     "planner_window",
+    "review_head",
     "reason_changes",
     "reverse_funnel",
     "set_targets",
@@ -229,6 +244,88 @@ class Review:
         return [c for c in self.checks if c.fired]
 
 
+@dataclass(frozen=True)
+class ReviewHead:
+    """The review's headline for one month: what the page shows first.
+
+    Attributes are those of :class:`Review` with the same names (``month``, ``first``,
+    ``last``, ``as_of``, ``complete``, ``elapsed``, ``headline``, ``goals``, ``deals``,
+    ``funnel``, ``availability``, ``basis``), plus ``targets``
+    (:func:`load_targets` of the month).
+    """
+
+    month: date
+    first: date
+    last: date
+    as_of: datetime
+    complete: bool
+    elapsed: float
+    headline: dict
+    goals: pd.DataFrame
+    deals: pd.DataFrame
+    funnel: pd.DataFrame
+    availability: measurable.Measurability
+    targets: pd.DataFrame
+    basis: str = "entered"
+
+    @property
+    def label(self) -> str:
+        """``October 2026``."""
+        return month_label(self.month)
+
+
+def review_head(
+    figs: MonthFigures, month: date | str, targets: pd.DataFrame, basis: str = "entered"
+) -> ReviewHead:
+    """The month's headline from every month's figures (:func:`month_figures`): no query.
+
+    ``targets`` is :func:`load_targets` covering the month. Goals vs actuals quote the
+    month, the month before and the same month a year earlier
+    (:func:`month_headline`, the numbers of :func:`analysis.lifecycle.metrics.headline`);
+    ``basis`` is the definition of the month's funnel table. Raises ValueError when the
+    history is empty.
+    """
+    month = parse_month(month)
+    if figs.as_of is None:
+        raise ValueError("the database holds no history yet: nothing to review")
+    prev, last_year = add_months(month, -1), add_months(month, -12)
+    headlines = {
+        "month": month_headline(figs, month, basis),
+        "previous": month_headline(figs, prev),
+        "last_year": month_headline(figs, last_year),
+    }
+    deals = month_deals(figs, last_year, month)
+    goals = goals_table(headlines, deals, targets, month, figs.availability)
+    return ReviewHead(
+        month=month,
+        first=month,
+        last=month_end(month),
+        as_of=figs.as_of,
+        complete=is_complete_month(month, figs.as_of),
+        elapsed=elapsed_share(month, figs.as_of),
+        headline=headlines["month"],
+        goals=goals,
+        deals=deals[deals["month"] == pd.Timestamp(month)].reset_index(drop=True),
+        funnel=funnel_table(headlines["month"]),
+        availability=figs.availability,
+        targets=targets,
+        basis=basis,
+    )
+
+
+def checks_of(
+    con: duckdb.DuckDBPyConnection,
+    month: date | str,
+    settings: ReviewSettings,
+    mqls: int | None,
+) -> tuple[HealthCheck, ...]:
+    """:func:`health_checks` of the month given its MQL volume (the headline's ``mql``).
+
+    ``mqls`` None means the history has no MQL stage.
+    """
+    return health_checks(con, month, settings, None, {"volumes": {"mql": mqls}})
+
+
 def build_review(
     con: duckdb.DuckDBPyConnection,
     month: date | str,
@@ -248,34 +345,26 @@ def build_review(
     as_of = data_as_of(con)
     if as_of is None:
         raise ValueError("the database holds no history yet: nothing to review")
-    prev, last_year = add_months(month, -1), add_months(month, -12)
-    headlines = {
-        "month": metrics.headline(con, month, month_end(month), basis=basis),
-        "previous": metrics.headline(con, prev, month_end(prev)),
-        "last_year": metrics.headline(con, last_year, month_end(last_year)),
-    }
-    deals = closed_deals(con, last_year, month, as_of)
-    targets = load_targets(con, month, month)
-    avail = measurable.availability(con)
-    goals = goals_table(headlines, deals, targets, month, avail)
-    elapsed = elapsed_share(month, as_of)
+    head = review_head(month_figures(con), month, load_targets(con, month, month), basis)
+    # the report quotes the whole headline (deals, reasons, cycle), not only the head's part
+    headline = metrics.headline(con, month, head.last, basis=basis)
     return Review(
         month=month,
         first=month,
-        last=month_end(month),
+        last=head.last,
         as_of=as_of,
-        complete=is_complete_month(month, as_of),
-        elapsed=elapsed,
-        headline=headlines["month"],
-        goals=goals,
-        checks=health_checks(con, month, settings, as_of, headlines["month"]),
+        complete=head.complete,
+        elapsed=head.elapsed,
+        headline=headline,
+        goals=head.goals,
+        checks=health_checks(con, month, settings, as_of, headline),
         changes=what_changed(con, month, settings, as_of),
         status=pipeline_status(con, month, as_of),
-        deals=deals[deals["month"] == pd.Timestamp(month)].reset_index(drop=True),
+        deals=head.deals,
         reasons=reason_changes(con, month, settings.alpha),
         plan=plan(con, month, revenue_goal, trailing_months, settings, as_of),
-        funnel=funnel_table(headlines["month"]),
-        availability=avail,
+        funnel=head.funnel,
+        availability=head.availability,
         settings=settings,
         basis=basis,
     )

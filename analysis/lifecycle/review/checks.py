@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis import stats
 from analysis.definitions import data_as_of
-from analysis.lifecycle import funnel, measurable, metrics, sla
+from analysis.lifecycle import funnel, measurable, sla
 from analysis.lifecycle.review.changes import decisions
 from analysis.lifecycle.review.common import (
     DEFAULT_SETTINGS,
@@ -24,6 +24,7 @@ from analysis.lifecycle.review.common import (
     parse_month,
     pct,
 )
+from analysis.lifecycle.review.monthly import month_volumes
 from analysis.lifecycle.review.targets import load_targets, target_value
 
 # --------------------------------------------------------------------------------------
@@ -464,8 +465,8 @@ def health_checks(
         raise ValueError("the database holds no history yet: nothing to review")
     targets = load_targets(con, month, month)
     elapsed = elapsed_share(month, as_of)
-    head = head or metrics.headline(con, month, month_end(month))
-    mqls = head["volumes"].get("mql")
+    volumes = head["volumes"] if head else month_volumes(con, month)
+    mqls = volumes.get("mql")
     return (
         check_sla(con, month, targets, settings, as_of),
         check_sales_ready(con, month, targets, settings, as_of),

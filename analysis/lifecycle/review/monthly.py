@@ -88,8 +88,11 @@ def _reached(stage: str) -> str:
     return f"({stage}_reached AND ({at} IS NULL OR {at} <= $as_of))"
 
 
-def _entered_sql(stage: str) -> str:
-    """One stage's volume and its conversions per month of its (dated) first entry."""
+def _entered_sql(stage: str, where: str = "TRUE") -> str:
+    """One stage's volume and its conversions per month of its (dated) first entry.
+
+    ``where`` may narrow the entries further (``{at}`` is the stage's entry time).
+    """
     at = funnel.STAGE_AT[stage]
     ks = ", ".join(
         f"count(*) FILTER (WHERE {_reached(t)}) AS k{i}" if s == stage else f"NULL AS k{i}"
@@ -98,7 +101,7 @@ def _entered_sql(stage: str) -> str:
     return f"""
     SELECT '{stage}' AS stage, date_trunc('month', {at})::DATE AS month, count(*) AS c, {ks}
     FROM entries
-    WHERE {stage}_reached AND {at} IS NOT NULL AND {at} <= $as_of
+    WHERE {stage}_reached AND {at} IS NOT NULL AND {at} <= $as_of AND {where.format(at=at)}
     GROUP BY ALL"""
 
 
@@ -176,6 +179,29 @@ def month_figures(con: duckdb.DuckDBPyConnection) -> MonthFigures:
     last = max([*months, as_of.date().replace(day=1)])
     closed = deals.monthly_deal_counts(con, None, None, as_of)
     return MonthFigures(as_of, first, last, entered, created, sla_df, closed, avail)
+
+
+def month_volumes(con: duckdb.DuckDBPyConnection, month: date) -> dict[str, Any]:
+    """The headline's ``volumes`` of one month alone (leads that first entered each stage).
+
+    The same numbers as :func:`month_headline`'s, from one month's slice of the same
+    GROUP BY (for callers that need a month's volumes and not the whole history's).
+    """
+    avail = measurable.availability(con)
+    as_of = data_as_of(con)
+    if as_of is None:
+        return metrics._plain(metrics._funnel_block(None, avail)["volumes"])
+    cte, params = funnel.entries_cte(flt.Filters())
+    f = flt.Filters(start=month, end=month_end(month))
+    where, date_params = f.date_sql("{at}")
+    union = " UNION ALL ".join(_entered_sql(s, where) for s in STAGES)
+    entered = flt.query_df(con, f"WITH {cte} {union}", {**params, **date_params, "as_of": as_of})
+    entered["month"] = pd.to_datetime(entered["month"])
+    empty = pd.DataFrame()
+    figs = MonthFigures(as_of, month, month, entered, empty, empty, empty, avail)
+    return metrics._plain(metrics._funnel_block(_funnel_row(figs, month, "entered"), avail))[
+        "volumes"
+    ]
 
 
 def _funnel_row(figs: MonthFigures, month: date, basis: str) -> pd.Series:

@@ -13,13 +13,13 @@ import pandas as pd
 
 from analysis import stats
 from analysis.definitions import data_as_of
-from analysis.lifecycle import funnel, measurable, metrics
-from analysis.lifecycle.deals import closed_deals
+from analysis.lifecycle import funnel, measurable
+from analysis.lifecycle.deals import monthly_deal_counts, monthly_frame
+from analysis.lifecycle.review import monthly
 from analysis.lifecycle.review.common import (
     DEFAULT_SETTINGS,
     ReviewSettings,
     add_months,
-    month_end,
     month_filters,
     parse_month,
 )
@@ -198,13 +198,15 @@ def plan_rates(
 
 
 def _with_actuals(
-    con: duckdb.DuckDBPyConnection, needed: pd.DataFrame, month: date, as_of: datetime
+    con: duckdb.DuckDBPyConnection, needed: pd.DataFrame, month: date, this_deals: pd.DataFrame
 ) -> pd.DataFrame:
-    """``needed`` plus ``actual`` (the month's volumes and deals won) and ``needed_whole``."""
+    """``needed`` plus ``actual`` (the month's volumes and deals won) and ``needed_whole``.
+
+    ``this_deals`` is :func:`closed_deals` of the month; the volumes are the headline's
+    (:func:`analysis.lifecycle.review.monthly.month_volumes`).
+    """
     needed = needed.copy()
-    head = metrics.headline(con, month, month_end(month))
-    v = head["volumes"]
-    this_deals = closed_deals(con, month, month, as_of)
+    v = monthly.month_volumes(con, month)
     actual = {
         "deals_won": int(this_deals["won"].iloc[0]),
         "opportunities": v["opportunity"],
@@ -254,7 +256,8 @@ def plan(
     if as_of is None:
         raise ValueError("the database holds no history yet: nothing to plan from")
     first, last = planner_window(month, trailing_months, as_of, settings.planner_maturity_days)
-    deals = closed_deals(con, first, last, as_of)
+    counts = monthly_deal_counts(con, first, month, as_of)
+    deals = monthly_frame(counts, first, last)
     won_amount = int(deals["won_with_amount"].sum())
     revenue = float(deals["won_revenue"].sum())
     avg_amount = revenue / won_amount if won_amount else float("nan")
@@ -272,7 +275,7 @@ def plan(
         avg_amount,
         {r.step: (r.rate, r.low, r.high) for r in rates.itertuples(index=False)},
     )
-    needed = _with_actuals(con, needed, month, as_of)
+    needed = _with_actuals(con, needed, month, monthly_frame(counts, month, month))
     needed["gap"] = needed["actual"] - needed["needed_whole"]
     span = f"{first:%b %Y}–{last:%b %Y}" if first != last else f"{first:%b %Y}"
     note = f"Rates from {span} ({trailing_months} months)"
