@@ -34,19 +34,53 @@ WINDOWS = [3, 6, 12]
 DEFAULT_TRAILING = 6
 
 
+def page_settings(
+    sla_floor: float | None = None,
+    window: int = 30,
+    shortfall: int = 90,
+    beyond_noise: bool = True,
+) -> rv.ReviewSettings:
+    """The thresholds the page's controls give (defaults: the controls' defaults)."""
+    return rv.ReviewSettings(
+        sla_min_compliance=None if sla_floor is None else sla_floor / 100,
+        conversion_window_days=float(window),
+        mql_shortfall=1 - shortfall / 100,
+        beyond_noise=beyond_noise,
+    )
+
+
 def month_calls(
-    month_iso: str, settings: rv.ReviewSettings, mqls: int | None, alpha: float
+    month: date, settings: rv.ReviewSettings, basis: str, mqls: int | None
 ) -> list[tuple[Callable[..., Any], tuple]]:
-    """The cached calls the secondary sections make for a month (page and warm-up share it)."""
-    f = rv.month_filters(rv.parse_month(month_iso))
+    """The cached calls the page makes for a month after its headline, with their
+    arguments: the page makes exactly these, and :mod:`dashboard.warm` replays them for
+    the months a user is likely to pick next. ``mqls`` is the headline's MQL volume."""
+    f, month_iso = rv.month_filters(month), month.strftime("%Y-%m")
     return [
         (periods.period_of, (f,)),
+        (periods.compare_funnel, (f, basis)),
         (rv.checks_of, (month_iso, settings, mqls)),
         (rv.what_changed, (month_iso, settings)),
         (rv.pipeline_status, (month_iso,)),
-        (rv.reason_changes, (month_iso, alpha)),
+        (rv.reason_changes, (month_iso, settings.alpha)),
         (rv.plan, (month_iso, None, DEFAULT_TRAILING, settings)),
     ]
+
+
+class MonthCalls:
+    """:func:`month_calls` made through the data cache when first read (``calls[fn]``), so
+    the page computes each section just before it draws it, in drawing order."""
+
+    def __init__(
+        self, month: date, settings: rv.ReviewSettings, basis: str, mqls: int | None
+    ) -> None:
+        self._args = dict(month_calls(month, settings, basis, mqls))
+        self._got: dict[Callable[..., Any], Any] = {}
+
+    def __getitem__(self, fn: Callable[..., Any]) -> Any:
+        if fn not in self._got:
+            self._got[fn] = state.call(fn, *self._args[fn])
+        return self._got[fn]
 
 
 def head_of(month: date, basis: str) -> rv.ReviewHead:
@@ -113,7 +147,7 @@ def health_tile(place: Any, checks: tuple[rv.HealthCheck, ...]) -> None:
     )
 
 
-def goals_section(review: rv.ReviewHead, basis: str) -> None:
+def goals_section(review: rv.ReviewHead, basis: str, got: MonthCalls) -> None:
     """Goals vs actuals, the month's funnel against earlier months, response to handoffs."""
     month, avail = review.month, review.availability
     month_iso = month.strftime("%Y-%m")
@@ -157,8 +191,7 @@ def goals_section(review: rv.ReviewHead, basis: str) -> None:
     h = review.headline
     st.subheader("The month's funnel, against last month and last year at the same age")
     st.markdown(ui.definition_caption(basis))
-    month_period = state.call(periods.period_of, rv.month_filters(month))
-    compare = state.call(periods.compare_funnel, rv.month_filters(month), basis)
+    month_period, compare = got[periods.period_of], got[periods.compare_funnel]
     if month_period is not None:
         st.caption(ui.maturity_text(month_period)[0])
         shown = [

@@ -9,6 +9,11 @@ Streamlit's AppTest, in this process), prints how long that took, and only then 
 Streamlit in the same process, so the caches it filled are the ones the pages read: the
 first visit to a page after ``handoff serve`` is as quick as a reload.
 
+Once the server is starting, :func:`warm_review_months_in_background` computes the Monthly
+review of the months a user is likely to pick next (the running month and the months
+before the default one) in a background thread, so a month change finds them cached;
+``ready`` does not wait for it.
+
 After an import swaps a new file in, :mod:`dashboard.state` notices the new version on
 the next call and :func:`rewarm_in_background` replays the calls made recently on the old
 version against the new one, in a background thread, while the first page draws.
@@ -55,6 +60,13 @@ WARM_PAGES_ENV = "HANDOFF_WARM_PAGES"
 """``0`` skips running the pages at start-up (the first calls are still warmed); a comma
 list of page names (``funnel,sla``) runs only those; unset or ``1`` runs
 :data:`WARM_PAGES`."""
+
+REVIEW_MONTHS_ENV = "HANDOFF_WARM_REVIEW_MONTHS"
+"""How many months before the review's default month are warmed in the background after
+start-up (default :data:`REVIEW_MONTHS`; ``0`` none). The running month, newer than the
+default, is always warmed too."""
+
+REVIEW_MONTHS = 3
 
 PAGE_TIMEOUT_S = 600.0
 """Ceiling of one page's warm-up run (a slow machine only makes the start slower)."""
@@ -188,6 +200,92 @@ def warm_scoring(key: DbKey) -> None:
         return
 
 
+def review_months(key: DbKey, before: int = REVIEW_MONTHS) -> list:
+    """The review months worth warming: newer than the default month, then ``before``
+    months before it (the default month itself is warmed by its page run)."""
+    from analysis.lifecycle import review as rv
+    from dashboard import state
+
+    def call(fn: Callable[..., Any]) -> Any:
+        return state._cached_call(f"{fn.__module__}.{fn.__qualname__}", key, (), {}, fn)
+
+    months, default = call(rv.available_months), call(rv.default_month)
+    if default not in months:
+        return []
+    i = months.index(default)
+    return months[:i] + months[i + 1 : i + 1 + before]
+
+
+def warm_review_months(
+    key: DbKey | None = None, before: int = REVIEW_MONTHS
+) -> list[tuple[Callable[..., Any], tuple]]:
+    """Compute the Monthly review of :func:`review_months` with the page's default controls.
+
+    Returns the calls made (function, arguments), in order: the page makes the same calls
+    (:func:`dashboard.review_sections.month_calls`) when one of these months is picked, so
+    they are answered from the cache. A failing call is skipped (the page shows its error).
+    """
+    from analysis.lifecycle import review as rv
+    from dashboard import review_sections, state
+
+    made: list[tuple[Callable[..., Any], tuple]] = []
+
+    def call(fn: Callable[..., Any], *args: Any) -> Any:
+        made.append((fn, args))
+        return state._cached_call(f"{fn.__module__}.{fn.__qualname__}", key, args, {}, fn)
+
+    with _quiet():
+        try:
+            key = key or state.db_key()
+            months = review_months(key, before)
+            figs = call(rv.month_figures)
+        except Exception:  # noqa: BLE001 - the page reports its own errors when visited
+            return made
+        settings = review_sections.page_settings()
+        for month in months:
+            try:
+                head = rv.review_head(figs, month, call(rv.load_targets, month, month))
+                mqls = head.headline["volumes"].get("mql")
+                for fn, args in review_sections.month_calls(month, settings, "entered", mqls):
+                    call(fn, *args)
+            except Exception:  # noqa: BLE001
+                continue
+    return made
+
+
+def warm_review_months_in_background() -> threading.Thread | None:
+    """Run :func:`warm_review_months` in a daemon thread (``HANDOFF_WARM_REVIEW_MONTHS``)."""
+    import os
+
+    try:
+        before = int(os.environ.get(REVIEW_MONTHS_ENV, str(REVIEW_MONTHS)))
+    except ValueError:
+        before = REVIEW_MONTHS
+    if before <= 0 or os.environ.get(WARM_PAGES_ENV, "1").strip() == "0":
+        return None
+
+    def work() -> None:
+        t0 = time.perf_counter()
+        made = warm_review_months(before=before)
+        print(
+            f"warmed the review of {len(review_months_done(made))} more months "
+            f"in {time.perf_counter() - t0:.1f} s (background)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    thread = threading.Thread(target=work, name="handoff-review-months", daemon=True)
+    thread.start()
+    return thread
+
+
+def review_months_done(made: list[tuple[Callable[..., Any], tuple]]) -> set:
+    """The months :func:`warm_review_months` computed, from the calls it made."""
+    from analysis.lifecycle import review as rv
+
+    return {args[0] for fn, args in made if fn is rv.load_targets}
+
+
 def replay(key: DbKey) -> int:
     """Run the recently made calls (:func:`dashboard.state.recent_calls`) on ``key``.
 
@@ -244,6 +342,7 @@ def main() -> None:
     )
     from streamlit.web import cli as stcli
 
+    warm_review_months_in_background()
     sys.argv = ["streamlit", *sys.argv[1:]]
     sys.exit(stcli.main())
 

@@ -92,12 +92,7 @@ with c_thresholds.expander("Check thresholds"):
         help="On: a rate counts as below its floor only when its whole 95% interval is below.",
     )
     urlstate.mirror("rv_noise", "noise", fmt=lambda v: "on" if v else "off")
-settings = rv.ReviewSettings(
-    sla_min_compliance=None if sla_floor is None else sla_floor / 100,
-    conversion_window_days=float(window),
-    mql_shortfall=1 - shortfall / 100,
-    beyond_noise=beyond_noise,
-)
+settings = sections.page_settings(sla_floor, window, shortfall, beyond_noise)
 month_iso = month.strftime("%Y-%m")
 review = sections.head_of(month, basis)
 
@@ -111,19 +106,15 @@ if not review.complete:
 
 # --- headline: tiles, goals vs actuals, the month's funnel and SLA ------------------------
 health_place = sections.tiles(review, currency)
-sections.goals_section(review, basis)
+got = sections.MonthCalls(month, settings, basis, review.headline["volumes"].get("mql"))
+sections.goals_section(review, basis, got)
 
-# --- the rest, each from its own cached call ----------------------------------------------
-checks = state.call(rv.checks_of, month_iso, settings, review.headline["volumes"].get("mql"))
+# --- the rest ------------------------------------------------------------------------------
+checks = got[rv.checks_of]
 sections.health_tile(health_place, checks)
 sections.checks_section(checks)
-sections.changes_section(state.call(rv.what_changed, month_iso, settings), settings, month_iso)
-sections.outcomes_section(
-    review,
-    state.call(rv.pipeline_status, month_iso),
-    state.call(rv.reason_changes, month_iso, settings.alpha),
-    currency,
-)
+sections.changes_section(got[rv.what_changed], settings, month_iso)
+sections.outcomes_section(review, got[rv.pipeline_status], got[rv.reason_changes], currency)
 revenue_goal, trailing = sections.planner_section(month_iso, review.label, settings, currency)
 
 # --- report -----------------------------------------------------------------------------
