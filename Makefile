@@ -9,7 +9,7 @@ PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium demo test test-fast lint format bench bench-pages bench-analysis bench-spark clean
+.PHONY: help setup chromium demo test test-fast lint format bench bench-pages bench-analysis bench-review bench-spark clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ bench-analysis: $(STAMP) ## Analysis functions direct vs journey tables on an ex
 
 bench-pages: chromium $(STAMP) ## Page table (cold, warm, headline, after filter, ÷ floor, RSS); BENCH_PAGES=/,/funnel limits it
 	BENCH_SECTIONS=pages $(BIN)/python -m tests.bench
+
+bench-review: chromium $(STAMP) ## Monthly review page and month changes (warmed, not warmed) on BENCH_DIR's database
+	BENCH_SECTIONS=review $(BIN)/python -m tests.bench
 
 bench-spark: $(STAMP) ## Headline metrics on DuckDB vs Spark local[2]; BENCH_SPARK_LEADS=1000000,10000000 by default
 	BENCH_SECTIONS=spark $(BIN)/python -m tests.bench

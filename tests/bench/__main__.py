@@ -17,7 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench import sections
+from tests.bench import review, sections
+
+sections.SECTIONS.setdefault("review", review.bench)  # the Monthly review and its month changes
 
 ROOT = Path(__file__).resolve().parents[2]
 
