@@ -55,7 +55,7 @@ def _serve(db: Path, root: Path, log: Path) -> Iterator[tuple[str, float, subpro
 
     port = free_port()
     env = {**os.environ, "HANDOFF_WARM_PAGES": "review", "PYTHONPATH": str(root)}
-    cmd = [sys.executable, "-m", "handoff", "serve", "--db", str(db), "--port", str(port)]
+    cmd = [sys.executable, "-m", "handoff", "serve", "--db", str(db.resolve()), "--port", str(port)]
     t0 = time.perf_counter()
     with log.open("w") as err:
         proc = subprocess.Popen(
