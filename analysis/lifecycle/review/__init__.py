@@ -29,7 +29,9 @@ other pages:
 The package is split by section: :mod:`.common` (goal metrics, thresholds, months),
 :mod:`.targets` (targets and goals vs actuals), :mod:`.checks` (health checks),
 :mod:`.changes` (what changed), :mod:`.outcomes` (deals, pipeline status, reasons, the
-month's funnel table) and :mod:`.planner`; everything is re-exported here, so
+month's funnel table), :mod:`.planner` and :mod:`.monthly` (every month's headline figures
+in one pass: :func:`review_head` slices a month's goals, funnel and SLA out of them, which
+is what the page shows first); everything is re-exported here, so
 ``review.<name>`` works for callers. What a history cannot measure (no activities, no
 dispositions, no amounts, no targets) is carried in :attr:`Review.availability` and said
 in words by every section instead of a 0.
