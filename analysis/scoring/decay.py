@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -200,33 +201,55 @@ class Decay:
         return f"half-life {self.days:g} days"
 
 
+_NONZERO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per matrix: per ages table (by id), the faded columns' non-zero rows and their ages."""
+
+
+def _nonzero_ages(
+    fm: FeatureMatrix, ages: EngagementAges
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(column of ``fm``, rows where it is not 0, their ages) per engagement feature of ``fm``.
+
+    Checked and gathered once per (matrix, ages): a lead without the feature has 0 in its
+    column, and 0 times any factor stays 0, so only these rows change with the decay.
+    """
+    kept = _NONZERO.setdefault(fm, {})
+    hit = kept.get(id(ages))
+    if hit is not None and hit[0] is ages:
+        return hit[1]
+    if len(ages.lead_ids) != fm.n or not np.array_equal(ages.lead_ids, fm.lead_ids):
+        raise ValueError("the engagement ages are not from the same leads as the matrix")
+    out = []
+    for j, name in enumerate(ages.names):
+        if name in fm.names:
+            c = fm.index(name)
+            rows = np.flatnonzero(fm.X[:, c])
+            out.append((c, rows, np.ascontiguousarray(ages.days[rows, j])))
+    kept[id(ages)] = (ages, out)
+    return out
+
+
 def decayed(fm: FeatureMatrix, ages: EngagementAges, decay: Decay) -> FeatureMatrix:
     """A copy of ``fm`` whose engagement columns are multiplied by their decay factors.
 
     ``ages`` must come from the same database as ``fm`` (same leads). With ``kind='none'``
-    the matrix itself is returned.
+    the matrix itself is returned. Only the non-zero entries of the engagement columns are
+    multiplied (a zero stays zero), so a decay change costs a copy of ``X`` and the factors
+    of the leads that have each feature, not of every lead; the values equal the whole
+    block's (:meth:`Decay.factor32` is element by element; the tests check).
     """
     if decay.kind == "none":
         return fm
-    if len(ages.lead_ids) != fm.n or not np.array_equal(ages.lead_ids, fm.lead_ids):
-        raise ValueError("the engagement ages are not from the same leads as the matrix")
+    columns = _nonzero_ages(fm, ages)
     X = fm.X.copy()
-    present = [j for j, name in enumerate(ages.names) if name in fm.names]
-    if present:
-        cols = [fm.index(ages.names[j]) for j in present]
-        days = ages.days if len(present) == len(ages.names) else ages.days[:, present]
-        factor = decay.factor32(days)
-        if cols == list(range(cols[0], cols[0] + len(cols))):  # one block: a view, in place
-            X[:, cols[0] : cols[0] + len(cols)] *= factor
-        else:
-            for k, c in enumerate(cols):
-                X[:, c] *= factor[:, k]
-    out_cols = cols if present else []
+    for c, rows, days in columns:
+        X[rows, c] *= decay.factor32(days)
     out = dataclasses.replace(fm, X=X, months=fm.months, month_code=fm.month_code)
     for cached in ("_owner_factors", "_region_factors"):  # same leads: reuse, not recompute
         if cached in fm.__dict__:
             out.__dict__[cached] = fm.__dict__[cached]
-    tally.mark_not_whole(out, out_cols)  # faded points are fractions: the float path
+    out.__dict__["same_leads_as"] = fm.__dict__.get("same_leads_as", fm)  # what-if context
+    tally.mark_not_whole(out, [c for c, _, _ in columns])  # faded points: the float path
     return out
 
 
