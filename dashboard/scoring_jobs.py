@@ -14,6 +14,7 @@ The thread only calls ``analysis/`` functions with plain arguments and its own c
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -52,11 +53,25 @@ class Job:
         return self.done
 
 
+def lower_priority() -> None:
+    """Give the calling thread a lower CPU priority (Linux: a thread is a task of its own).
+
+    A background fit should take the cores a page rerun leaves, not compete with it: on a
+    shared 2-core machine a slider move otherwise waits behind the fit. Harmless where the
+    call is not supported.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 def start(work: Callable[[Job], None], name: str) -> Job:
     """A new :class:`Job` running ``work(job)`` in a daemon thread; done when it returns."""
     job = Job()
 
     def run() -> None:
+        lower_priority()
         try:
             work(job)
         finally:
@@ -82,6 +97,7 @@ def _run(  # noqa: PLR0913 - the job's inputs, passed once to the thread
     k: int,
     settings: tuple,
 ) -> None:
+    lower_priority()
     steps = (
         ("backtest", 0.0, 0.55, "back-test",
          lambda p: backtest.model_folds(fm, outcome, window, k, progress=p)),
@@ -123,7 +139,7 @@ def _half_life(fm: FeatureMatrix, key: state.DbKey, outcome: str, window, progre
     return decay.suggest_half_life(fm, ages, outcome, window, progress=progress)
 
 
-CACHE_LAYOUT = 1
+CACHE_LAYOUT = 2
 """Bump when what a finished job keeps (its result dict) changes shape."""
 
 
