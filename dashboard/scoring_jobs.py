@@ -45,8 +45,20 @@ class Job:
         """Progress callback for the analysis functions."""
         self.progress, self.step = min(max(share, 0.0), 1.0), text
 
+    launch: Callable[[], None] | None = field(default=None, repr=False)
+
+    def run(self) -> Job:
+        """Start a job made with ``start(..., run=False)`` (once; later calls do nothing)."""
+        with _LAUNCH_LOCK:
+            launch, self.launch = self.launch, None
+        if launch is not None:
+            self.started = time.perf_counter()
+            launch()
+        return self
+
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until done (tests); True when done."""
+        """Block until done (tests); True when done. Starts a job not started yet."""
+        self.run()
         end = None if timeout is None else time.perf_counter() + timeout
         while not self.done and (end is None or time.perf_counter() < end):
             time.sleep(0.05)
@@ -66,11 +78,18 @@ def lower_priority() -> None:
         pass
 
 
-def start(work: Callable[[Job], None], name: str) -> Job:
-    """A new :class:`Job` running ``work(job)`` in a daemon thread; done when it returns."""
+_LAUNCH_LOCK = threading.Lock()
+
+
+def start(work: Callable[[Job], None], name: str, *, run: bool = True) -> Job:
+    """A new :class:`Job` running ``work(job)`` in a daemon thread; done when it returns.
+
+    With ``run=False`` the thread starts only at :meth:`Job.run` (or :meth:`Job.wait`): a
+    page makes the job where it needs its key and starts it once its numbers are drawn.
+    """
     job = Job()
 
-    def run() -> None:
+    def body() -> None:
         lower_priority()
         try:
             work(job)
@@ -79,8 +98,8 @@ def start(work: Callable[[Job], None], name: str) -> Job:
             job.update(1.0, "done")
             job.done = True
 
-    threading.Thread(target=run, daemon=True, name=name).start()
-    return job
+    job.launch = threading.Thread(target=body, daemon=True, name=name).start
+    return job.run() if run else job
 
 
 def _scaled(job: Job, lo: float, hi: float, label: str) -> Callable[[float, str], None]:

@@ -8,6 +8,7 @@ from analysis.scoring import configs as scoring
 from analysis.scoring import leakage, properties, whatif
 from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.decay import DECAY_KINDS, Decay
+from dashboard import scoring_flow as flow
 from dashboard import scoring_labels as labels
 from dashboard import scoring_readout as readout
 from dashboard import scoring_tabs as tabs
@@ -253,6 +254,7 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
             max_value=high,
             step=1,
             key="sl_threshold",
+            on_change=flow.numbers_first,
             help=f"A lead whose score reaches the threshold becomes an MQL. "
             f"Current rule: {current.threshold:g} points.",
         )
@@ -309,6 +311,7 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
             st.caption(readout.decay_note(base, fm, proposed, fade))
         for note in w.notes[1:]:
             st.caption(note)
+    flow.rerun_for_the_rest()  # a threshold move: the numbers are out, now the rest
 
     (
         tab_compare,
@@ -349,7 +352,13 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
             if load.empty:
                 st.info("No rep would receive MQLs: no lead has an owner or a rep for its region.")
             else:
-                st.plotly_chart(charts.rep_load(load), key="sl_chart_reps")
+                shown = readout.busiest(load)
+                st.plotly_chart(charts.rep_load(shown), key="sl_chart_reps")
+                if len(shown) < len(load):
+                    st.caption(
+                        f"The {len(shown)} busiest of {len(load)} reps (most MQLs per month "
+                        "under either rule); every rep over capacity is listed below."
+                    )
                 over = load.loc[load["proposed_months_over"] > 0]
                 if len(over):
                     st.markdown(
@@ -601,3 +610,4 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
 
 
 lab()
+ui.start_model_fit(key, outcome, window, chosen, fade)  # after the numbers: see the function

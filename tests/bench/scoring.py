@@ -287,12 +287,17 @@ def _presses(page: Page, slider: Locator, read_js: str, presses: int = PRESSES) 
 def _decay_changes(page: Page, presses: int = PRESSES) -> tuple:
     """Median seconds from typing a new half-life (Enter) to the proposed "MQLs per month"
     changing, and to the page fully re-rendered; every value is new (no cached fade)."""
+    from playwright.sync_api import expect
+
     from tests.browser import wait_for_app
 
-    page.get_by_test_id("stSelectbox").filter(has_text="Engagement points fade").click()
-    page.get_by_role("option", name="by half every N days").click()
-    wait_for_app(page, timeout_ms=300_000)
+    choice = page.get_by_test_id("stSelectbox").filter(has_text="Engagement points fade")
+    choice.click()
+    page.keyboard.type("by half")
+    page.keyboard.press("Enter")
     box = page.get_by_test_id("stNumberInput").filter(has_text="N (days)").locator("input")
+    expect(box).to_be_enabled(timeout=300_000)  # enabled once a decay is chosen
+    wait_for_app(page, timeout_ms=300_000)
     shown, rendered = [], []
     for i in range(presses):
         before = page.evaluate(METRIC_JS)

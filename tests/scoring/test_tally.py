@@ -144,3 +144,18 @@ def test_a_faded_copy_replays_like_a_fresh_matrix(demo) -> None:
     assert_same(shared.proposed, fresh.proposed)
     assert_same(shared.current, fresh.current)
     assert shared.proposed.mqls != whatif.what_if(fm, current, prop, "sql", reps, 90).proposed.mqls
+
+
+def test_the_second_look_at_new_points_reads_the_tables_and_agrees() -> None:
+    """New whole points replay on the float path first; the same points asked again (a
+    threshold move) build the count tables, and both replays give the same numbers."""
+    fm = random_matrix(11)
+    rng = np.random.default_rng(11)
+    cur, prop = random_config(rng, "c"), random_config(rng, "p")
+    first = whatif.what_if(fm, cur, prop, "sql", REPS)
+    ctx, _ = whatif._context(fm, "sql", None, REPS)
+    points = tuple(sorted(prop.weights.items()))
+    assert ctx.scored[points][3] is None  # one look: no tables yet
+    again = whatif.what_if(fm, cur, prop, "sql", REPS)
+    assert ctx.scored[points][3] is not None  # the second look built them
+    assert_same(first.proposed, again.proposed)
