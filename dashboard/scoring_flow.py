@@ -1,9 +1,10 @@
-"""The Scoring lab's numbers first: a threshold move shows the proposed numbers, then the rest.
+"""The Scoring lab's numbers first: a threshold or decay move shows the numbers, then the rest.
 
-The page's lab is one fragment. When the threshold slider moves, the run that follows
-stops right after the proposed numbers (:func:`rerun_for_the_rest`) and the fragment runs
-again, whole (editor, numbers, the open tab): the browser gets the numbers in messages of
-their own and shows them before it spends its time redrawing the tab's charts. The second run computes nothing new (the what-if keeps its results per points).
+When the threshold slider moves, the lab fragment's run stops right after the proposed
+numbers (:func:`rerun_for_the_rest`) and the fragment runs again, whole (editor, numbers,
+the open tab); a decay change does the same with the page. The browser gets the numbers in
+messages of their own and shows them before it spends its time redrawing the tab's charts.
+The second run computes nothing new (the what-if keeps its results per points and matrix).
 """
 
 from __future__ import annotations
@@ -32,13 +33,15 @@ def numbers_first() -> None:
 
 
 def rerun_for_the_rest() -> None:
-    """After the numbers: when :func:`numbers_first` asked, rerun this fragment for the rest.
+    """After the numbers: when :func:`numbers_first` asked, run again for the rest.
 
-    Only in a fragment's own rerun (a whole-page run draws everything in one go).
+    A threshold move reruns the lab fragment alone, so the second run is that fragment's;
+    a decay change reruns the page, so the second run is the page's (its cached parts cost
+    little). The flag is taken, so the second run draws everything.
     """
-    if st.session_state.pop("sl_numbers_first", False) and in_fragment_rerun():
+    if st.session_state.pop("sl_numbers_first", False):
         _sent()
-        st.rerun(scope="fragment")
+        st.rerun(scope="fragment" if in_fragment_rerun() else "app")
 
 
 NUMBERS_SENT_WAIT_S = 0.25

@@ -82,12 +82,13 @@ fade_kind = d1.selectbox(
     DECAY_KINDS,
     format_func=ui.DECAY_LABELS.get,
     key="sl_decay",
+    on_change=flow.numbers_first,
     help="Older engagement counts for less, as of each lead's decision point: linear "
     "reaches 0 after N days; by half every N days is a half-life. Fit points never fade.",
 )
 fade_days = d2.number_input(
     "N (days)", min_value=1, max_value=730, value=30, step=1, key="sl_decay_days",
-    disabled=fade_kind == "none",
+    disabled=fade_kind == "none", on_change=flow.numbers_first,
 )  # fmt: skip
 fade = Decay(fade_kind, float(fade_days))
 
