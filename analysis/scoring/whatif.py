@@ -468,12 +468,17 @@ def _scored(
             ctx.scored[points] = hit
     hit[5] += 1
     if hit[3] is None and hit[4] and (counted or hit[5] > 1):
-        with _MEMO_LOCK:
-            if not ctx.layouts:
-                ctx.layouts.append(tally.layout(fm, ctx.decided, ctx.observed, ctx.y))
-        hit[3] = tally.tally(ctx.layouts[0], hit[0], hit[1])
+        hit[3] = tally.tally(_layout(fm, ctx), hit[0], hit[1])
         hit[4] = hit[3] is not None  # too wide a score range: the float path from now on
     return hit[0], hit[1], hit[2], hit[3]
+
+
+def _layout(fm: FeatureMatrix, ctx: _Context) -> tally.Layout:
+    """The context's per-lead (month, slot) cells and statuses, made once (same leads: shared)."""
+    with _MEMO_LOCK:
+        if not ctx.layouts:
+            ctx.layouts.append(tally.layout(fm, ctx.decided, ctx.observed, ctx.y))
+        return ctx.layouts[0]
 
 
 def tallied(
@@ -510,15 +515,20 @@ def _evaluate(
         quadrant_leads, quadrant_mqls, load, unrouted = (
             c.quadrant_leads, c.quadrant_mqls, c.load, c.unrouted
         )  # fmt: skip
-    else:
-        mqls = int(is_mql.sum())
-        by_month = np.bincount(fm.month_code[is_mql], minlength=len(fm.months))[: ctx.n_months]
-        k = int((is_mql & ctx.y).sum())
-        n_obs = int((is_mql & ctx.observed).sum())
+    else:  # one threshold: count the would-be MQLs' cells (the tally's layout), nothing more
+        lay = _layout(fm, ctx)
+        rows = np.flatnonzero(is_mql)
+        size = lay.months * lay.slots
+        cells = np.bincount(lay.cell[rows], minlength=size + 1)[:size]
+        cells = cells.reshape(lay.months, lay.slots)
+        status = np.bincount(lay.status[rows], minlength=tally.STATUSES)
+        mqls = len(rows)
+        by_month = cells.sum(axis=1)[: ctx.n_months]
+        k, n_obs = int(status[2]), int(status[1] + status[2])
         quad = quadrant_codes(fit, engagement, ft, et)
         quadrant_leads = np.bincount(quad[ctx.decided], minlength=4)
-        quadrant_mqls = np.bincount(quad[is_mql], minlength=4)
-        load, unrouted = load_matrix(fm, ctx.routing, is_mql, ctx.n_months)
+        quadrant_mqls = np.bincount(quad[rows], minlength=4)
+        load, unrouted = tally.routed(cells[: ctx.n_months], lay, ctx.routing)
     n_pos = ctx.n_pos
     precision = _rate(k, n_obs)
     recall = _rate(k, n_pos)
