@@ -14,6 +14,7 @@ The thread only calls ``analysis/`` functions with plain arguments and its own c
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -44,19 +45,52 @@ class Job:
         """Progress callback for the analysis functions."""
         self.progress, self.step = min(max(share, 0.0), 1.0), text
 
+    launch: Callable[[], None] | None = field(default=None, repr=False)
+
+    def run(self) -> Job:
+        """Start a job made with ``start(..., run=False)`` (once; later calls do nothing)."""
+        with _LAUNCH_LOCK:
+            launch, self.launch = self.launch, None
+        if launch is not None:
+            self.started = time.perf_counter()
+            launch()
+        return self
+
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until done (tests); True when done."""
+        """Block until done (tests); True when done. Starts a job not started yet."""
+        self.run()
         end = None if timeout is None else time.perf_counter() + timeout
         while not self.done and (end is None or time.perf_counter() < end):
             time.sleep(0.05)
         return self.done
 
 
-def start(work: Callable[[Job], None], name: str) -> Job:
-    """A new :class:`Job` running ``work(job)`` in a daemon thread; done when it returns."""
+def lower_priority() -> None:
+    """Give the calling thread a lower CPU priority (Linux: a thread is a task of its own).
+
+    A background fit should take the cores a page rerun leaves, not compete with it: on a
+    shared 2-core machine a slider move otherwise waits behind the fit. Harmless where the
+    call is not supported.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
+_LAUNCH_LOCK = threading.Lock()
+
+
+def start(work: Callable[[Job], None], name: str, *, run: bool = True) -> Job:
+    """A new :class:`Job` running ``work(job)`` in a daemon thread; done when it returns.
+
+    With ``run=False`` the thread starts only at :meth:`Job.run` (or :meth:`Job.wait`): a
+    page makes the job where it needs its key and starts it once its numbers are drawn.
+    """
     job = Job()
 
-    def run() -> None:
+    def body() -> None:
+        lower_priority()
         try:
             work(job)
         finally:
@@ -64,8 +98,8 @@ def start(work: Callable[[Job], None], name: str) -> Job:
             job.update(1.0, "done")
             job.done = True
 
-    threading.Thread(target=run, daemon=True, name=name).start()
-    return job
+    job.launch = threading.Thread(target=body, daemon=True, name=name).start
+    return job.run() if run else job
 
 
 def _scaled(job: Job, lo: float, hi: float, label: str) -> Callable[[float, str], None]:
@@ -82,6 +116,7 @@ def _run(  # noqa: PLR0913 - the job's inputs, passed once to the thread
     k: int,
     settings: tuple,
 ) -> None:
+    lower_priority()
     steps = (
         ("backtest", 0.0, 0.55, "back-test",
          lambda p: backtest.model_folds(fm, outcome, window, k, progress=p)),
@@ -123,7 +158,7 @@ def _half_life(fm: FeatureMatrix, key: state.DbKey, outcome: str, window, progre
     return decay.suggest_half_life(fm, ages, outcome, window, progress=progress)
 
 
-CACHE_LAYOUT = 1
+CACHE_LAYOUT = 2
 """Bump when what a finished job keeps (its result dict) changes shape."""
 
 

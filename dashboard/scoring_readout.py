@@ -96,6 +96,21 @@ REP_COLUMNS = [
 ]
 
 
+CHART_REPS = 40
+"""The rep load chart shows at most this many reps (the busiest): a bar per rep and rule for
+hundreds of reps is a heavy figure to redraw on every threshold move, and unreadable."""
+
+
+def busiest(load: pd.DataFrame, n: int = CHART_REPS) -> pd.DataFrame:
+    """The ``n`` rows of :func:`rep_comparison` with the most MQLs per month under either
+    rule (every row when there are fewer), in their original order."""
+    if len(load) <= n:
+        return load
+    most = load[["current_mean", "proposed_mean"]].max(axis=1)
+    keep = most.sort_values(ascending=False, kind="stable").index[:n]
+    return load.loc[load.index.isin(keep)]
+
+
 def rep_comparison(w: whatif.WhatIf) -> pd.DataFrame:
     """Per rep over complete months, current beside proposed.
 

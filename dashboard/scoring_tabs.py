@@ -19,7 +19,6 @@ from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.decay import Decay
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport
-from analysis.scoring.routing import routing_of
 from dashboard import scoring_jobs as jobs
 from dashboard import scoring_labels as labels
 from dashboard import state
@@ -150,7 +149,7 @@ def grades_tab(
     except ValueError as exc:
         st.warning(f"These grades cannot be used: {exc}. Drag the cut points apart.")
         return
-    table = grades.band_table(fm, scores, scheme, outcome, window, routing_of(fm, reps))
+    table = grades.rule_bands(fm, proposed, scheme, outcome, reps, window)
     display = _band_display(table, outcome_label)
     for col, r, d in zip(
         st.columns(len(table)), table.itertuples(), display.itertuples(), strict=True

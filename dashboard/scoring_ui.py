@@ -32,6 +32,7 @@ from analysis.scoring import configs as scoring
 from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport, fit_model
+from dashboard import scoring_flow as flow
 from dashboard import scoring_jobs as jobs
 from dashboard import scoring_labels as labels
 from dashboard import state
@@ -341,7 +342,7 @@ def _model_job(
         except Exception as exc:  # noqa: BLE001 - raised again on the page that asks
             job.errors["report"] = exc
 
-    return jobs.start(work, "scoring-fit")
+    return jobs.start(work, "scoring-fit", run=False)  # started by the page or model_report
 
 
 def model_report(
@@ -363,7 +364,7 @@ def model_report(
     """
     job = _model_job(key, outcome, within_days, tuple(properties), fade)
     if not job.done and (wait or feature_matrix(key).n < BACKGROUND_FIT_LEADS):
-        job.wait()
+        job.wait()  # starts it
     if not job.done:
         return None, FITTING
     error = job.errors.get("report")
@@ -372,9 +373,29 @@ def model_report(
     return job.result.get("report"), error or ""
 
 
+def start_model_fit(
+    key: state.DbKey,
+    outcome: str,
+    within_days: int | None,
+    properties: Properties = (),
+    fade: decay.Decay | None = None,
+) -> None:
+    """Start the background fit :func:`model_report` made for these settings (once).
+
+    The page calls it after its numbers are drawn, so a decay or outcome change shows its
+    numbers before a fit of seconds takes a share of the cores.
+    """
+    _model_job(key, outcome, within_days, tuple(properties), fade).run()
+
+
 @st.fragment(run_every=1.0)
 def wait_for_model(*args: object) -> None:
-    """While :func:`model_report` of ``args`` is fitted in the background: say so, then rerun."""
+    """While :func:`model_report` of ``args`` is fitted in the background: say so, then rerun.
+
+    Its own reruns (a second later) start the fit too, should the page have stopped early.
+    """
+    if flow.in_fragment_rerun():
+        start_model_fit(*args)
     if model_report(*args)[1] != FITTING:
         st.rerun()
     st.caption("⏳ The model for these settings " + FITTING + ".")

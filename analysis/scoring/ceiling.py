@@ -79,7 +79,8 @@ def fit_ceiling(
     def logistic(rows: np.ndarray, y: np.ndarray):  # noqa: ANN202
         rows, y = _sub(rows, y)
         pipe = make_pipeline(names, 1.0, seed)
-        pipe.fit(pd.DataFrame(fm.X[np.ix_(rows, cols)], columns=list(names)), y)
+        with threadpool_limits(1):  # one BLAS thread: more spin against the page
+            pipe.fit(pd.DataFrame(fm.X[np.ix_(rows, cols)], columns=list(names)), y)
         return lambda r: pipe.predict_proba(
             pd.DataFrame(fm.X[np.ix_(r, cols)], columns=list(names))
         )[:, 1]

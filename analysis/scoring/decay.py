@@ -31,15 +31,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
-from analysis.scoring import tally
-from analysis.scoring.configs import ScoringConfig, score
+from analysis.scoring import tally, whatif
+from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.evaluate import FitImpossible, evaluate
 from analysis.scoring.features import DECISION_SQL
 from analysis.scoring.matrix import DEFAULT_HORIZON_DAYS, FeatureMatrix, _check_horizon
@@ -200,33 +202,62 @@ class Decay:
         return f"half-life {self.days:g} days"
 
 
+_NONZERO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per matrix: per ages table (by id), the faded columns' non-zero rows and their ages."""
+
+
+def _nonzero_ages(
+    fm: FeatureMatrix, ages: EngagementAges
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(faded columns of ``fm``, flat indices of their non-zero entries, those entries' ages).
+
+    Gathered once per (matrix, ages): a lead without a feature has 0 in its column, and 0
+    times any factor stays 0, so only these entries change with the decay. The indices
+    are in memory order of ``X`` (row by row), so the fade reads and writes ``X`` in order.
+    """
+    kept = _NONZERO.setdefault(fm, {})
+    hit = kept.get(id(ages))
+    if hit is not None and hit[0] is ages:
+        return hit[1]
+    if len(ages.lead_ids) != fm.n or not np.array_equal(ages.lead_ids, fm.lead_ids):
+        raise ValueError("the engagement ages are not from the same leads as the matrix")
+    present = [(j, fm.index(name)) for j, name in enumerate(ages.names) if name in fm.names]
+    cols = [c for _, c in present]
+    p = fm.X.shape[1]
+    flat, days = [], []
+    for j, c in present:
+        rows = np.flatnonzero(fm.X[:, c])
+        flat.append(rows * p + c)
+        days.append(ages.days[rows, j])
+    flat_all = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
+    order = np.argsort(flat_all, kind="stable")
+    days_all = np.concatenate(days)[order] if days else np.zeros(0, dtype=np.float32)
+    out = (cols, flat_all[order], np.ascontiguousarray(days_all, dtype=np.float32))
+    kept[id(ages)] = (ages, out)
+    return out
+
+
 def decayed(fm: FeatureMatrix, ages: EngagementAges, decay: Decay) -> FeatureMatrix:
     """A copy of ``fm`` whose engagement columns are multiplied by their decay factors.
 
     ``ages`` must come from the same database as ``fm`` (same leads). With ``kind='none'``
-    the matrix itself is returned.
+    the matrix itself is returned. Only the non-zero entries of the engagement columns are
+    multiplied (a zero stays zero), so a decay change costs a copy of ``X`` and one factor
+    per (lead, feature it has), not per lead and feature; the values equal the whole
+    block's (:meth:`Decay.factor32` is element by element; the tests check).
     """
     if decay.kind == "none":
         return fm
-    if len(ages.lead_ids) != fm.n or not np.array_equal(ages.lead_ids, fm.lead_ids):
-        raise ValueError("the engagement ages are not from the same leads as the matrix")
+    cols, flat, days = _nonzero_ages(fm, ages)
     X = fm.X.copy()
-    present = [j for j, name in enumerate(ages.names) if name in fm.names]
-    if present:
-        cols = [fm.index(ages.names[j]) for j in present]
-        days = ages.days if len(present) == len(ages.names) else ages.days[:, present]
-        factor = decay.factor32(days)
-        if cols == list(range(cols[0], cols[0] + len(cols))):  # one block: a view, in place
-            X[:, cols[0] : cols[0] + len(cols)] *= factor
-        else:
-            for k, c in enumerate(cols):
-                X[:, c] *= factor[:, k]
-    out_cols = cols if present else []
+    values = X.reshape(-1)  # a view: X is C-contiguous
+    values[flat] *= decay.factor32(days)
     out = dataclasses.replace(fm, X=X, months=fm.months, month_code=fm.month_code)
     for cached in ("_owner_factors", "_region_factors"):  # same leads: reuse, not recompute
         if cached in fm.__dict__:
             out.__dict__[cached] = fm.__dict__[cached]
-    tally.mark_not_whole(out, out_cols)  # faded points are fractions: the float path
+    out.__dict__["same_leads_as"] = fm.__dict__.get("same_leads_as", fm)  # what-if context
+    tally.mark_not_whole(out, cols)  # faded points are fractions: the float path
     return out
 
 
@@ -245,7 +276,8 @@ def volume_effect(
     counted[counted] = months[base.month_code[counted]]
     out = []
     for m in (base, faded):
-        out.append(float(((score(m, config) >= config.threshold) & counted).sum() / months.sum()))
+        scores = whatif.scores(m, config)  # the what-if's kept scores: no new product
+        out.append(float(((scores >= config.threshold) & counted).sum() / months.sum()))
     return out[0], out[1]
 
 
@@ -306,7 +338,8 @@ def suggest_half_life(
                 keep = np.sort(rng.choice(len(rows), max_train, replace=False))
                 rows, y = rows[keep], y[keep]
             pipe = make_pipeline(names, 1.0, seed)
-            pipe.fit(pd.DataFrame(m.X[np.ix_(rows, cols)], columns=list(names)), y)
+            with threadpool_limits(1):  # one BLAS thread: more spin against the page
+                pipe.fit(pd.DataFrame(m.X[np.ix_(rows, cols)], columns=list(names)), y)
             return lambda r: pipe.predict_proba(
                 pd.DataFrame(m.X[np.ix_(r, cols)], columns=list(names))
             )[:, 1]

@@ -37,9 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.scoring import whatif
 from analysis.scoring.configs import ScoringConfig, config_to_json, score
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.routing import Routing, load_matrix
+from analysis.scoring.tally import Layout, Tally, between, routed
 from analysis.stats import wilson_interval
 
 DEFAULT_NAMES: tuple[str, ...] = ("A", "B", "C", "D")
@@ -116,6 +118,10 @@ def _rep_figures(
     if not complete.any():
         return float("nan"), float("nan")
     load, _ = load_matrix(fm, routing, mask, n_months)
+    return _rep_summary(load, complete)
+
+
+def _rep_summary(load: np.ndarray, complete: np.ndarray) -> tuple[float, float]:
     per_rep = load[complete].mean(axis=0) if load.shape[1] else np.zeros(0)
     per_rep = per_rep[per_rep > 0]
     if len(per_rep) == 0:
@@ -199,6 +205,83 @@ def band_table(
             }
         )
     return pd.DataFrame(rows, columns=BAND_COLUMNS)
+
+
+def band_table_tallied(
+    counted: tuple[Tally, Layout, Routing | None],
+    scheme: GradeScheme,
+    complete: np.ndarray,
+) -> pd.DataFrame:
+    """:func:`band_table` read from the what-if's count tables: no pass over the leads.
+
+    ``counted`` is :func:`analysis.scoring.whatif.tallied` of the graded rule (whole-number
+    scores), with its routing (None: the rep columns are NaN); ``complete`` is
+    :meth:`FeatureMatrix.complete_months`. A band is the difference of two rows of the
+    tables (:func:`analysis.scoring.tally.between`), so a cut point move is a few array
+    reads; the numbers equal :func:`band_table`'s (the tests check both against plain loops).
+    """
+    t, lay, routing = counted
+    k = len(scheme.names)
+    n_months = len(complete)
+    parts = []
+    for i in range(k):
+        low = scheme.cuts[i] if i < k - 1 else None
+        high = scheme.cuts[i - 1] if i > 0 else None
+        parts.append(between(t, lay, low, high))
+    leads = np.array([int(c.sum()) for c, _ in parts])
+    n_pos = np.array([int(s[2]) for _, s in parts])
+    total, total_pos = int(leads.sum()), int(n_pos.sum())
+    rows = []
+    for i, name in enumerate(scheme.names):
+        cells, status = parts[i]
+        rate, low, high = _rate(int(status[2]), int(status[1] + status[2]))
+        rep_mean = rep_max = float("nan")
+        if routing is not None and complete.any():
+            load, _ = routed(cells[:n_months], lay, routing)
+            rep_mean, rep_max = _rep_summary(load, complete)
+        in_complete = cells[:n_months][complete].sum()
+        rows.append(
+            {
+                "grade": name,
+                "min_score": scheme.cuts[i] if i < k - 1 else float("nan"),
+                "below_score": scheme.cuts[i - 1] if i > 0 else float("nan"),
+                "leads": int(leads[i]),
+                "share_of_leads": leads[i] / total if total else float("nan"),
+                "observed": int(status[1] + status[2]),
+                "reached": int(status[2]),
+                "conversion": rate,
+                "conversion_low": low,
+                "conversion_high": high,
+                "share_of_conversions": n_pos[i] / total_pos if total_pos else float("nan"),
+                "per_month": float(in_complete / max(int(complete.sum()), 1))
+                if complete.any()
+                else float("nan"),
+                "rep_mean": rep_mean,
+                "rep_max": rep_max,
+            }
+        )
+    return pd.DataFrame(rows, columns=BAND_COLUMNS)
+
+
+def rule_bands(
+    fm: FeatureMatrix,
+    config: ScoringConfig,
+    scheme: GradeScheme,
+    outcome: str = "sql",
+    reps: pd.DataFrame | None = None,
+    within_days: float | None = None,
+) -> pd.DataFrame:
+    """:func:`band_table` of ``config``'s scores, from the what-if's count tables when it can.
+
+    Whole-number scores read :func:`band_table_tallied` (kept per points, so moving a cut
+    point makes no pass over the leads); other scores take :func:`band_table` on the
+    what-if's kept scores. The reps table routes the leads as in the what-if.
+    """
+    counted = whatif.tallied(fm, config, outcome, reps, within_days)
+    if counted is not None:
+        return band_table_tallied(counted, scheme, fm.complete_months())
+    scores = whatif.scores(fm, config)
+    return band_table(fm, scores, scheme, outcome, within_days, whatif.routing_of(fm, reps))
 
 
 def _rate(k: int, n: int) -> tuple[float, float, float]:

@@ -36,6 +36,7 @@ the scores (or one ``np.bincount`` when the scores are whole numbers).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -390,7 +391,15 @@ def _context(
 ) -> tuple[_Context, tuple]:
     """(context, its memo key) of a replay."""
     key = ("context", outcome, within_days, _reps_key(reps))
-    return _memo(fm, key, lambda: _new_context(fm, outcome, within_days, reps)), key
+    same = fm.__dict__.get("same_leads_as")  # a faded copy: the same leads, other values
+
+    def make() -> _Context:
+        if same is None:
+            return _new_context(fm, outcome, within_days, reps)
+        # Outcomes, months and routing are the leads', not the values': share them.
+        return dataclasses.replace(_context(same, outcome, within_days, reps)[0], scored={})
+
+    return _memo(fm, key, make), key
 
 
 def _new_context(
@@ -437,32 +446,56 @@ def scores(fm: FeatureMatrix, config: ScoringConfig) -> np.ndarray:
     return _points(fm, config)[2]
 
 
-def _scored(fm: FeatureMatrix, config: ScoringConfig, ctx: _Context) -> tuple:
+def _scored(
+    fm: FeatureMatrix, config: ScoringConfig, ctx: _Context, *, counted: bool = False
+) -> tuple:
     """(fit, engagement, total scores, tally or None) of ``config``'s points, kept per points.
 
-    A threshold move reuses them; with whole-number points the tally
-    (:mod:`analysis.scoring.tally`) answers any threshold without a pass over the leads.
+    A threshold move reuses them. With whole-number points the tally
+    (:mod:`analysis.scoring.tally`) answers any threshold without a pass over the leads; it
+    is built the second time the same points are asked for (or at once with ``counted``):
+    the first replay of new points reads one threshold, which the float path does for less.
     """
     points = tuple(sorted(config.weights.items()))
-
-    def make() -> tuple:
-        fit, engagement, total = _points(fm, config)
-        counted = None
-        if tally.fits(fm, config):
-            if not ctx.layouts:
-                ctx.layouts.append(tally.layout(fm, ctx.decided, ctx.observed, ctx.y))
-            counted = tally.tally(ctx.layouts[0], fit, engagement)
-        return fit, engagement, total, counted
-
     with _MEMO_LOCK:
         hit = ctx.scored.get(points)
     if hit is None:
-        hit = make()
+        fit, engagement, total = _points(fm, config)
+        hit = [fit, engagement, total, None, tally.fits(fm, config), 0]
         with _MEMO_LOCK:
             while len(ctx.scored) >= _SCORED_SIZE:
                 ctx.scored.pop(next(iter(ctx.scored)))
             ctx.scored[points] = hit
-    return hit
+    hit[5] += 1
+    if hit[3] is None and hit[4] and (counted or hit[5] > 1):
+        hit[3] = tally.tally(_layout(fm, ctx), hit[0], hit[1])
+        hit[4] = hit[3] is not None  # too wide a score range: the float path from now on
+    return hit[0], hit[1], hit[2], hit[3]
+
+
+def _layout(fm: FeatureMatrix, ctx: _Context) -> tally.Layout:
+    """The context's per-lead (month, slot) cells and statuses, made once (same leads: shared)."""
+    with _MEMO_LOCK:
+        if not ctx.layouts:
+            ctx.layouts.append(tally.layout(fm, ctx.decided, ctx.observed, ctx.y))
+        return ctx.layouts[0]
+
+
+def tallied(
+    fm: FeatureMatrix,
+    config: ScoringConfig,
+    outcome: str = "sql",
+    reps: pd.DataFrame | None = None,
+    within_days: float | None = None,
+) -> tuple[tally.Tally, tally.Layout, Routing] | None:
+    """The whole-number count tables of ``config``'s points (None when they do not apply).
+
+    The same tables the what-if reads (kept per points), for callers that cut the score at
+    other places, such as the grade bands (:func:`analysis.scoring.grades.band_table_tallied`).
+    """
+    ctx, _ = _context(fm, outcome, within_days, reps)
+    counted = _scored(fm, config, ctx, counted=True)[3]
+    return None if counted is None else (counted, ctx.layouts[0], ctx.routing)
 
 
 def _evaluate(
@@ -482,15 +515,20 @@ def _evaluate(
         quadrant_leads, quadrant_mqls, load, unrouted = (
             c.quadrant_leads, c.quadrant_mqls, c.load, c.unrouted
         )  # fmt: skip
-    else:
-        mqls = int(is_mql.sum())
-        by_month = np.bincount(fm.month_code[is_mql], minlength=len(fm.months))[: ctx.n_months]
-        k = int((is_mql & ctx.y).sum())
-        n_obs = int((is_mql & ctx.observed).sum())
+    else:  # one threshold: count the would-be MQLs' cells (the tally's layout), nothing more
+        lay = _layout(fm, ctx)
+        rows = np.flatnonzero(is_mql)
+        size = lay.months * lay.slots
+        cells = np.bincount(lay.cell[rows], minlength=size + 1)[:size]
+        cells = cells.reshape(lay.months, lay.slots)
+        status = np.bincount(lay.status[rows], minlength=tally.STATUSES)
+        mqls = len(rows)
+        by_month = cells.sum(axis=1)[: ctx.n_months]
+        k, n_obs = int(status[2]), int(status[1] + status[2])
         quad = quadrant_codes(fit, engagement, ft, et)
         quadrant_leads = np.bincount(quad[ctx.decided], minlength=4)
-        quadrant_mqls = np.bincount(quad[is_mql], minlength=4)
-        load, unrouted = load_matrix(fm, ctx.routing, is_mql, ctx.n_months)
+        quadrant_mqls = np.bincount(quad[rows], minlength=4)
+        load, unrouted = tally.routed(cells[: ctx.n_months], lay, ctx.routing)
     n_pos = ctx.n_pos
     precision = _rate(k, n_obs)
     recall = _rate(k, n_pos)

@@ -8,6 +8,7 @@ from analysis.scoring import configs as scoring
 from analysis.scoring import leakage, properties, whatif
 from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.decay import DECAY_KINDS, Decay
+from dashboard import scoring_flow as flow
 from dashboard import scoring_labels as labels
 from dashboard import scoring_readout as readout
 from dashboard import scoring_tabs as tabs
@@ -81,12 +82,13 @@ fade_kind = d1.selectbox(
     DECAY_KINDS,
     format_func=ui.DECAY_LABELS.get,
     key="sl_decay",
+    on_change=flow.numbers_first,
     help="Older engagement counts for less, as of each lead's decision point: linear "
     "reaches 0 after N days; by half every N days is a half-life. Fit points never fade.",
 )
 fade_days = d2.number_input(
     "N (days)", min_value=1, max_value=730, value=30, step=1, key="sl_decay_days",
-    disabled=fade_kind == "none",
+    disabled=fade_kind == "none", on_change=flow.numbers_first,
 )  # fmt: skip
 fade = Decay(fade_kind, float(fade_days))
 
@@ -253,6 +255,7 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
             max_value=high,
             step=1,
             key="sl_threshold",
+            on_change=flow.numbers_first,
             help=f"A lead whose score reaches the threshold becomes an MQL. "
             f"Current rule: {current.threshold:g} points.",
         )
@@ -309,6 +312,7 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
             st.caption(readout.decay_note(base, fm, proposed, fade))
         for note in w.notes[1:]:
             st.caption(note)
+    flow.rerun_for_the_rest()  # a threshold move: the numbers are out, now the rest
 
     (
         tab_compare,
@@ -349,7 +353,13 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
             if load.empty:
                 st.info("No rep would receive MQLs: no lead has an owner or a rep for its region.")
             else:
-                st.plotly_chart(charts.rep_load(load), key="sl_chart_reps")
+                shown = readout.busiest(load)
+                st.plotly_chart(charts.rep_load(shown), key="sl_chart_reps")
+                if len(shown) < len(load):
+                    st.caption(
+                        f"The {len(shown)} busiest of {len(load)} reps (most MQLs per month "
+                        "under either rule); every rep over capacity is listed below."
+                    )
                 over = load.loc[load["proposed_months_over"] > 0]
                 if len(over):
                     st.markdown(
@@ -601,3 +611,4 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
 
 
 lab()
+ui.start_model_fit(key, outcome, window, chosen, fade)  # after the numbers: see the function

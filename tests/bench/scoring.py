@@ -68,6 +68,17 @@ def _median_ms(fn: Callable[[int], object], repeat: int = REPEAT) -> float:
     return statistics.median(times) * 1000
 
 
+def _median_cpu_ms(fn: Callable[[int], object], repeat: int = REPEAT) -> float:
+    """Median CPU time of this thread per call: what the call costs whatever else runs (on a
+    shared machine the wall time stretches with the load; this does not)."""
+    times = []
+    for i in range(repeat):
+        t0 = time.thread_time()
+        fn(i)
+        times.append(time.thread_time() - t0)
+    return statistics.median(times) * 1000
+
+
 def engine(ctx: Context) -> None:
     """Feature build, fit and what-if timings in this process."""
     from analysis import store
@@ -96,6 +107,7 @@ def engine(ctx: Context) -> None:
         f"{report.auc_test:.3f})"
     )
     feature = max(current.weights, key=lambda k: abs(current.weights[k]))
+    whatif.what_if(fm, current, current, "sql", reps)  # the page's first run, before a change
 
     def weight_change(i: int) -> None:
         points = current.weights[feature] + (i % 7) - 3 or 1.0
@@ -105,7 +117,10 @@ def engine(ctx: Context) -> None:
         proposed = current.with_changes(threshold=current.threshold + (i % 9) - 4)
         whatif.what_if(fm, current, proposed, "sql", reps)
 
-    print(f"what-if after a weight change:    {_median_ms(weight_change):7.1f} ms (median of 20)")
+    print(
+        f"what-if after a weight change:    {_median_ms(weight_change):7.1f} ms (median of 20; "
+        f"CPU {_median_cpu_ms(weight_change):.1f} ms)"
+    )
     print(
         f"what-if after a threshold change: {_median_ms(threshold_change):7.1f} ms (median of 20)"
     )
@@ -122,21 +137,19 @@ def engine(ctx: Context) -> None:
 
 
 def newer(ctx: Context, fm, current, report, reps) -> None:  # noqa: ANN001
-    """Grades, decay, back-test, ceiling and half-life search timings."""
+    """Grades, decay, the whole back-test tab, its cache entry, and the training cap's AUC."""
     from analysis import store
-    from analysis.scoring import backtest, ceiling, decay, grades, whatif
-    from analysis.scoring.configs import score
-    from analysis.scoring.routing import routing_of
+    from analysis.scoring import decay, grades, whatif
 
-    routing = routing_of(fm, reps)
-    cuts = grades.suggest_cuts(score(fm, current)[fm.decided])
+    proposed = report.suggested
+    cuts = grades.suggest_cuts(whatif.scores(fm, proposed)[fm.decided])
 
-    def grade_change(i: int) -> None:
+    def grade_change(i: int) -> None:  # the page's path: the what-if's kept tables
         moved = (cuts[0] + (i % 5) + 1, *cuts[1:])
         scheme = grades.GradeScheme(grades.DEFAULT_NAMES, moved)
-        grades.band_table(fm, score(fm, current), scheme, "sql", None, routing)
+        grades.rule_bands(fm, proposed, scheme, "sql", reps)
 
-    print(f"grade cut change (score + bands): {_median_ms(grade_change):7.1f} ms (median of 20)")
+    print(f"grade cut change (bands):         {_median_ms(grade_change):7.1f} ms (median of 20)")
     con = store.connect_read_only(ctx.db)
     try:
         t0 = time.perf_counter()
@@ -144,34 +157,59 @@ def newer(ctx: Context, fm, current, report, reps) -> None:  # noqa: ANN001
         print(f"engagement ages (once per file):  {(time.perf_counter() - t0) * 1000:7.0f} ms")
     finally:
         con.close()
+    decay.decayed(fm, ages, decay.Decay("half-life", 5))  # non-zero rows gathered once
 
     def decay_change(i: int) -> None:
         faded = decay.decayed(fm, ages, decay.Decay("half-life", 10 + i))
-        whatif.what_if(faded, current, current, "sql", reps)
+        whatif.what_if(faded, current, proposed, "sql", reps)
 
     print(f"decay change (fade + what-if):    {_median_ms(decay_change, 5):7.1f} ms (median of 5)")
-    t0 = time.perf_counter()
+    validation(fm, ages, current, proposed)
+
+
+def validation(fm, ages, current, proposed) -> None:  # noqa: ANN001
+    """The back-test tab's background job as the page runs it, its disk entry, and the AUC
+    of the back-test's model with and without the training cap on the same test months."""
+    import pickle
+
+    from analysis.scoring import backtest, ceiling, decay
+
+    rules = {"current rule": current, "proposed rule": proposed}
+    t_all = time.perf_counter()
     bt = backtest.model_folds(fm, "sql")
-    table = backtest.backtest_table(
-        bt, fm, {"current rule": current, "proposed rule": report.suggested}, "proposed rule"
-    )
+    t_bt = time.perf_counter() - t_all
+    t0 = time.perf_counter()
+    c = ceiling.fit_ceiling(fm, "sql")
+    t_ceiling = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    half = decay.suggest_half_life(fm, ages, "sql")
+    t_half = time.perf_counter() - t0
+    total = time.perf_counter() - t_all
     print(
-        f"back-test (background):           {time.perf_counter() - t0:7.2f} s, {len(bt.folds)} "
-        f"folds; rules re-scored on them in "
-        f"{_median_ms(lambda i: backtest.backtest_table(bt, fm, {'p': current}, 'p'), 3):.0f} ms"
+        f"back-test tab, whole job:         {total:7.2f} s (back-test {t_bt:.2f} s, "
+        f"{len(bt.folds)} folds; ceiling {t_ceiling:.2f} s; half-life search {t_half:.2f} s)"
     )
+    table = backtest.backtest_table(bt, fm, rules, "proposed rule")
+    ms = _median_ms(lambda i: backtest.backtest_table(bt, fm, rules, "proposed rule"), 3)
+    print(f"  rules re-scored on the folds:   {ms:7.0f} ms")
     for who, part in table.groupby("who", sort=False):
         print(f"  {who:14s} AUC median {part['auc'].median():.3f}, precision median "
               f"{part['precision'].median():.1%}")  # fmt: skip
+    print(f"  ceiling: AUC logistic {c.auc_logistic:.3f}, boosted {c.auc_boosted:.3f}")
+    entry = pickle.dumps(({"backtest": bt, "ceiling": c, "half_life": half}, {}, total))
+    print(f"back-test disk cache entry:       {len(entry) / 2**10:7.0f} KiB")
     t0 = time.perf_counter()
-    c = ceiling.fit_ceiling(fm, "sql")
+    full = backtest.model_folds(fm, "sql", max_train=None)
+    uncapped = backtest.backtest_table(full, fm, rules, "proposed rule")
+    most = max((f.n_train for f in bt.folds), default=0)
+    capped_auc = table.loc[table["who"] == "model", "auc"]
+    full_auc = uncapped.loc[uncapped["who"] == "model", "auc"]
     print(
-        f"gradient-boosted ceiling:         {time.perf_counter() - t0:7.2f} s (AUC logistic "
-        f"{c.auc_logistic:.3f}, boosted {c.auc_boosted:.3f})"
+        f"training cap {bt.max_train:,} vs every training lead (largest origin: {most:,} "
+        f"leads): model AUC median {capped_auc.median():.4f} vs {full_auc.median():.4f}, "
+        f"largest difference on a test month {(capped_auc - full_auc).abs().max():.4f} "
+        f"({time.perf_counter() - t0:.1f} s uncapped)"
     )
-    t0 = time.perf_counter()
-    decay.suggest_half_life(fm, ages, "sql")
-    print(f"half-life search (8 fits):        {time.perf_counter() - t0:7.2f} s")
 
 
 def _serve(db: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
@@ -260,6 +298,35 @@ def _presses(page: Page, slider: Locator, read_js: str, presses: int = PRESSES) 
     return statistics.median(shown), statistics.median(rendered)
 
 
+def _decay_changes(page: Page, presses: int = PRESSES) -> tuple:
+    """Median seconds from typing a new half-life (Enter) to the proposed "MQLs per month"
+    changing, and to the page fully re-rendered; every value is new (no cached fade)."""
+    from playwright.sync_api import expect
+
+    from tests.browser import wait_for_app
+
+    choice = page.get_by_test_id("stSelectbox").filter(has_text="Engagement points fade")
+    choice.click()
+    page.keyboard.type("by half")
+    page.keyboard.press("Enter")
+    box = page.get_by_test_id("stNumberInput").filter(has_text="N (days)").locator("input")
+    expect(box).to_be_enabled(timeout=300_000)  # enabled once a decay is chosen
+    wait_for_app(page, timeout_ms=300_000)
+    shown, rendered = [], []
+    for i in range(presses):
+        before = page.evaluate(METRIC_JS)
+        box.fill(str(21 + i if i % 2 == 0 else 61 + i))
+        t0 = time.perf_counter()
+        box.press("Enter")
+        page.wait_for_function(
+            f"(before) => ({METRIC_JS})() !== before", arg=before, polling="raf", timeout=60_000
+        )
+        shown.append(time.perf_counter() - t0)
+        wait_for_app(page, timeout_ms=60_000)
+        rendered.append(time.perf_counter() - t0)
+    return statistics.median(shown), statistics.median(rendered)
+
+
 def _print_presses(what: str, times: tuple) -> None:
     print(
         f"{what}: median {times[0] * 1000:6.0f} ms to the number, {times[1] * 1000:6.0f} ms "
@@ -290,6 +357,7 @@ def browser(ctx: Context) -> None:
         wait_for_app(page, timeout_ms=300_000)
         cut = page.get_by_test_id("stSlider").filter(has_text="A from").get_by_role("slider")
         _print_presses("grade cut key press -> A card", _presses(page, cut, GRADE_JS))
+        _print_presses("decay N days + Enter -> proposed MQLs/month", _decay_changes(page))
         page.get_by_role("tab", name="Back-test over time").click()
         t0 = time.perf_counter()
         page.get_by_text("Rolling-origin back-test").first.wait_for(timeout=300_000)

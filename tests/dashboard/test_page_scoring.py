@@ -134,6 +134,10 @@ def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_a
     assert next(m for m in at.metric if m.label == "Leads that change side").delta == (
         f"0 in, {expected.changed_out:,} out"
     )
+    # The numbers went out first, then the run was repeated for the rest: the open tab's
+    # three charts are drawn and the request is used up.
+    assert len(at.get("plotly_chart")) == 3
+    assert "sl_numbers_first" not in at.session_state
 
 
 def test_editing_a_weight_replays_the_new_points(app_at, engine) -> None:

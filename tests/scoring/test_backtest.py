@@ -103,3 +103,38 @@ def test_too_short_a_history_says_so() -> None:
     assert fold_months(fm, 1, 3) == []
     bt = model_folds(fm, "sql")
     assert bt.folds == [] and "Too few complete months" in bt.notes[0]
+
+
+def test_a_pickled_backtest_keeps_no_lead_arrays_and_restores_the_same_table() -> None:
+    """The pickled back-test holds the fold models, not the per-lead rows and predictions
+    (it is smaller than one fold's test rows alone); restored on the matrix it gives the
+    same table, number for number, without refitting."""
+    import pickle
+
+    import pandas as pd
+
+    fm = monthly_matrix(seed=3)
+    bt = model_folds(fm, "sql", horizon_months=1, min_train_months=4)
+    rule = {"proposed rule": ScoringConfig({"a": 20, "b": 10, "c": -5}, 15)}
+    before = backtest_table(bt, fm, rule, "proposed rule")
+    blob = pickle.dumps(bt)
+    rows_bytes = sum(f.train_rows.nbytes + f.test_rows.nbytes + f.p_test.nbytes for f in bt.folds)
+    assert len(blob) < rows_bytes
+    back = pickle.loads(blob)
+    assert all(f.p_test is None and f.model is not None for f in back.folds)
+    after = backtest_table(back, fm, rule, "proposed rule")
+    pd.testing.assert_frame_equal(after, before, check_exact=True)
+    for a, b in zip(back.folds, bt.folds, strict=True):
+        assert np.array_equal(a.train_rows, b.train_rows)
+        assert np.array_equal(a.p_test, b.p_test)
+
+
+def test_no_cap_fits_every_training_lead() -> None:
+    """With ``max_train=None`` each fold fits on all its training leads; with a cap below
+    that, on the cap (the fold still reports every lead it could train on)."""
+    fm = monthly_matrix(seed=4)
+    full = model_folds(fm, "sql", horizon_months=1, min_train_months=4, max_train=None)
+    capped = model_folds(fm, "sql", horizon_months=1, min_train_months=4, max_train=500)
+    for f, c in zip(full.folds, capped.folds, strict=True):
+        assert f.n_train == c.n_train == len(f.train_rows) > 500
+        assert not np.array_equal(f.p_test, c.p_test)  # a different fit
