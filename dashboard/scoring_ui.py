@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 
 import duckdb
@@ -310,6 +311,12 @@ FITTING = (
 """The reason :func:`model_report` gives while the fit runs in the background."""
 
 
+_ONE_FIT_AT_A_TIME = threading.Lock()
+"""Model fits queue behind each other: several decay or outcome changes in a row would
+otherwise fit at once, and their threads (sharing the interpreter with the page's run) hold
+back the numbers of the change the user made last."""
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _model_job(
     key: state.DbKey,
@@ -331,12 +338,13 @@ def _model_job(
 
     def work(job: jobs.Job) -> None:
         try:
-            job.result["report"], _ = cache.cached(
-                "model",
-                cache.file_version(key[0]),
-                settings,
-                lambda: fit_model(fm, outcome, within_days, current=current if saved else None),
-            )
+            with _ONE_FIT_AT_A_TIME:
+                job.result["report"], _ = cache.cached(
+                    "model",
+                    cache.file_version(key[0]),
+                    settings,
+                    lambda: fit_model(fm, outcome, within_days, current=current if saved else None),
+                )
         except ValueError as exc:
             job.errors["report"] = str(exc)
         except Exception as exc:  # noqa: BLE001 - raised again on the page that asks
