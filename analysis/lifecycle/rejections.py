@@ -15,7 +15,10 @@ it goes to ``nurture`` (a ``nurture`` stage change or a ``nurture`` disposition)
 *recycled* when it becomes an MQL again after that. The recycle summary is one pass of
 grouped ``min`` aggregates per lead over ``stage_changes`` and ``dispositions`` (first
 handoff, first nurture after it, first ``mql`` change after that, first entry of
-``sql``/``opportunity``/``customer`` or later stage after that), then counts.
+``sql``/``opportunity``/``customer`` or later stage after that), then counts. Inside
+:func:`analysis.lifecycle.journey.reading` on a fresh file those per-lead facts were
+derived when the file was written (``journey_entries``), and the summary is one small
+GROUP BY over that table.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import pandas as pd
 from analysis import filters as flt
 from analysis import stats
 from analysis.definitions import data_as_of, is_complete_month
+from analysis.lifecycle import journey
 from analysis.lifecycle.funnel import by_names
 from analysis.store import DISPOSITION_OUTCOMES, STAGES
 
@@ -207,6 +211,17 @@ def recycle_summary(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> Rec
         it), ``n`` (group size), ``rate``, ``low``, ``high`` (95% Wilson).
     """
     # Long on purpose: a docstring and one SQL statement.
+    if journey.active():
+        where, params = filters.sql("l.first_mql_at")
+        counts = ", ".join(f"count(l.next_{t}_at) AS {t}" for t in STAGES[2:])
+        sql = f"""
+        SELECT l.recycled_at IS NOT NULL AS recycled, count(*) AS n,
+            count(l.nurtured_at) AS nurtured, {counts}
+        FROM {journey.lead_from_sql(journey.ENTRIES)}
+        WHERE l.mql_changed AND {where}
+        GROUP BY ALL
+        """
+        return _recycle_result(flt.query_df(con, sql, params))
     where, params = filters.sql("m.first_mql")
     after = {s: ", ".join(f"'{t}'" for t in STAGES[STAGES.index(s) :]) for s in STAGES[2:]}
     reached = ",\n            ".join(
@@ -255,7 +270,12 @@ def recycle_summary(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> Rec
         {", ".join(f"count({t}_at) AS {t}" for t in STAGES[2:])}
     FROM per_lead GROUP BY recycled
     """
-    df = flt.query_df(con, sql, params).set_index("recycled")
+    return _recycle_result(flt.query_df(con, sql, params))
+
+
+def _recycle_result(df: pd.DataFrame) -> RecycleSummary:
+    """The summary from the counts per ``recycled`` group (``n``, ``nurtured``, stages)."""
+    df = df.set_index("recycled")
     rec = df.loc[True] if True in df.index else None
     rest = df.loc[False] if False in df.index else None
     mql_leads = int(df["n"].sum())
