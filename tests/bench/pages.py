@@ -182,8 +182,11 @@ def _after_filter(page) -> tuple[float, float]:
     box.click()
     options = page.get_by_role("option")
     options.first.wait_for(timeout=WAIT_MS)
-    names = [o.strip() for o in options.all_inner_texts()]
-    choice = options.nth(names.index("paid_search")) if "paid_search" in names else options.first
+    # options are shown in words ("Paid search"); a "Select all" entry may come first
+    names = [o.strip().lower().replace(" ", "_") for o in options.all_inner_texts()]
+    real = [i for i, n in enumerate(names) if not n.startswith("select_all")]
+    pick = names.index("paid_search") if "paid_search" in names else real[0]
+    choice = options.nth(pick)
     t0 = page.evaluate(
         "() => { const m = document.querySelector("
         '\'[data-testid="stMain"] [data-testid="stMetricValue"]\');'
