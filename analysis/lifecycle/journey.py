@@ -28,6 +28,10 @@ there, once, instead of on every page view:
   and none otherwise, so the numbers are the same as the direct query's for every
   ``as_of`` (:func:`analysis.lifecycle.handoffs.handoffs_cte`).
 
+- ``journey_dispositions``: every ``dispositions`` row of a known lead with the lead's
+  :data:`LEAD_COLUMNS`, so the Rejections page's mixes read one table (the join with
+  ``leads`` on its text key was most of their cost).
+
 ``journey_stamp`` records :data:`VERSION` (the derivation's version), the number of
 ``write_log`` rows when the tables were built, the end of the data
 (:func:`analysis.definitions.data_as_of`), what the history can measure
@@ -68,6 +72,7 @@ VERSION = 4
 
 ENTRIES = "journey_entries"
 HANDOFFS = "journey_handoffs"
+DISPOSITIONS = "journey_dispositions"
 STAMP = "journey_stamp"
 
 LEAD_COLUMNS: tuple[str, ...] = (
@@ -147,6 +152,14 @@ def recycle_sql() -> str:
     LEFT JOIN rc ON rc.lead_id = m.lead_id
     LEFT JOIN stage_changes s ON s.lead_id = m.lead_id
     GROUP BY m.lead_id, m.first_mql, nurt.nurtured_at, rc.recycled_at"""
+
+
+def dispositions_sql() -> str:
+    """SELECT of ``journey_dispositions``: dispositions of known leads, with their columns."""
+    lead_cols = ", ".join(f"l.{c}" for c in LEAD_COLUMNS)
+    return f"""
+    SELECT d.*, {lead_cols}
+    FROM dispositions d JOIN leads l ON l.lead_id = d.lead_id"""
 
 
 def entries_table_sql() -> str:
@@ -258,6 +271,7 @@ def build(con: duckdb.DuckDBPyConnection) -> float:
     t0 = time.perf_counter()
     con.execute(f"CREATE OR REPLACE TABLE {ENTRIES} AS {entries_table_sql()}")
     con.execute(f"CREATE OR REPLACE TABLE {HANDOFFS} AS {handoffs_sql()}")
+    con.execute(f"CREATE OR REPLACE TABLE {DISPOSITIONS} AS {dispositions_sql()}")
     from analysis.lifecycle import measurable
 
     with direct():
@@ -316,7 +330,7 @@ def restamp(con: duckdb.DuckDBPyConnection) -> bool:
 
 def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con``'s journey tables match this code's :data:`VERSION` and the file."""
-    if not (has_table(con, STAMP) and has_table(con, ENTRIES) and has_table(con, HANDOFFS)):
+    if not all(has_table(con, t) for t in (STAMP, ENTRIES, HANDOFFS, DISPOSITIONS)):
         return False
     rows = con.execute(f"SELECT version, log_rows FROM {STAMP}").fetchall()
     return len(rows) == 1 and rows[0][0] == VERSION and rows[0][1] == log_rows(con)

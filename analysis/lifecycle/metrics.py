@@ -169,9 +169,22 @@ def _funnel_numbers(
     WITH {cte}
     SELECT {group_col} {", ".join(aggs)}
     FROM entries
-    {f'GROUP BY GROUPING SETS ((), ("{by}"))' if by else ""}
+    {f'GROUP BY GROUPING SETS ((), ("{by}"))' if by else _in_range_sql(f)}
     """
     return flt.query_df(con, sql, {**params, "as_of": as_of})
+
+
+def _in_range_sql(f: flt.Filters) -> str:
+    """``WHERE`` keeping the leads with some stage entry in ``f``'s dates ("" without dates).
+
+    Every count of :func:`_funnel_numbers` requires an entry in the range (its stage's, or
+    the creation for the ``created`` basis), so without groups (one output row whatever
+    matches) dropping the other leads first changes no number and spares most of the
+    conditional counts over the whole history.
+    """
+    if f.start is None and f.end is None:
+        return ""
+    return "WHERE " + " OR ".join(f"({f.date_sql(funnel.STAGE_AT[s])[0]})" for s in STAGES)
 
 
 def funnel_counts(
@@ -266,19 +279,19 @@ def _sla_numbers(
 
 def _reason_numbers(con: duckdb.DuckDBPyConnection, f: flt.Filters, by: str | None) -> pd.DataFrame:
     """Per group and reason: non-accepted dispositions decided in the range."""
-    where, params = f.sql("d.decided_at")
+    source, d = rejections.dispositions_from()
+    where, params = f.sql(f"{d}.decided_at")
     group_col = (
         f"{flt.dimension_sql(by)} AS grp, grouping({flt.dimension_sql(by)}) = 0 AS is_group, "
         if by
         else ""
     )
-    reason = f"coalesce(nullif(d.reason, ''), '{rejections.NO_REASON}')"
+    reason = f"coalesce(nullif({d}.reason, ''), '{rejections.NO_REASON}')"
     sets = f"(({reason})" + (f", ({flt.dimension_sql(by)}, {reason}))" if by else ")")
     sql = f"""
     SELECT {group_col} {reason} AS reason, count(*) AS count
-    FROM dispositions d
-    JOIN {flt.lead_from_sql()} ON l.lead_id = d.lead_id
-    WHERE d.outcome <> 'accepted' AND {where}
+    FROM {source}
+    WHERE {d}.outcome <> 'accepted' AND {where}
     GROUP BY GROUPING SETS {sets}
     """
     return flt.query_df(con, sql, params)

@@ -41,11 +41,24 @@ NO_REASON = flt.NOT_SET
 """Reason label of dispositions recorded without a reason."""
 
 
-def _group_select(names: Sequence[str]) -> str:
+def dispositions_from(with_score: bool = False) -> tuple[str, str]:
+    """(FROM clause, alias of the disposition columns) of dispositions with their leads.
+
+    On the base tables ``dispositions d`` joined to the lead relation ``l``; inside
+    :func:`analysis.lifecycle.journey.reading` the derived ``journey_dispositions`` (the
+    same rows, carrying the lead columns) aliased ``l`` for both.
+    """
+    if journey.active():
+        return journey.lead_from_sql(journey.DISPOSITIONS, with_score), "l"
+    lead = flt.lead_from_sql(with_score=with_score)
+    return f"dispositions d JOIN {lead} ON l.lead_id = d.lead_id", "d"
+
+
+def _group_select(names: Sequence[str], d: str = "d") -> str:
     parts = []
     for name in names:
         if name in _TIME_GROUPS:
-            parts.append(f"date_trunc('{name}', d.decided_at) AS \"{name}\"")
+            parts.append(f"date_trunc('{name}', {d}.decided_at) AS \"{name}\"")
         else:
             parts.append(f'{flt.dimension_sql(name)} AS "{name}"')
     return "".join(f"{p}, " for p in parts)
@@ -85,17 +98,17 @@ def disposition_mix(
     """
     allowed = [*_TIME_GROUPS, *flt.DIMENSIONS]
     names = by_names(by, allowed)
-    where, params = filters.sql("d.decided_at")
+    source, d = dispositions_from(with_score="score_band" in names)
+    where, params = filters.sql(f"{d}.decided_at")
     quoted = [f'"{n}"' for n in names]
     part = "PARTITION BY " + ", ".join(quoted) if names else ""
     part_o = "PARTITION BY " + ", ".join([*quoted, "outcome"])
     order = "".join(f"{q}, " for q in quoted)
     sql = f"""
     WITH c AS (
-        SELECT {_group_select(names)} d.outcome,
-            coalesce(nullif(d.reason, ''), '{NO_REASON}') AS reason, count(*) AS count
-        FROM dispositions d
-        JOIN {flt.lead_from_sql(with_score="score_band" in names)} ON l.lead_id = d.lead_id
+        SELECT {_group_select(names, d)} {d}.outcome,
+            coalesce(nullif({d}.reason, ''), '{NO_REASON}') AS reason, count(*) AS count
+        FROM {source}
         WHERE {where}
         GROUP BY ALL
     )
@@ -147,13 +160,13 @@ def reason_pareto(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> pd.Da
         (count / total) with ``low``/``high`` (95% Wilson) and ``cumulative_share``
         (share of this reason and all more frequent ones). Ties are broken by reason.
     """
-    where, params = filters.sql("d.decided_at")
+    source, d = dispositions_from()
+    where, params = filters.sql(f"{d}.decided_at")
     sql = f"""
     WITH c AS (
-        SELECT coalesce(nullif(d.reason, ''), '{NO_REASON}') AS reason, count(*) AS count
-        FROM dispositions d
-        JOIN {flt.lead_from_sql()} ON l.lead_id = d.lead_id
-        WHERE d.outcome <> 'accepted' AND {where}
+        SELECT coalesce(nullif({d}.reason, ''), '{NO_REASON}') AS reason, count(*) AS count
+        FROM {source}
+        WHERE {d}.outcome <> 'accepted' AND {where}
         GROUP BY ALL
     )
     SELECT reason, count, sum(count) OVER ()::BIGINT AS total,

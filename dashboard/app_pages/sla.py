@@ -281,7 +281,4 @@ DRAW = {
 }
 IMPLIED = {"by": "compliance", "window": "speed"}  # a link naming a section's control
 shown = SECTIONS if has_handoffs else {"attempts": SECTIONS["attempts"]}
-for code, tab in sections.lazy_tabs("sla_section", shown, IMPLIED).items():
-    if tab is not None:
-        with tab:
-            DRAW[code]()
+sections.draw_open(sections.lazy_tabs("sla_section", shown, IMPLIED), DRAW)

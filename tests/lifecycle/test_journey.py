@@ -87,6 +87,12 @@ def calls(con: duckdb.DuckDBPyConnection) -> dict[str, Callable[[], Any]]:
             f"{tag} speed_to_lead": lambda f=f: sla.speed_to_lead(con, f),
             f"{tag} deal_summary": lambda f=f: deals.deal_summary(con, f, by="source"),
             f"{tag} recycle_summary": lambda f=f: rejections.recycle_summary(con, f),
+            f"{tag} disposition_mix": lambda f=f: rejections.disposition_mix(con, f, by="team"),
+            f"{tag} disposition_mix month": lambda f=f: rejections.disposition_mix(
+                con, f, by="month"
+            ),
+            f"{tag} reason_pareto": lambda f=f: rejections.reason_pareto(con, f),
+            f"{tag} headline": lambda f=f: metrics.headline(con, f.start, f.end, filters=f),
         }
     if as_of is not None:
         out |= {
