@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import filters as flt
@@ -80,3 +81,39 @@ def test_prefiltered_numbers_by_hand() -> None:
     pair = metrics.PAIRS.index(("mql", "sql"))
     assert (row[f"k{pair}"], row["c_mql"]) == (2, 2)
     assert row == _total_row(con, f, "entered", datetime(2024, 2, 2))
+
+
+@pytest.mark.parametrize("basis", ["entered", "created"])
+def test_several_periods_in_one_query_equal_one_query_each(demo_db: Path, basis: str) -> None:
+    """A period, the one before and an older one (the demo starts in November 2025),
+    each with its own as_of, counted in one query give the frames of one single-period
+    query each (with and without a source filter, on the journey and base tables)."""
+    con = store.connect_read_only(demo_db)
+    try:
+        source = flt.filter_options(con)["sources"][0]
+        asked = [
+            (date(2026, 9, 1), date(2026, 9, 30), datetime(2026, 10, 1)),
+            (date(2026, 8, 1), date(2026, 8, 31), datetime(2026, 9, 1)),
+            (date(2025, 11, 1), date(2025, 11, 30), datetime(2025, 12, 1)),
+        ]
+        for dims in ({}, {"sources": (source,)}):
+            for ctx in (journey.direct(), journey.reading(con)):
+                with ctx:
+                    periods = [(flt.Filters(start=a, end=b, **dims), t) for a, b, t in asked]
+                    many = metrics.funnel_counts_many(con, periods, basis)
+                    for (f, as_of), got in zip(periods, many, strict=True):
+                        one = metrics._funnel_numbers(con, f, None, as_of, basis)
+                        expected = metrics._counts_frame(one.iloc[0].to_dict())
+                        pd.testing.assert_frame_equal(got, expected)
+                        assert got["count"].sum() > 0
+    finally:
+        con.close()
+
+
+def test_periods_with_different_dimension_filters_are_refused() -> None:
+    """Only the dates may differ between the periods of one query."""
+    con = build({"a": [("mql", "2024-01-05 09:00")]})
+    with pytest.raises(ValueError, match="same dimension filters"):
+        metrics.funnel_counts_many(
+            con, [(flt.Filters(sources=("x",)), None), (flt.Filters(), None)]
+        )
