@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -117,3 +118,46 @@ def test_periods_with_different_dimension_filters_are_refused() -> None:
         metrics.funnel_counts_many(
             con, [(flt.Filters(sources=("x",)), None), (flt.Filters(), None)]
         )
+
+
+def _counts_frame_row_by_row(rec: dict) -> pd.DataFrame:
+    """The frame as funnel_counts built it before (row by row, then patched)."""
+    from analysis import stats
+    from analysis.store import STAGES
+
+    rows = []
+    for i, s in enumerate(STAGES):
+        nxt = STAGES[i + 1] if i + 1 < len(STAGES) else None
+        count = int(rec.get(f"c_{s}", 0))
+        rows.append(
+            {
+                "stage": s,
+                "count": count,
+                "entered": int(rec.get(f"v_{s}", 0)),
+                "next_stage": nxt,
+                "k": int(rec.get(f"k{metrics.PAIRS.index((s, nxt))}", 0)) if nxt else 0,
+                "n": count if nxt else 0,
+            }
+        )
+    out = stats.add_rate_columns(pd.DataFrame(rows))
+    out[["k", "n"]] = out[["k", "n"]].astype("float64")
+    out.loc[out["next_stage"].isna(), ["k", "n", "rate", "low", "high"]] = np.nan
+    return out
+
+
+@pytest.mark.parametrize(
+    "rec",
+    [
+        {},  # nothing counted: every rate NaN
+        {"c_lead": 10, "v_lead": 10, "c_mql": 4, "v_mql": 5, "k0": 4, "k1": 1, "c_sql": 1},
+        {"c_lead": 100, "c_mql": 30, "c_sql": 12, "c_opportunity": 6, "c_customer": 2,
+         "k0": 30, "k1": 12, "k2": 6, "k3": 2, "v_customer": 3},
+    ],
+)  # fmt: skip
+def test_the_counts_frame_is_the_one_built_row_by_row(rec: dict) -> None:
+    """The column-wise frame equals the row-by-row one (values, NaN, dtypes), e.g. 4 of
+    10 leads became MQLs: rate 0.4 with the same Wilson bounds."""
+    got = metrics._counts_frame(rec)
+    pd.testing.assert_frame_equal(got, _counts_frame_row_by_row(rec))
+    if rec.get("c_lead") == 10:
+        assert got.loc[0, "rate"] == 0.4
