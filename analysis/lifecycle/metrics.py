@@ -252,7 +252,8 @@ def funnel_counts_many(
     if len({f.with_dates(None, None) for f, _ in periods}) > 1:
         raise ValueError("funnel_counts_many needs the same dimension filters for every period")
     cte, params = funnel.entries_cte(periods[0][0], [])
-    aggs, ranges = [], []
+    aggs: list[str] = []
+    ranges: list[str] | None = []  # None once a period has no dates: every lead counts
     for j, (f, as_of) in enumerate(periods):
         sfx = f"_{j}"
         # an undated history has no "now": every recorded entry counts
@@ -266,9 +267,9 @@ def funnel_counts_many(
         params.update(part_params)
         where = _in_range_sql(f)
         if not where:
-            ranges = []
-            break
-        ranges.append(_renamed(where.removeprefix("WHERE "), {}, sfx)[0])
+            ranges = None
+        elif ranges is not None:
+            ranges.append(_renamed(where.removeprefix("WHERE "), {}, sfx)[0])
     where = "WHERE " + " OR ".join(ranges) if ranges else ""
     sql = f"WITH {cte} SELECT {', '.join(aggs)} FROM entries {where}"
     rec = flt.query_df(con, sql, params).iloc[0].to_dict()

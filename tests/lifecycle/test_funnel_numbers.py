@@ -161,3 +161,23 @@ def test_the_counts_frame_is_the_one_built_row_by_row(rec: dict) -> None:
     pd.testing.assert_frame_equal(got, _counts_frame_row_by_row(rec))
     if rec.get("c_lead") == 10:
         assert got.loc[0, "rate"] == 0.4
+
+
+def test_a_period_without_dates_among_dated_ones_counts_every_lead() -> None:
+    """January 2024 and an open period counted together: January has 2 MQLs (a, b), the
+    open period all 3 (a, b, d), as each counts alone."""
+    con = build(
+        {
+            "a": [("mql", "2024-01-05 09:00")],
+            "b": [("mql", "2024-01-10 09:00")],
+            "d": [("mql", "2023-12-10 09:00")],
+        }
+    )
+    jan = flt.Filters(start=date(2024, 1, 1), end=date(2024, 1, 31))
+    as_of = datetime(2024, 2, 1)
+    both = metrics.funnel_counts_many(con, [(jan, as_of), (flt.Filters(), as_of)])
+    mqls = [int(frame.set_index("stage").loc["mql", "entered"]) for frame in both]
+    assert mqls == [2, 3]
+    alone = [metrics.funnel_counts(con, f, as_of=as_of) for f in (jan, flt.Filters())]
+    for got, expected in zip(both, alone, strict=True):
+        pd.testing.assert_frame_equal(got, expected)
