@@ -228,8 +228,14 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         One key per :class:`Filters` field (``sources``, ``campaigns``, ...) mapping to the
         sorted list of values present (``size_bands`` in :data:`SIZE_BANDS` order), plus
         ``first_date`` (date of the earliest lead) and ``last_date`` (date of
-        :func:`data_as_of`), None when the database is empty.
+        :func:`data_as_of`), None when the database is empty. Inside
+        :func:`analysis.lifecycle.journey.reading` on a fresh file, the options recorded
+        when the file was written (the same values, no scan of ``leads``).
     """
+    from analysis.lifecycle import journey  # it builds on this module
+
+    if journey.active():
+        return journey.stamped_options(con)
     aggs = ", ".join(
         f"list(DISTINCT {DIMENSIONS[dim]}) AS {name}" for name, dim in FIELD_DIMENSION.items()
     )

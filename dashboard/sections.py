@@ -4,12 +4,14 @@ A page shows its headline numbers first and puts the rest in tabs
 (:func:`lazy_tabs`): only the open tab's code runs, so a visit, a reload or a filter change
 computes and draws one section instead of all of them. The open tab lives in the URL
 (``?section=``) like every other control; a link that names a control of one section
-(``?breakdown=region``) opens that section.
+(``?breakdown=region``) opens that section. :func:`draw_open` runs the open section as a
+fragment (``st.fragment``): a change of one of its own controls (a breakdown, a window)
+reruns that section only, not the page's headline above it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -47,3 +49,13 @@ def lazy_tabs(
     tabs = st.tabs(list(sections.values()), key=key, on_change="rerun")
     urlstate.mirror(key, param, fmt=lambda label: codes.get(label, label))
     return {code: tab if tab.open else None for code, tab in zip(sections, tabs, strict=True)}
+
+
+def draw_open(
+    tabs: Mapping[str, DeltaGenerator | None], draw: Mapping[str, Callable[[], None]]
+) -> None:
+    """Draw each open section (``tabs`` from :func:`lazy_tabs`) in its tab, as a fragment."""
+    for code, tab in tabs.items():
+        if tab is not None:
+            with tab:
+                st.fragment(draw[code])()

@@ -9,7 +9,13 @@ there, once, instead of on every page view:
 - ``journey_entries``: one row per lead with its first entry per stage under the skip
   rule (``S_at``, ``S_reached``) and its number of MQL re-entries: exactly the aggregates
   of :func:`analysis.lifecycle.entries.entries_cte`, before filters and breakdowns (those
-  stay a join with ``leads`` and ``reps`` at query time, so a renamed rep shows at once).
+  stay a join with ``leads`` and ``reps`` at query time, so a renamed rep shows at once),
+  plus the recycle facts of :func:`analysis.lifecycle.rejections.recycle_summary`
+  (:func:`recycle_sql`): ``mql_changed`` (the lead has an ``mql`` change), its first
+  ``mql`` change ``first_mql_at``, the first nurture after it ``nurtured_at``, the next
+  ``mql`` change after that ``recycled_at``, and ``next_S_at`` for S in sql, opportunity,
+  customer: the first change to S or a later funnel stage at or after the handoff that
+  counts (the recycled one when there is one, else the first).
 - ``journey_handoffs``: one row per recorded MQL change with the times its SLA clock
   needs, taken over the *whole* history: the next handoff, the first sales activity at or
   after it (before the next handoff), the first closing event (a later stage, a side
@@ -22,10 +28,15 @@ there, once, instead of on every page view:
   and none otherwise, so the numbers are the same as the direct query's for every
   ``as_of`` (:func:`analysis.lifecycle.handoffs.handoffs_cte`).
 
+- ``journey_dispositions``: every ``dispositions`` row of a known lead with the lead's
+  :data:`LEAD_COLUMNS`, so the Rejections page's mixes read one table (the join with
+  ``leads`` on its text key was most of their cost).
+
 ``journey_stamp`` records :data:`VERSION` (the derivation's version), the number of
 ``write_log`` rows when the tables were built, the end of the data
-(:func:`analysis.definitions.data_as_of`) and what the history can measure
-(:func:`analysis.lifecycle.measurable.facts`): both scan every table, on every page.
+(:func:`analysis.definitions.data_as_of`), what the history can measure
+(:func:`analysis.lifecycle.measurable.facts`) and the sidebar's filter options
+(:func:`analysis.filters.filter_options`): each scans whole tables, on every page.
 Every write session appends one log row, so a file changed by a writer that did not
 rebuild (an older Handoff Health) no longer matches, and readers fall back to the
 direct queries. Readers opt in per block with :func:`reading`: inside it,
@@ -41,7 +52,7 @@ import contextvars
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -56,11 +67,12 @@ from analysis.definitions import (
 )
 from analysis.store import STAGES, has_table
 
-VERSION = 3
+VERSION = 4
 """Version of the derivation; a file stamped with another one is read the direct way."""
 
 ENTRIES = "journey_entries"
 HANDOFFS = "journey_handoffs"
+DISPOSITIONS = "journey_dispositions"
 STAMP = "journey_stamp"
 
 LEAD_COLUMNS: tuple[str, ...] = (
@@ -93,6 +105,79 @@ def entries_sql() -> str:
     FROM leads l
     LEFT JOIN stage_changes sc ON sc.lead_id = l.lead_id
     GROUP BY l.lead_id"""
+
+
+def recycle_sql() -> str:
+    """SELECT of the recycle facts per lead with an ``mql`` change, over the whole history.
+
+    Query intuition: the direct query of
+    :func:`analysis.lifecycle.rejections.recycle_summary` without its filters (they apply
+    to ``first_mql_at`` and the lead's columns, both kept): first handoff per lead, first
+    nurture (stage change or disposition) at or after it, first ``mql`` change after that,
+    then one pass over the lead's changes for the first later-stage entry at or after the
+    handoff that counts.
+    """
+    after = {s: ", ".join(f"'{t}'" for t in STAGES[STAGES.index(s) :]) for s in STAGES[2:]}
+    reached = ",\n            ".join(
+        f"min(s.changed_at) FILTER (WHERE s.stage IN ({after[t]})"
+        f" AND s.changed_at >= coalesce(rc.recycled_at, m.first_mql)) AS next_{t}_at"
+        for t in STAGES[2:]
+    )
+    return f"""
+    WITH m AS (
+        SELECT lead_id, min(changed_at) AS first_mql
+        FROM stage_changes WHERE stage = '{HANDOFF_STAGE}' GROUP BY lead_id
+    ),
+    nurt AS (
+        SELECT m.lead_id, min(e.at) AS nurtured_at
+        FROM m
+        JOIN (
+            SELECT lead_id, changed_at AS at FROM stage_changes WHERE stage = 'nurture'
+            UNION ALL
+            SELECT lead_id, decided_at FROM dispositions WHERE outcome = 'nurture'
+        ) e ON e.lead_id = m.lead_id AND e.at >= m.first_mql
+        GROUP BY m.lead_id
+    ),
+    rc AS (
+        SELECT n.lead_id, min(s.changed_at) AS recycled_at
+        FROM nurt n
+        JOIN stage_changes s ON s.lead_id = n.lead_id AND s.stage = '{HANDOFF_STAGE}'
+            AND s.changed_at > n.nurtured_at
+        GROUP BY n.lead_id
+    )
+    SELECT m.lead_id, m.first_mql AS first_mql_at, nurt.nurtured_at, rc.recycled_at,
+        {reached}
+    FROM m
+    LEFT JOIN nurt ON nurt.lead_id = m.lead_id
+    LEFT JOIN rc ON rc.lead_id = m.lead_id
+    LEFT JOIN stage_changes s ON s.lead_id = m.lead_id
+    GROUP BY m.lead_id, m.first_mql, nurt.nurtured_at, rc.recycled_at"""
+
+
+def dispositions_sql() -> str:
+    """SELECT of ``journey_dispositions``: dispositions of known leads, with their columns."""
+    lead_cols = ", ".join(f"l.{c}" for c in LEAD_COLUMNS)
+    return f"""
+    SELECT d.*, {lead_cols}
+    FROM dispositions d JOIN leads l ON l.lead_id = d.lead_id"""
+
+
+def entries_table_sql() -> str:
+    """SELECT of ``journey_entries``: :func:`entries_sql` with the :func:`recycle_sql` facts."""
+    facts = ", ".join(f"rc.{c}" for c in RECYCLE_COLUMNS)
+    return f"""
+    SELECT e.*, rc.lead_id IS NOT NULL AS mql_changed, {facts}
+    FROM ({entries_sql()}) e
+    LEFT JOIN ({recycle_sql()}) rc ON rc.lead_id = e.lead_id"""
+
+
+RECYCLE_COLUMNS: tuple[str, ...] = (
+    "first_mql_at",
+    "nurtured_at",
+    "recycled_at",
+    *(f"next_{s}_at" for s in STAGES[2:]),
+)
+"""The recycle facts of :func:`recycle_sql` kept in ``journey_entries``."""
 
 
 def handoffs_sql() -> str:
@@ -184,19 +269,39 @@ def build(con: duckdb.DuckDBPyConnection) -> float:
     Returns the seconds it took.
     """
     t0 = time.perf_counter()
-    con.execute(f"CREATE OR REPLACE TABLE {ENTRIES} AS {entries_sql()}")
+    con.execute(f"CREATE OR REPLACE TABLE {ENTRIES} AS {entries_table_sql()}")
     con.execute(f"CREATE OR REPLACE TABLE {HANDOFFS} AS {handoffs_sql()}")
+    con.execute(f"CREATE OR REPLACE TABLE {DISPOSITIONS} AS {dispositions_sql()}")
     from analysis.lifecycle import measurable
 
-    facts = measurable.facts(con)
+    with direct():
+        facts = measurable.facts(con)
+        options = flt.filter_options(con)
     seconds = time.perf_counter() - t0
     con.execute(
         f"CREATE OR REPLACE TABLE {STAMP} AS "
         "SELECT ? AS version, ? AS log_rows, now()::TIMESTAMP AS built_at, ? AS seconds, "
-        "? AS as_of, ? AS facts",
-        [VERSION, log_rows(con), seconds, data_as_of(con), json.dumps(facts)],
+        "? AS as_of, ? AS facts, ? AS options",
+        [
+            VERSION,
+            log_rows(con),
+            seconds,
+            data_as_of(con),
+            json.dumps(facts),
+            json.dumps(options, default=str),
+        ],
     )
     return seconds
+
+
+def stamped_options(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The filter options (:func:`analysis.filters.filter_options`) recorded at build time."""
+    ((text,),) = con.execute(f"SELECT options FROM {STAMP}").fetchall()
+    out = json.loads(text)
+    for key in ("first_date", "last_date"):
+        if out[key] is not None:
+            out[key] = date.fromisoformat(out[key])
+    return out
 
 
 def stamped(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict[str, Any]]:
@@ -225,7 +330,7 @@ def restamp(con: duckdb.DuckDBPyConnection) -> bool:
 
 def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con``'s journey tables match this code's :data:`VERSION` and the file."""
-    if not (has_table(con, STAMP) and has_table(con, ENTRIES) and has_table(con, HANDOFFS)):
+    if not all(has_table(con, t) for t in (STAMP, ENTRIES, HANDOFFS, DISPOSITIONS)):
         return False
     rows = con.execute(f"SELECT version, log_rows FROM {STAMP}").fetchall()
     return len(rows) == 1 and rows[0][0] == VERSION and rows[0][1] == log_rows(con)

@@ -150,7 +150,21 @@ def _funnel_numbers(
     """
     names = [by] if by else []
     cte, params = funnel.entries_cte(f, names)
-    aggs = []
+    aggs, date_params = _numbers_aggs(f, basis)
+    params.update(date_params)
+    group_col = f'"{by}" AS grp, grouping("{by}") = 0 AS is_group, ' if by else ""
+    sql = f"""
+    WITH {cte}
+    SELECT {group_col} {aggs}
+    FROM entries
+    {f'GROUP BY GROUPING SETS ((), ("{by}"))' if by else _in_range_sql(f)}
+    """
+    return flt.query_df(con, sql, {**params, "as_of": as_of})
+
+
+def _numbers_aggs(f: flt.Filters, basis: str) -> tuple[str, dict[str, Any]]:
+    """The conditional counts of :func:`_funnel_numbers` as a SELECT list, and its params."""
+    aggs, params = [], {}
     for s in STAGES:
         cond, date_params = _entered(f, s)
         params.update(date_params)
@@ -164,14 +178,20 @@ def _funnel_numbers(
             f"count(*) FILTER (WHERE {cond} AND {t}_reached "
             f"AND ({t_at} IS NULL OR {t_at} <= $as_of)) AS k{i}"
         )
-    group_col = f'"{by}" AS grp, grouping("{by}") = 0 AS is_group, ' if by else ""
-    sql = f"""
-    WITH {cte}
-    SELECT {group_col} {", ".join(aggs)}
-    FROM entries
-    {f'GROUP BY GROUPING SETS ((), ("{by}"))' if by else ""}
+    return ", ".join(aggs), params
+
+
+def _in_range_sql(f: flt.Filters) -> str:
+    """``WHERE`` keeping the leads with some stage entry in ``f``'s dates ("" without dates).
+
+    Every count of :func:`_funnel_numbers` requires an entry in the range (its stage's, or
+    the creation for the ``created`` basis), so without groups (one output row whatever
+    matches) dropping the other leads first changes no number and spares most of the
+    conditional counts over the whole history.
     """
-    return flt.query_df(con, sql, {**params, "as_of": as_of})
+    if f.start is None and f.end is None:
+        return ""
+    return "WHERE " + " OR ".join(f"({f.date_sql(funnel.STAGE_AT[s])[0]})" for s in STAGES)
 
 
 def funnel_counts(
@@ -204,28 +224,96 @@ def funnel_counts(
         the next stage by ``as_of``), ``n`` (= ``count``), ``rate``, ``low``, ``high``
         (95% Wilson; NaN for the last stage).
     """
+    return funnel_counts_many(con, [(filters, as_of)], basis)[0]
+
+
+def _renamed(sql: str, params: dict[str, Any], suffix: str) -> tuple[str, dict[str, Any]]:
+    """``sql`` and ``params`` with the date parameters ``$f_start``/``$f_end`` suffixed."""
+    for name in ("f_start", "f_end"):
+        sql = sql.replace(f"${name}", f"${name}{suffix}")
+    return sql, {f"{k}{suffix}" if k in ("f_start", "f_end") else k: v for k, v in params.items()}
+
+
+def funnel_counts_many(
+    con: duckdb.DuckDBPyConnection,
+    periods: list[tuple[flt.Filters, date | datetime | str | None]],
+    basis: str = "entered",
+) -> list[pd.DataFrame]:
+    """:func:`funnel_counts` of several (filters, as_of) at once, in one query.
+
+    Every filters must have the same dimension filters (only the dates differ), as a
+    period and its comparison periods do. Query intuition: each period's counts are the
+    conditional counts of :func:`_funnel_numbers` with its own date and ``as_of``
+    parameters (suffixed ``_0``, ``_1``, ...) and columns prefixed ``p0_``, ``p1_``, ...,
+    over the leads with an entry in any of the ranges (:func:`_in_range_sql`), so the
+    lead relation is read and the query planned once.
+    """
     check_basis(basis)
-    # an undated history has no "now": every recorded entry counts
-    as_of_dt = funnel.resolve_as_of(con, as_of) or datetime(9999, 12, 31)
-    rec = _funnel_numbers(con, filters, None, as_of_dt, basis).iloc[0].to_dict()
-    rows = []
-    for i, s in enumerate(STAGES):
-        nxt = STAGES[i + 1] if i + 1 < len(STAGES) else None
-        count = int(rec.get(f"c_{s}", 0))
-        rows.append(
-            {
-                "stage": s,
-                "count": count,
-                "entered": int(rec.get(f"v_{s}", 0)),
-                "next_stage": nxt,
-                "k": int(rec.get(f"k{PAIRS.index((s, nxt))}", 0)) if nxt else 0,
-                "n": count if nxt else 0,
-            }
+    if len({f.with_dates(None, None) for f, _ in periods}) > 1:
+        raise ValueError("funnel_counts_many needs the same dimension filters for every period")
+    cte, params = funnel.entries_cte(periods[0][0], [])
+    aggs: list[str] = []
+    ranges: list[str] | None = []  # None once a period has no dates: every lead counts
+    for j, (f, as_of) in enumerate(periods):
+        sfx = f"_{j}"
+        # an undated history has no "now": every recorded entry counts
+        params[f"as_of{sfx}"] = funnel.resolve_as_of(con, as_of) or datetime(9999, 12, 31)
+        part, part_params = _numbers_aggs(f, basis)
+        part = part.replace("$as_of", f"$as_of{sfx}")
+        part = part.replace(' AS "v_', f' AS "p{j}_v_').replace(' AS "c_', f' AS "p{j}_c_')
+        part = part.replace(" AS k", f" AS p{j}_k")
+        part, part_params = _renamed(part, part_params, sfx)
+        aggs.append(part)
+        params.update(part_params)
+        where = _in_range_sql(f)
+        if not where:
+            ranges = None
+        elif ranges is not None:
+            ranges.append(_renamed(where.removeprefix("WHERE "), {}, sfx)[0])
+    where = "WHERE " + " OR ".join(ranges) if ranges else ""
+    sql = f"WITH {cte} SELECT {', '.join(aggs)} FROM entries {where}"
+    rec = flt.query_df(con, sql, params).iloc[0].to_dict()
+    return [
+        _counts_frame(
+            {k.removeprefix(f"p{j}_"): v for k, v in rec.items() if k.startswith(f"p{j}_")}
         )
-    out = stats.add_rate_columns(pd.DataFrame(rows))
-    out[["k", "n"]] = out[["k", "n"]].astype("float64")
-    out.loc[out["next_stage"].isna(), ["k", "n", "rate", "low", "high"]] = np.nan
-    return out
+        for j in range(len(periods))
+    ]
+
+
+def _counts_frame(rec: dict[str, Any]) -> pd.DataFrame:
+    """The :func:`funnel_counts` frame from one period's ``v_``, ``c_`` and ``k`` counts.
+
+    Built column by column (the Wilson bounds as arrays): a frame built row by row and
+    patched with ``.loc`` cost more than the query here.
+    """
+    nxt = [*STAGES[1:], None]
+    count = np.array([int(rec.get(f"c_{s}", 0)) for s in STAGES], dtype="int64")
+    k = np.array(
+        [
+            int(rec.get(f"k{PAIRS.index((s, t))}", 0)) if t else np.nan
+            for s, t in zip(STAGES, nxt, strict=True)
+        ],
+        dtype="float64",
+    )
+    n = np.where([t is not None for t in nxt], count.astype("float64"), np.nan)
+    low, high = stats.wilson_interval(np.nan_to_num(k), np.nan_to_num(n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(n > 0, k / n, np.nan)
+    last = np.isnan(n)
+    return pd.DataFrame(
+        {
+            "stage": list(STAGES),
+            "count": count,
+            "entered": np.array([int(rec.get(f"v_{s}", 0)) for s in STAGES], dtype="int64"),
+            "next_stage": nxt,
+            "k": k,
+            "n": n,
+            "rate": np.where(last, np.nan, rate),
+            "low": np.where(last, np.nan, low),
+            "high": np.where(last, np.nan, high),
+        }
+    )
 
 
 def _sla_numbers(
@@ -266,19 +354,19 @@ def _sla_numbers(
 
 def _reason_numbers(con: duckdb.DuckDBPyConnection, f: flt.Filters, by: str | None) -> pd.DataFrame:
     """Per group and reason: non-accepted dispositions decided in the range."""
-    where, params = f.sql("d.decided_at")
+    source, d = rejections.dispositions_from()
+    where, params = f.sql(f"{d}.decided_at")
     group_col = (
         f"{flt.dimension_sql(by)} AS grp, grouping({flt.dimension_sql(by)}) = 0 AS is_group, "
         if by
         else ""
     )
-    reason = f"coalesce(nullif(d.reason, ''), '{rejections.NO_REASON}')"
+    reason = f"coalesce(nullif({d}.reason, ''), '{rejections.NO_REASON}')"
     sets = f"(({reason})" + (f", ({flt.dimension_sql(by)}, {reason}))" if by else ")")
     sql = f"""
     SELECT {group_col} {reason} AS reason, count(*) AS count
-    FROM dispositions d
-    JOIN {flt.lead_from_sql()} ON l.lead_id = d.lead_id
-    WHERE d.outcome <> 'accepted' AND {where}
+    FROM {source}
+    WHERE {d}.outcome <> 'accepted' AND {where}
     GROUP BY GROUPING SETS {sets}
     """
     return flt.query_df(con, sql, params)

@@ -281,10 +281,11 @@ def compare_funnel(
     period = period_of(con, filters)
     if period is None:
         return pd.DataFrame(columns=COMPARE_COLUMNS)
-    frames = {}
-    for name, p in (("now", period), ("prev", period.previous()), ("year", period.last_year())):
-        f = filters.with_dates(p.start, p.end)
-        frames[name] = metrics.funnel_counts(con, f, basis, as_of=p.as_of)
+    compared = {"now": period, "prev": period.previous(), "year": period.last_year()}
+    counted = metrics.funnel_counts_many(
+        con, [(filters.with_dates(p.start, p.end), p.as_of) for p in compared.values()], basis
+    )
+    frames = dict(zip(compared, counted, strict=True))
     c_prev, r_prev = _compare_rows(frames["now"], frames["prev"], alpha)
     c_year, r_year = _compare_rows(frames["now"], frames["year"], alpha)
     rows = []

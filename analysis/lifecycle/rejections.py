@@ -15,7 +15,10 @@ it goes to ``nurture`` (a ``nurture`` stage change or a ``nurture`` disposition)
 *recycled* when it becomes an MQL again after that. The recycle summary is one pass of
 grouped ``min`` aggregates per lead over ``stage_changes`` and ``dispositions`` (first
 handoff, first nurture after it, first ``mql`` change after that, first entry of
-``sql``/``opportunity``/``customer`` or later stage after that), then counts.
+``sql``/``opportunity``/``customer`` or later stage after that), then counts. Inside
+:func:`analysis.lifecycle.journey.reading` on a fresh file those per-lead facts were
+derived when the file was written (``journey_entries``), and the summary is one small
+GROUP BY over that table.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import pandas as pd
 from analysis import filters as flt
 from analysis import stats
 from analysis.definitions import data_as_of, is_complete_month
+from analysis.lifecycle import journey
 from analysis.lifecycle.funnel import by_names
 from analysis.store import DISPOSITION_OUTCOMES, STAGES
 
@@ -37,11 +41,24 @@ NO_REASON = flt.NOT_SET
 """Reason label of dispositions recorded without a reason."""
 
 
-def _group_select(names: Sequence[str]) -> str:
+def dispositions_from(with_score: bool = False) -> tuple[str, str]:
+    """(FROM clause, alias of the disposition columns) of dispositions with their leads.
+
+    On the base tables ``dispositions d`` joined to the lead relation ``l``; inside
+    :func:`analysis.lifecycle.journey.reading` the derived ``journey_dispositions`` (the
+    same rows, carrying the lead columns) aliased ``l`` for both.
+    """
+    if journey.active():
+        return journey.lead_from_sql(journey.DISPOSITIONS, with_score), "l"
+    lead = flt.lead_from_sql(with_score=with_score)
+    return f"dispositions d JOIN {lead} ON l.lead_id = d.lead_id", "d"
+
+
+def _group_select(names: Sequence[str], d: str = "d") -> str:
     parts = []
     for name in names:
         if name in _TIME_GROUPS:
-            parts.append(f"date_trunc('{name}', d.decided_at) AS \"{name}\"")
+            parts.append(f"date_trunc('{name}', {d}.decided_at) AS \"{name}\"")
         else:
             parts.append(f'{flt.dimension_sql(name)} AS "{name}"')
     return "".join(f"{p}, " for p in parts)
@@ -81,17 +98,17 @@ def disposition_mix(
     """
     allowed = [*_TIME_GROUPS, *flt.DIMENSIONS]
     names = by_names(by, allowed)
-    where, params = filters.sql("d.decided_at")
+    source, d = dispositions_from(with_score="score_band" in names)
+    where, params = filters.sql(f"{d}.decided_at")
     quoted = [f'"{n}"' for n in names]
     part = "PARTITION BY " + ", ".join(quoted) if names else ""
     part_o = "PARTITION BY " + ", ".join([*quoted, "outcome"])
     order = "".join(f"{q}, " for q in quoted)
     sql = f"""
     WITH c AS (
-        SELECT {_group_select(names)} d.outcome,
-            coalesce(nullif(d.reason, ''), '{NO_REASON}') AS reason, count(*) AS count
-        FROM dispositions d
-        JOIN {flt.lead_from_sql(with_score="score_band" in names)} ON l.lead_id = d.lead_id
+        SELECT {_group_select(names, d)} {d}.outcome,
+            coalesce(nullif({d}.reason, ''), '{NO_REASON}') AS reason, count(*) AS count
+        FROM {source}
         WHERE {where}
         GROUP BY ALL
     )
@@ -143,13 +160,13 @@ def reason_pareto(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> pd.Da
         (count / total) with ``low``/``high`` (95% Wilson) and ``cumulative_share``
         (share of this reason and all more frequent ones). Ties are broken by reason.
     """
-    where, params = filters.sql("d.decided_at")
+    source, d = dispositions_from()
+    where, params = filters.sql(f"{d}.decided_at")
     sql = f"""
     WITH c AS (
-        SELECT coalesce(nullif(d.reason, ''), '{NO_REASON}') AS reason, count(*) AS count
-        FROM dispositions d
-        JOIN {flt.lead_from_sql()} ON l.lead_id = d.lead_id
-        WHERE d.outcome <> 'accepted' AND {where}
+        SELECT coalesce(nullif({d}.reason, ''), '{NO_REASON}') AS reason, count(*) AS count
+        FROM {source}
+        WHERE {d}.outcome <> 'accepted' AND {where}
         GROUP BY ALL
     )
     SELECT reason, count, sum(count) OVER ()::BIGINT AS total,
@@ -207,6 +224,17 @@ def recycle_summary(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> Rec
         it), ``n`` (group size), ``rate``, ``low``, ``high`` (95% Wilson).
     """
     # Long on purpose: a docstring and one SQL statement.
+    if journey.active():
+        where, params = filters.sql("l.first_mql_at")
+        counts = ", ".join(f"count(l.next_{t}_at) AS {t}" for t in STAGES[2:])
+        sql = f"""
+        SELECT l.recycled_at IS NOT NULL AS recycled, count(*) AS n,
+            count(l.nurtured_at) AS nurtured, {counts}
+        FROM {journey.lead_from_sql(journey.ENTRIES)}
+        WHERE l.mql_changed AND {where}
+        GROUP BY ALL
+        """
+        return _recycle_result(flt.query_df(con, sql, params))
     where, params = filters.sql("m.first_mql")
     after = {s: ", ".join(f"'{t}'" for t in STAGES[STAGES.index(s) :]) for s in STAGES[2:]}
     reached = ",\n            ".join(
@@ -255,7 +283,12 @@ def recycle_summary(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> Rec
         {", ".join(f"count({t}_at) AS {t}" for t in STAGES[2:])}
     FROM per_lead GROUP BY recycled
     """
-    df = flt.query_df(con, sql, params).set_index("recycled")
+    return _recycle_result(flt.query_df(con, sql, params))
+
+
+def _recycle_result(df: pd.DataFrame) -> RecycleSummary:
+    """The summary from the counts per ``recycled`` group (``n``, ``nurtured``, stages)."""
+    df = df.set_index("recycled")
     rec = df.loc[True] if True in df.index else None
     rest = df.loc[False] if False in df.index else None
     mql_leads = int(df["n"].sum())

@@ -272,7 +272,4 @@ shown = SECTIONS if dated else {"breakdown": SECTIONS["breakdown"]}
 if not dated:
     st.subheader("Stage entries, cohort trends and velocity")
     st.info(f"Not measurable: {avail.dates.reason}")
-for code, tab in sections.lazy_tabs("fu_section", shown, IMPLIED).items():
-    if tab is not None:
-        with tab:
-            DRAW[code]()
+sections.draw_open(sections.lazy_tabs("fu_section", shown, IMPLIED), DRAW)

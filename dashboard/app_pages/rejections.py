@@ -243,7 +243,4 @@ def recycle_section() -> None:
 SECTIONS = {"reasons": "Reasons by source", "trend": "Over time", "recycling": "Recycling"}
 DRAW = {"reasons": reasons_section, "trend": trend_section, "recycling": recycle_section}
 IMPLIED = {"by": "reasons", "outcomes": "reasons", "grain": "trend"}
-for code, tab in sections.lazy_tabs("rj_section", SECTIONS, IMPLIED).items():
-    if tab is not None:
-        with tab:
-            DRAW[code]()
+sections.draw_open(sections.lazy_tabs("rj_section", SECTIONS, IMPLIED), DRAW)

@@ -93,60 +93,70 @@ if not has_handoffs:
         "or clear a filter in the sidebar. The open-breach queue below ignores the period."
     )
 
+
 # --- the open-breach queue: whom to call first -----------------------------------------
-st.header("Open MQLs past their SLA: whom to call first")
-urlstate.restore("sla_max_age", "age", parse=int, options=list(MAX_AGES))
-st.session_state.setdefault("sla_max_age", DEFAULT_MAX_AGE)
-max_age = st.columns(3)[0].selectbox(
-    "Handed off in the last",
-    list(MAX_AGES),
-    format_func=MAX_AGES.get,
-    key="sla_max_age",
-    help="The queue's horizon. Very old untouched MQLs are often abandoned; a horizon keeps "
-    "the ones that can still be saved on top of the list.",
-)
-urlstate.mirror("sla_max_age", "age")
-in_horizon = state.call(sla.breach_count, None, filters, max_age_days=max_age or None)
-queue = state.call(sla.breach_queue, None, filters, max_age_days=max_age or None, limit=QUEUE_ROWS)
-company = state.call(company_settings.load)
-if open_count == 0:
-    st.success("No open MQL is past its SLA target with these filters.")
-else:
-    hidden = open_count - in_horizon
-    st.caption(
-        f"{in_horizon:,} open MQLs past target handed off in the last {MAX_AGES[max_age]}"
-        + (f" ({hidden:,} older ones hidden: widen the horizon to see them)" if hidden else "")
-        + (
-            f"; the first {len(queue):,} to call are listed (and in the CSV)"
-            if len(queue) < in_horizon
-            else ""
+# A fragment: changing the horizon reruns the queue only, not the cards above it.
+@st.fragment
+def queue_section() -> None:
+    """The open breaches within the chosen horizon, whom to call first."""
+    st.header("Open MQLs past their SLA: whom to call first")
+    urlstate.restore("sla_max_age", "age", parse=int, options=list(MAX_AGES))
+    st.session_state.setdefault("sla_max_age", DEFAULT_MAX_AGE)
+    max_age = st.columns(3)[0].selectbox(
+        "Handed off in the last",
+        list(MAX_AGES),
+        format_func=MAX_AGES.get,
+        key="sla_max_age",
+        help="The queue's horizon. Very old untouched MQLs are often abandoned; a horizon keeps "
+        "the ones that can still be saved on top of the list.",
+    )
+    urlstate.mirror("sla_max_age", "age")
+    in_horizon = state.call(sla.breach_count, None, filters, max_age_days=max_age or None)
+    queue = state.call(
+        sla.breach_queue, None, filters, max_age_days=max_age or None, limit=QUEUE_ROWS
+    )
+    company = state.call(company_settings.load)
+    if open_count == 0:
+        st.success("No open MQL is past its SLA target with these filters.")
+    else:
+        hidden = open_count - in_horizon
+        st.caption(
+            f"{in_horizon:,} open MQLs past target handed off in the last {MAX_AGES[max_age]}"
+            + (f" ({hidden:,} older ones hidden: widen the horizon to see them)" if hidden else "")
+            + (
+                f"; the first {len(queue):,} to call are listed (and in the CSV)"
+                if len(queue) < in_horizon
+                else ""
+            )
+            + ". Call from the top: the tightest tier first (demo requests), then the longest "
+            f"past its target. Waits are measured to {as_of:%Y-%m-%d %H:%M} UTC, the latest "
+            "recorded fact; score is the current scoring rule's points at the handoff."
+            + ("" if company.show_personal_data else " Names are shown as initials (Settings).")
         )
-        + ". Call from the top: the tightest tier first (demo requests), then the longest "
-        f"past its target. Waits are measured to {as_of:%Y-%m-%d %H:%M} UTC, the latest "
-        "recorded fact; score is the current scoring rule's points at the handoff."
-        + ("" if company.show_personal_data else " Names are shown as initials (Settings).")
-    )
-    shown = charts.breach_table(
-        queue,
-        show_personal_data=company.show_personal_data,
-        crm_record_url=company.crm_record_url,
-    )
-    show_table(
-        shown,
-        "sla_table_queue",
-        "sla_open_breaches.csv",
-        **{
-            **{k: v for k, v in charts.QUEUE_COLUMNS.items() if k in shown.columns},
-            "crm": st.column_config.LinkColumn("CRM record", display_text="Open in CRM"),
-            "handed_off": st.column_config.DatetimeColumn(
-                "Handed off (UTC)", format="YYYY-MM-DD HH:mm"
-            ),
-            "past_target": st.column_config.TextColumn("Past target", help=DURATION),
-            "waiting": st.column_config.TextColumn("Waiting", help=DURATION),
-            "last_touchpoints": st.column_config.TextColumn("Last touchpoints", width="large"),
-            "score": st.column_config.NumberColumn("Score", format="%d"),
-        },
-    )
+        shown = charts.breach_table(
+            queue,
+            show_personal_data=company.show_personal_data,
+            crm_record_url=company.crm_record_url,
+        )
+        show_table(
+            shown,
+            "sla_table_queue",
+            "sla_open_breaches.csv",
+            **{
+                **{k: v for k, v in charts.QUEUE_COLUMNS.items() if k in shown.columns},
+                "crm": st.column_config.LinkColumn("CRM record", display_text="Open in CRM"),
+                "handed_off": st.column_config.DatetimeColumn(
+                    "Handed off (UTC)", format="YYYY-MM-DD HH:mm"
+                ),
+                "past_target": st.column_config.TextColumn("Past target", help=DURATION),
+                "waiting": st.column_config.TextColumn("Waiting", help=DURATION),
+                "last_touchpoints": st.column_config.TextColumn("Last touchpoints", width="large"),
+                "score": st.column_config.NumberColumn("Score", format="%d"),
+            },
+        )
+
+
+queue_section()
 
 
 def response_section() -> None:
@@ -281,7 +291,4 @@ DRAW = {
 }
 IMPLIED = {"by": "compliance", "window": "speed"}  # a link naming a section's control
 shown = SECTIONS if has_handoffs else {"attempts": SECTIONS["attempts"]}
-for code, tab in sections.lazy_tabs("sla_section", shown, IMPLIED).items():
-    if tab is not None:
-        with tab:
-            DRAW[code]()
+sections.draw_open(sections.lazy_tabs("sla_section", shown, IMPLIED), DRAW)

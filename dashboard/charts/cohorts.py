@@ -27,6 +27,7 @@ from dashboard.charts.common import (
     step_label,
     style,
 )
+from dashboard.charts.memo import figure_cache
 
 
 def _band(x: pd.Series, low: pd.Series, high: pd.Series, color: str) -> go.Scatter:
@@ -50,6 +51,7 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 # trend_chart runs past 80 lines: one figure whose traces (bands, mature and immature
 # cohorts, significance marks) share the loop over steps.
+@figure_cache
 def trend_chart(trends: Mapping[tuple[str, str], pd.DataFrame], window_days: float) -> go.Figure:
     """Monthly cohort conversion per step with 95% bands; immature cohorts hollow and dotted.
 
@@ -217,6 +219,7 @@ def comparable_months(mom: pd.DataFrame) -> int:
 
 # cohort_heatmap runs past 80 lines: one figure, the text, colour and hover grids built
 # in one pass over the cells.
+@figure_cache
 def cohort_heatmap(
     matrix: pd.DataFrame, from_stage: str = "mql", to_stage: str = "sql"
 ) -> go.Figure:

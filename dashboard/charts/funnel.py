@@ -41,6 +41,7 @@ from dashboard.charts.common import (
     step_label,
     style,
 )
+from dashboard.charts.memo import figure_cache
 from dashboard.display import label as code_label
 
 
@@ -190,6 +191,7 @@ def volumes_summary(vol: pd.DataFrame, grain: str, as_of: Any = None) -> str:
     )
 
 
+@figure_cache
 def volumes_chart(vol: pd.DataFrame, grain: str, as_of: Any = None) -> go.Figure:
     """Stage entries per period, one small panel per stage (each with its own scale).
 
@@ -279,6 +281,7 @@ def reference_rate(conv: pd.DataFrame, step: tuple[str, str]) -> float | None:
     return None
 
 
+@figure_cache
 def breakdown_chart(
     bd: pd.DataFrame, dim: str, step: tuple[str, str], reference: float | None = None
 ) -> go.Figure:
@@ -397,6 +400,7 @@ def velocity_columns() -> dict:
     }
 
 
+@figure_cache
 def velocity_chart(vt: pd.DataFrame) -> go.Figure:
     """Median, p75 and p90 days per step on a log scale, one row per step.
 
@@ -444,6 +448,7 @@ def velocity_chart(vt: pd.DataFrame) -> go.Figure:
 # --------------------------------------------------------------------------- the period's funnel
 
 
+@figure_cache
 def basis_funnel_chart(counts: pd.DataFrame, basis_name: str, period_label: str) -> go.Figure:
     """The period's funnel under one definition: a bar per stage and its step rate.
 

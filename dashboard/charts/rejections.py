@@ -23,6 +23,7 @@ from dashboard.charts.common import (
     status_mark,
     style,
 )
+from dashboard.charts.memo import figure_cache
 from dashboard.display import fmt_share, label
 
 OUTCOME_COLORS = {
@@ -57,6 +58,7 @@ def _ci(low: pd.Series, high: pd.Series) -> list[str]:
     return [f"{lo:.0%}–{hi:.0%}" for lo, hi in zip(low, high, strict=True)]
 
 
+@figure_cache
 def pareto(table: pd.DataFrame) -> go.Figure:
     """Reasons of non-accepted dispositions, most frequent first, with the cumulative share.
 
@@ -109,6 +111,7 @@ def pareto(table: pd.DataFrame) -> go.Figure:
     return style(fig, height=400)
 
 
+@figure_cache
 def reason_heatmap(matrix: pd.DataFrame, dim: str, reasons: list[str]) -> go.Figure:
     """Reason shares per group: which sources (campaigns, ...) bring which objections.
 
@@ -159,6 +162,7 @@ def reason_heatmap(matrix: pd.DataFrame, dim: str, reasons: list[str]) -> go.Fig
     return style(fig, height=max(300, 34 * len(groups) + 150))
 
 
+@figure_cache
 def outcome_trend(mix: pd.DataFrame, period: str) -> go.Figure:
     """Share of each disposition outcome per period, stacked to 100%.
 
@@ -212,6 +216,7 @@ def outcome_table(mix: pd.DataFrame, period: str) -> pd.DataFrame:
     )
 
 
+@figure_cache
 def recycle_outcomes(outcomes: pd.DataFrame) -> go.Figure:
     """What recycled leads reached after coming back, against leads never recycled.
 

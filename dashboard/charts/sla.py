@@ -25,6 +25,7 @@ from dashboard.charts.common import (
     status_mark,
     style,
 )
+from dashboard.charts.memo import figure_cache
 from dashboard.display import fmt_duration, fmt_share, fmt_target, label
 
 CLOCK_LABELS: dict[str, str] = {
@@ -97,6 +98,7 @@ def _log_time_axis(fig: go.Figure, axis: str, title: str, top: float) -> None:
     )
 
 
+@figure_cache
 def response_ecdf(curve: pd.DataFrame, clock: str) -> go.Figure:
     """Share of responded MQLs answered within x minutes, per tier, with each tier's target.
 
@@ -166,6 +168,7 @@ def significance(low: float, high: float, overall: float) -> str:
     return "same"
 
 
+@figure_cache
 def compliance_bars(table: pd.DataFrame, dim: str, overall: float) -> go.Figure:
     """SLA compliance per group with 95% Wilson intervals, worst first.
 
@@ -240,6 +243,7 @@ def _heat_cell(r: pd.Series, overall: float, complete: bool) -> tuple[str, list]
 
 # compliance_heatmap runs past 80 lines: the cell grid, its two traces (months with a
 # verdict, months in progress) and their hovers belong together.
+@figure_cache
 def compliance_heatmap(
     table: pd.DataFrame, dim: str, order: list[str], overall: float = math.nan
 ) -> go.Figure:
@@ -330,6 +334,7 @@ def compliance_heatmap(
     return style(fig, height=max(260, 36 * len(rows) + 120))
 
 
+@figure_cache
 def speed_to_lead(curves: dict[str, pd.DataFrame]) -> go.Figure:
     """Conversion of handoffs by response band, one bar group per outcome, with 95% intervals.
 
@@ -375,6 +380,7 @@ def speed_to_lead(curves: dict[str, pd.DataFrame]) -> go.Figure:
     return style(fig, height=380)
 
 
+@figure_cache
 def attempts(table: pd.DataFrame) -> go.Figure:
     """Sales attempts before each disposition, as a share of that outcome's dispositions.
 

@@ -27,7 +27,7 @@ import pytest
 
 from analysis import filters as flt
 from analysis import store
-from analysis.lifecycle import deals, funnel, journey, metrics, review, sla
+from analysis.lifecycle import deals, funnel, journey, metrics, rejections, review, sla
 from tests.journeys import build, save
 from tests.lifecycle import exports
 from tests.paths import EXAMPLES, ROOT
@@ -86,6 +86,13 @@ def calls(con: duckdb.DuckDBPyConnection) -> dict[str, Callable[[], Any]]:
             f"{tag} compliance": lambda f=f: sla.sla_compliance(con, f, by=("team", "month")),
             f"{tag} speed_to_lead": lambda f=f: sla.speed_to_lead(con, f),
             f"{tag} deal_summary": lambda f=f: deals.deal_summary(con, f, by="source"),
+            f"{tag} recycle_summary": lambda f=f: rejections.recycle_summary(con, f),
+            f"{tag} disposition_mix": lambda f=f: rejections.disposition_mix(con, f, by="team"),
+            f"{tag} disposition_mix month": lambda f=f: rejections.disposition_mix(
+                con, f, by="month"
+            ),
+            f"{tag} reason_pareto": lambda f=f: rejections.reason_pareto(con, f),
+            f"{tag} headline": lambda f=f: metrics.headline(con, f.start, f.end, filters=f),
         }
     if as_of is not None:
         out |= {
@@ -99,6 +106,7 @@ def calls(con: duckdb.DuckDBPyConnection) -> dict[str, Callable[[], Any]]:
             "headline": lambda: metrics.headline(con, None, None),
             "headline by team": lambda: metrics.headline(con, None, None, by="team"),
         }
+    out["filter_options"] = lambda: flt.filter_options(con)
     return out
 
 
@@ -187,6 +195,34 @@ def test_journey_tables_hold_one_row_per_lead_and_per_handoff() -> None:
     assert rows[0][2] == datetime(2024, 1, 2, 9, 10)
     assert rows[1][2] == datetime(2024, 2, 2, 10, 0)
     assert rows[2][3] is True
+
+
+def test_journey_entries_carry_the_recycle_facts() -> None:
+    """l1 (MQL 01-02, nurture 01-10, MQL again 02-01 10:00, SQL 02-03) is nurtured and
+    recycled with its next SQL the 02-03 one; l4 (MQL, disqualified) is neither; l2
+    skipped MQL, so it has no MQL change and no recycle facts; l5's next customer entry
+    (04-01, after its only handoff) also counts as its next SQL and opportunity."""
+    con = with_journey(edge_journeys())
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            f"SELECT lead_id, mql_changed, first_mql_at, nurtured_at, recycled_at, next_sql_at, "
+            f"next_opportunity_at, next_customer_at FROM {journey.ENTRIES}"
+        ).fetchall()
+    }
+    ts = datetime.fromisoformat
+    assert rows["l1"] == (
+        True,
+        ts("2024-01-02 09:00"),
+        ts("2024-01-10 09:00"),
+        ts("2024-02-01 10:00"),
+        ts("2024-02-03 10:00"),
+        None,
+        None,
+    )
+    assert rows["l4"] == (True, ts("2024-01-21 08:00"), None, None, None, None, None)
+    assert rows["l2"] == (False, None, None, None, None, None, None)
+    assert rows["l5"][4:] == (ts("2024-04-01 08:00"),) * 3
 
 
 def test_edge_journeys_give_the_same_numbers_both_ways() -> None:
