@@ -316,6 +316,22 @@ def _counts_frame(rec: dict[str, Any]) -> pd.DataFrame:
     )
 
 
+SLA_AGGREGATES = """any_value(target_minutes) AS target_minutes,
+        count(*) FILTER (WHERE ok) AS k,
+        count(*) FILTER (WHERE decided) AS n,
+        count(*) FILTER (WHERE NOT decided) AS pending,
+        count(*) FILTER (WHERE responded) AS responded,
+        quantile_cont(policy_minutes, 0.5) FILTER (WHERE responded) AS median_minutes,
+        quantile_cont(policy_minutes, 0.9) FILTER (WHERE responded) AS p90_minutes,
+        quantile_cont(wall_minutes, 0.5) FILTER (WHERE responded) AS wall_median,
+        quantile_cont(wall_minutes, 0.9) FILTER (WHERE responded) AS wall_p90,
+        quantile_cont(business_minutes, 0.5) FILTER (WHERE responded) AS business_median,
+        quantile_cont(business_minutes, 0.9) FILTER (WHERE responded) AS business_p90"""
+"""The SELECT list of the SLA headline per group: compliance k of n (met of decided),
+pending, responded, and the median and 90th percentile response on the policy's clock and
+on both clocks; over a ``d`` relation with the ``ok``/``decided``/``responded`` flags."""
+
+
 def _sla_numbers(
     con: duckdb.DuckDBPyConnection, f: flt.Filters, by: str | None, as_of: datetime
 ) -> pd.DataFrame:
@@ -335,17 +351,7 @@ def _sla_numbers(
         FROM handoffs
     )
     SELECT {group_col} tier, grouping(tier) = 0 AS is_tier,
-        any_value(target_minutes) AS target_minutes,
-        count(*) FILTER (WHERE ok) AS k,
-        count(*) FILTER (WHERE decided) AS n,
-        count(*) FILTER (WHERE NOT decided) AS pending,
-        count(*) FILTER (WHERE responded) AS responded,
-        quantile_cont(policy_minutes, 0.5) FILTER (WHERE responded) AS median_minutes,
-        quantile_cont(policy_minutes, 0.9) FILTER (WHERE responded) AS p90_minutes,
-        quantile_cont(wall_minutes, 0.5) FILTER (WHERE responded) AS wall_median,
-        quantile_cont(wall_minutes, 0.9) FILTER (WHERE responded) AS wall_p90,
-        quantile_cont(business_minutes, 0.5) FILTER (WHERE responded) AS business_median,
-        quantile_cont(business_minutes, 0.9) FILTER (WHERE responded) AS business_p90
+        {SLA_AGGREGATES}
     FROM d
     GROUP BY GROUPING SETS ({", ".join(sets)})
     """

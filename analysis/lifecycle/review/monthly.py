@@ -133,17 +133,7 @@ def _sla_sql(con: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]]:
         WHERE handoff_at IS NOT NULL
     )
     SELECT month, tier, grouping(tier) = 0 AS is_tier,
-        any_value(target_minutes) AS target_minutes,
-        count(*) FILTER (WHERE ok) AS k,
-        count(*) FILTER (WHERE decided) AS n,
-        count(*) FILTER (WHERE NOT decided) AS pending,
-        count(*) FILTER (WHERE responded) AS responded,
-        quantile_cont(policy_minutes, 0.5) FILTER (WHERE responded) AS median_minutes,
-        quantile_cont(policy_minutes, 0.9) FILTER (WHERE responded) AS p90_minutes,
-        quantile_cont(wall_minutes, 0.5) FILTER (WHERE responded) AS wall_median,
-        quantile_cont(wall_minutes, 0.9) FILTER (WHERE responded) AS wall_p90,
-        quantile_cont(business_minutes, 0.5) FILTER (WHERE responded) AS business_median,
-        quantile_cont(business_minutes, 0.9) FILTER (WHERE responded) AS business_p90
+        {metrics.SLA_AGGREGATES}
     FROM d
     GROUP BY GROUPING SETS ((month, tier), (month))
     """
