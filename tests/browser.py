@@ -24,6 +24,8 @@ def wait_for_app(page: Page, timeout_ms: int = WAIT_MS) -> None:
             if (!app) return false;
             if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
             if (document.querySelector('[data-stale="true"]')) return false;
+            // placeholders of elements a run has not sent yet (between reruns)
+            if (document.querySelector('[data-testid="stSkeleton"]')) return false;
             const grids = document.querySelectorAll('[data-testid="stDataFrame"]');
             for (const g of grids) {
                 if (!g.checkVisibility()) continue;  // hidden tab or closed expander
