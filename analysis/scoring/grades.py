@@ -181,30 +181,50 @@ def band_table(
     in_complete[in_complete] = complete[fm.month_code[in_complete]]
     per_month = np.bincount(code[in_complete], minlength=k) / max(int(complete.sum()), 1)
     rows = []
-    for i, name in enumerate(scheme.names):
-        rate, low, high = _rate(int(n_pos[i]), int(n_obs[i]))
-        rep_mean = rep_max = float("nan")
+    for i in range(k):
+        rep = (float("nan"), float("nan"))
         if routing is not None:
-            rep_mean, rep_max = _rep_figures(fm, routing, decided & (code == i), n_months, complete)
-        rows.append(
-            {
-                "grade": name,
-                "min_score": scheme.cuts[i] if i < k - 1 else float("nan"),
-                "below_score": scheme.cuts[i - 1] if i > 0 else float("nan"),
-                "leads": int(leads[i]),
-                "share_of_leads": leads[i] / total if total else float("nan"),
-                "observed": int(n_obs[i]),
-                "reached": int(n_pos[i]),
-                "conversion": rate,
-                "conversion_low": low,
-                "conversion_high": high,
-                "share_of_conversions": n_pos[i] / total_pos if total_pos else float("nan"),
-                "per_month": float(per_month[i]) if complete.any() else float("nan"),
-                "rep_mean": rep_mean,
-                "rep_max": rep_max,
-            }
-        )
+            rep = _rep_figures(fm, routing, decided & (code == i), n_months, complete)
+        month = float(per_month[i]) if complete.any() else float("nan")
+        counts = (int(leads[i]), int(n_obs[i]), int(n_pos[i]))
+        rows.append(_band_row(scheme, i, counts, (total, total_pos), month, rep))
     return pd.DataFrame(rows, columns=BAND_COLUMNS)
+
+
+def _band_row(
+    scheme: GradeScheme,
+    i: int,
+    counts: tuple[int, int, int],
+    totals: tuple[int, int],
+    per_month: float,
+    rep: tuple[float, float],
+) -> dict:
+    """Band ``i``'s row of :data:`BAND_COLUMNS`, rates and shares from its counts.
+
+    ``counts`` are the band's (leads, observed, reached), ``totals`` the (leads, reached)
+    over all bands, ``rep`` its (mean, busiest) rep load: the one place :func:`band_table`
+    and :func:`band_table_tallied` turn counts into a row.
+    """
+    k = len(scheme.names)
+    leads, observed, reached = counts
+    total, total_pos = totals
+    rate, low, high = _rate(reached, observed)
+    return {
+        "grade": scheme.names[i],
+        "min_score": scheme.cuts[i] if i < k - 1 else float("nan"),
+        "below_score": scheme.cuts[i - 1] if i > 0 else float("nan"),
+        "leads": leads,
+        "share_of_leads": leads / total if total else float("nan"),
+        "observed": observed,
+        "reached": reached,
+        "conversion": rate,
+        "conversion_low": low,
+        "conversion_high": high,
+        "share_of_conversions": reached / total_pos if total_pos else float("nan"),
+        "per_month": per_month,
+        "rep_mean": rep[0],
+        "rep_max": rep[1],
+    }
 
 
 def band_table_tallied(
@@ -232,34 +252,15 @@ def band_table_tallied(
     n_pos = np.array([int(s[2]) for _, s in parts])
     total, total_pos = int(leads.sum()), int(n_pos.sum())
     rows = []
-    for i, name in enumerate(scheme.names):
-        cells, status = parts[i]
-        rate, low, high = _rate(int(status[2]), int(status[1] + status[2]))
-        rep_mean = rep_max = float("nan")
+    for i, (cells, status) in enumerate(parts):
+        rep = (float("nan"), float("nan"))
         if routing is not None and complete.any():
             load, _ = routed(cells[:n_months], lay, routing)
-            rep_mean, rep_max = _rep_summary(load, complete)
+            rep = _rep_summary(load, complete)
         in_complete = cells[:n_months][complete].sum()
-        rows.append(
-            {
-                "grade": name,
-                "min_score": scheme.cuts[i] if i < k - 1 else float("nan"),
-                "below_score": scheme.cuts[i - 1] if i > 0 else float("nan"),
-                "leads": int(leads[i]),
-                "share_of_leads": leads[i] / total if total else float("nan"),
-                "observed": int(status[1] + status[2]),
-                "reached": int(status[2]),
-                "conversion": rate,
-                "conversion_low": low,
-                "conversion_high": high,
-                "share_of_conversions": n_pos[i] / total_pos if total_pos else float("nan"),
-                "per_month": float(in_complete / max(int(complete.sum()), 1))
-                if complete.any()
-                else float("nan"),
-                "rep_mean": rep_mean,
-                "rep_max": rep_max,
-            }
-        )
+        month = float(in_complete / max(int(complete.sum()), 1)) if complete.any() else float("nan")
+        counts = (int(leads[i]), int(status[1] + status[2]), int(status[2]))
+        rows.append(_band_row(scheme, i, counts, (total, total_pos), month, rep))
     return pd.DataFrame(rows, columns=BAND_COLUMNS)
 
 
