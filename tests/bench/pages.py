@@ -119,6 +119,20 @@ def peak_rss_mib(pid: int) -> float:
     return total / 1024
 
 
+def wait_healthy(url: str, proc: subprocess.Popen, t0: float, cmd: list[str]) -> None:
+    """Poll the server's health check until it answers; fail when it died or took longer
+    than :data:`WAIT_MS` since ``t0`` (``cmd`` names it in the error)."""
+    while True:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    return
+        if proc.poll() is not None or time.perf_counter() - t0 > WAIT_MS / 1000:
+            proc.kill()
+            raise RuntimeError(f"server did not start: {' '.join(cmd)}")
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def served(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """Run a server (``python args... --server.port N`` or ``handoff serve --port N``);
@@ -136,15 +150,7 @@ def served(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    while True:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    break
-        if proc.poll() is not None or time.perf_counter() - t0 > WAIT_MS / 1000:
-            proc.kill()
-            raise RuntimeError(f"server did not start: {' '.join(cmd)}")
-        time.sleep(0.2)
+    wait_healthy(url, proc, t0, cmd)
     ready = time.perf_counter() - t0
     try:
         yield url, proc.pid

@@ -27,11 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.bench.pages import OBSERVER_JS, WAIT_MS, _headline, _measure, _rendered
+from tests.bench.pages import OBSERVER_JS, WAIT_MS, _headline, _measure, _rendered, wait_healthy
 
 SETTLED_LINE = "warmed the review of"
 """What the server prints (stderr) when the background month warm-up is done."""
@@ -62,15 +61,7 @@ def _serve(db: Path, root: Path, log: Path) -> Iterator[tuple[str, float, subpro
             cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True
         )
     url = f"http://127.0.0.1:{port}"
-    while True:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    break
-        if proc.poll() is not None or time.perf_counter() - t0 > WAIT_MS / 1000:
-            proc.kill()
-            raise RuntimeError(f"server did not start: {' '.join(cmd)}")
-        time.sleep(0.2)
+    wait_healthy(url, proc, t0, cmd)
     try:
         yield url, time.perf_counter() - t0, proc
     finally:
