@@ -73,7 +73,7 @@ def deals_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict[s
             e.mql_at, e.{WON_STAGE}_at AS customer_at
         FROM entries e
         LEFT JOIN deal_opps o ON o.lead_id = e.lead_id
-        WHERE {won} OR o.lead_id IS NOT NULL
+        WHERE e.deal_candidate AND ({won} OR o.lead_id IS NOT NULL)
     )"""
     return sql, params
 

@@ -76,7 +76,10 @@ def entries_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict
     breakdown in ``by`` (named as the breakdown), ``lead_at``, ``mql_at``, ``sql_at``,
     ``opportunity_at``, ``customer_at`` (first entry, naive UTC, NULL when never reached;
     skipped stages take the next reached stage's entry) and ``mql_reentries`` (number of
-    ``mql`` changes after the first).
+    ``mql`` changes after the first), and ``deal_candidate``: FALSE only for a lead known
+    to have no deal outcome (neither a ``customer`` entry nor an ``opportunities`` row;
+    known from the journey tables, else TRUE for every lead), so the deals relation can
+    skip it before its join.
     """
     where, params = filters.lead_sql()
     if journey.active():
@@ -92,7 +95,8 @@ def entries_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict
             TRUE AS lead_reached,
             {reach},
             greatest(count(*) FILTER (WHERE sc.stage = '{HANDOFF_STAGE}') - 1, 0)
-                AS mql_reentries
+                AS mql_reentries,
+            TRUE AS deal_candidate
         FROM {flt.lead_from_sql(with_score="score_band" in by)}
         LEFT JOIN stage_changes sc ON sc.lead_id = l.lead_id
         WHERE {where}
@@ -112,7 +116,8 @@ def _journey_entries_cte(where: str, by: Sequence[str]) -> str:
     return f"""
     entries AS (
         SELECT l.lead_id, {dims}
-            l.lead_at, TRUE AS lead_reached, {reach}, l.mql_reentries
+            l.lead_at, TRUE AS lead_reached, {reach}, l.mql_reentries,
+            l.deal_candidate
         FROM {journey.lead_from_sql(journey.ENTRIES, with_score="score_band" in by)}
         WHERE {where}
     )"""

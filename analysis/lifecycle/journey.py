@@ -15,7 +15,10 @@ there, once, instead of on every page view:
   ``mql`` change ``first_mql_at``, the first nurture after it ``nurtured_at``, the next
   ``mql`` change after that ``recycled_at``, and ``next_S_at`` for S in sql, opportunity,
   customer: the first change to S or a later funnel stage at or after the handoff that
-  counts (the recycled one when there is one, else the first).
+  counts (the recycled one when there is one, else the first); and ``deal_candidate``
+  (the lead reached ``customer`` or has an ``opportunities`` row), so the deals relation
+  (:func:`analysis.lifecycle.deals.deals_cte`) joins the few leads that can have a deal
+  outcome instead of every lead.
 - ``journey_handoffs``: one row per recorded MQL change with the times its SLA clock
   needs, taken over the *whole* history: the next handoff, the first sales activity at or
   after it (before the next handoff), the first closing event (a later stage, a side
@@ -60,6 +63,7 @@ import duckdb
 from analysis import filters as flt
 from analysis.definitions import (
     HANDOFF_STAGE,
+    WON_STAGE,
     data_as_of,
     known_as_of,
     reached_at_sql,
@@ -67,7 +71,7 @@ from analysis.definitions import (
 )
 from analysis.store import STAGES, has_table
 
-VERSION = 4
+VERSION = 5
 """Version of the derivation; a file stamped with another one is read the direct way."""
 
 ENTRIES = "journey_entries"
@@ -166,7 +170,9 @@ def entries_table_sql() -> str:
     """SELECT of ``journey_entries``: :func:`entries_sql` with the :func:`recycle_sql` facts."""
     facts = ", ".join(f"rc.{c}" for c in RECYCLE_COLUMNS)
     return f"""
-    SELECT e.*, rc.lead_id IS NOT NULL AS mql_changed, {facts}
+    SELECT e.*, rc.lead_id IS NOT NULL AS mql_changed, {facts},
+        e.{WON_STAGE}_reached OR e.lead_id IN (SELECT lead_id FROM opportunities)
+            AS deal_candidate
     FROM ({entries_sql()}) e
     LEFT JOIN ({recycle_sql()}) rc ON rc.lead_id = e.lead_id"""
 

@@ -28,7 +28,7 @@ import pytest
 from analysis import filters as flt
 from analysis import store
 from analysis.lifecycle import deals, funnel, journey, metrics, rejections, review, sla
-from tests.journeys import build, save
+from tests.journeys import add, build, save
 from tests.lifecycle import exports
 from tests.paths import EXAMPLES, ROOT
 
@@ -223,6 +223,38 @@ def test_journey_entries_carry_the_recycle_facts() -> None:
     assert rows["l4"] == (True, ts("2024-01-21 08:00"), None, None, None, None, None)
     assert rows["l2"] == (False, None, None, None, None, None, None)
     assert rows["l5"][4:] == (ts("2024-04-01 08:00"),) * 3
+
+
+def test_only_leads_with_a_customer_entry_or_an_opportunity_are_deal_candidates() -> None:
+    """Of four leads, c reached customer with no opportunity row, o has an open
+    opportunity and no customer entry, w has a won one, n has neither: c, o and w are
+    deal candidates, n is not; the deals read from the journey tables are still c won, o
+    open, w won (three deals, the same as the direct query gives)."""
+    con = build(
+        {
+            "c": [("mql", "2024-01-02 09:00"), ("customer", "2024-02-01 09:00")],
+            "o": [("mql", "2024-01-03 09:00")],
+            "w": [("mql", "2024-01-04 09:00")],
+            "n": [("mql", "2024-01-05 09:00")],
+        }
+    )
+    opp = {"created_at": "2024-01-10 09:00", "amount": 100.0}
+    add(
+        con,
+        "opportunities",
+        [
+            {"opportunity_id": "p1", "lead_id": "o", **opp, "closed_at": None, "outcome": "open"},
+            {"opportunity_id": "p2", "lead_id": "w", **opp, "closed_at": "2024-02-02 09:00",
+             "outcome": "won"},
+        ],
+    )  # fmt: skip
+    with_journey(con)
+    flags = dict(con.execute(f"SELECT lead_id, deal_candidate FROM {journey.ENTRIES}").fetchall())
+    assert flags == {"c": True, "o": True, "w": True, "n": False}
+    for fresh in (True, False):
+        with journey.reading(con, fresh=fresh):
+            summary = deals.deal_summary(con, flt.Filters()).iloc[0]
+        assert (summary["won"], summary["lost"], summary["open"]) == (2, 0, 1)
 
 
 def test_edge_journeys_give_the_same_numbers_both_ways() -> None:
