@@ -5,7 +5,10 @@ visit is the first after serve, as a user meets it. Figures, in seconds from nav
 
 - **cold**: the first visit, until the page is rendered (:data:`RENDERED_JS`: no status
   widget, nothing stale, every chart drawn and table filled, then :data:`QUIET_MS` without
-  any DOM change; the time is that last change);
+  any DOM change; the time is that last change), in a browser that never loaded the app;
+- **cold, cached** (``cc.head`` / ``c.cach``): the first visit after another fresh serve, from a
+  browser that already holds the app's static files (as a returning user's does after a
+  restart or an import), headline and whole page;
 - **warm**: the median of three reloads, the same way;
 - **headline**: on the warm reloads, when the first metric value and the first drawn chart
   or filled table are both on the main area (only what the page has: a page without
@@ -134,12 +137,14 @@ def wait_healthy(url: str, proc: subprocess.Popen, t0: float, cmd: list[str]) ->
 
 
 @contextlib.contextmanager
-def served(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """Run a server (``python args... --server.port N`` or ``handoff serve --port N``);
-    yield (URL, pid) once its health check answers, with the seconds it took printed."""
+def served(
+    args: list[str], env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[tuple[str, int]]:
+    """Run a server (``python args... --server.port N`` or ``handoff serve --port N``) on
+    ``port`` (default a free one); yield (URL, pid) once its health check answers."""
     from tests.conftest import free_port
 
-    port = free_port()
+    port = port or free_port()
     cmd = [sys.executable, *args, "--port" if "handoff" in args else "--server.port", str(port)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -239,6 +244,17 @@ def _measure(browser, url: str, with_filter: bool) -> dict[str, float]:
     }
 
 
+def _cached_cold(context, url: str) -> tuple[float, float]:
+    """Whole page and headline of a first visit in ``context`` (whose cache already holds
+    the app's static files): seconds from navigation."""
+    page = context.new_page()
+    try:
+        page.goto(url, timeout=WAIT_MS)
+        return _rendered(page), _headline(page)
+    finally:
+        page.close()
+
+
 def _fmt(x: float, width: int = 6) -> str:
     return f"{'—':>{width}}" if math.isnan(x) else f"{x:{width}.2f}"
 
@@ -247,7 +263,7 @@ def run(db: Path, paths: list[str] | None = None) -> None:
     """Print the page table for the database ``db``."""
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
 
     paths = paths or PAGE_PATHS
     floor_app = Path(__file__).resolve().parent / "floor_app.py"
@@ -257,10 +273,18 @@ def run(db: Path, paths: list[str] | None = None) -> None:
     rows: dict[str, dict[str, float]] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # one port for the cached visits, so the browser's cache keys match every server's
+        cached = browser.new_context(viewport={"width": 1400, "height": 1000})
+        cached.add_init_script(OBSERVER_JS)
+        cached_port = free_port()
         with served(floor_args) as (url, pid):
             rows["floor"] = _measure(browser, url, with_filter=False)
             rows["floor"]["rss"] = peak_rss_mib(pid)
         rows["floor"]["ready"] = served.last_ready  # type: ignore[attr-defined]
+        with served(floor_args, port=cached_port) as (url, _):
+            _cached_cold(cached, url)  # loads the static files into the cache
+        with served(floor_args, port=cached_port) as (url, _):
+            rows["floor"]["cached"], rows["floor"]["cached_head"] = _cached_cold(cached, url)
         for path in paths:
             # the server warms the page under test only (a real serve warms them all)
             warm_env = {"HANDOFF_WARM_PAGES": path.strip("/") or "home"}
@@ -268,6 +292,8 @@ def run(db: Path, paths: list[str] | None = None) -> None:
                 rows[path] = _measure(browser, url + path, with_filter=True)
                 rows[path]["rss"] = peak_rss_mib(pid)
             rows[path]["ready"] = served.last_ready  # type: ignore[attr-defined]
+            with served(serve_args, env=warm_env, port=cached_port) as (url, _):
+                rows[path]["cached"], rows[path]["cached_head"] = _cached_cold(cached, url + path)
             r = rows[path]
             print(
                 f"{path}: ready {r['ready']:.1f} s, cold {r['cold']:.2f} s, warm {r['warm']:.2f} s",
@@ -282,24 +308,28 @@ def run(db: Path, paths: list[str] | None = None) -> None:
                 _rendered(page)
             context.close()
             all_rss = peak_rss_mib(pid)
+        cached.close()
         browser.close()
     floor = rows["floor"]["warm"]
     print(
-        f"{'page':<12} {'ready':>6} {'cold':>6} {'c.head':>6} {'warm':>6} {'head':>6} "
-        f"{'filter':>6} {'f.head':>6} {'÷floor':>6} {'RSS MiB':>8}"
+        f"{'page':<12} {'ready':>6} {'cold':>6} {'c.head':>6} {'c.cach':>6} {'cc.head':>7} "
+        f"{'warm':>6} {'head':>6} {'filter':>6} {'f.head':>6} {'÷floor':>6} {'RSS MiB':>8}"
     )
     for name, r in rows.items():
         print(
             f"{name:<12} {_fmt(r['ready'])} {_fmt(r['cold'])} {_fmt(r['cold_headline'])} "
+            f"{_fmt(r['cached'])} {_fmt(r['cached_head'], 7)} "
             f"{_fmt(r['warm'])} {_fmt(r['headline'])} {_fmt(r['after_filter'])} "
             f"{_fmt(r.get('filter_headline', math.nan))} "
             f"{_fmt(r['warm'] / floor)} {r['rss']:8.0f}"
         )
     print(
         "ready: serve started -> health ok (includes the warm-up); cold: first visit after "
-        "serve; c.head/head: headline (first metric + first chart/table) on the first visit / "
-        "warm; warm: median of 3 reloads; filter: sidebar source pick -> last change of the "
-        "main area; f.head: source pick -> the first card shows the new number; seconds; "
+        "serve, browser without the app's files; c.cach/cc.head: first visit after another "
+        "serve, browser holding the app's static files (whole page / headline); c.head/head: "
+        "headline (first metric + first chart/table) on the first visit / warm; warm: median "
+        "of 3 reloads; filter: sidebar source pick -> last change of the main area; "
+        "f.head: source pick -> the first card shows the new number; seconds; "
         f"rendered = idle, nothing stale, {QUIET_MS} ms without DOM "
         "changes.\n"
         f"peak server RSS (VmHWM of the process tree) after visiting all pages: {all_rss:,.0f} MiB"
