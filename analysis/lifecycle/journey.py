@@ -34,6 +34,10 @@ there, once, instead of on every page view:
 - ``journey_dispositions``: every ``dispositions`` row of a known lead with the lead's
   :data:`LEAD_COLUMNS`, so the Rejections page's mixes read one table (the join with
   ``leads`` on its text key was most of their cost).
+- ``journey_touches``: per lead with a first handoff, the touchpoint counts up to it that
+  the current rule's score reads (:func:`analysis.scoring.bands.touch_counts_sql`), so a
+  score-band filter or breakdown, and the breach queue's scores, no longer aggregate the
+  touchpoints on every query.
 
 ``journey_stamp`` records :data:`VERSION` (the derivation's version), the number of
 ``write_log`` rows when the tables were built, the end of the data
@@ -71,12 +75,13 @@ from analysis.definitions import (
 )
 from analysis.store import STAGES, has_table
 
-VERSION = 5
+VERSION = 6
 """Version of the derivation; a file stamped with another one is read the direct way."""
 
 ENTRIES = "journey_entries"
 HANDOFFS = "journey_handoffs"
 DISPOSITIONS = "journey_dispositions"
+TOUCHES = "journey_touches"
 STAMP = "journey_stamp"
 
 LEAD_COLUMNS: tuple[str, ...] = (
@@ -279,8 +284,10 @@ def build(con: duckdb.DuckDBPyConnection) -> float:
     con.execute(f"CREATE OR REPLACE TABLE {HANDOFFS} AS {handoffs_sql()}")
     con.execute(f"CREATE OR REPLACE TABLE {DISPOSITIONS} AS {dispositions_sql()}")
     from analysis.lifecycle import measurable
+    from analysis.scoring.bands import touch_counts_sql
 
     with direct():
+        con.execute(f"CREATE OR REPLACE TABLE {TOUCHES} AS {touch_counts_sql()}")
         facts = measurable.facts(con)
         options = flt.filter_options(con)
     seconds = time.perf_counter() - t0
@@ -336,7 +343,7 @@ def restamp(con: duckdb.DuckDBPyConnection) -> bool:
 
 def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con``'s journey tables match this code's :data:`VERSION` and the file."""
-    if not all(has_table(con, t) for t in (STAMP, ENTRIES, HANDOFFS, DISPOSITIONS)):
+    if not all(has_table(con, t) for t in (STAMP, ENTRIES, HANDOFFS, DISPOSITIONS, TOUCHES)):
         return False
     rows = con.execute(f"SELECT version, log_rows FROM {STAMP}").fetchall()
     return len(rows) == 1 and rows[0][0] == VERSION and rows[0][1] == log_rows(con)

@@ -53,12 +53,66 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def touch_counts_sql(only: str | None = None, touchpoints: str = "touchpoints") -> str:
+    """SQL (a SELECT) of ``lead_id`` and the touchpoint counts the scores read, per lead.
+
+    One row per lead with a first handoff (its first entry into ``mql`` or a later stage,
+    the skip rule); each count column of the scoring lab's feature definitions covers the
+    lead's touchpoints at or before that handoff (0 when none). Inside
+    :func:`analysis.lifecycle.journey.reading` on a fresh file the rows are read from
+    ``journey_touches``, where the write session stored this same SELECT.
+
+    Parameters
+    ----------
+    only : str, optional
+        A relation of the caller's query (with a ``lead_id`` column): those leads only.
+    touchpoints : str
+        The relation to read touchpoints from (a CTE of the caller, or the table); it
+        must hold every touchpoint of those leads up to their first handoff.
+    """
+    from analysis.definitions import HANDOFF_STAGE, reached_at_sql
+    from analysis.lifecycle import journey
+    from analysis.scoring.features import _DETAILS, _TOUCH_AGGREGATES
+
+    keep = f"AND lead_id IN (SELECT lead_id FROM {only})" if only else ""
+    if journey.active():
+        return f"SELECT * FROM {journey.TOUCHES} WHERE TRUE {keep}"
+    touch = ",\n            ".join(f"{expr} AS {name}" for name, expr in _TOUCH_AGGREGATES)
+    counts = ", ".join(f"coalesce(tp.{name}, 0) AS {name}" for name, _ in _TOUCH_AGGREGATES)
+    known = ", ".join(f"'{d}'" for d in _DETAILS)
+    first_handoff = f"""
+        SELECT sc.lead_id, {reached_at_sql(HANDOFF_STAGE, "sc")} AS handoff_at
+        FROM stage_changes sc WHERE TRUE {keep}
+        GROUP BY sc.lead_id"""
+    return f"""
+    SELECT h.lead_id, {counts}
+    FROM ({first_handoff}
+    ) h
+    LEFT JOIN (
+        SELECT t.lead_id,
+            {touch}
+        FROM (
+            SELECT tt.lead_id, tt.kind, tt.value, tt.occurred_at,
+                CASE WHEN tt.detail IN ({known}) THEN tt.detail
+                    ELSE lower(trim(tt.detail)) END AS d
+            FROM {touchpoints} tt WHERE TRUE {keep}
+        ) t
+        JOIN ({first_handoff}
+        ) hh ON hh.lead_id = t.lead_id AND t.occurred_at <= hh.handoff_at
+        GROUP BY t.lead_id
+    ) tp ON tp.lead_id = h.lead_id
+    WHERE h.handoff_at IS NOT NULL"""
+
+
 def score_band_sql(
     points: dict[str, float] | None = None,
     only: str | None = None,
     touchpoints: str = "touchpoints",
 ) -> str:
     """SQL (a SELECT) of ``lead_id``, ``score`` and ``score_band`` of every handed-off lead.
+
+    The score adds the points of each feature the lead had at its first handoff: its
+    touchpoint counts then (:func:`touch_counts_sql`) and its lead fields.
 
     Parameters
     ----------
@@ -69,25 +123,23 @@ def score_band_sql(
     touchpoints : str
         The relation to read touchpoints from (a CTE of the caller, or the table).
     """
-    from analysis.definitions import HANDOFF_STAGE, reached_at_sql
     from analysis.scoring.configs import STARTER_WEIGHTS
-    from analysis.scoring.features import _DETAILS, _TOUCH_AGGREGATES, FEATURES
+    from analysis.scoring.features import FEATURES
 
-    keep = f"AND lead_id IN (SELECT lead_id FROM {only})" if only else ""
     if points is None:
         rule = f"coalesce(({CURRENT_RULE_SQL}), {_literal(json.dumps(STARTER_WEIGHTS))})"
     else:
         rule = _literal(json.dumps({k: float(v) for k, v in points.items()}))
-    touch = ",\n            ".join(f"{expr} AS {name}" for name, expr in _TOUCH_AGGREGATES)
-    counts = ", ".join(f"coalesce(tp.{name}, 0) AS {name}" for name, _ in _TOUCH_AGGREGATES)
-    used = set(band_features())
-    terms = "\n            + ".join(
-        f"coalesce(TRY_CAST(json_extract_string(w.weights, '$.\"{f.name}\"') AS DOUBLE), 0)"
-        f" * CAST(coalesce({f.sql}, false) AS INTEGER)"
-        for f in FEATURES
-        if f.name in used
+    used = [f for f in FEATURES if f.name in set(band_features())]
+    # the rule's JSON is read once (one row of weights), not once per lead and feature
+    weights = ",\n            ".join(
+        f"coalesce(TRY_CAST(json_extract_string(r.weights, '$.\"{f.name}\"') AS DOUBLE), 0)"
+        f' AS "w_{f.name}"'
+        for f in used
     )
-    known = ", ".join(f"'{d}'" for d in _DETAILS)
+    terms = "\n            + ".join(
+        f'w."w_{f.name}" * CAST(coalesce({f.sql}, false) AS INTEGER)' for f in used
+    )
     return f"""
     SELECT s.lead_id, s.score,
         CASE WHEN s.score < 25 THEN '{SCORE_BANDS[0]}' WHEN s.score < 50 THEN '{SCORE_BANDS[1]}'
@@ -95,32 +147,9 @@ def score_band_sql(
     FROM (
         SELECT a.lead_id,
             {terms} AS score
-        FROM (
-            SELECT h.lead_id, {counts}
-            FROM (
-                SELECT sc.lead_id, {reached_at_sql(HANDOFF_STAGE, "sc")} AS handoff_at
-                FROM stage_changes sc WHERE TRUE {keep}
-                GROUP BY sc.lead_id
-            ) h
-            LEFT JOIN (
-                SELECT t.lead_id,
-                    {touch}
-                FROM (
-                    SELECT tt.lead_id, tt.kind, tt.value, tt.occurred_at,
-                        CASE WHEN tt.detail IN ({known}) THEN tt.detail
-                            ELSE lower(trim(tt.detail)) END AS d
-                    FROM {touchpoints} tt WHERE TRUE {keep}
-                ) t
-                JOIN (
-                    SELECT sc.lead_id, {reached_at_sql(HANDOFF_STAGE, "sc")} AS handoff_at
-                    FROM stage_changes sc WHERE TRUE {keep}
-                    GROUP BY sc.lead_id
-                ) hh ON hh.lead_id = t.lead_id AND t.occurred_at <= hh.handoff_at
-                GROUP BY t.lead_id
-            ) tp ON tp.lead_id = h.lead_id
-            WHERE h.handoff_at IS NOT NULL
+        FROM ({touch_counts_sql(only, touchpoints)}
         ) a
         JOIN leads l ON l.lead_id = a.lead_id
-        CROSS JOIN (SELECT {rule} AS weights) w
+        CROSS JOIN (SELECT {weights} FROM (SELECT {rule} AS weights) r) w
     ) s
     """

@@ -80,6 +80,7 @@ def calls(con: duckdb.DuckDBPyConnection) -> dict[str, Callable[[], Any]]:
             f"{tag} cohort_matrix": lambda f=f: funnel.cohort_matrix(con, f),
             f"{tag} velocity": lambda f=f: funnel.velocity(con, f, "mql", "sql"),
             f"{tag} breakdown": lambda f=f: funnel.breakdown(con, f, "region"),
+            f"{tag} breakdown by score": lambda f=f: funnel.breakdown(con, f, "score_band"),
             f"{tag} cohort_steps": lambda f=f: funnel.cohort_step_conversions(con, f),
             f"{tag} response_times": lambda f=f: sla.response_times(con, f),
             f"{tag} response_curve": lambda f=f: sla.response_curve(con, f, "business", 7),
@@ -195,6 +196,16 @@ def test_journey_tables_hold_one_row_per_lead_and_per_handoff() -> None:
     assert rows[0][2] == datetime(2024, 1, 2, 9, 10)
     assert rows[1][2] == datetime(2024, 2, 2, 10, 0)
     assert rows[2][3] is True
+
+
+def test_journey_touches_count_the_touchpoints_up_to_the_first_handoff() -> None:
+    """Five leads have a first handoff (l2 by skipping to SQL on 01-05); l6 has none, so
+    it has no row. l3's demo request (01-19) came before its MQL (01-20) and counts; l1's
+    (01-15) came after its first MQL (01-02), so its count is 0 even though l1 was handed
+    off again later."""
+    con = with_journey(edge_journeys())
+    rows = dict(con.execute(f"SELECT lead_id, demo_requests FROM {journey.TOUCHES}").fetchall())
+    assert rows == {"l1": 0, "l2": 0, "l3": 1, "l4": 0, "l5": 0}
 
 
 def test_journey_entries_carry_the_recycle_facts() -> None:
