@@ -32,6 +32,9 @@ STATE_BADGE = {
 }
 WINDOWS = [3, 6, 12]
 DEFAULT_TRAILING = 6
+PLAN_CHOICE = "rv_plan_choice"
+"""Session key of the plan's goal per month and its window, kept while the plan's tab is
+closed (its widgets are not drawn then, so their own keys are dropped)."""
 
 
 def page_settings(
@@ -399,14 +402,23 @@ def outcomes_section(
     st.plotly_chart(charts.reasons_chart(rs), key="rv_reasons_chart")
 
 
+def plan_choice(month_iso: str) -> tuple[float | None, int]:
+    """The plan's (revenue goal, months of rates) last set for ``month_iso`` on the page.
+
+    The goal is None while it is the default (the month's target or trailing average);
+    the window is the one last chosen for any month (default :data:`DEFAULT_TRAILING`).
+    """
+    chosen = ss.get(PLAN_CHOICE, {})
+    return chosen.get(month_iso), chosen.get("trailing", DEFAULT_TRAILING)
+
+
 def planner_section(
     month_iso: str, label: str, settings: rv.ReviewSettings, currency: str
 ) -> tuple[float | None, int]:
-    """The reverse-funnel plan with its goal and window controls; returns (goal, months).
-
-    The goal is None while it is the default (the month's target or trailing average).
-    """
+    """The reverse-funnel plan with its goal and window controls; returns (goal, months)
+    as :func:`plan_choice` gives them from now on."""
     base: rv.Plan = state.call(rv.plan, month_iso, None, DEFAULT_TRAILING, settings)
+    kept_goal, kept_trailing = plan_choice(month_iso)
     st.header("Reverse-funnel plan")
     st.caption(
         "Revenue goal ÷ average won amount ÷ win rate ÷ SQL→opportunity ÷ MQL→SQL ÷ lead→MQL "
@@ -417,7 +429,7 @@ def planner_section(
     goal = p1.number_input(
         "Revenue goal per month",
         min_value=0.0,
-        value=default_goal,
+        value=default_goal if kept_goal is None else kept_goal,
         step=10_000.0,
         format="%.0f",
         key=f"rv_goal_{month_iso}",
@@ -427,12 +439,13 @@ def planner_section(
     trailing = p2.selectbox(
         "Rates measured over the last",
         WINDOWS,
-        index=None if "rv_trailing" in ss else WINDOWS.index(DEFAULT_TRAILING),
+        index=None if "rv_trailing" in ss else WINDOWS.index(kept_trailing),
         format_func=lambda m: f"{m} months",
         key="rv_trailing",
     )
     urlstate.mirror("rv_trailing", "trailing")
     revenue_goal = None if goal == default_goal else float(goal)
+    ss[PLAN_CHOICE] = {**ss.get(PLAN_CHOICE, {}), month_iso: revenue_goal, "trailing": trailing}
     plan: rv.Plan = state.call(rv.plan, month_iso, revenue_goal, trailing, settings)
     if plan.reason:
         st.info(f"Not measurable: {plan.reason}")

@@ -16,6 +16,7 @@ from dashboard import periods_ui as ui
 from dashboard import report as rp
 from dashboard import review_sections as sections
 from dashboard import state, urlstate
+from dashboard.sections import draw_open, lazy_tabs
 from dashboard.tables import show_table
 
 ss = st.session_state
@@ -115,15 +116,20 @@ sections.health_tile(health_place, checks)
 sections.checks_section(checks)
 sections.changes_section(got[rv.what_changed], settings, month_iso)
 sections.outcomes_section(review, got[rv.pipeline_status], got[rv.reason_changes], currency)
-revenue_goal, trailing = sections.planner_section(month_iso, review.label, settings, currency)
 
 # --- report -----------------------------------------------------------------------------
 st.header("Report")
+st.caption(
+    "This page's sections and numbers in one file; its plan uses the revenue goal and "
+    "window last set in the Reverse-funnel plan tab below (the defaults until then)."
+)
 
 
 def report_bytes() -> bytes:
-    """The HTML report with the page's settings (run when the button is clicked), read
-    through the page's engine connection (the DuckDB file, or Spark over Parquet)."""
+    """The HTML report with the page's settings and the plan's last goal and window (run
+    when the button is clicked), read through the page's engine connection (the DuckDB
+    file, or Spark over Parquet)."""
+    revenue_goal, trailing = sections.plan_choice(month_iso)
     con = state.cursor()
     try:
         return rp.report_html(con, month_iso, settings, revenue_goal, trailing, basis).encode(
@@ -164,103 +170,119 @@ if rp.chromium_path():
         help="The HTML report printed by headless chromium (takes a few seconds).",
     )
 
-# --- targets ----------------------------------------------------------------------------
-st.header("Targets")
-year_first = date(month.year, 1, 1)
-year_last = date(month.year, 12, 1)
-grid_df = state.call(rv.targets_grid, year_first, year_last)
-st.caption(
-    f"Monthly goals for {month.year}. Counts are per month; won revenue in the currency of "
-    "your opportunity amounts; SLA share as a fraction (0.85 = 85%). Clear a cell to remove "
-    "that target. Saving writes a new version of the database; the dashboard reloads it."
-)
-version = ss.get("rv_targets_version", 0)
-count_col = {"min_value": 0.0, "step": 1.0, "format": "%.0f"}
-edited = st.data_editor(
-    grid_df,
-    key=f"rv_targets_editor_{version}",
-    hide_index=True,
-    width="stretch",
-    num_rows="fixed",
-    height=(len(grid_df) + 1) * 35 + 3,
-    disabled=["month"],
-    column_config={
-        "month": st.column_config.TextColumn("Month"),
-        **{
-            g.metric: st.column_config.NumberColumn(g.label, **count_col)
-            for g in rv.GOALS
-            if g.unit == "count"
+# --- plan and targets: the open one of the two tabs is drawn --------------------------------
+
+
+def targets_section() -> None:
+    """The year's monthly goals in an editor that saves them, and a CSV import."""
+    year_first = date(month.year, 1, 1)
+    year_last = date(month.year, 12, 1)
+    grid_df = state.call(rv.targets_grid, year_first, year_last)
+    st.caption(
+        f"Monthly goals for {month.year}. Counts are per month; won revenue in the currency of "
+        "your opportunity amounts; SLA share as a fraction (0.85 = 85%). Clear a cell to remove "
+        "that target. Saving writes a new version of the database; the dashboard reloads it."
+    )
+    version = ss.get("rv_targets_version", 0)
+    count_col = {"min_value": 0.0, "step": 1.0, "format": "%.0f"}
+    edited = st.data_editor(
+        grid_df,
+        key=f"rv_targets_editor_{version}",
+        hide_index=True,
+        width="stretch",
+        num_rows="fixed",
+        height=(len(grid_df) + 1) * 35 + 3,
+        disabled=["month"],
+        column_config={
+            "month": st.column_config.TextColumn("Month"),
+            **{
+                g.metric: st.column_config.NumberColumn(g.label, **count_col)
+                for g in rv.GOALS
+                if g.unit == "count"
+            },
+            "won_revenue": st.column_config.NumberColumn(
+                "Won revenue", min_value=0.0, step=1000.0, format="%.0f"
+            ),
+            "pct_contacted_in_sla": st.column_config.NumberColumn(
+                "SLA share (0-1)", min_value=0.0, max_value=1.0, step=0.01, format="%.2f"
+            ),
         },
-        "won_revenue": st.column_config.NumberColumn(
-            "Won revenue", min_value=0.0, step=1000.0, format="%.0f"
-        ),
-        "pct_contacted_in_sla": st.column_config.NumberColumn(
-            "SLA share (0-1)", min_value=0.0, max_value=1.0, step=0.01, format="%.2f"
-        ),
+    )
+    pending = rv.pending_target_changes(grid_df, edited)
+    if not state.writes_enabled():
+        st.caption(state.READ_ONLY_NOTE)
+    s1, s2 = st.columns([1, 4])
+    if s1.button(
+        f"Save {len(pending)} change{'s' if len(pending) != 1 else ''}",
+        key="rv_targets_save",
+        type="primary",
+        disabled=pending.empty or not state.writes_enabled(),
+    ):
+        try:
+            result = rv.set_targets(config.db_path(), pending)
+        except (ValueError, store.SchemaError, FileNotFoundError) as exc:
+            ss["rv_targets_msg"] = ("error", f"Targets not saved: {exc}")
+        else:
+            ss["rv_targets_msg"] = (
+                "success",
+                f"Saved: {result.upserted} target(s) set, {result.deleted} removed.",
+            )
+            ss["rv_targets_version"] = version + 1
+        st.rerun()
+    if "rv_targets_msg" in ss:
+        kind, text = ss.pop("rv_targets_msg")
+        (st.success if kind == "success" else st.error)(text)
+
+    with st.expander("Import targets from a CSV file"):
+        st.markdown(
+            "Columns `month` (first day of the month, `YYYY-MM-DD`), `metric` (one of "
+            + ", ".join(f"`{g.metric}`" for g in rv.GOALS)
+            + ") and `value`. A row replaces the target with the same month and metric."
+        )
+        long = rv.targets_long(grid_df)
+        st.download_button(
+            "Download these targets as CSV (a template)",
+            data=long.to_csv(index=False).encode("utf-8"),
+            file_name=f"targets_{month.year}.csv",
+            mime="text/csv",
+            key="rv_targets_template",
+            on_click="ignore",
+        )
+        upload = st.file_uploader("Targets CSV", type=["csv"], key="rv_targets_csv")
+        if upload is not None and st.button("Import", key="rv_targets_import"):
+            with tempfile.TemporaryDirectory(prefix="hh-targets-") as tmp:
+                path = Path(tmp) / "targets.csv"
+                path.write_bytes(upload.getvalue())
+                try:
+                    res = ingest.import_files(config.db_path(), [path], table="targets")
+                except (ingest.UnusableInput, store.SchemaError, FileNotFoundError) as exc:
+                    ss["rv_import_result"] = (str(exc), None)
+                else:
+                    accepted = sum(res.accepted.values())
+                    ss["rv_import_result"] = (
+                        f"{accepted:,} target row(s) imported, {len(res.refused):,} refused.",
+                        res.refused[["row_number", "column", "reason"]],
+                    )
+                    ss["rv_targets_version"] = version + 1
+            st.rerun()
+        if "rv_import_result" in ss:
+            text, refused = ss.pop("rv_import_result")
+            if refused is None:
+                st.error(text)
+            else:
+                (st.warning if len(refused) else st.success)(text)
+                if len(refused):
+                    show_table(refused, "rv_targets_refused", "targets_refused.csv")
+
+
+draw_open(
+    lazy_tabs(
+        "rv_section",
+        {"plan": "Reverse-funnel plan", "targets": "Targets"},
+        implied={"trailing": "plan"},
+    ),
+    {
+        "plan": lambda: sections.planner_section(month_iso, review.label, settings, currency),
+        "targets": targets_section,
     },
 )
-pending = rv.pending_target_changes(grid_df, edited)
-if not state.writes_enabled():
-    st.caption(state.READ_ONLY_NOTE)
-s1, s2 = st.columns([1, 4])
-if s1.button(
-    f"Save {len(pending)} change{'s' if len(pending) != 1 else ''}",
-    key="rv_targets_save",
-    type="primary",
-    disabled=pending.empty or not state.writes_enabled(),
-):
-    try:
-        result = rv.set_targets(config.db_path(), pending)
-    except (ValueError, store.SchemaError, FileNotFoundError) as exc:
-        ss["rv_targets_msg"] = ("error", f"Targets not saved: {exc}")
-    else:
-        ss["rv_targets_msg"] = (
-            "success",
-            f"Saved: {result.upserted} target(s) set, {result.deleted} removed.",
-        )
-        ss["rv_targets_version"] = version + 1
-    st.rerun()
-if "rv_targets_msg" in ss:
-    kind, text = ss.pop("rv_targets_msg")
-    (st.success if kind == "success" else st.error)(text)
-
-with st.expander("Import targets from a CSV file"):
-    st.markdown(
-        "Columns `month` (first day of the month, `YYYY-MM-DD`), `metric` (one of "
-        + ", ".join(f"`{g.metric}`" for g in rv.GOALS)
-        + ") and `value`. A row replaces the target with the same month and metric."
-    )
-    long = rv.targets_long(grid_df)
-    st.download_button(
-        "Download these targets as CSV (a template)",
-        data=long.to_csv(index=False).encode("utf-8"),
-        file_name=f"targets_{month.year}.csv",
-        mime="text/csv",
-        key="rv_targets_template",
-        on_click="ignore",
-    )
-    upload = st.file_uploader("Targets CSV", type=["csv"], key="rv_targets_csv")
-    if upload is not None and st.button("Import", key="rv_targets_import"):
-        with tempfile.TemporaryDirectory(prefix="hh-targets-") as tmp:
-            path = Path(tmp) / "targets.csv"
-            path.write_bytes(upload.getvalue())
-            try:
-                res = ingest.import_files(config.db_path(), [path], table="targets")
-            except (ingest.UnusableInput, store.SchemaError, FileNotFoundError) as exc:
-                ss["rv_import_result"] = (str(exc), None)
-            else:
-                accepted = sum(res.accepted.values())
-                ss["rv_import_result"] = (
-                    f"{accepted:,} target row(s) imported, {len(res.refused):,} refused.",
-                    res.refused[["row_number", "column", "reason"]],
-                )
-                ss["rv_targets_version"] = version + 1
-        st.rerun()
-    if "rv_import_result" in ss:
-        text, refused = ss.pop("rv_import_result")
-        if refused is None:
-            st.error(text)
-        else:
-            (st.warning if len(refused) else st.success)(text)
-            if len(refused):
-                show_table(refused, "rv_targets_refused", "targets_refused.csv")

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import store
 from analysis.lifecycle import metrics, review
+from dashboard import review_sections as sections
 from tests.paths import APP
 
 PAGE = "app_pages/review.py"
@@ -76,9 +77,9 @@ def test_changing_the_month_changes_the_numbers(app_at, demo_db, demo_truth) -> 
 def test_saving_targets_in_the_editor_adds_rows(
     demo_db, demo_truth, tmp_path, monkeypatch, writable
 ):
-    """Editing an empty cell (November's leads) and saving writes one targets row to the
-    database (a copy: the shared demo database stays as it is), and the page reloads it.
-    """
+    """In the Targets tab, editing an empty cell (November's leads) and saving writes one
+    targets row to the database (a copy: the shared demo database stays as it is), and
+    the page reloads it. The editor is drawn only while its tab is open."""
     db = tmp_path / "copy.duckdb"
     shutil.copyfile(demo_db, db)
     monkeypatch.setenv("HANDOFF_DB", str(db))
@@ -95,6 +96,10 @@ def test_saving_targets_in_the_editor_adds_rows(
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
+    assert not at.data_editor  # the plan's tab is open first
+    at.session_state["rv_section"] = "Targets"
+    at.run()
+    assert at.query_params["section"] == "targets"
     editor = at.data_editor[0]
     grid = editor.value
     year = review.parse_month(demo_truth["end"]).year
@@ -115,3 +120,26 @@ def test_saving_targets_in_the_editor_adds_rows(
     assert any("1 target(s) set" in s.value for s in at.success)
     grid_after = at.data_editor[0].value
     assert grid_after.loc[row, "leads"] == 512
+
+
+def test_the_plan_keeps_its_goal_while_its_tab_is_closed(app_at, demo_db) -> None:
+    """A revenue goal and window set in the plan's tab are what the report uses
+    (``plan_choice``), and they are still there after the Targets tab was open (the
+    plan's widgets were not drawn meanwhile)."""
+    at = app_at(PAGE)
+    month_iso = at.selectbox(key="rv_month").value.strftime("%Y-%m")
+    goal_key = f"rv_goal_{month_iso}"
+    default_goal = at.number_input(key=goal_key).value
+    at.number_input(key=goal_key).set_value(default_goal + 100_000).run()
+    at.selectbox(key="rv_trailing").set_value(12).run()
+    assert at.session_state[sections.PLAN_CHOICE][month_iso] == default_goal + 100_000
+    at.session_state["rv_section"] = "Targets"
+    at.run()
+    assert not [n for n in at.number_input if n.key == goal_key]
+    assert at.data_editor  # the targets editor instead
+    at.session_state["rv_section"] = "Reverse-funnel plan"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key=goal_key).value == default_goal + 100_000
+    assert at.selectbox(key="rv_trailing").value == 12
+    assert at.session_state[sections.PLAN_CHOICE]["trailing"] == 12
