@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.common import BAD, GOOD, NEUTRAL, PALETTE, style
+from dashboard.charts.memo import figure_cache
 from dashboard.display import label
 
 STATUS_COLORS = {
@@ -39,6 +40,7 @@ def _fmt_value(value: float, unit: str) -> str:
     return f"{value:,.0f}"
 
 
+@figure_cache
 def goals_chart(goals: pd.DataFrame) -> go.Figure:
     """Actual as a share of target per goal, with the 100% line.
 
@@ -73,6 +75,7 @@ def goals_chart(goals: pd.DataFrame) -> go.Figure:
     return style(fig, height=60 + 38 * len(g))
 
 
+@figure_cache
 def status_chart(status: pd.DataFrame) -> go.Figure:
     """Where the month's MQLs are now: leads per pipeline status (horizontal bars)."""
     s = status.iloc[::-1]
@@ -98,6 +101,7 @@ def status_chart(status: pd.DataFrame) -> go.Figure:
     return style(fig, height=300)
 
 
+@figure_cache
 def reasons_chart(reasons: pd.DataFrame, top: int = 8) -> go.Figure:
     """Share of each rejection reason, this month against the previous month."""
     r = reasons.head(top).iloc[::-1].assign(reason=lambda d: d["reason"].map(label))
@@ -132,6 +136,7 @@ def reasons_chart(reasons: pd.DataFrame, top: int = 8) -> go.Figure:
     return style(fig, height=80 + 42 * len(r))
 
 
+@figure_cache
 def plan_chart(needed: pd.DataFrame) -> go.Figure:
     """This month's volumes as a share of what the revenue goal needs, per stage.
 

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.charts.common import BAD, NEUTRAL, PALETTE, style
+from dashboard.charts.memo import figure_cache
 
 CURRENT_COLOR = "#9e9e9e"
 PROPOSED_COLOR = PALETTE[0]
@@ -19,6 +20,7 @@ ACTUAL_COLOR = PALETTE[1]
 KIND_COLORS = {"fit": PALETTE[3], "engagement": PALETTE[2]}
 
 
+@figure_cache
 def monthly_mqls(
     monthly: pd.DataFrame, labels: tuple[str, str] = ("current rule", "proposed rule")
 ) -> go.Figure:
@@ -77,6 +79,7 @@ def monthly_mqls(
     return style(fig, height=360)
 
 
+@figure_cache
 def quadrants(table: pd.DataFrame, thresholds: list[tuple[str, float, float]]) -> go.Figure:
     """The fit x engagement 2x2 for each rule: MQLs (and decided leads) per quadrant.
 
@@ -123,6 +126,7 @@ def quadrants(table: pd.DataFrame, thresholds: list[tuple[str, float, float]]) -
     return fig
 
 
+@figure_cache
 def rep_load(reps: pd.DataFrame) -> go.Figure:
     """Mean MQLs per rep per month under both rules, against each rep's capacity.
 
@@ -186,6 +190,7 @@ def rep_load(reps: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@figure_cache
 def threshold_curve(
     curve: pd.DataFrame,
     current_threshold: float,
@@ -257,6 +262,7 @@ def threshold_curve(
     return fig
 
 
+@figure_cache
 def calibration(table: pd.DataFrame, outcome_label: str) -> go.Figure:
     """Observed share against mean predicted probability per tenth of the test leads."""
     top = float(max(table["mean_predicted"].max(), table["observed_rate"].max(), 0.05)) * 1.05
@@ -286,6 +292,7 @@ def calibration(table: pd.DataFrame, outcome_label: str) -> go.Figure:
     return style(fig, height=380)
 
 
+@figure_cache
 def lift(table: pd.DataFrame) -> go.Figure:
     """Lift per tenth of test leads ranked by predicted probability (1 = top tenth)."""
     fig = go.Figure()
@@ -313,6 +320,7 @@ def lift(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@figure_cache
 def coefficients(table: pd.DataFrame) -> go.Figure:
     """Coefficients (log-odds when the lead has the feature) with 95% intervals."""
     t = table.sort_values("coef").reset_index(drop=True)
@@ -353,6 +361,7 @@ def coefficients(table: pd.DataFrame) -> go.Figure:
     return style(fig, height=max(300, 26 * len(t) + 110))
 
 
+@figure_cache
 def grade_bands(table: pd.DataFrame) -> go.Figure:
     """Share of leads and share of conversions per grade, with the conversion rate on top.
 
@@ -389,6 +398,7 @@ BACKTEST_COLORS = {
 }
 
 
+@figure_cache
 def backtest(table: pd.DataFrame) -> go.Figure:
     """AUC, precision at the chosen volume and calibration gap per test period, one panel each.
 
