@@ -40,6 +40,10 @@ def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
         raise SchemaError(f"{path}: is a directory, not a database file")
     con = duckdb.connect(":memory:")
     try:
+        # DuckDB's allocator keeps the memory a large query freed until told to purge it:
+        # with its background threads on, it goes back to the system (a server that had
+        # built the Scoring lab's engagement ages held ~0.5 GB more without them).
+        con.execute("SET allocator_background_threads = true")
         try:
             con.execute(f"ATTACH ? AS {ATTACHED} (READ_ONLY)", [str(path)])
             con.execute(f"USE {ATTACHED}")

@@ -137,3 +137,17 @@ def test_a_held_lock_makes_the_next_writer_fail_with_writer_busy(tmp_path):
                 con.execute("INSERT INTO reps (rep_id) VALUES ('lost')")
     assert said == ["waiting for another write to h.duckdb to finish ..."]
     assert db.read_bytes() == before
+
+
+def test_readers_let_duckdb_give_freed_memory_back(tmp_path):
+    """A reader connection runs DuckDB's allocator with its background threads, which
+    return the memory of finished queries to the system instead of keeping it."""
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True):
+        pass
+    con = store.connect_read_only(db)
+    try:
+        ((on,),) = con.execute("SELECT current_setting('allocator_background_threads')").fetchall()
+    finally:
+        con.close()
+    assert on is True
