@@ -115,62 +115,8 @@ checks = got[rv.checks_of]
 sections.health_tile(health_place, checks)
 sections.checks_section(checks)
 sections.changes_section(got[rv.what_changed], settings, month_iso)
-sections.outcomes_section(review, got[rv.pipeline_status], got[rv.reason_changes], currency)
 
-# --- report -----------------------------------------------------------------------------
-st.header("Report")
-st.caption(
-    "This page's sections and numbers in one file; its plan uses the revenue goal and "
-    "window last set in the Reverse-funnel plan tab below (the defaults until then)."
-)
-
-
-def report_bytes() -> bytes:
-    """The HTML report with the page's settings and the plan's last goal and window (run
-    when the button is clicked), read through the page's engine connection (the DuckDB
-    file, or Spark over Parquet)."""
-    revenue_goal, trailing = sections.plan_choice(month_iso)
-    con = state.cursor()
-    try:
-        return rp.report_html(con, month_iso, settings, revenue_goal, trailing, basis).encode(
-            "utf-8"
-        )
-    finally:
-        con.close()
-
-
-def report_pdf() -> bytes:
-    """The same report printed to PDF by headless chromium."""
-    with tempfile.TemporaryDirectory(prefix="hh-report-") as tmp:
-        html_path = Path(tmp) / "review.html"
-        html_path.write_bytes(report_bytes())
-        return rp.render_pdf(html_path, Path(tmp) / "review.pdf").read_bytes()
-
-
-b1, b2, _ = st.columns([3, 2, 4])
-b1.download_button(
-    "Download HTML report",
-    data=report_bytes,
-    file_name=f"monthly_review_{month_iso}.html",
-    mime="text/html",
-    key="rv_report_html",
-    icon=":material/download:",
-    on_click="ignore",
-    help="One self-contained file with these sections and numbers; opens offline.",
-)
-if rp.chromium_path():
-    b2.download_button(
-        "Download PDF",
-        data=report_pdf,
-        file_name=f"monthly_review_{month_iso}.pdf",
-        mime="application/pdf",
-        key="rv_report_pdf",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
-        help="The HTML report printed by headless chromium (takes a few seconds).",
-    )
-
-# --- plan and targets: the open one of the two tabs is drawn --------------------------------
+# --- outcomes, plan and targets: the open one of the three tabs is drawn ---------------------
 
 
 def targets_section() -> None:
@@ -278,11 +224,67 @@ def targets_section() -> None:
 draw_open(
     lazy_tabs(
         "rv_section",
-        {"plan": "Reverse-funnel plan", "targets": "Targets"},
+        {"outcomes": "Outcomes", "plan": "Reverse-funnel plan", "targets": "Targets"},
         implied={"trailing": "plan"},
     ),
     {
+        "outcomes": lambda: sections.outcomes_section(
+            review, got[rv.pipeline_status], got[rv.reason_changes], currency
+        ),
         "plan": lambda: sections.planner_section(month_iso, review.label, settings, currency),
         "targets": targets_section,
     },
 )
+
+# --- report -----------------------------------------------------------------------------
+st.header("Report")
+st.caption(
+    "This page's sections and numbers in one file; its plan uses the revenue goal and "
+    "window last set in the Reverse-funnel plan tab above (the defaults until then)."
+)
+
+
+def report_bytes() -> bytes:
+    """The HTML report with the page's settings and the plan's last goal and window (run
+    when the button is clicked), read through the page's engine connection (the DuckDB
+    file, or Spark over Parquet)."""
+    revenue_goal, trailing = sections.plan_choice(month_iso)
+    con = state.cursor()
+    try:
+        return rp.report_html(con, month_iso, settings, revenue_goal, trailing, basis).encode(
+            "utf-8"
+        )
+    finally:
+        con.close()
+
+
+def report_pdf() -> bytes:
+    """The same report printed to PDF by headless chromium."""
+    with tempfile.TemporaryDirectory(prefix="hh-report-") as tmp:
+        html_path = Path(tmp) / "review.html"
+        html_path.write_bytes(report_bytes())
+        return rp.render_pdf(html_path, Path(tmp) / "review.pdf").read_bytes()
+
+
+b1, b2, _ = st.columns([3, 2, 4])
+b1.download_button(
+    "Download HTML report",
+    data=report_bytes,
+    file_name=f"monthly_review_{month_iso}.html",
+    mime="text/html",
+    key="rv_report_html",
+    icon=":material/download:",
+    on_click="ignore",
+    help="One self-contained file with these sections and numbers; opens offline.",
+)
+if rp.chromium_path():
+    b2.download_button(
+        "Download PDF",
+        data=report_pdf,
+        file_name=f"monthly_review_{month_iso}.pdf",
+        mime="application/pdf",
+        key="rv_report_pdf",
+        icon=":material/picture_as_pdf:",
+        on_click="ignore",
+        help="The HTML report printed by headless chromium (takes a few seconds).",
+    )

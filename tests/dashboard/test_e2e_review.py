@@ -13,16 +13,17 @@ pytestmark = pytest.mark.e2e
 
 ALL_DRAWN = """() => {
     const q = (s) => document.querySelectorAll(s).length;
-    return q('[data-testid="stPlotlyChart"] .main-svg') >= 4
+    return q('[data-testid="stPlotlyChart"] .main-svg') >= 6
         && q('[data-testid="stMetricValue"]') >= 9
-        && q('[data-testid="stDataFrame"]') >= 8;
+        && q('[data-testid="stDataFrame"]') >= 6;
 }"""
 
 
 def test_review_page_renders(served_app, page, demo_db) -> None:
     """The page shows the MQLs of the month it opens on (the last complete month with
-    data), draws its four charts without an exception box, serves the HTML report from
-    its download button, and leaves a full-page screenshot in artifacts/review.png.
+    data), draws its three charts (the open Outcomes tab's included) and six tables
+    without an exception box, serves the HTML report from its download button, and
+    leaves a full-page screenshot in artifacts/review.png.
     """
     con = store.connect_read_only(demo_db)
     try:

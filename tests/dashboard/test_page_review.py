@@ -39,15 +39,17 @@ def months(demo_db) -> list:
 
 def test_page_shows_the_last_complete_month(app_at, demo_db, months) -> None:
     """It opens on the last complete month with data, with its MQLs, four health checks
-    and four charts. The demo ends on 2026-10-31 (before 1 November), so October is still
-    immature and the page opens on September 2026 (the newest month is still listed).
+    and three charts (goals, and the open Outcomes tab's status and reasons). The demo
+    ends on 2026-10-31 (before 1 November), so October is still immature and the page
+    opens on September 2026 (the newest month is still listed).
     """
     at = app_at(PAGE)
     assert months[0] == review.parse_month("2026-10")
     assert at.selectbox(key="rv_month").value == review.parse_month("2026-09")
     head = headline_of(demo_db, review.parse_month("2026-09"))
     assert metric_values(at)["MQLs"] == f"{head['volumes']['mql']:,}"
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 3
+    assert at.query_params.get("section", "outcomes") == "outcomes"
     text = " ".join(m.value for m in at.markdown)
     for name in ("MQLs not contacted within SLA", "MQLs not sales-ready", "Not enough MQLs"):
         assert name in text
@@ -96,7 +98,7 @@ def test_saving_targets_in_the_editor_adds_rows(
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.data_editor  # the plan's tab is open first
+    assert not at.data_editor  # the outcomes' tab is open first
     at.session_state["rv_section"] = "Targets"
     at.run()
     assert at.query_params["section"] == "targets"
@@ -126,7 +128,7 @@ def test_the_plan_keeps_its_goal_while_its_tab_is_closed(app_at, demo_db) -> Non
     """A revenue goal and window set in the plan's tab are what the report uses
     (``plan_choice``), and they are still there after the Targets tab was open (the
     plan's widgets were not drawn meanwhile)."""
-    at = app_at(PAGE)
+    at = app_at(PAGE, query={"section": "plan"})
     month_iso = at.selectbox(key="rv_month").value.strftime("%Y-%m")
     goal_key = f"rv_goal_{month_iso}"
     default_goal = at.number_input(key=goal_key).value
