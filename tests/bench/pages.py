@@ -18,7 +18,11 @@ visit is the first after serve, as a user meets it. Figures, in seconds from nav
 - **filter → headline** (``f.head``): from the same click until the first metric card of
   the main area shows another text than before it (the headline updated);
 - **÷ floor**: warm whole page ÷ the floor page's warm time in the same run
-  (:mod:`tests.bench.floor_app`: 6 plotly line charts and 3 small tables, no data).
+  (:mod:`tests.bench.floor_app`: 6 plotly line charts and 3 small tables, no data);
+- **÷ beside**: warm whole page ÷ the floor page reloaded in another tab right after each
+  of the page's warm reloads (``fl.bes``, the median): the two are measured in the same
+  minute, so the ratio does not move when the machine gets busier or quieter during the
+  run (the floor's own reload moved by 20% between runs).
 
 Then one more server visits every page in turn and the peak resident memory (``VmHWM``)
 of its process tree is printed.
@@ -217,8 +221,22 @@ def _after_filter(page) -> tuple[float, float]:
     return (last - t0) / 1000, (head - t0) / 1000 if head is not None else math.nan
 
 
-def _measure(browser, url: str, with_filter: bool) -> dict[str, float]:
-    """Cold, warm (median of 3), headline (median of the warm ones), after filter."""
+def _opened(browser, url: str):  # noqa: ANN001, ANN202 - playwright objects
+    """A new browser context and tab on ``url``, rendered once (the tab is returned)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(OBSERVER_JS)
+    page = context.new_page()
+    page.goto(url, timeout=WAIT_MS)
+    _rendered(page)
+    return page
+
+
+def _measure(browser, url: str, with_filter: bool, floor=None) -> dict[str, float]:  # noqa: ANN001
+    """Cold, warm (median of 3), headline (median of the warm ones), after filter.
+
+    ``floor`` (a tab on the floor page) is reloaded after each warm reload of the page:
+    ``floor_beside`` is the median of those, measured in the same minute as the page.
+    """
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_init_script(OBSERVER_JS)
     page = context.new_page()
@@ -226,11 +244,14 @@ def _measure(browser, url: str, with_filter: bool) -> dict[str, float]:
         page.goto(url, timeout=WAIT_MS)
         cold = _rendered(page)
         cold_head = _headline(page)
-        warm, heads = [], []
+        warm, heads, beside = [], [], []
         for _ in range(3):
             page.reload(timeout=WAIT_MS)
             warm.append(_rendered(page))
             heads.append(_headline(page))
+            if floor is not None:
+                floor.reload(timeout=WAIT_MS)
+                beside.append(_rendered(floor))
         after, after_head = _after_filter(page) if with_filter else (math.nan, math.nan)
     finally:
         context.close()
@@ -238,6 +259,7 @@ def _measure(browser, url: str, with_filter: bool) -> dict[str, float]:
         "cold": cold,
         "cold_headline": cold_head,
         "warm": statistics.median(warm),
+        "floor_beside": statistics.median(beside) if beside else math.nan,
         "headline": statistics.median(heads),
         "after_filter": after,
         "filter_headline": after_head,
@@ -277,8 +299,11 @@ def run(db: Path, paths: list[str] | None = None) -> None:
         cached = browser.new_context(viewport={"width": 1400, "height": 1000})
         cached.add_init_script(OBSERVER_JS)
         cached_port = free_port()
+        beside = contextlib.ExitStack()  # a floor server up for the whole run
+        floor_url, _ = beside.enter_context(served(floor_args))
+        floor_tab = _opened(browser, floor_url)
         with served(floor_args) as (url, pid):
-            rows["floor"] = _measure(browser, url, with_filter=False)
+            rows["floor"] = _measure(browser, url, with_filter=False, floor=floor_tab)
             rows["floor"]["rss"] = peak_rss_mib(pid)
         rows["floor"]["ready"] = served.last_ready  # type: ignore[attr-defined]
         with served(floor_args, port=cached_port) as (url, _):
@@ -289,7 +314,7 @@ def run(db: Path, paths: list[str] | None = None) -> None:
             # the server warms the page under test only (a real serve warms them all)
             warm_env = {"HANDOFF_WARM_PAGES": path.strip("/") or "home"}
             with served(serve_args, env=warm_env) as (url, pid):
-                rows[path] = _measure(browser, url + path, with_filter=True)
+                rows[path] = _measure(browser, url + path, with_filter=True, floor=floor_tab)
                 rows[path]["rss"] = peak_rss_mib(pid)
             rows[path]["ready"] = served.last_ready  # type: ignore[attr-defined]
             with served(serve_args, env=warm_env, port=cached_port) as (url, _):
@@ -308,12 +333,15 @@ def run(db: Path, paths: list[str] | None = None) -> None:
                 _rendered(page)
             context.close()
             all_rss = peak_rss_mib(pid)
+        floor_tab.context.close()
+        beside.close()
         cached.close()
         browser.close()
     floor = rows["floor"]["warm"]
     print(
         f"{'page':<12} {'ready':>6} {'cold':>6} {'c.head':>6} {'c.cach':>6} {'cc.head':>7} "
-        f"{'warm':>6} {'head':>6} {'filter':>6} {'f.head':>6} {'÷floor':>6} {'RSS MiB':>8}"
+        f"{'warm':>6} {'head':>6} {'filter':>6} {'f.head':>6} {'÷floor':>6} {'fl.bes':>6} "
+        f"{'÷beside':>7} {'RSS MiB':>8}"
     )
     for name, r in rows.items():
         print(
@@ -321,7 +349,8 @@ def run(db: Path, paths: list[str] | None = None) -> None:
             f"{_fmt(r['cached'])} {_fmt(r['cached_head'], 7)} "
             f"{_fmt(r['warm'])} {_fmt(r['headline'])} {_fmt(r['after_filter'])} "
             f"{_fmt(r.get('filter_headline', math.nan))} "
-            f"{_fmt(r['warm'] / floor)} {r['rss']:8.0f}"
+            f"{_fmt(r['warm'] / floor)} {_fmt(r['floor_beside'])} "
+            f"{_fmt(r['warm'] / r['floor_beside'], 7)} {r['rss']:8.0f}"
         )
     print(
         "ready: serve started -> health ok (includes the warm-up); cold: first visit after "
@@ -329,7 +358,10 @@ def run(db: Path, paths: list[str] | None = None) -> None:
         "serve, browser holding the app's static files (whole page / headline); c.head/head: "
         "headline (first metric + first chart/table) on the first visit / warm; warm: median "
         "of 3 reloads; filter: sidebar source pick -> last change of the main area; "
-        "f.head: source pick -> the first card shows the new number; seconds; "
+        "f.head: source pick -> the first card shows the new number; ÷floor: warm ÷ the "
+        "floor row's warm; fl.bes: the floor reloaded in another tab after each of the "
+        "page's warm reloads (median), ÷beside: warm ÷ fl.bes (the same minute, so a "
+        "machine that got busier or quieter during the run moves both); seconds; "
         f"rendered = idle, nothing stale, {QUIET_MS} ms without DOM "
         "changes.\n"
         f"peak server RSS (VmHWM of the process tree) after visiting all pages: {all_rss:,.0f} MiB"
