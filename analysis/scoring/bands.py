@@ -130,7 +130,8 @@ def score_band_sql(
         rule = f"coalesce(({CURRENT_RULE_SQL}), {_literal(json.dumps(STARTER_WEIGHTS))})"
     else:
         rule = _literal(json.dumps({k: float(v) for k, v in points.items()}))
-    used = [f for f in FEATURES if f.name in set(band_features())]
+    banded = set(band_features())
+    used = [f for f in FEATURES if f.name in banded]
     # the rule's JSON is read once (one row of weights), not once per lead and feature
     weights = ",\n            ".join(
         f"coalesce(TRY_CAST(json_extract_string(r.weights, '$.\"{f.name}\"') AS DOUBLE), 0)"

@@ -221,11 +221,16 @@ def _after_filter(page) -> tuple[float, float]:
     return (last - t0) / 1000, (head - t0) / 1000 if head is not None else math.nan
 
 
-def _opened(browser, url: str):  # noqa: ANN001, ANN202 - playwright objects
-    """A new browser context and tab on ``url``, rendered once (the tab is returned)."""
+def _context(browser):  # noqa: ANN001, ANN202 - playwright objects
+    """A new browser context of the bench's window size, with :data:`OBSERVER_JS`."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_init_script(OBSERVER_JS)
-    page = context.new_page()
+    return context
+
+
+def _opened(browser, url: str):  # noqa: ANN001, ANN202 - playwright objects
+    """A tab in a new browser context on ``url``, rendered once (the tab is returned)."""
+    page = _context(browser).new_page()
     page.goto(url, timeout=WAIT_MS)
     _rendered(page)
     return page
@@ -237,8 +242,7 @@ def _measure(browser, url: str, with_filter: bool, floor=None) -> dict[str, floa
     ``floor`` (a tab on the floor page) is reloaded after each warm reload of the page:
     ``floor_beside`` is the median of those, measured in the same minute as the page.
     """
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_init_script(OBSERVER_JS)
+    context = _context(browser)
     page = context.new_page()
     try:
         page.goto(url, timeout=WAIT_MS)
@@ -296,8 +300,7 @@ def run(db: Path, paths: list[str] | None = None) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         # one port for the cached visits, so the browser's cache keys match every server's
-        cached = browser.new_context(viewport={"width": 1400, "height": 1000})
-        cached.add_init_script(OBSERVER_JS)
+        cached = _context(browser)
         cached_port = free_port()
         beside = contextlib.ExitStack()  # a floor server up for the whole run
         floor_url, _ = beside.enter_context(served(floor_args))
@@ -325,8 +328,7 @@ def run(db: Path, paths: list[str] | None = None) -> None:
                 flush=True,
             )
         with served(serve_args) as (url, pid):
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.add_init_script(OBSERVER_JS)
+            context = _context(browser)
             page = context.new_page()
             for path in paths:
                 page.goto(url + path, timeout=WAIT_MS)
