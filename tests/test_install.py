@@ -70,12 +70,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv holding only the built wheel (dependencies borrowed from this venv)."""
     base = tmp_path_factory.mktemp("install")
     dist = base / "dist"
-    subprocess.run(
+    built = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
         cwd=ROOT,
-        check=True,
         capture_output=True,
+        text=True,
     )
+    # the build's own words, so a failure says why (it was once seen failing with no clue)
+    assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
     (wheel,) = dist.glob("*.whl")
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
