@@ -73,3 +73,44 @@ def run(workdir: Path, root: Path) -> None:
     )
     source.unlink()
     target.unlink(missing_ok=True)
+
+
+GC_PAUSE_CODE = """
+import gc, statistics, sys, time
+from dashboard import warm
+warm.warm()
+warm.warm_pages()
+def pause():
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        gc.collect(2)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+before = pause()
+settled = warm.settle_memory() * 1000
+print(f"{before:.1f} {pause():.2f} {settled:.0f} {gc.get_freeze_count():d}")
+"""
+
+
+def gc_pause(db: Path, root: Path) -> None:
+    """Print what one full garbage collection costs in a warmed server process.
+
+    Streamlit collects after every script run unless ``runner.postScriptGC`` is off, as
+    ``handoff serve`` sets it; :func:`dashboard.warm.settle_memory` freezes what the
+    warm-up left, so the collections Python still makes no longer walk it.
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", GC_PAUSE_CODE],
+        cwd=root,
+        env={**os.environ, "HANDOFF_DB": str(db)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, after, settled, frozen = out.stdout.split()[-4:]
+    print(
+        f"one full garbage collection in the warmed server process: {before} ms "
+        f"(Streamlit's default after every script run), {after} ms once settle_memory froze "
+        f"the {int(frozen):,} objects the warm-up left (that took {settled} ms, once)"
+    )

@@ -59,12 +59,14 @@ def pages(ctx: Context) -> None:
     """
     import os
 
+    from tests.bench import memory
     from tests.bench import pages as bench_pages
 
     if not ctx.db.exists():
         print(f"no database {ctx.db}: run the generate section first")
         return
     chosen = [p for p in os.environ.get("BENCH_PAGES", "").split(",") if p]
+    memory.gc_pause(ctx.db, Path(__file__).resolve().parents[2])
     bench_pages.run(ctx.db, chosen or None)
 
 

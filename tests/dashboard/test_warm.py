@@ -3,7 +3,9 @@ the file gets the recent calls replayed on it."""
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from analysis import store
 from analysis.lifecycle import journey
 from dashboard import state, warm
-from tests.conftest import serve_dashboard
+from tests.conftest import SERVED_PIDS, serve_dashboard
 from tests.journeys import build, save
 from tests.paths import ARTIFACTS
 
@@ -100,6 +102,34 @@ def test_warm_up_fills_the_first_calls(small_db: Path) -> None:
 def test_serve_prints_how_long_the_warm_up_took(small_db: Path) -> None:
     """`handoff serve` says how long warming took, before the server answers (the log is
     read as soon as the health check answers)."""
-    with serve_dashboard(small_db, "serve_warm"):
+    with serve_dashboard(small_db, "serve_warm") as url:
         text = (ARTIFACTS / "serve_warm.log").read_text()
+        args = Path(f"/proc/{SERVED_PIDS[url]}/cmdline").read_bytes().split(b"\0")
     assert "warmed caches in " in text
+    # The server does not collect garbage after every script run (settle_memory instead).
+    assert args[args.index(b"--runner.postScriptGC") + 1] == b"false"
+
+
+class Cycle:
+    """An object that refers to itself: only the garbage collector can free it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_settle_memory_freezes_what_is_alive_and_frees_what_an_earlier_freeze_kept() -> None:
+    """After a warm-up, the live objects are exempt from collections; the next settle
+    first undoes that, so cyclic garbage left from the previous warm-up is freed."""
+    try:
+        kept = Cycle()
+        alive = weakref.ref(kept)
+        warm.settle_memory()
+        assert gc.get_freeze_count() > 0
+        del kept  # now garbage, but frozen: a collection does not see it
+        gc.collect()
+        assert alive() is not None
+        warm.settle_memory()  # unfreeze, collect, freeze again
+        assert alive() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
