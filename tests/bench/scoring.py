@@ -278,6 +278,15 @@ def _opened(
         _stop(proc)
 
 
+def _new_text(read_js: str) -> str:
+    """A JS predicate of ``before``: ``read_js`` reads a text other than ``before``.
+
+    Not merely a different value: while a rerun redraws the page the card can be missing
+    for a moment (``read_js`` gives null), which is not the new number being shown.
+    """
+    return f"(before) => {{ const v = ({read_js.strip()})(); return v !== null && v !== before; }}"
+
+
 def _presses(page: Page, slider: Locator, read_js: str, presses: int = PRESSES) -> tuple:
     """Median seconds from a key press on ``slider`` to ``read_js``'s text changing, and to
     the page fully re-rendered (alternately ArrowRight and ArrowLeft)."""
@@ -289,9 +298,7 @@ def _presses(page: Page, slider: Locator, read_js: str, presses: int = PRESSES) 
         before = page.evaluate(read_js)
         t0 = time.perf_counter()
         slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-        page.wait_for_function(
-            f"(before) => ({read_js})() !== before", arg=before, polling="raf", timeout=60_000
-        )
+        page.wait_for_function(_new_text(read_js), arg=before, polling="raf", timeout=60_000)
         shown.append(time.perf_counter() - t0)
         wait_for_app(page, timeout_ms=60_000)
         rendered.append(time.perf_counter() - t0)
@@ -318,9 +325,7 @@ def _decay_changes(page: Page, presses: int = PRESSES) -> tuple:
         box.fill(str(21 + i if i % 2 == 0 else 61 + i))
         t0 = time.perf_counter()
         box.press("Enter")
-        page.wait_for_function(
-            f"(before) => ({METRIC_JS})() !== before", arg=before, polling="raf", timeout=60_000
-        )
+        page.wait_for_function(_new_text(METRIC_JS), arg=before, polling="raf", timeout=60_000)
         shown.append(time.perf_counter() - t0)
         wait_for_app(page, timeout_ms=60_000)
         rendered.append(time.perf_counter() - t0)
