@@ -33,7 +33,7 @@ from dashboard.report_format import (  # noqa: F401  (re-exported for the page)
     NOT_MEASURABLE,
     STAGE_LABELS,
     STEP_LABELS,
-    VERDICT_TEXT,
+    change_cells,
     fmt_count,
     fmt_k_of_n,
     fmt_minutes,
@@ -43,6 +43,7 @@ from dashboard.report_format import (  # noqa: F401  (re-exported for the page)
     fmt_share,
     fmt_value,
     goal_actual_text,
+    not_measurable_notes,
 )
 from dashboard.report_sections import (
     CSS,

@@ -19,6 +19,8 @@ STAGE_LABELS = {
     "opportunity": "Opportunities",
     "customer": "Customers (won)",
 }
+NOT_MEASURABLE = "not measurable"
+"""What a number the history cannot support shows instead of 0 (page and report alike)."""
 VERDICT_TEXT = {
     "up": "▲ up, beyond noise",
     "down": "▼ down, beyond noise",
@@ -26,9 +28,8 @@ VERDICT_TEXT = {
     "unchanged": "unchanged",
     "not comparable yet": "too early to compare",
     "no data": "no data",
+    "not measurable": NOT_MEASURABLE,
 }
-NOT_MEASURABLE = "not measurable"
-"""What a number the history cannot support shows instead of 0 (page and report alike)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -63,6 +64,38 @@ def goal_actual_text(goal: Any) -> str:
         return NOT_MEASURABLE
     text = fmt_value(goal.actual, goal.unit)
     return text + (f" ({fmt_k_of_n(goal.k, goal.n)})" if goal.unit == "share" else "")
+
+
+def change_cells(change: Any) -> dict[str, str]:
+    """One row of "What changed since last month" in words, as the page and report show it.
+
+    ``change`` is a row of :func:`analysis.lifecycle.review.changes.what_changed`. Keys:
+    ``previous`` and ``this_month`` (``80.0% (77 of 96)``), ``change`` (points),
+    ``p_value`` and ``verdict``. A rate the history cannot support (its verdict is
+    ``not measurable``, e.g. a win rate from an export that records no lost deals) reads
+    "not measurable" in every cell: its counts would show a share of the wrong leads.
+    """
+    if change.verdict == "not measurable":
+        return dict.fromkeys(["previous", "this_month", "verdict"], NOT_MEASURABLE) | {
+            "change": "–",
+            "p_value": "–",
+        }
+    return {
+        "previous": f"{fmt_share(change.prev_rate)} ({fmt_k_of_n(change.prev_k, change.prev_n)})",
+        "this_month": f"{fmt_share(change.rate)} ({fmt_k_of_n(change.k, change.n)})",
+        "change": fmt_points(change.change),
+        "p_value": fmt_p(change.p_value),
+        "verdict": VERDICT_TEXT.get(change.verdict, change.verdict),
+    }
+
+
+def not_measurable_notes(changes: Any) -> list[str]:
+    """``Label: reason`` for each row of ``changes`` that is not measurable, in order."""
+    return [
+        f"{c.label}: {c.reason}"
+        for c in changes.itertuples(index=False)
+        if c.verdict == "not measurable"
+    ]
 
 
 def fmt_k_of_n(k: Any, n: Any) -> str:

@@ -17,8 +17,8 @@ from analysis.lifecycle import review as rv
 from dashboard.charts import review as charts
 from dashboard.report_format import (
     NOT_MEASURABLE,
-    VERDICT_TEXT,
     _missing,
+    change_cells,
     fmt_count,
     fmt_k_of_n,
     fmt_minutes,
@@ -27,6 +27,7 @@ from dashboard.report_format import (
     fmt_share,
     fmt_value,
     goal_actual_text,
+    not_measurable_notes,
 )
 
 # --------------------------------------------------------------------------------------
@@ -239,20 +240,23 @@ def _check_card(c: rv.HealthCheck) -> str:
 def _changes_table(changes: pd.DataFrame) -> str:
     rows, classes = [], []
     for c in changes.itertuples(index=False):
+        text = change_cells(c)
         rows.append(
             _td(c.label, cls="text")
-            + _td(fmt_share(c.prev_rate) + f" ({fmt_k_of_n(c.prev_k, c.prev_n)})")
-            + _td(fmt_share(c.rate) + f" ({fmt_k_of_n(c.k, c.n)})", f"change.{c.key}.rate", c.rate)
-            + _td(fmt_points(c.change))
-            + _td(fmt_p(c.p_value))
-            + _td(
-                VERDICT_TEXT.get(c.verdict, c.verdict), f"change.{c.key}.verdict", c.verdict, "text"
-            )
+            + _td(text["previous"])
+            + _td(text["this_month"], f"change.{c.key}.rate", c.rate)
+            + _td(text["change"])
+            + _td(text["p_value"])
+            + _td(text["verdict"], f"change.{c.key}.verdict", c.verdict, "text")
         )
         classes.append("sig" if c.significant else "")
-    return _table(
+    notes = "".join(
+        f'<p class="note">Not measurable: {_e(n)}</p>' for n in not_measurable_notes(changes)
+    )
+    table = _table(
         ["Rate", "Previous month", "This month", "Change", "p-value", "Verdict"], rows, classes
     )
+    return table + notes
 
 
 def _status_table(status: pd.DataFrame) -> str:

@@ -272,21 +272,13 @@ def checks_section(checks: tuple[rv.HealthCheck, ...]) -> None:
 def changes_section(ch: pd.DataFrame, settings: rv.ReviewSettings, month_iso: str) -> None:
     """What changed since last month, with the changes beyond noise called out."""
     st.header("What changed since last month")
+    cells = [rp.change_cells(c) for c in ch.itertuples(index=False)]
     show_table(
         pd.DataFrame(
             {
                 "rate": ch["label"],
-                "previous": [
-                    f"{rp.fmt_share(r)} ({rp.fmt_k_of_n(k, n)})"
-                    for r, k, n in zip(ch["prev_rate"], ch["prev_k"], ch["prev_n"], strict=True)
-                ],
-                "this_month": [
-                    f"{rp.fmt_share(r)} ({rp.fmt_k_of_n(k, n)})"
-                    for r, k, n in zip(ch["rate"], ch["k"], ch["n"], strict=True)
-                ],
-                "change": [rp.fmt_points(x) for x in ch["change"]],
-                "p_value": [rp.fmt_p(x) for x in ch["p_value"]],
-                "verdict": ch["verdict"].map(rp.VERDICT_TEXT),
+                **{k: [c[k] for c in cells] for k in ("previous", "this_month", "change")},
+                **{k: [c[k] for c in cells] for k in ("p_value", "verdict")},
             }
         ),
         "rv_changes",
@@ -298,6 +290,8 @@ def changes_section(ch: pd.DataFrame, settings: rv.ReviewSettings, month_iso: st
         p_value="p-value",
         verdict=st.column_config.TextColumn("Verdict", width="medium"),
     )
+    for note in rp.not_measurable_notes(ch):
+        st.caption(f"Not measurable: {note}")
     significant = ch[ch["significant"]]
     if len(significant):
         st.markdown(

@@ -128,6 +128,18 @@ def test_marketplace_review_counts_deals_and_not_revenue(export_dbs, monkeypatch
     assert values["Win rate"] == "not measurable"
     assert values["MQLs entered this month"] == "2"  # m3 Feb 3, m4 Feb 8 (won time, skip rule)
     assert "no deal amounts" in _text(at)
+    # What changed: a rate the export cannot support reads "not measurable" in every cell
+    # (the win rate of 2 won and 0 lost deals is not 100%), with the reason under the table.
+    changes = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    rows = changes.set_index("rate")
+    win = rows.loc["Win rate of deals closed"]
+    assert win[["previous", "this_month", "verdict"]].tolist() == ["not measurable"] * 3
+    assert rows.loc["Lead → MQL within 30 days", "verdict"] == "not measurable"
+    assert rows.loc["MQL → SQL within 30 days", "this_month"] == "50.0% (1 of 2)"  # m4 of m3, m4
+    assert changes["verdict"].notna().all()
+    assert "Not measurable: Win rate of deals closed: this history records no lost deals" in _text(
+        at
+    )
 
 
 def test_undated_funnel_says_trends_are_not_measurable(export_dbs, monkeypatch) -> None:

@@ -206,3 +206,8 @@ def test_report_on_a_won_deals_export_says_not_measurable(tmp_path) -> None:
     assert "Not measurable: this history has no sales activities" in text
     assert "Not measurable: this history has no targets" in text
     assert cells["volume.lead"][1] == "not measurable" and cells["volume.mql"][0] == "2"
+    # What changed: 2 won and 0 lost deals are no 100% win rate; the reason is printed.
+    assert cells["change.win_rate.rate"][1] == "not measurable"
+    assert cells["change.win_rate.verdict"][1] == "not measurable"
+    assert cells["change.mql_to_sql.rate"][1] == "50.0% (1 of 2)"
+    assert "Not measurable: Win rate of deals closed: this history records no lost deals" in text
