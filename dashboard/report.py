@@ -223,7 +223,7 @@ both cohorts have had that long.</p>
 {_deals_html(r)}
 <h3>Why sales turned MQLs down</h3>
 {_reasons_table(r.reasons, r.availability)}
-{fig(charts.reasons_chart(r.reasons), "reasons")}
+{fig(charts.reasons_chart(r.reasons), "reasons") if r.availability.rejections.measurable else ""}
 </section>
 <section id="plan"><h2>Reverse-funnel plan</h2>
 <p>Revenue goal <b data-key="plan.revenue_goal" data-value="{_e(_raw(p.revenue_goal))}">{

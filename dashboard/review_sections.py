@@ -360,8 +360,9 @@ def outcomes_section(
         rp.fmt_money(deals["avg_won_amount"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
     )
     st.subheader("Why sales turned MQLs down")
-    if not avail.rejections.measurable:
+    if not avail.rejections.measurable:  # the reason, not an empty table and chart
         st.info(f"Not measurable: {avail.rejections.reason}")
+        return
     show_table(
         pd.DataFrame(
             {

@@ -137,9 +137,12 @@ def test_marketplace_review_counts_deals_and_not_revenue(export_dbs, monkeypatch
     assert rows.loc["Lead → MQL within 30 days", "verdict"] == "not measurable"
     assert rows.loc["MQL → SQL within 30 days", "this_month"] == "50.0% (1 of 2)"  # m4 of m3, m4
     assert changes["verdict"].notna().all()
-    assert "Not measurable: Win rate of deals closed: this history records no lost deals" in _text(
-        at
-    )
+    text = _text(at)
+    assert "Not measurable: Win rate of deals closed: this history records no lost deals" in text
+    # No dispositions: the rejection reasons are the reason only, no empty table or chart.
+    assert "Not measurable: this history has no sales dispositions" in text
+    assert not [d for d in at.dataframe if "prev_count" in d.value.columns]
+    assert not [c for c in at.get("plotly_chart") if "No rejections recorded" in str(c.proto)]
 
 
 def test_undated_funnel_says_trends_are_not_measurable(export_dbs, monkeypatch) -> None:

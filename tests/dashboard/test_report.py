@@ -211,3 +211,5 @@ def test_report_on_a_won_deals_export_says_not_measurable(tmp_path) -> None:
     assert cells["change.win_rate.verdict"][1] == "not measurable"
     assert cells["change.mql_to_sql.rate"][1] == "50.0% (1 of 2)"
     assert "Not measurable: Win rate of deals closed: this history records no lost deals" in text
+    assert "Not measurable: this history has no sales dispositions" in text
+    assert "No rejections recorded" not in text  # no empty reasons chart under that note
