@@ -272,15 +272,12 @@ def checks_section(checks: tuple[rv.HealthCheck, ...]) -> None:
 def changes_section(ch: pd.DataFrame, settings: rv.ReviewSettings, month_iso: str) -> None:
     """What changed since last month, with the changes beyond noise called out."""
     st.header("What changed since last month")
-    cells = [rp.change_cells(c) for c in ch.itertuples(index=False)]
+    cells = pd.DataFrame(
+        [rp.change_cells(c) for c in ch.itertuples(index=False)],
+        columns=["previous", "this_month", "change", "p_value", "verdict"],
+    )
     show_table(
-        pd.DataFrame(
-            {
-                "rate": ch["label"],
-                **{k: [c[k] for c in cells] for k in ("previous", "this_month", "change")},
-                **{k: [c[k] for c in cells] for k in ("p_value", "verdict")},
-            }
-        ),
+        pd.DataFrame({"rate": ch["label"].to_numpy()}).join(cells),
         "rv_changes",
         f"changes_{month_iso}.csv",
         rate=st.column_config.TextColumn("Rate", width="large"),

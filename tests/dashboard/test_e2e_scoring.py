@@ -120,3 +120,44 @@ def test_dragging_a_grade_cut_point_recounts_the_top_band(served_app, page, demo
     wait_for_app(page)
     assert_no_exception(page)
     assert screenshot(page, "scoring-grades").stat().st_size > 30_000
+
+
+def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
+    """Choosing a 21-day half-life (a run of the lab alone, then of the page) shows the
+    engine's proposed MQLs per month on the faded matrix, and says the decay's effect."""
+    from analysis.scoring import decay
+
+    con = store.connect_read_only(demo_db)
+    try:
+        fm = features.build_features(con)
+        current = scoring.load_config(con)
+        reps = whatif.load_reps(con)
+        ages = decay.engagement_ages(con)
+    finally:
+        con.close()
+    faded = decay.decayed(fm, ages, decay.Decay("half-life", 21))
+    w = whatif.what_if(faded, current, current, "sql", reps)
+    complete = w.months < fm.as_of.astype("datetime64[M]")
+    expected = f"{w.proposed.mqls_by_month[complete].sum() / complete.sum():,.1f}"
+    before, _ = expected_per_month(demo_db, 0)
+    assert expected != before  # fading lowers the engagement points: fewer MQLs
+
+    page.goto(served_app + "/scoring")
+    wait_for_app(page)
+    per_month = (
+        page.get_by_test_id("stMetric")
+        .filter(has_text="MQLs per month")
+        .get_by_test_id("stMetricValue")
+    )
+    expect(per_month).to_have_text(before)
+    page.get_by_test_id("stSelectbox").filter(has_text="Engagement points fade").click()
+    page.get_by_role("option", name="by half every N days").click()
+    days = page.get_by_test_id("stNumberInput").filter(has_text="N (days)").locator("input")
+    expect(days).to_be_enabled()
+    wait_for_app(page)
+    days.fill("21")
+    days.press("Enter")
+    expect(per_month).to_have_text(expected)
+    expect(page.get_by_text("half-life 21 days").first).to_be_visible()
+    wait_for_app(page)
+    assert_no_exception(page)
