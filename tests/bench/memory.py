@@ -76,7 +76,7 @@ def run(workdir: Path, root: Path) -> None:
 
 
 GC_PAUSE_CODE = """
-import gc, statistics, sys, time
+import gc, statistics, time
 from dashboard import warm
 warm.warm()
 warm.warm_pages()

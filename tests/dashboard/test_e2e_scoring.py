@@ -30,12 +30,14 @@ def expected_per_month(demo_db, extra_points: int) -> tuple[str, str]:
         con.close()
     raised = current.with_changes(threshold=current.threshold + extra_points)
     w = whatif.what_if(fm, current, raised, "sql", reps)
-    # complete months: every month before the one holding the end of the data
+    return per_month_text(w, w.current, fm), per_month_text(w, w.proposed, fm)
+
+
+def per_month_text(w: whatif.WhatIf, rule: whatif.ConfigResult, fm) -> str:
+    """A rule's "MQLs per month" as the page shows it: the mean over the complete months
+    (every month before the one holding ``fm``'s end of the data)."""
     complete = w.months < fm.as_of.astype("datetime64[M]")
-    return (
-        f"{w.current.mqls_by_month[complete].sum() / complete.sum():,.1f}",
-        f"{w.proposed.mqls_by_month[complete].sum() / complete.sum():,.1f}",
-    )
+    return f"{rule.mqls_by_month[complete].sum() / complete.sum():,.1f}"
 
 
 def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db):
@@ -123,8 +125,8 @@ def test_dragging_a_grade_cut_point_recounts_the_top_band(served_app, page, demo
 
 
 def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
-    """Choosing a 21-day half-life (a run of the lab alone, then of the page) shows the
-    engine's proposed MQLs per month on the faded matrix, and says the decay's effect."""
+    """Choosing a 21-day half-life shows the engine's proposed MQLs per month on the faded
+    matrix, and says the decay's effect."""
     from analysis.scoring import decay
 
     con = store.connect_read_only(demo_db)
@@ -137,8 +139,7 @@ def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
         con.close()
     faded = decay.decayed(fm, ages, decay.Decay("half-life", 21))
     w = whatif.what_if(faded, current, current, "sql", reps)
-    complete = w.months < fm.as_of.astype("datetime64[M]")
-    expected = f"{w.proposed.mqls_by_month[complete].sum() / complete.sum():,.1f}"
+    expected = per_month_text(w, w.proposed, fm)
     before, _ = expected_per_month(demo_db, 0)
     assert expected != before  # fading lowers the engagement points: fewer MQLs
 
