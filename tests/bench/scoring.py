@@ -45,6 +45,19 @@ METRIC_JS = """
 """
 """Text of the proposed rule's "MQLs per month" metric on the Scoring lab page."""
 
+HANDLE_JS = """
+() => {
+    for (const s of document.querySelectorAll('[data-testid="stSlider"]')) {
+        if (s.innerText.includes('MQL threshold')) {
+            const v = s.querySelector('[data-testid="stSliderThumbValue"]');
+            return v ? v.innerText : null;
+        }
+    }
+    return null;
+}
+"""
+"""Text of the MQL threshold slider's handle: the threshold and its proposed MQLs per month."""
+
 GRADE_JS = """
 () => {
     for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
@@ -358,6 +371,8 @@ def browser(ctx: Context) -> None:
         thumb = page.get_by_test_id("stSlider").filter(has_text="MQL threshold")
         _print_presses("threshold key press -> proposed MQLs/month", _presses(
             page, thumb.get_by_role("slider"), METRIC_JS))  # fmt: skip
+        _print_presses("threshold key press -> MQLs/month on the handle", _presses(
+            page, thumb.get_by_role("slider"), HANDLE_JS))  # fmt: skip
         page.get_by_role("tab", name="Grades").click()
         wait_for_app(page, timeout_ms=300_000)
         cut = page.get_by_test_id("stSlider").filter(has_text="A from").get_by_role("slider")

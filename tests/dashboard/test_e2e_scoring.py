@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -67,6 +69,9 @@ def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db
         thumb.press("ArrowRight")
     expect(per_month).not_to_have_text(before)
     expect(per_month).to_have_text(after)
+    # The handle says the same number (the browser shows it as soon as the handle moves).
+    handle = page.get_by_test_id("stSlider").get_by_test_id("stSliderThumbValue")
+    expect(handle).to_have_text(re.compile(rf" · {re.escape(after)} MQLs per month$"))
     wait_for_app(page)
     assert_no_exception(page)
     # Streamlit scrolls inside its own container, so a full-page shot needs a tall window.
@@ -125,8 +130,10 @@ def test_dragging_a_grade_cut_point_recounts_the_top_band(served_app, page, demo
 
 
 def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
-    """Choosing a 21-day half-life shows the engine's proposed MQLs per month on the faded
-    matrix, and says the decay's effect."""
+    """With the threshold raised by five points, choosing a 21-day half-life shows the
+    engine's proposed MQLs per month on the faded matrix at that threshold, and says the
+    decay's effect. The handle stays on the raised threshold with the new number: the
+    browser keeps its option by its label, and the decay changes every label."""
     from analysis.scoring import decay
 
     con = store.connect_read_only(demo_db)
@@ -138,9 +145,10 @@ def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
     finally:
         con.close()
     faded = decay.decayed(fm, ages, decay.Decay("half-life", 21))
-    w = whatif.what_if(faded, current, current, "sql", reps)
+    raised = current.with_changes(threshold=current.threshold + STEPS)
+    w = whatif.what_if(faded, current, raised, "sql", reps)
     expected = per_month_text(w, w.proposed, fm)
-    before, _ = expected_per_month(demo_db, 0)
+    _, before = expected_per_month(demo_db, STEPS)
     assert expected != before  # fading lowers the engagement points: fewer MQLs
 
     page.goto(served_app + "/scoring")
@@ -150,7 +158,13 @@ def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
         .filter(has_text="MQLs per month")
         .get_by_test_id("stMetricValue")
     )
+    slider = page.get_by_test_id("stSlider").filter(has_text="MQL threshold")
+    thumb = slider.get_by_role("slider")
+    thumb.focus()
+    for _ in range(STEPS):
+        thumb.press("ArrowRight")
     expect(per_month).to_have_text(before)
+    wait_for_app(page)
     page.get_by_test_id("stSelectbox").filter(has_text="Engagement points fade").click()
     page.get_by_role("option", name="by half every N days").click()
     days = page.get_by_test_id("stNumberInput").filter(has_text="N (days)").locator("input")
@@ -161,4 +175,6 @@ def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
     expect(per_month).to_have_text(expected)
     expect(page.get_by_text("half-life 21 days").first).to_be_visible()
     wait_for_app(page)
+    handle = slider.get_by_test_id("stSliderThumbValue")
+    expect(handle).to_have_text(f"{raised.threshold:g} points · {expected} MQLs per month")
     assert_no_exception(page)

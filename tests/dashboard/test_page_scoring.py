@@ -105,7 +105,7 @@ def test_page_starts_from_the_current_rule(app_at, engine) -> None:
     for label, value in shown_like_the_page(same, engine["fm"].as_of).items():
         assert shown[label] == value, label
     assert shown["Leads that change side"] == "0"
-    assert at.slider(key="sl_threshold").value == engine["current"].threshold
+    assert at.select_slider(key="sl_threshold").value == engine["current"].threshold
     charts = at.get("plotly_chart")
     assert len(charts) == 3
     for chart in charts:
@@ -122,7 +122,7 @@ def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_a
     at = app_at(PAGE)
     before = float(metrics(at)["MQLs per month"].replace(",", ""))
     raised = engine["current"].threshold + 10
-    at.slider(key="sl_threshold").set_value(raised).run()
+    at.select_slider(key="sl_threshold").set_value(raised).run()
     assert not at.exception
 
     expected = replay(engine, engine["current"].with_changes(threshold=raised))
@@ -131,6 +131,10 @@ def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_a
         assert shown[label] == value, label
     assert float(shown["MQLs per month"].replace(",", "")) < before
     assert expected.changed_in == 0 < expected.changed_out
+    # The slider's handle said the same number before the page replayed the rule.
+    slider = at.select_slider(key="sl_threshold")
+    label = slider.options[slider.options.index(slider.format_func(raised))]
+    assert label == f"{raised:g} points · {shown['MQLs per month']} MQLs per month"
     assert next(m for m in at.metric if m.label == "Leads that change side").delta == (
         f"0 in, {expected.changed_out:,} out"
     )
@@ -138,6 +142,31 @@ def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_a
     # three charts are drawn and the request is used up.
     assert len(at.get("plotly_chart")) == 3
     assert "sl_numbers_first" not in at.session_state
+
+
+def test_new_points_keep_the_chosen_threshold(app_at, engine) -> None:
+    """A raised threshold stays when a point is edited afterwards, although the edit changes
+    every label of the slider (the browser keeps the chosen option by its label): the
+    numbers are those of the edited points at the raised threshold."""
+    at = app_at(PAGE)
+    raised = engine["current"].threshold + 10
+    at.select_slider(key="sl_threshold").set_value(raised).run()
+    labels = list(at.select_slider(key="sl_threshold").options)
+    row = list(engine["fm"].offered).index("pricing_page")
+    at.session_state[scoring_ui.editor_key(0)] = {
+        "edited_rows": {row: {"proposed": 0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    slider = at.select_slider(key="sl_threshold")
+    assert slider.value == raised
+    assert list(slider.options) != labels
+    edited = engine["current"].with_changes({"pricing_page": 0.0}, threshold=raised)
+    shown = metrics(at)
+    for label, value in shown_like_the_page(replay(engine, edited), engine["fm"].as_of).items():
+        assert shown[label] == value, label
 
 
 def test_editing_a_weight_replays_the_new_points(app_at, engine) -> None:
@@ -171,7 +200,7 @@ def test_use_suggested_points_fills_the_proposed_column(app_at, engine) -> None:
     proposed = dict(zip(table["feature"], table["proposed"], strict=True))
     assert proposed == report.suggested.weights
     assert dict(zip(table["feature"], table["suggested"], strict=True)) == report.suggested.weights
-    assert at.slider(key="sl_threshold").value == report.suggested.threshold
+    assert at.select_slider(key="sl_threshold").value == report.suggested.threshold
     shown = metrics(at)
     for label, value in shown_like_the_page(
         replay(engine, report.suggested), engine["fm"].as_of
@@ -185,7 +214,7 @@ def test_threshold_curve_marks_both_thresholds(app_at, engine) -> None:
     thresholds are marked."""
     at = app_at(PAGE)
     current = engine["current"]
-    at.slider(key="sl_threshold").set_value(current.threshold + 5).run()
+    at.select_slider(key="sl_threshold").set_value(current.threshold + 5).run()
     spec = json.loads(open_tab(at, "Threshold curve").get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["xaxis"]["title"]["text"] == "MQL threshold (points)"
     marks = sorted(shape["x0"] for shape in spec["layout"]["shapes"])
@@ -206,7 +235,7 @@ def test_model_and_changed_leads_tabs(app_at, engine) -> None:
     """The model tab shows the test AUC and three charts; the changed-leads tab counts the
     leads by direction as the what-if does and offers them as CSV."""
     at = app_at(PAGE)
-    at.slider(key="sl_threshold").set_value(engine["current"].threshold + 10).run()
+    at.select_slider(key="sl_threshold").set_value(engine["current"].threshold + 10).run()
     open_tab(at, "Model quality")
     report = scoring.fit_model(engine["fm"], "sql", current=engine["current"])
     ev = report.evaluation
@@ -217,7 +246,8 @@ def test_model_and_changed_leads_tabs(app_at, engine) -> None:
     assert len(at.get("plotly_chart")) == 3
 
     open_tab(at, "Leads that change side")
-    expected = replay(engine, engine["current"].with_changes(threshold=at.slider[0].value))
+    chosen = at.select_slider(key="sl_threshold").value
+    expected = replay(engine, engine["current"].with_changes(threshold=chosen))
     tables = [d.value for d in at.dataframe if "direction" in d.value.columns]
     counts = tables[0].set_index("direction")["total"]
     assert counts.tolist() == [expected.changed_in, expected.changed_out]
@@ -230,7 +260,7 @@ def test_saving_a_configuration_adds_a_row(db_copy: Path, writable: None) -> Non
     note and threshold, and the saved list shows it after the file version changes."""
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page(PAGE).run()
-    at.slider(key="sl_threshold").set_value(70).run()
+    at.select_slider(key="sl_threshold").set_value(70).run()
     open_tab(at, "Saved configurations")
     before = len(at.selectbox(key="sl_load").options)
     at.text_input(key="sl_save_name").input("Stricter trial")

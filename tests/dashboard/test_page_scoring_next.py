@@ -79,7 +79,7 @@ def test_reasons_tab_explains_a_searched_lead(app_at, engine) -> None:
 def test_changed_side_table_carries_reasons(app_at, engine) -> None:
     """The changed-side table's reasons equal the engine's for its first lead."""
     at = app_at(PAGE)
-    at.slider(key="sl_threshold").set_value(engine["current"].threshold + 10).run()
+    at.select_slider(key="sl_threshold").set_value(engine["current"].threshold + 10).run()
     open_tab(at, "Leads that change side")
     table = next(d.value for d in at.dataframe if "points for" in d.value.columns)
     proposed = engine["current"].with_changes(threshold=engine["current"].threshold + 10)
@@ -93,9 +93,9 @@ def test_suggested_points_say_that_the_threshold_moved(app_at, engine) -> None:
     """After "Use the model's suggested points" the page says the threshold moved, from and
     to which value."""
     at = app_at(PAGE)
-    before = at.slider(key="sl_threshold").value
+    before = at.select_slider(key="sl_threshold").value
     at.button(key="sl_suggest").click().run()
-    after = at.slider(key="sl_threshold").value
+    after = at.select_slider(key="sl_threshold").value
     notes = " ".join(i.value for i in at.info)
     if after != before:
         assert f"the threshold moved from {before:g} to {after:g} points" in notes
