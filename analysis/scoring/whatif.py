@@ -39,8 +39,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -423,14 +425,27 @@ _POINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _points(fm: FeatureMatrix, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fit, engagement, total) scores of ``config``'s points on ``fm``, the last few kept."""
-    points = tuple(sorted(config.weights.items()))
-    with _MEMO_LOCK:
-        hit = _POINTS.get(fm, {}).get(points)
-    if hit is None:
+
+    def make() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         fit, engagement = split_scores(fm, config)
-        hit = (fit, engagement, fit + engagement)
+        return fit, engagement, fit + engagement
+
+    return _kept(_POINTS, fm, tuple(sorted(config.weights.items())), make)
+
+
+_T = TypeVar("_T")
+
+
+def _kept(
+    store: weakref.WeakKeyDictionary, fm: FeatureMatrix, points: tuple, make: Callable[[], _T]
+) -> _T:
+    """``make()`` kept in ``store`` per (matrix, points), for the last few sets of points."""
+    with _MEMO_LOCK:
+        hit = store.get(fm, {}).get(points)
+    if hit is None:
+        hit = make()
         with _MEMO_LOCK:
-            kept = _POINTS.setdefault(fm, {})
+            kept = store.setdefault(fm, {})
             while len(kept) >= _SCORED_SIZE:
                 kept.pop(next(iter(kept)))
             kept[points] = hit
@@ -475,16 +490,7 @@ def mqls_per_month_at(
         counted[counted] = months[fm.month_code[counted]]
         return np.sort(scores(fm, config)[counted])
 
-    points = tuple(sorted(config.weights.items()))
-    with _MEMO_LOCK:
-        ascending = _COUNTED.get(fm, {}).get(points)
-    if ascending is None:
-        ascending = make()
-        with _MEMO_LOCK:
-            kept = _COUNTED.setdefault(fm, {})
-            while len(kept) >= _SCORED_SIZE:
-                kept.pop(next(iter(kept)))
-            kept[points] = ascending
+    ascending = _kept(_COUNTED, fm, tuple(sorted(config.weights.items())), make)
     return (len(ascending) - np.searchsorted(ascending, t, side="left")) / int(months.sum())
 
 

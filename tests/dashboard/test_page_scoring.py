@@ -89,6 +89,18 @@ def values(array: list | dict) -> np.ndarray:
     return np.asarray(array, dtype=float)
 
 
+def edit_points(at: AppTest, engine: dict, feature: str, points: float) -> None:
+    """Type ``points`` as ``feature``'s proposed points in the (first) points editor, run."""
+    row = list(engine["fm"].offered).index(feature)
+    at.session_state[scoring_ui.editor_key(0)] = {
+        "edited_rows": {row: {"proposed": points}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def open_tab(at: AppTest, label: str) -> AppTest:
     at.session_state["sl_tab"] = label
     at.run()
@@ -152,14 +164,7 @@ def test_new_points_keep_the_chosen_threshold(app_at, engine) -> None:
     raised = engine["current"].threshold + 10
     at.select_slider(key="sl_threshold").set_value(raised).run()
     labels = list(at.select_slider(key="sl_threshold").options)
-    row = list(engine["fm"].offered).index("pricing_page")
-    at.session_state[scoring_ui.editor_key(0)] = {
-        "edited_rows": {row: {"proposed": 0}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    edit_points(at, engine, "pricing_page", 0)
     slider = at.select_slider(key="sl_threshold")
     assert slider.value == raised
     assert list(slider.options) != labels
@@ -173,15 +178,7 @@ def test_editing_a_weight_replays_the_new_points(app_at, engine) -> None:
     """Setting the pricing page's proposed points to 0 in the editor gives the numbers of
     the current rule without those points."""
     at = app_at(PAGE)
-    fm = engine["fm"]
-    row = list(fm.offered).index("pricing_page")
-    at.session_state[scoring_ui.editor_key(0)] = {
-        "edited_rows": {row: {"proposed": 0}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    edit_points(at, engine, "pricing_page", 0)
     expected = replay(engine, engine["current"].with_changes({"pricing_page": 0.0}))
     assert expected.changed_out > 0  # pricing points were worth 25: some leads drop out
     shown = metrics(at)
@@ -514,12 +511,7 @@ def test_an_edit_survives_adding_a_property(props_at, engine) -> None:
     """Points edited before a property is added are kept: the editor restarts under a new
     key (its rows changed) from the proposed points, so the replay still has them."""
     at = props_at
-    at.session_state[scoring_ui.editor_key(0)] = {
-        "edited_rows": {list(engine["fm"].offered).index("pricing_page"): {"proposed": 0}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    edit_points(at, engine, "pricing_page", 0)
     at.multiselect(key="sl_props").select(HARMLESS[0]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.data_editor[0].key == scoring_ui.editor_key(0, [HARMLESS[0]]) != "sl_points_0"
