@@ -494,6 +494,29 @@ def mqls_per_month_at(
     return (len(ascending) - np.searchsorted(ascending, t, side="left")) / int(months.sum())
 
 
+_DECIDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per matrix: the decided leads' sorted scores, per points (the last few)."""
+
+
+def decided_at_or_above(
+    fm: FeatureMatrix, config: ScoringConfig, thresholds: np.ndarray | list[float]
+) -> np.ndarray:
+    """Decided leads scoring at least each threshold of ``thresholds`` under ``config``'s points.
+
+    A grade band's leads are the difference of two of these (its cut point and the one
+    above): the count the Grades tab shows per band. Query intuition: the decided leads'
+    scores sorted once per set of points (kept), one binary search per threshold.
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    ascending = _kept(
+        _DECIDED,
+        fm,
+        tuple(sorted(config.weights.items())),
+        lambda: np.sort(scores(fm, config)[fm.decided]),
+    )
+    return len(ascending) - np.searchsorted(ascending, t, side="left")
+
+
 def _scored(
     fm: FeatureMatrix, config: ScoringConfig, ctx: _Context, *, counted: bool = False
 ) -> tuple:

@@ -99,7 +99,8 @@ def test_undated_export_renders_in_a_browser(page, tmp_path):
 
 def test_dragging_a_grade_cut_point_recounts_the_top_band(served_app, page, demo_db):
     """On the Grades tab, five ArrowRight presses on A's cut point raise it by 5 points; the
-    A card then shows the engine's count of decided leads scoring at least that much."""
+    A card then shows the engine's count of decided leads scoring at least that much, and
+    the handle says it too."""
     from analysis.scoring import grades
 
     con = store.connect_read_only(demo_db)
@@ -124,6 +125,10 @@ def test_dragging_a_grade_cut_point_recounts_the_top_band(served_app, page, demo
     for _ in range(STEPS):
         thumb.press("ArrowRight")
     expect(card).to_have_text(after)
+    handle = page.get_by_test_id("stSlider").filter(has_text="A from")
+    expect(handle.get_by_test_id("stSliderThumbValue")).to_have_text(
+        f"{cut + STEPS} points · {after}"
+    )
     wait_for_app(page)
     assert_no_exception(page)
     assert screenshot(page, "scoring-grades").stat().st_size > 30_000

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from analysis.scoring import decay, grades, reasons
 from analysis.scoring.configs import score
@@ -19,6 +20,11 @@ from tests.dashboard import test_page_scoring as lab
 from tests.dashboard.test_page_scoring import PAGE, metrics, open_tab
 
 engine = lab.engine  # the same module-scoped fixture: the demo's matrix, rule and reps
+
+
+def cut_values(at: AppTest) -> list[int]:
+    """The three grade cut points on the page."""
+    return [at.select_slider(key=f"sl_grade_cut_{i}").value for i in range(3)]
 
 
 def test_grades_tab_shows_the_engine_bands_and_suggests_cut_points(app_at, engine) -> None:
@@ -30,7 +36,7 @@ def test_grades_tab_shows_the_engine_bands_and_suggests_cut_points(app_at, engin
     fm, current, reps = engine["fm"], engine["current"], engine["reps"]
     s = score(fm, current)
     cuts = grades.suggest_cuts(s[fm.decided], (0.1, 0.2, 0.3, 0.4))
-    assert [at.slider(key=f"sl_grade_cut_{i}").value for i in range(3)] == [int(c) for c in cuts]
+    assert cut_values(at) == [int(c) for c in cuts]
     table = grades.band_table(
         fm, s, grades.GradeScheme(("A", "B", "C", "D"), cuts), "sql", None, routing_of(fm, reps)
     )
@@ -40,10 +46,18 @@ def test_grades_tab_shows_the_engine_bands_and_suggests_cut_points(app_at, engin
         f"{n:,} ({share:.1%})"
         for n, share in zip(table["leads"], table["share_of_leads"], strict=True)
     ]
+    # Each cut's handle says its band's leads, as the table does; a cut moved past its
+    # neighbour would put the cuts out of order, and its label says the points only.
+    for i in range(3):
+        slider = at.select_slider(key=f"sl_grade_cut_{i}")
+        label = slider.format_func(slider.value)
+        assert label == f"{int(cuts[i])} points · {int(table['leads'][i]):,} leads"
+        past = int(cuts[i - 1]) if i else int(cuts[1])
+        assert slider.format_func(past) == f"{past} points"
     at.text_input(key="sl_grade_target_4").input("25/25/25/25").run()
     at.button(key="sl_grade_suggest").click().run()
     even = grades.suggest_cuts(s[fm.decided], (0.25, 0.25, 0.25, 0.25))
-    assert [at.slider(key=f"sl_grade_cut_{i}").value for i in range(3)] == [int(c) for c in even]
+    assert cut_values(at) == [int(c) for c in even]
     assert not at.exception
     assert len(at.get("download_button")) >= 2
 
@@ -52,12 +66,15 @@ def test_dragging_a_cut_point_recounts_the_band(app_at, engine) -> None:
     """Setting A's cut to 80 points puts exactly the decided leads scoring >= 80 in A."""
     at = app_at(PAGE)
     open_tab(at, "Grades")
-    at.slider(key="sl_grade_cut_0").set_value(80).run()
+    at.select_slider(key="sl_grade_cut_0").set_value(80).run()
     fm = engine["fm"]
     s = score(fm, engine["current"])
     n = int(((s >= 80) & fm.decided).sum())
     shown = next(d.value for d in at.dataframe if "grade" in d.value.columns)
     assert shown.loc[0, "leads"].startswith(f"{n:,} (")
+    slider = at.select_slider(key="sl_grade_cut_0")
+    assert slider.format_func(80) == f"80 points · {n:,} leads"
+    assert slider.format_func(81) == f"81 points · {int(((s >= 81) & fm.decided).sum()):,} leads"
 
 
 def test_reasons_tab_explains_a_searched_lead(app_at, engine) -> None:

@@ -12,6 +12,7 @@ from analysis.scoring.model import QUADRANTS, ScoringConfig
 from analysis.scoring.whatif import (
     changed_sides,
     config_threshold_curve,
+    decided_at_or_above,
     mqls_per_month_at,
     threshold_curve,
     what_if,
@@ -457,3 +458,15 @@ def test_mqls_per_month_at_each_threshold_by_hand_and_as_the_what_if_says(seed: 
         assert value == pytest.approx(w.mqls_per_month(w.proposed)), t
     # Kept per points: a second call answers from the same sorted scores.
     assert np.array_equal(mqls_per_month_at(fm, config, thresholds), got)
+
+
+def test_decided_at_or_above_counts_by_hand() -> None:
+    """decided_at_or_above(t) = decided leads whose points sum to at least t, by a loop."""
+    fm = random_matrix(6)
+    config = random_config(np.random.default_rng(6), "proposed")
+    points = [config.weights.get(n, 0) for n in NAMES]
+    scores = [sum(p * x for p, x in zip(points, row, strict=True)) for row in fm.X.tolist()]
+    thresholds = np.arange(int(min(scores)) - 1, int(max(scores)) + 2)
+    got = decided_at_or_above(fm, config, thresholds)
+    for t, n in zip(thresholds, got, strict=True):
+        assert n == sum(1 for i in range(fm.n) if fm.decision_at[i] <= fm.as_of and scores[i] >= t)
