@@ -153,11 +153,17 @@ def config_threshold_curve(
     if curve.empty or not months.any():
         curve["mqls_per_month"] = np.nan
         return curve
-    counted = decided & months[np.minimum(fm.month_code, len(months) - 1)]
-    counted &= fm.month_code < len(months)
-    ascending = np.sort(scores[counted])
-    at_least = len(ascending) - np.searchsorted(
-        ascending, curve["threshold"].to_numpy(), side="left"
-    )
-    curve["mqls_per_month"] = at_least / int(months.sum())
+    ascending = np.sort(scores[fm.in_mqls_months()])
+    curve["mqls_per_month"] = at_or_above(ascending, curve["threshold"]) / int(months.sum())
     return curve
+
+
+def at_or_above(
+    ascending: np.ndarray, thresholds: np.ndarray | pd.Series | list[float]
+) -> np.ndarray:
+    """How many of the sorted values ``ascending`` are at least each threshold.
+
+    One binary search per threshold.
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    return len(ascending) - np.searchsorted(ascending, t, side="left")

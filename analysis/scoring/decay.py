@@ -272,8 +272,7 @@ def volume_effect(
     months = base.mqls_months()
     if not months.any():
         return float("nan"), float("nan")
-    counted = base.decided & (base.month_code < len(months))
-    counted[counted] = months[base.month_code[counted]]
+    counted = base.in_mqls_months()
     out = []
     for m in (base, faded):
         scores = whatif.scores(m, config)  # the what-if's kept scores: no new product

@@ -180,6 +180,16 @@ class FeatureMatrix:
         complete = self.complete_months()
         return complete if complete.any() else np.ones(len(complete), dtype=bool)
 
+    def in_mqls_months(self) -> np.ndarray:
+        """True for a decided lead whose decision month is one :meth:`mqls_months` counts.
+
+        The leads "MQLs per month" counts (per lead, bool); all False without such a month.
+        """
+        months = self.mqls_months()
+        counted = self.decided & (self.month_code < len(months))
+        counted[counted] = months[self.month_code[counted]]
+        return counted
+
     @property
     def decided(self) -> np.ndarray:
         """True when the decision point is at or before the end of the data.

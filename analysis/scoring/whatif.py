@@ -63,6 +63,7 @@ from analysis.scoring.configs import (
 )
 from analysis.scoring.curve import (  # noqa: F401  (the curve belongs with the what-if)
     THRESHOLD_CURVE_COLUMNS,
+    at_or_above,
     config_threshold_curve,
     threshold_curve,
 )
@@ -480,18 +481,11 @@ def mqls_per_month_at(
     the scores); a threshold's count is one binary search, so the whole slider range costs
     one sort.
     """
-    t = np.asarray(thresholds, dtype=np.float64)
     months = fm.mqls_months()
     if not months.any():
-        return np.full(len(t), np.nan)
-
-    def make() -> np.ndarray:
-        counted = fm.decided & (fm.month_code < len(months))
-        counted[counted] = months[fm.month_code[counted]]
-        return np.sort(scores(fm, config)[counted])
-
-    ascending = _kept(_COUNTED, fm, tuple(sorted(config.weights.items())), make)
-    return (len(ascending) - np.searchsorted(ascending, t, side="left")) / int(months.sum())
+        return np.full(len(thresholds), np.nan)
+    counted = _sorted_scores(_COUNTED, fm, config, FeatureMatrix.in_mqls_months)
+    return at_or_above(counted, thresholds) / int(months.sum())
 
 
 _DECIDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -507,14 +501,18 @@ def decided_at_or_above(
     above): the count the Grades tab shows per band. Query intuition: the decided leads'
     scores sorted once per set of points (kept), one binary search per threshold.
     """
-    t = np.asarray(thresholds, dtype=np.float64)
-    ascending = _kept(
-        _DECIDED,
-        fm,
-        tuple(sorted(config.weights.items())),
-        lambda: np.sort(scores(fm, config)[fm.decided]),
-    )
-    return len(ascending) - np.searchsorted(ascending, t, side="left")
+    return at_or_above(_sorted_scores(_DECIDED, fm, config, lambda m: m.decided), thresholds)
+
+
+def _sorted_scores(
+    store: weakref.WeakKeyDictionary,
+    fm: FeatureMatrix,
+    config: ScoringConfig,
+    rows: Callable[[FeatureMatrix], np.ndarray],
+) -> np.ndarray:
+    """``config``'s scores of the leads ``rows(fm)`` selects, sorted, kept in ``store``."""
+    points = tuple(sorted(config.weights.items()))
+    return _kept(store, fm, points, lambda: np.sort(scores(fm, config)[rows(fm)]))
 
 
 def _scored(
