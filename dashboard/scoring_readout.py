@@ -235,6 +235,11 @@ def per_month_text(value: float) -> str:
     return f"{value:,.1f}" if np.isfinite(value) else "–"
 
 
+def count_text(n: int, noun: str) -> str:
+    """A whole number and its noun, singular only for one: ``1 point``, ``12,345 leads``."""
+    return f"{n:,} {noun}{'' if abs(n) == 1 else 's'}"
+
+
 def threshold_marks(fm: FeatureMatrix, weights: dict[str, float], low: int, high: int) -> dict:
     """The MQL threshold slider's options (``low`` to ``high``, whole points) and their labels.
 
@@ -246,7 +251,7 @@ def threshold_marks(fm: FeatureMatrix, weights: dict[str, float], low: int, high
     thresholds = np.arange(low, high + 1)
     per_month = whatif.mqls_per_month_at(fm, ScoringConfig(dict(weights), 0.0), thresholds)
     return {
-        int(t): f"{t} points · {per_month_text(v)} MQLs per month"
+        int(t): f"{count_text(int(t), 'point')} · {per_month_text(v)} MQLs per month"
         for t, v in zip(thresholds, per_month, strict=True)
     }
 

@@ -21,6 +21,7 @@ from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport
 from dashboard import scoring_jobs as jobs
 from dashboard import scoring_labels as labels
+from dashboard import scoring_readout as readout
 from dashboard import state
 from dashboard.charts import scoring as charts
 
@@ -86,7 +87,8 @@ def cut_marks(at_or_above: np.ndarray, low: int, cuts: list[int], i: int) -> dic
     for k, n in enumerate(at_or_above):
         t = low + k
         between = (i == 0 or t < cuts[i - 1]) and (i + 1 >= len(cuts) or t > cuts[i + 1])
-        marks[t] = f"{t} points · {int(n) - above:,} leads" if between else f"{t} points"
+        points = readout.count_text(t, "point")
+        marks[t] = f"{points} · {readout.count_text(int(n) - above, 'lead')}" if between else points
     return marks
 
 

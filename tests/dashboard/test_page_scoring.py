@@ -569,3 +569,17 @@ def test_undated_export_is_scored_on_its_properties_by_cross_validation(
     assert metrics(at)["Leads evaluated"] == "2,000"
     assert any("Evaluated by stratified k-fold cross-validation" in m.value for m in at.markdown)
     assert VISITS in editor_rows(at)["feature"].tolist()
+
+
+def test_handle_labels_say_one_point_and_one_lead_in_the_singular() -> None:
+    """The slider labels' counts: singular for one (either sign), plural otherwise."""
+    from dashboard.scoring_readout import count_text
+
+    assert [count_text(n, "point") for n in (1, -1, 0, 2, -10)] == [
+        "1 point",
+        "-1 point",
+        "0 points",
+        "2 points",
+        "-10 points",
+    ]
+    assert count_text(12345, "lead") == "12,345 leads"
