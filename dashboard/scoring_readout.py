@@ -230,32 +230,6 @@ def _metric(
     }
 
 
-def per_month_text(value: float) -> str:
-    """How "MQLs per month" reads: one decimal with thousands separators, '–' when unknown."""
-    return f"{value:,.1f}" if np.isfinite(value) else "–"
-
-
-def count_text(n: int, noun: str) -> str:
-    """A whole number and its noun, singular only for one: ``1 point``, ``12,345 leads``."""
-    return f"{n:,} {noun}{'' if abs(n) == 1 else 's'}"
-
-
-def threshold_marks(fm: FeatureMatrix, weights: dict[str, float], low: int, high: int) -> dict:
-    """The MQL threshold slider's options (``low`` to ``high``, whole points) and their labels.
-
-    Each label is the threshold and the proposed points' "MQLs per month" at it
-    (:func:`analysis.scoring.whatif.mqls_per_month_at`), the number the "MQLs per month"
-    card shows once that threshold is chosen. The browser shows the label under the slider's
-    handle as it moves, before the page has replayed the rule.
-    """
-    thresholds = np.arange(low, high + 1)
-    per_month = whatif.mqls_per_month_at(fm, ScoringConfig(dict(weights), 0.0), thresholds)
-    return {
-        int(t): f"{count_text(int(t), 'point')} · {per_month_text(v)} MQLs per month"
-        for t, v in zip(thresholds, per_month, strict=True)
-    }
-
-
 def headline(w: whatif.WhatIf, outcome_label: str) -> list[dict]:
     """Keyword arguments of ``st.metric`` for the proposed rule's headline numbers.
 
@@ -266,7 +240,7 @@ def headline(w: whatif.WhatIf, outcome_label: str) -> list[dict]:
     out = [
         _metric(
             "MQLs per month",
-            per_month_text(prop_pm),
+            "–" if not np.isfinite(prop_pm) else f"{prop_pm:,.1f}",
             prop_pm - cur_pm,
             f"{prop_pm - cur_pm:+,.1f}",
             f"{cur_pm:,.1f}",

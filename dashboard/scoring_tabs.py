@@ -21,7 +21,6 @@ from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport
 from dashboard import scoring_jobs as jobs
 from dashboard import scoring_labels as labels
-from dashboard import scoring_readout as readout
 from dashboard import state
 from dashboard.charts import scoring as charts
 
@@ -70,26 +69,6 @@ def _suggest(
         return
     _apply_cuts(cuts, low, high)
     ss["sl_grade_msg"] = ""
-
-
-def cut_marks(at_or_above: np.ndarray, low: int, cuts: list[int], i: int) -> dict[int, str]:
-    """Options of band ``i``'s cut point slider (whole points from ``low``) and their labels.
-
-    ``at_or_above[k]`` is the number of decided leads scoring at least ``low + k``
-    (:func:`analysis.scoring.whatif.decided_at_or_above`) and ``cuts`` the kept cut points,
-    best band first. A cut ``t`` strictly between the neighbouring cuts is labelled with the
-    band's leads, the count its card shows once ``t`` is chosen: the leads scoring at least
-    ``t`` less those at least the cut above. Other positions leave the cuts out of order and
-    show the points only.
-    """
-    above = int(at_or_above[cuts[i - 1] - low]) if i > 0 else 0
-    marks = {}
-    for k, n in enumerate(at_or_above):
-        t = low + k
-        between = (i == 0 or t < cuts[i - 1]) and (i + 1 >= len(cuts) or t > cuts[i + 1])
-        points = readout.count_text(t, "point")
-        marks[t] = f"{points} · {readout.count_text(int(n) - above, 'lead')}" if between else points
-    return marks
 
 
 @st.fragment  # a cut point or a band name reruns this tab only
@@ -153,22 +132,18 @@ def grades_tab(
     )
     if ss.get("sl_grade_msg"):
         st.warning(ss["sl_grade_msg"])
-    kept = [int(ss[_cut_key(i)]) for i in range(n_bands - 1)]
-    at_or_above = whatif.decided_at_or_above(fm, proposed, np.arange(low, high + 1))
-    cuts = []
-    for i, col in enumerate(st.columns(n_bands - 1)):
-        marks = cut_marks(at_or_above, low, kept, i)
-        cuts.append(
-            col.select_slider(
-                f"{names[i]} from (points)",
-                options=list(marks),
-                format_func=marks.get,
-                key=_cut_key(i),
-                help=f"Leads scoring at least this are {names[i]} (unless a higher band takes "
-                "them). The handle shows how many decided leads the band holds at each cut "
-                "point as it moves.",
-            )
-        )
+    cols = st.columns(n_bands - 1)
+    cuts = [
+        col.slider(
+            f"{names[i]} from (points)",
+            low,
+            high,
+            step=1,
+            key=_cut_key(i),
+            help=f"Leads scoring at least this are {names[i]} (unless a higher band takes them).",
+        )  # fmt: skip
+        for i, col in enumerate(cols)
+    ]
     try:
         scheme = grades.GradeScheme(tuple(names), tuple(float(c) for c in cuts))
     except ValueError as exc:

@@ -133,18 +133,11 @@ def init_state(current: ScoringConfig) -> None:
     ss.setdefault("sl_points_version", 0)
 
 
-def seed_threshold(marks: Mapping[int, str]) -> None:
-    """Give the threshold slider its kept value when it is new or its options changed.
-
-    ``marks`` are the slider's options (whole points) and their labels. The browser keeps
-    the chosen option by its label, and a label says the MQLs per month of the proposed
-    points: new points (or a new range) make new labels, and the kept threshold is put
-    back on the slider instead of its first option.
-    """
+def seed_threshold(low: int, high: int) -> None:
+    """Give the threshold slider its kept value when it is new or its range changed."""
     ss = st.session_state
-    if ss.get("sl_marks") != marks or "sl_threshold" not in ss:
-        ss["sl_marks"] = dict(marks)
-        low, high = min(marks), max(marks)
+    if ss.get("sl_range") != (low, high) or "sl_threshold" not in ss:
+        ss["sl_range"] = (low, high)
         ss["sl_threshold"] = min(max(math.ceil(ss["sl_keep_threshold"]), low), high)
 
 
@@ -159,7 +152,7 @@ def apply_rule(weights: dict[str, float], threshold: float, say: str = "") -> No
     ss["sl_base"] = dict(weights)
     ss["sl_keep_threshold"] = float(threshold)
     ss["sl_points_version"] = ss.get("sl_points_version", 0) + 1
-    ss.pop("sl_marks", None)
+    ss.pop("sl_range", None)
 
 
 def save_proposed(proposed: ScoringConfig, origin: str) -> None:

@@ -39,10 +39,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -63,7 +61,6 @@ from analysis.scoring.configs import (
 )
 from analysis.scoring.curve import (  # noqa: F401  (the curve belongs with the what-if)
     THRESHOLD_CURVE_COLUMNS,
-    at_or_above,
     config_threshold_curve,
     threshold_curve,
 )
@@ -426,27 +423,14 @@ _POINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _points(fm: FeatureMatrix, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fit, engagement, total) scores of ``config``'s points on ``fm``, the last few kept."""
-
-    def make() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        fit, engagement = split_scores(fm, config)
-        return fit, engagement, fit + engagement
-
-    return _kept(_POINTS, fm, tuple(sorted(config.weights.items())), make)
-
-
-_T = TypeVar("_T")
-
-
-def _kept(
-    store: weakref.WeakKeyDictionary, fm: FeatureMatrix, points: tuple, make: Callable[[], _T]
-) -> _T:
-    """``make()`` kept in ``store`` per (matrix, points), for the last few sets of points."""
+    points = tuple(sorted(config.weights.items()))
     with _MEMO_LOCK:
-        hit = store.get(fm, {}).get(points)
+        hit = _POINTS.get(fm, {}).get(points)
     if hit is None:
-        hit = make()
+        fit, engagement = split_scores(fm, config)
+        hit = (fit, engagement, fit + engagement)
         with _MEMO_LOCK:
-            kept = store.setdefault(fm, {})
+            kept = _POINTS.setdefault(fm, {})
             while len(kept) >= _SCORED_SIZE:
                 kept.pop(next(iter(kept)))
             kept[points] = hit
@@ -460,59 +444,6 @@ def scores(fm: FeatureMatrix, config: ScoringConfig) -> np.ndarray:
     cut or a redraw does not multiply ``X`` again. Shared: do not mutate.
     """
     return _points(fm, config)[2]
-
-
-_COUNTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""Per matrix: the sorted scores :func:`mqls_per_month_at` counts, per points (the last few)."""
-
-
-def mqls_per_month_at(
-    fm: FeatureMatrix, config: ScoringConfig, thresholds: np.ndarray | list[float]
-) -> np.ndarray:
-    """The "MQLs per month" of ``config``'s points at each threshold of ``thresholds``.
-
-    The number :meth:`WhatIf.mqls_per_month` gives for the rule with that threshold: the
-    decided leads scoring at least the threshold in the months
-    :meth:`FeatureMatrix.mqls_months` counts (complete months, or every month of the window
-    when none is complete), divided by the number of those months. NaN for every threshold
-    when the window has no month.
-
-    Query intuition: the counted leads' scores sorted once per set of points (kept with
-    the scores); a threshold's count is one binary search, so the whole slider range costs
-    one sort.
-    """
-    months = fm.mqls_months()
-    if not months.any():
-        return np.full(len(thresholds), np.nan)
-    counted = _sorted_scores(_COUNTED, fm, config, FeatureMatrix.in_mqls_months)
-    return at_or_above(counted, thresholds) / int(months.sum())
-
-
-_DECIDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""Per matrix: the decided leads' sorted scores, per points (the last few)."""
-
-
-def decided_at_or_above(
-    fm: FeatureMatrix, config: ScoringConfig, thresholds: np.ndarray | list[float]
-) -> np.ndarray:
-    """Decided leads scoring at least each threshold of ``thresholds`` under ``config``'s points.
-
-    A grade band's leads are the difference of two of these (its cut point and the one
-    above): the count the Grades tab shows per band. Query intuition: the decided leads'
-    scores sorted once per set of points (kept), one binary search per threshold.
-    """
-    return at_or_above(_sorted_scores(_DECIDED, fm, config, lambda m: m.decided), thresholds)
-
-
-def _sorted_scores(
-    store: weakref.WeakKeyDictionary,
-    fm: FeatureMatrix,
-    config: ScoringConfig,
-    rows: Callable[[FeatureMatrix], np.ndarray],
-) -> np.ndarray:
-    """``config``'s scores of the leads ``rows(fm)`` selects, sorted, kept in ``store``."""
-    points = tuple(sorted(config.weights.items()))
-    return _kept(store, fm, points, lambda: np.sort(scores(fm, config)[rows(fm)]))
 
 
 def _scored(

@@ -248,17 +248,16 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
     with right:
         draft = ScoringConfig(weights, ss["sl_keep_threshold"])
         low, high = ui.threshold_range(fm, current, draft)
-        marks = readout.threshold_marks(fm, weights, low, high)
-        ui.seed_threshold(marks)
-        threshold = st.select_slider(
+        ui.seed_threshold(low, high)
+        threshold = st.slider(
             "MQL threshold (points)",
-            options=list(marks),
-            format_func=marks.get,
+            min_value=low,
+            max_value=high,
+            step=1,
             key="sl_threshold",
             on_change=flow.numbers_first,
             help=f"A lead whose score reaches the threshold becomes an MQL. "
-            f"Current rule: {current.threshold:g} points. The handle shows the proposed "
-            "points' MQLs per month at each threshold as it moves.",
+            f"Current rule: {current.threshold:g} points.",
         )
         ss["sl_keep_threshold"] = float(threshold)
         proposed = ScoringConfig(weights, float(threshold), name="proposed")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
@@ -69,9 +67,6 @@ def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db
         thumb.press("ArrowRight")
     expect(per_month).not_to_have_text(before)
     expect(per_month).to_have_text(after)
-    # The handle says the same number (the browser shows it as soon as the handle moves).
-    handle = page.get_by_test_id("stSlider").get_by_test_id("stSliderThumbValue")
-    expect(handle).to_have_text(re.compile(rf" · {re.escape(after)} MQLs per month$"))
     wait_for_app(page)
     assert_no_exception(page)
     # Streamlit scrolls inside its own container, so a full-page shot needs a tall window.
@@ -99,8 +94,7 @@ def test_undated_export_renders_in_a_browser(page, tmp_path):
 
 def test_dragging_a_grade_cut_point_recounts_the_top_band(served_app, page, demo_db):
     """On the Grades tab, five ArrowRight presses on A's cut point raise it by 5 points; the
-    A card then shows the engine's count of decided leads scoring at least that much, and
-    the handle says it too."""
+    A card then shows the engine's count of decided leads scoring at least that much."""
     from analysis.scoring import grades
 
     con = store.connect_read_only(demo_db)
@@ -125,20 +119,14 @@ def test_dragging_a_grade_cut_point_recounts_the_top_band(served_app, page, demo
     for _ in range(STEPS):
         thumb.press("ArrowRight")
     expect(card).to_have_text(after)
-    handle = page.get_by_test_id("stSlider").filter(has_text="A from")
-    expect(handle.get_by_test_id("stSliderThumbValue")).to_have_text(
-        f"{cut + STEPS} points · {after}"
-    )
     wait_for_app(page)
     assert_no_exception(page)
     assert screenshot(page, "scoring-grades").stat().st_size > 30_000
 
 
 def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
-    """With the threshold raised by five points, choosing a 21-day half-life shows the
-    engine's proposed MQLs per month on the faded matrix at that threshold, and says the
-    decay's effect. The handle stays on the raised threshold with the new number: the
-    browser keeps its option by its label, and the decay changes every label."""
+    """Choosing a 21-day half-life shows the engine's proposed MQLs per month on the faded
+    matrix, and says the decay's effect."""
     from analysis.scoring import decay
 
     con = store.connect_read_only(demo_db)
@@ -150,10 +138,9 @@ def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
     finally:
         con.close()
     faded = decay.decayed(fm, ages, decay.Decay("half-life", 21))
-    raised = current.with_changes(threshold=current.threshold + STEPS)
-    w = whatif.what_if(faded, current, raised, "sql", reps)
+    w = whatif.what_if(faded, current, current, "sql", reps)
     expected = per_month_text(w, w.proposed, fm)
-    _, before = expected_per_month(demo_db, STEPS)
+    before, _ = expected_per_month(demo_db, 0)
     assert expected != before  # fading lowers the engagement points: fewer MQLs
 
     page.goto(served_app + "/scoring")
@@ -163,13 +150,7 @@ def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
         .filter(has_text="MQLs per month")
         .get_by_test_id("stMetricValue")
     )
-    slider = page.get_by_test_id("stSlider").filter(has_text="MQL threshold")
-    thumb = slider.get_by_role("slider")
-    thumb.focus()
-    for _ in range(STEPS):
-        thumb.press("ArrowRight")
     expect(per_month).to_have_text(before)
-    wait_for_app(page)
     page.get_by_test_id("stSelectbox").filter(has_text="Engagement points fade").click()
     page.get_by_role("option", name="by half every N days").click()
     days = page.get_by_test_id("stNumberInput").filter(has_text="N (days)").locator("input")
@@ -180,6 +161,4 @@ def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
     expect(per_month).to_have_text(expected)
     expect(page.get_by_text("half-life 21 days").first).to_be_visible()
     wait_for_app(page)
-    handle = slider.get_by_test_id("stSliderThumbValue")
-    expect(handle).to_have_text(f"{raised.threshold:g} points · {expected} MQLs per month")
     assert_no_exception(page)

@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analysis.scoring import decay, grades, reasons
 from analysis.scoring.configs import score
@@ -20,11 +19,6 @@ from tests.dashboard import test_page_scoring as lab
 from tests.dashboard.test_page_scoring import PAGE, metrics, open_tab
 
 engine = lab.engine  # the same module-scoped fixture: the demo's matrix, rule and reps
-
-
-def cut_values(at: AppTest) -> list[int]:
-    """The three grade cut points on the page."""
-    return [at.select_slider(key=f"sl_grade_cut_{i}").value for i in range(3)]
 
 
 def test_grades_tab_shows_the_engine_bands_and_suggests_cut_points(app_at, engine) -> None:
@@ -36,7 +30,7 @@ def test_grades_tab_shows_the_engine_bands_and_suggests_cut_points(app_at, engin
     fm, current, reps = engine["fm"], engine["current"], engine["reps"]
     s = score(fm, current)
     cuts = grades.suggest_cuts(s[fm.decided], (0.1, 0.2, 0.3, 0.4))
-    assert cut_values(at) == [int(c) for c in cuts]
+    assert [at.slider(key=f"sl_grade_cut_{i}").value for i in range(3)] == [int(c) for c in cuts]
     table = grades.band_table(
         fm, s, grades.GradeScheme(("A", "B", "C", "D"), cuts), "sql", None, routing_of(fm, reps)
     )
@@ -46,18 +40,10 @@ def test_grades_tab_shows_the_engine_bands_and_suggests_cut_points(app_at, engin
         f"{n:,} ({share:.1%})"
         for n, share in zip(table["leads"], table["share_of_leads"], strict=True)
     ]
-    # Each cut's handle says its band's leads, as the table does; a cut moved past its
-    # neighbour would put the cuts out of order, and its label says the points only.
-    for i in range(3):
-        slider = at.select_slider(key=f"sl_grade_cut_{i}")
-        label = slider.format_func(slider.value)
-        assert label == f"{int(cuts[i])} points · {int(table['leads'][i]):,} leads"
-        past = int(cuts[i - 1]) if i else int(cuts[1])
-        assert slider.format_func(past) == f"{past} points"
     at.text_input(key="sl_grade_target_4").input("25/25/25/25").run()
     at.button(key="sl_grade_suggest").click().run()
     even = grades.suggest_cuts(s[fm.decided], (0.25, 0.25, 0.25, 0.25))
-    assert cut_values(at) == [int(c) for c in even]
+    assert [at.slider(key=f"sl_grade_cut_{i}").value for i in range(3)] == [int(c) for c in even]
     assert not at.exception
     assert len(at.get("download_button")) >= 2
 
@@ -66,15 +52,12 @@ def test_dragging_a_cut_point_recounts_the_band(app_at, engine) -> None:
     """Setting A's cut to 80 points puts exactly the decided leads scoring >= 80 in A."""
     at = app_at(PAGE)
     open_tab(at, "Grades")
-    at.select_slider(key="sl_grade_cut_0").set_value(80).run()
+    at.slider(key="sl_grade_cut_0").set_value(80).run()
     fm = engine["fm"]
     s = score(fm, engine["current"])
     n = int(((s >= 80) & fm.decided).sum())
     shown = next(d.value for d in at.dataframe if "grade" in d.value.columns)
     assert shown.loc[0, "leads"].startswith(f"{n:,} (")
-    slider = at.select_slider(key="sl_grade_cut_0")
-    assert slider.format_func(80) == f"80 points · {n:,} leads"
-    assert slider.format_func(81) == f"81 points · {int(((s >= 81) & fm.decided).sum()):,} leads"
 
 
 def test_reasons_tab_explains_a_searched_lead(app_at, engine) -> None:
@@ -96,7 +79,7 @@ def test_reasons_tab_explains_a_searched_lead(app_at, engine) -> None:
 def test_changed_side_table_carries_reasons(app_at, engine) -> None:
     """The changed-side table's reasons equal the engine's for its first lead."""
     at = app_at(PAGE)
-    at.select_slider(key="sl_threshold").set_value(engine["current"].threshold + 10).run()
+    at.slider(key="sl_threshold").set_value(engine["current"].threshold + 10).run()
     open_tab(at, "Leads that change side")
     table = next(d.value for d in at.dataframe if "points for" in d.value.columns)
     proposed = engine["current"].with_changes(threshold=engine["current"].threshold + 10)
@@ -110,9 +93,9 @@ def test_suggested_points_say_that_the_threshold_moved(app_at, engine) -> None:
     """After "Use the model's suggested points" the page says the threshold moved, from and
     to which value."""
     at = app_at(PAGE)
-    before = at.select_slider(key="sl_threshold").value
+    before = at.slider(key="sl_threshold").value
     at.button(key="sl_suggest").click().run()
-    after = at.select_slider(key="sl_threshold").value
+    after = at.slider(key="sl_threshold").value
     notes = " ".join(i.value for i in at.info)
     if after != before:
         assert f"the threshold moved from {before:g} to {after:g} points" in notes

@@ -9,14 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.scoring.model import QUADRANTS, ScoringConfig
-from analysis.scoring.whatif import (
-    changed_sides,
-    config_threshold_curve,
-    decided_at_or_above,
-    mqls_per_month_at,
-    threshold_curve,
-    what_if,
-)
+from analysis.scoring.whatif import changed_sides, config_threshold_curve, threshold_curve, what_if
 from tests.scoring.test_model import make_matrix
 
 DAY = np.timedelta64(1, "D")
@@ -429,44 +422,3 @@ def test_what_if_mqls_per_month_is_the_mean_over_complete_months_by_hand() -> No
             if fm.decision_at[i] <= fm.as_of and month in months and score >= config.threshold:
                 count += 1
         assert w.mqls_per_month(result) == pytest.approx(count / len(months))
-
-
-@pytest.mark.parametrize("seed", [2, 9])
-def test_mqls_per_month_at_each_threshold_by_hand_and_as_the_what_if_says(seed: int) -> None:
-    """mqls_per_month_at(t) = decided leads of complete months scoring >= t / complete months,
-    by a plain loop, and the what-if's "MQLs per month" of the rule with threshold t."""
-    fm = random_matrix(seed)
-    rng = np.random.default_rng(seed)
-    config = random_config(rng, "proposed")
-    months = _plain_complete_months(fm)
-    points = [config.weights.get(n, 0) for n in NAMES]
-    scores = [sum(p * x for p, x in zip(points, row, strict=True)) for row in fm.X.tolist()]
-    thresholds = np.arange(int(min(scores)) - 2, int(max(scores)) + 3)
-    got = mqls_per_month_at(fm, config, thresholds)
-    assert len(got) == len(thresholds)
-    for t, value in zip(thresholds, got, strict=True):
-        count = sum(
-            1
-            for i in range(fm.n)
-            if fm.decision_at[i] <= fm.as_of
-            and str(fm.decision_at[i])[:7] in months
-            and scores[i] >= t
-        )
-        assert value == pytest.approx(count / len(months)), t
-    for t, value in list(zip(thresholds, got, strict=True))[::5]:
-        w = what_if(fm, config, config.with_changes(threshold=float(t)))
-        assert value == pytest.approx(w.mqls_per_month(w.proposed)), t
-    # Kept per points: a second call answers from the same sorted scores.
-    assert np.array_equal(mqls_per_month_at(fm, config, thresholds), got)
-
-
-def test_decided_at_or_above_counts_by_hand() -> None:
-    """decided_at_or_above(t) = decided leads whose points sum to at least t, by a loop."""
-    fm = random_matrix(6)
-    config = random_config(np.random.default_rng(6), "proposed")
-    points = [config.weights.get(n, 0) for n in NAMES]
-    scores = [sum(p * x for p, x in zip(points, row, strict=True)) for row in fm.X.tolist()]
-    thresholds = np.arange(int(min(scores)) - 1, int(max(scores)) + 2)
-    got = decided_at_or_above(fm, config, thresholds)
-    for t, n in zip(thresholds, got, strict=True):
-        assert n == sum(1 for i in range(fm.n) if fm.decision_at[i] <= fm.as_of and scores[i] >= t)
