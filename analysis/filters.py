@@ -180,6 +180,7 @@ def rule_score_sql(
     points: dict[str, float] | None = None,
     only: str | None = None,
     touchpoints: str = "touchpoints",
+    leads: str = "leads",
 ) -> str:
     """SQL (a SELECT) of ``lead_id``, ``score``, ``score_band`` of every handed-off lead.
 
@@ -189,7 +190,7 @@ def rule_score_sql(
     """
     from analysis.scoring.bands import score_band_sql
 
-    return score_band_sql(points, only, touchpoints)
+    return score_band_sql(points, only, touchpoints, leads)
 
 
 def lead_from_sql(with_score: bool = False) -> str:

@@ -307,6 +307,7 @@ def handoffs_cte(
     pol: dict[str, Policy],
     dims: Sequence[str] = (),
     use_dates: bool = True,
+    open_only: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """CTE text ending in ``handoffs AS (...)``, one row per handoff, and its parameters.
 
@@ -316,9 +317,15 @@ def handoffs_cte(
     ``status``, ``first_activity_at``, ``clock_end_at``, ``wall_minutes``,
     ``business_minutes`` (clock from handoff to clock end), ``policy_minutes`` (the one the
     tier's target uses), ``met``, ``breached``.
+
+    ``open_only`` keeps only the handoffs still open at ``$as_of`` (``status`` ``open``:
+    the breach queue's candidates). On the journey tables it is applied before anything
+    else, so the relation is built for those few rows rather than for every handoff.
     """
     derived = journey.active()
     where, params = filters.lead_sql()
+    if open_only and derived:
+        where = f"{where} AND {_STILL_OPEN}"
     if use_dates:
         date_where, date_params = filters.date_sql("l.handoff_at" if derived else "h0.handoff_at")
         where = f"{where} AND {date_where}"
@@ -348,8 +355,19 @@ def handoffs_cte(
                 AS policy_minutes
         FROM h4
     ),
-    handoffs AS (SELECT *, {sla_outcome_sql("policy_minutes")} AS sla_outcome FROM h5)"""
+    handoffs AS (
+        SELECT *, {sla_outcome_sql("policy_minutes")} AS sla_outcome FROM h5
+        {"WHERE status = 'open'" if open_only else ""}
+    )"""
     return sql, params
+
+
+_STILL_OPEN = " AND ".join(
+    f"(l.{col} IS NULL OR l.{col} > $as_of)"
+    for col in ("first_activity_at", "ended_at", "next_handoff_at")
+)
+"""A journey handoff with no response, no close and no next handoff by ``$as_of``: the
+rows whose ``status`` is ``open`` (:func:`_journey_head`), tested before the join."""
 
 
 def _clock_column(clock: str) -> str:

@@ -429,7 +429,7 @@ def breach_queue(
         raise ValueError(f"max_age_days must be a positive number of days, got {max_age_days!r}")
     if limit is not None and not (isinstance(limit, int) and limit > 0):
         raise ValueError(f"limit must be a positive whole number of rows, got {limit!r}")
-    cte, params = handoffs_cte(filters, policies(con), use_dates=False)
+    cte, params = handoffs_cte(filters, policies(con), use_dates=False, open_only=True)
     max_age_minutes = None if max_age_days is None else float(max_age_days) * 1440.0
     # the call order, applied before the touchpoint lookup when only the top rows are wanted
     top = "" if limit is None else f"ORDER BY {QUEUE_ORDER} LIMIT {int(limit)}"
@@ -445,6 +445,7 @@ def breach_queue(
         SELECT * FROM touchpoints
         WHERE lead_id IN (SELECT lead_id FROM q) AND occurred_at <= $as_of
     ),
+    ql AS MATERIALIZED (SELECT * FROM leads WHERE lead_id IN (SELECT lead_id FROM q)),
     recent AS (
         SELECT t.lead_id,
             strftime(t.occurred_at, '%Y-%m-%d %H:%M') || ' ' || t.kind
@@ -457,7 +458,7 @@ def breach_queue(
         SELECT lead_id, string_agg(line, '; ' ORDER BY rn) AS last_touchpoints
         FROM recent WHERE rn <= 3 GROUP BY lead_id
     ),
-    scores AS ({flt.rule_score_sql(only="q", touchpoints="tp")})
+    scores AS ({flt.rule_score_sql(only="q", touchpoints="tp", leads="ql")})
     SELECT q.lead_id, q.handoff_no, q.handoff_at, q.tier, q.target_minutes, q.business_hours,
         q.wall_minutes AS minutes_waiting, q.business_minutes AS business_minutes_waiting,
         q.policy_minutes - q.target_minutes AS minutes_over_target,
@@ -465,7 +466,7 @@ def breach_queue(
         q.source, q.campaign, q.owner_rep_id, q.rep, q.team,
         coalesce(lines.last_touchpoints, '') AS last_touchpoints, scores.score
     FROM q
-    JOIN leads l ON l.lead_id = q.lead_id
+    JOIN ql l ON l.lead_id = q.lead_id
     LEFT JOIN lines ON lines.lead_id = q.lead_id
     LEFT JOIN scores ON scores.lead_id = q.lead_id
     ORDER BY q.target_minutes, minutes_over_target DESC, q.lead_id
@@ -496,7 +497,7 @@ def breach_count(
         return 0
     if max_age_days is not None and not max_age_days > 0:
         raise ValueError(f"max_age_days must be a positive number of days, got {max_age_days!r}")
-    cte, params = handoffs_cte(filters, policies(con), use_dates=False)
+    cte, params = handoffs_cte(filters, policies(con), use_dates=False, open_only=True)
     max_age_minutes = None if max_age_days is None else float(max_age_days) * 1440.0
     sql = f"""
     WITH {cte}

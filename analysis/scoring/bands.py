@@ -108,6 +108,7 @@ def score_band_sql(
     points: dict[str, float] | None = None,
     only: str | None = None,
     touchpoints: str = "touchpoints",
+    leads: str = "leads",
 ) -> str:
     """SQL (a SELECT) of ``lead_id``, ``score`` and ``score_band`` of every handed-off lead.
 
@@ -122,6 +123,9 @@ def score_band_sql(
         A relation of the caller's query (with a ``lead_id`` column): score only those.
     touchpoints : str
         The relation to read touchpoints from (a CTE of the caller, or the table).
+    leads : str
+        The relation to read the leads' fields from (a CTE of the caller holding at least
+        the scored leads, or the table).
     """
     from analysis.scoring.configs import STARTER_WEIGHTS
     from analysis.scoring.features import FEATURES
@@ -150,7 +154,7 @@ def score_band_sql(
             {terms} AS score
         FROM ({touch_counts_sql(only, touchpoints)}
         ) a
-        JOIN leads l ON l.lead_id = a.lead_id
+        JOIN {leads} l ON l.lead_id = a.lead_id
         CROSS JOIN (SELECT {weights} FROM (SELECT {rule} AS weights) r) w
     ) s
     """

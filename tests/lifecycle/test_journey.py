@@ -103,6 +103,13 @@ def calls(con: duckdb.DuckDBPyConnection) -> dict[str, Callable[[], Any]]:
             "breach_queue": lambda: sla.breach_queue(con, as_of, flt.Filters()),
             "breach_queue top 2": lambda: sla.breach_queue(con, as_of, flt.Filters(), limit=2),
             "breach_count": lambda: sla.breach_count(con, as_of, flt.Filters()),
+            "early breach_count": lambda: sla.breach_count(con, early, flt.Filters()),
+            "breach_queue by source, 30 d": lambda: sla.breach_queue(
+                con, as_of, flt.Filters(sources=sources), max_age_days=30, limit=3
+            ),
+            "breach_count by source, 30 d": lambda: sla.breach_count(
+                con, as_of, flt.Filters(sources=sources), max_age_days=30
+            ),
             "early cohort_matrix": lambda: funnel.cohort_matrix(con, flt.Filters(), as_of=early),
             "headline": lambda: metrics.headline(con, None, None),
             "headline by team": lambda: metrics.headline(con, None, None, by="team"),
