@@ -1,10 +1,12 @@
-"""The Scoring lab's numbers first: a threshold or decay move shows the numbers, then the rest.
+"""The Scoring lab's numbers first: a threshold, points or decay change shows the numbers,
+then the rest.
 
-When the threshold slider moves, the lab fragment's run stops right after the proposed
-numbers (:func:`rerun_for_the_rest`) and the fragment runs again, whole (editor, numbers,
-the open tab); a decay change does the same with the page. The browser gets the numbers in
-messages of their own and shows them before it spends its time redrawing the tab's charts.
-The second run computes nothing new (the what-if keeps its results per points and matrix).
+When the threshold slider moves or a point is edited, the lab fragment's run stops right
+after the proposed numbers (:func:`rerun_for_the_rest`) and the fragment runs again, whole
+(editor, numbers, the open tab); a decay change does the same with the page. The browser
+gets the numbers in messages of their own and shows them before it spends its time
+redrawing the tab's charts. The second run reuses what the first computed (the what-if
+keeps its results per points and matrix); new points build their threshold table then.
 """
 
 from __future__ import annotations

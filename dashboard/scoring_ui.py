@@ -125,7 +125,9 @@ def init_state(current: ScoringConfig) -> None:
 
     ``sl_base`` holds the proposed points, ``sl_keep_threshold`` the proposed threshold
     (kept outside the slider's own state, which Streamlit drops when the page is left or
-    the slider's range changes) and ``sl_points_version`` the editor's key suffix.
+    the slider's range changes) and ``sl_points_version`` the editor's key suffix. The
+    page adds ``sl_editor_base``: the points a points editor was created from, which its
+    data keeps while edits pile up in its own state.
     """
     ss = st.session_state
     ss.setdefault("sl_base", dict(current.weights))

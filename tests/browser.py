@@ -81,3 +81,29 @@ def open_page(page: Page, url: str, heading: str, charts: int) -> Locator:
     for i in range(charts):
         expect(located.nth(i).locator(".main-svg").first).to_be_attached()
     return located
+
+
+EDITOR_PROPOSED_X = 150 + 100 + 60 + 90 // 2
+"""Pixels from the Scoring lab's points editor's left edge to the middle of its "proposed"
+column (the widths the page gives feature, kind, current and proposed)."""
+
+EDITOR_ROW = 35
+"""Height of a row of a Streamlit data editor (and of its header), in pixels."""
+
+
+def type_points(page: Page, row: int, value: float) -> Locator:
+    """Open the Scoring lab's "proposed" cell of the points editor's ``row`` (0 = first
+    feature) and type ``value`` into it, not yet committed.
+
+    The grid is drawn on a canvas: a double click on the cell opens its editor, an input
+    in the page's portal. Returns that input; pressing Enter on it commits the edit, and
+    Streamlit's grid sends it 150 ms later (its own debounce).
+    """
+    grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+    assert grid is not None, "the points editor is not on screen"
+    y = grid["y"] + EDITOR_ROW * (1 + row) + EDITOR_ROW // 2
+    page.mouse.dblclick(grid["x"] + EDITOR_PROPOSED_X, y)
+    cell = page.locator("#portal input, #portal textarea").first
+    cell.wait_for(timeout=WAIT_MS)
+    cell.fill(f"{value:g}")
+    return cell

@@ -201,9 +201,15 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
                 "No built-in feature has data in this history (see below why): add imported "
                 "lead properties as features under “Imported lead properties” to score leads."
             )
+        editor = ui.editor_key(ss["sl_points_version"], chosen)
+        if editor not in ss:  # a new editor: first visit, another rule, the page left and back
+            ss["sl_editor_base"] = dict(ss["sl_base"])
         edited = st.data_editor(
-            ui.points_table(key, current, ss["sl_base"], report, chosen),
-            key=ui.editor_key(ss["sl_points_version"], chosen),
+            # the points the editor started from, not the latest: its data stays the same
+            # while edits pile up, so the browser keeps the grid and sends no edit twice
+            ui.points_table(key, current, ss["sl_editor_base"], report, chosen),
+            key=editor,
+            on_change=flow.numbers_first,
             hide_index=True,
             num_rows="fixed",
             disabled=[c for c in ui.EDITOR_COLUMNS if c != "proposed"],

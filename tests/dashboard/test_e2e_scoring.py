@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from analysis import store
 from analysis.scoring import features, whatif
 from analysis.scoring import model as scoring
-from tests.browser import assert_no_exception, screenshot, wait_for_app
+from tests.browser import assert_no_exception, screenshot, type_points, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -73,6 +73,44 @@ def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db
     page.set_viewport_size({"width": 1400, "height": 2600})
     wait_for_app(page)
     assert screenshot(page, "scoring").stat().st_size > 50_000
+
+
+def test_points_typed_into_the_editor_are_replayed(served_app, page, demo_db):
+    """Two points typed in a row into the editor (pricing page 0, then demo request 5):
+    the proposed MQLs per month become the engine's for both changes, and stay so once the
+    page is idle (the editor sends neither edit again, and neither is lost)."""
+    con = store.connect_read_only(demo_db)
+    try:
+        fm = features.build_features(con)
+        current = scoring.load_config(con)
+        reps = whatif.load_reps(con)
+    finally:
+        con.close()
+    offered = list(fm.offered)
+    first = current.with_changes({"pricing_page": 0.0})
+    both = first.with_changes({"demo_request": 5.0})
+    texts = []
+    for rule in (current, first, both):
+        w = whatif.what_if(fm, current, rule, "sql", reps)
+        texts.append(per_month_text(w, w.proposed, fm))
+    assert len(set(texts)) == 3  # each edit moves the number
+
+    page.goto(served_app + "/scoring")
+    wait_for_app(page)
+    per_month = (
+        page.get_by_test_id("stMetric")
+        .filter(has_text="MQLs per month")
+        .get_by_test_id("stMetricValue")
+    )
+    expect(per_month).to_have_text(texts[0])
+    for (feature, value), text in zip(
+        [("pricing_page", 0), ("demo_request", 5)], texts[1:], strict=True
+    ):
+        type_points(page, offered.index(feature), value).press("Enter")
+        expect(per_month).to_have_text(text)
+        wait_for_app(page)
+    expect(per_month).to_have_text(texts[2])
+    assert_no_exception(page)
 
 
 def test_undated_export_renders_in_a_browser(page, tmp_path):

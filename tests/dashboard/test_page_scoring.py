@@ -160,6 +160,38 @@ def test_editing_a_weight_replays_the_new_points(app_at, engine) -> None:
         assert shown[label] == value, label
 
 
+def test_edits_pile_up_on_a_steady_editor_and_outlive_a_page_switch(app_at, engine) -> None:
+    """Two edits in a row replay both; the editor's data stays the points it started
+    from meanwhile (the browser keeps its grid and sends no edit again); after another
+    page and back, the editor starts from the edited points, which are still replayed."""
+    at = app_at(PAGE)
+    offered = list(engine["fm"].offered)
+    pricing, demo = offered.index("pricing_page"), offered.index("demo_request")
+    key = scoring_ui.editor_key(0)
+    sent = at.data_editor[0].proto.arrow_data  # the grid's data as shipped to the browser
+    edits = {pricing: {"proposed": 0}}
+    for step in ({}, {demo: {"proposed": 5}}):
+        edits |= step
+        at.session_state[key] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.data_editor[0].proto.arrow_data == sent
+    both = engine["current"].with_changes({"pricing_page": 0.0, "demo_request": 5.0})
+    assert both.weights != engine["current"].weights
+    for label, value in shown_like_the_page(replay(engine, both), engine["fm"].as_of).items():
+        assert metrics(at)[label] == value, label
+
+    at.switch_page("app_pages/funnel.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.data_editor[0].proto.arrow_data != sent
+    table = editor_rows(at).set_index("feature")
+    assert table.loc["pricing_page", "proposed"] == 0
+    assert table.loc["demo_request", "proposed"] == 5
+    for label, value in shown_like_the_page(replay(engine, both), engine["fm"].as_of).items():
+        assert metrics(at)[label] == value, label
+
+
 def test_use_suggested_points_fills_the_proposed_column(app_at, engine) -> None:
     """The button puts the model's suggested points into the proposed column and its
     threshold on the slider; the headline numbers are those of the suggested rule."""
