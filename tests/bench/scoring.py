@@ -385,7 +385,7 @@ def browser(ctx: Context) -> None:
         cut = page.get_by_test_id("stSlider").filter(has_text="A from").get_by_role("slider")
         _print_presses("grade cut key press -> A card", _presses(page, cut, GRADE_JS))
         _print_presses("decay N days + Enter -> proposed MQLs/month", _decay_changes(page))
-        page.get_by_role("tab", name="Back-test over time").click()
+        page.get_by_role("tab", name="Back-test").click()
         t0 = time.perf_counter()
         page.get_by_text("Rolling-origin back-test").first.wait_for(timeout=300_000)
         print(
@@ -429,7 +429,7 @@ def screens(db: str, out: str = "docs/screens") -> None:
         page.set_viewport_size({"width": 1400, "height": 2400})
         for tab, ready, name in (
             ("Grades", "Download grades (CSV)", "grades"),
-            ("Back-test over time", "Which decay fits best", "backtest"),
+            ("Back-test", "Which decay fits best", "backtest"),
         ):
             page.get_by_role("tab", name=tab).click()
             page.get_by_text(ready).first.wait_for(timeout=600_000)

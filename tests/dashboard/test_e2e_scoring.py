@@ -51,8 +51,8 @@ def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db
     assert_no_exception(page)
     expect(page.get_by_role("heading", name="Scoring lab")).to_be_visible()
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
-    # the third chart (rep load) sits below the fold: wait for it, do not count too early
-    expect(page.get_by_test_id("stPlotlyChart").nth(2)).to_be_attached()
+    # the second chart (quadrants) sits below the fold: wait for it, do not count too early
+    expect(page.get_by_test_id("stPlotlyChart").nth(1)).to_be_attached()
 
     per_month = (
         page.get_by_test_id("stMetric")

@@ -98,7 +98,8 @@ def open_tab(at: AppTest, label: str) -> AppTest:
 
 def test_page_starts_from_the_current_rule(app_at, engine) -> None:
     """Unedited, the proposed rule is the current rule: the same numbers, no lead changes
-    side, and the first tab draws three charts with titled axes."""
+    side, and the first tab draws two charts with titled axes; the Rep load tab draws the
+    third and lists as many reps over capacity as the card counts."""
     at = app_at(PAGE)
     shown = metrics(at)
     same = replay(engine, engine["current"])
@@ -107,13 +108,20 @@ def test_page_starts_from_the_current_rule(app_at, engine) -> None:
     assert shown["Leads that change side"] == "0"
     assert at.slider(key="sl_threshold").value == engine["current"].threshold
     charts = at.get("plotly_chart")
+    assert len(charts) == 2
+    # The unobserved warning counts the would-be MQLs never handed to sales.
+    assert f"{same.proposed.n_unobserved:,} of the proposed rule's" in at.warning[0].value
+    open_tab(at, "Rep load")
+    charts += at.get("plotly_chart")
     assert len(charts) == 3
     for chart in charts:
         layout = json.loads(chart.proto.spec)["layout"]
         assert layout["xaxis"]["title"]["text"]
         assert layout["yaxis"]["title"]["text"]
-    # The unobserved warning counts the would-be MQLs never handed to sales.
-    assert f"{same.proposed.n_unobserved:,} of the proposed rule's" in at.warning[0].value
+    over = same.proposed.reps_over_capacity
+    assert over > 0 and shown["Reps over capacity"] == f"{over:,}"
+    assert any(f"**{over} reps would be over capacity**" in m.value for m in at.markdown)
+    assert len(at.dataframe[-1].value) == over
 
 
 def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_at, engine) -> None:
@@ -135,8 +143,8 @@ def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_a
         f"0 in, {expected.changed_out:,} out"
     )
     # The numbers went out first, then the run was repeated for the rest: the open tab's
-    # three charts are drawn and the request is used up.
-    assert len(at.get("plotly_chart")) == 3
+    # two charts are drawn and the request is used up.
+    assert len(at.get("plotly_chart")) == 2
     assert "sl_numbers_first" not in at.session_state
 
 
@@ -263,7 +271,7 @@ def test_saving_a_configuration_adds_a_row(db_copy: Path, writable: None) -> Non
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page(PAGE).run()
     at.slider(key="sl_threshold").set_value(70).run()
-    open_tab(at, "Saved configurations")
+    open_tab(at, "Saved rules")
     before = len(at.selectbox(key="sl_load").options)
     at.text_input(key="sl_save_name").input("Stricter trial")
     at.text_area(key="sl_save_note").input("threshold 70")
@@ -289,7 +297,7 @@ def test_a_read_only_dashboard_does_not_offer_to_save(db_copy: Path) -> None:
     to enable it; nothing is written."""
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page(PAGE).run()
-    open_tab(at, "Saved configurations")
+    open_tab(at, "Saved rules")
     assert at.button(key="sl_save").disabled
     assert any("--allow-writes" in i.value for i in at.info)
 

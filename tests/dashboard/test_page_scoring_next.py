@@ -138,7 +138,7 @@ def test_backtest_runs_in_the_background_then_shows_results(app_at) -> None:
     """The back-test tab starts a background job (progress first), and once it is done it
     shows the per-month chart, both AUCs of the ceiling and the half-life table."""
     at = app_at(PAGE)
-    open_tab(at, "Back-test over time")
+    open_tab(at, "Back-test")
     assert any(p for p in at.get("progress")) or any(
         "Computed in the background" in c.value for c in at.caption
     )
