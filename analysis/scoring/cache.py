@@ -16,13 +16,16 @@ keeps them on disk too, keyed by:
 
 Entries are pickles written atomically (a temporary file, then ``os.replace``) in
 ``$HANDOFF_CACHE_DIR`` or ``~/.cache/handoff-health/scoring``; at most :data:`MAX_ENTRIES`
-are kept (oldest removed). Pickles are only ever read from that directory, which only this
+of each kind are kept, the least recently used removed first (a read counts as a use), so
+a session that tries many decays (a model each) does not push out the feature matrix every
+restart reads. Pickles are only ever read from that directory, which only this
 user writes. Any failure to read or write (read-only home, full disk) falls back to
 computing the result: the cache can only make a load faster, never wrong.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -38,8 +41,8 @@ T = TypeVar("T")
 CACHE_VERSION = 1
 """Bump when the layout of a cached object changes."""
 
-MAX_ENTRIES = 12
-"""Files kept in the cache directory; the oldest go first."""
+MAX_ENTRIES = 8
+"""Files kept per kind ("matrix", "model", ...); the least recently used go first."""
 
 CACHE_ENV = "HANDOFF_CACHE_DIR"
 
@@ -90,9 +93,12 @@ def peek(kind: str, version: tuple, settings: tuple) -> object | None:
     path = cache_dir() / entry_name(kind, version, settings)
     try:
         with path.open("rb") as f:
-            return pickle.load(f)  # noqa: S301 - our own files in our own cache dir
+            value = pickle.load(f)  # noqa: S301 - our own files in our own cache dir
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used now: the trim removes the least recently used first
+    return value
 
 
 def put(kind: str, version: tuple, settings: tuple, value: object) -> None:
@@ -103,12 +109,13 @@ def put(kind: str, version: tuple, settings: tuple, value: object) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(f.name, folder / entry_name(kind, version, settings))
-        _trim(folder)
+        _trim(folder, kind)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
 
 
-def _trim(folder: Path) -> None:
-    entries = sorted(folder.glob("*.pkl"), key=lambda p: p.stat().st_mtime)
+def _trim(folder: Path, kind: str) -> None:
+    """Keep the :data:`MAX_ENTRIES` most recently used entries of ``kind``."""
+    entries = sorted(folder.glob(f"{kind}-*.pkl"), key=lambda p: p.stat().st_mtime_ns)
     for old in entries[:-MAX_ENTRIES]:
         old.unlink(missing_ok=True)

@@ -54,8 +54,28 @@ def test_an_unwritable_cache_only_costs_time(tmp_path: Path, monkeypatch: pytest
 
 
 def test_old_entries_are_trimmed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """At most MAX_ENTRIES files are kept."""
+    """At most MAX_ENTRIES files of a kind are kept."""
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
     for i in range(cache.MAX_ENTRIES + 3):
         cache.cached("x", ("p", i, 0, 0), (), lambda i=i: i)
     assert len(list(tmp_path.glob("*.pkl"))) == cache.MAX_ENTRIES
+
+
+def test_a_used_entry_outlives_newer_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trim removes the least recently used entry of the written kind: a matrix read
+    at the start survives any number of models (another kind), and among models the one
+    read again outlives those written after it but not read since."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    cache.cached("matrix", ("p", 0, 0, 0), (), lambda: "matrix")
+    for i in range(cache.MAX_ENTRIES):
+        cache.cached("model", ("p", i, 0, 0), (), lambda i=i: i)
+        # one second apart, in the past: a coarse file clock cannot tie them
+        entry = tmp_path / cache.entry_name("model", ("p", i, 0, 0), ())
+        os.utime(entry, (1_000_000 + i, 1_000_000 + i))
+    assert cache.cached("model", ("p", 0, 0, 0), (), lambda: "rebuilt") == (0, True)
+    for i in range(cache.MAX_ENTRIES, cache.MAX_ENTRIES + 3):  # three more models
+        cache.cached("model", ("p", i, 0, 0), (), lambda i=i: i)
+    assert cache.peek("matrix", ("p", 0, 0, 0), ()) == "matrix"
+    assert cache.peek("model", ("p", 0, 0, 0), ()) == 0  # read again: kept
+    assert [cache.peek("model", ("p", i, 0, 0), ()) for i in (1, 2, 3)] == [None] * 3
+    assert len(list(tmp_path.glob("model-*.pkl"))) == cache.MAX_ENTRIES
