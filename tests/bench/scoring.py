@@ -288,17 +288,18 @@ def _new_text(read_js: str) -> str:
     return f"(before) => {{ const v = ({read_js.strip()})(); return v !== null && v !== before; }}"
 
 
-def _presses(page: Page, slider: Locator, read_js: str, presses: int = PRESSES) -> tuple:
-    """Median seconds from a key press on ``slider`` to ``read_js``'s text changing, and to
-    the page fully re-rendered (alternately ArrowRight and ArrowLeft)."""
+def _timed(page: Page, read_js: str, change: Callable[[int], Callable[[], object]]) -> tuple:
+    """Median seconds from a change's commit to ``read_js``'s text changing, and to the
+    page fully re-rendered, over :data:`PRESSES` changes. ``change(i)`` prepares the i-th
+    change (untimed: typing a value) and returns what commits it (timed: a key press)."""
     from tests.browser import wait_for_app
 
-    slider.focus()
     shown, rendered = [], []
-    for i in range(presses):
+    for i in range(PRESSES):
         before = page.evaluate(read_js)
+        commit = change(i)
         t0 = time.perf_counter()
-        slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        commit()
         page.wait_for_function(_new_text(read_js), arg=before, polling="raf", timeout=60_000)
         shown.append(time.perf_counter() - t0)
         wait_for_app(page, timeout_ms=60_000)
@@ -306,9 +307,17 @@ def _presses(page: Page, slider: Locator, read_js: str, presses: int = PRESSES) 
     return statistics.median(shown), statistics.median(rendered)
 
 
-def _decay_changes(page: Page, presses: int = PRESSES) -> tuple:
-    """Median seconds from typing a new half-life (Enter) to the proposed "MQLs per month"
-    changing, and to the page fully re-rendered; every value is new (no cached fade)."""
+def _presses(page: Page, slider: Locator, read_js: str) -> tuple:
+    """A key press on ``slider`` (alternately ArrowRight and ArrowLeft): :func:`_timed`."""
+    slider.focus()
+    return _timed(
+        page, read_js, lambda i: lambda: slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+    )
+
+
+def _decay_changes(page: Page) -> tuple:
+    """A new half-life typed, then Enter (every value new: no cached fade): :func:`_timed`
+    on the proposed "MQLs per month"."""
     from playwright.sync_api import expect
 
     from tests.browser import wait_for_app
@@ -320,37 +329,25 @@ def _decay_changes(page: Page, presses: int = PRESSES) -> tuple:
     box = page.get_by_test_id("stNumberInput").filter(has_text="N (days)").locator("input")
     expect(box).to_be_enabled(timeout=300_000)  # enabled once a decay is chosen
     wait_for_app(page, timeout_ms=300_000)
-    shown, rendered = [], []
-    for i in range(presses):
-        before = page.evaluate(METRIC_JS)
+
+    def change(i: int) -> Callable[[], object]:
         box.fill(str(21 + i if i % 2 == 0 else 61 + i))
-        t0 = time.perf_counter()
-        box.press("Enter")
-        page.wait_for_function(_new_text(METRIC_JS), arg=before, polling="raf", timeout=60_000)
-        shown.append(time.perf_counter() - t0)
-        wait_for_app(page, timeout_ms=60_000)
-        rendered.append(time.perf_counter() - t0)
-    return statistics.median(shown), statistics.median(rendered)
+        return lambda: box.press("Enter")
+
+    return _timed(page, METRIC_JS, change)
 
 
-def _weight_edits(page: Page, presses: int = PRESSES) -> tuple:
-    """Median seconds from committing a new point in the points editor (Enter) to the
-    proposed "MQLs per month" changing, and to the page fully re-rendered. Each edit puts
-    a new value on one of the first three features; Streamlit's grid waits 150 ms after an
-    edit before it sends it (its own debounce), which is part of what this measures."""
-    from tests.browser import type_points, wait_for_app
+def _weight_edits(page: Page) -> tuple:
+    """A new point typed into the points editor (one of its first three features), then
+    Enter: :func:`_timed` on the proposed "MQLs per month". Streamlit's grid waits 150 ms
+    after an edit before it sends it (its own debounce), which is part of what this times."""
+    from tests.browser import type_points
 
-    shown, rendered = [], []
-    for i in range(presses):
-        before = page.evaluate(METRIC_JS)
+    def change(i: int) -> Callable[[], object]:
         cell = type_points(page, i % 3, 5 + i)
-        t0 = time.perf_counter()
-        cell.press("Enter")
-        page.wait_for_function(_new_text(METRIC_JS), arg=before, polling="raf", timeout=60_000)
-        shown.append(time.perf_counter() - t0)
-        wait_for_app(page, timeout_ms=60_000)
-        rendered.append(time.perf_counter() - t0)
-    return statistics.median(shown), statistics.median(rendered)
+        return lambda: cell.press("Enter")
+
+    return _timed(page, METRIC_JS, change)
 
 
 def _print_presses(what: str, times: tuple) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from analysis import store
 from analysis.scoring import features, whatif
@@ -16,21 +16,35 @@ STEPS = 5
 """Arrow presses on the threshold slider (one point each)."""
 
 
+def demo_engine(demo_db) -> tuple:
+    """(feature matrix, current rule, reps) of the demo database, as the page loads them."""
+    con = store.connect_read_only(demo_db)
+    try:
+        return features.build_features(con), scoring.load_config(con), whatif.load_reps(con)
+    finally:
+        con.close()
+
+
 def expected_per_month(demo_db, extra_points: int) -> tuple[str, str]:
     """The page's "MQLs per month" text at the current threshold and ``extra_points`` above.
 
     Computed straight from the engine: the current rule replayed with the threshold raised.
     """
-    con = store.connect_read_only(demo_db)
-    try:
-        fm = features.build_features(con)
-        current = scoring.load_config(con)
-        reps = whatif.load_reps(con)
-    finally:
-        con.close()
+    fm, current, reps = demo_engine(demo_db)
     raised = current.with_changes(threshold=current.threshold + extra_points)
     w = whatif.what_if(fm, current, raised, "sql", reps)
     return per_month_text(w, w.current, fm), per_month_text(w, w.proposed, fm)
+
+
+def open_lab(page: Page, url: str) -> Locator:
+    """Open the Scoring lab at ``url``, wait for it; the proposed "MQLs per month" value."""
+    page.goto(url + "/scoring")
+    wait_for_app(page)
+    return (
+        page.get_by_test_id("stMetric")
+        .filter(has_text="MQLs per month")
+        .get_by_test_id("stMetricValue")
+    )
 
 
 def per_month_text(w: whatif.WhatIf, rule: whatif.ConfigResult, fm) -> str:
@@ -46,19 +60,12 @@ def test_threshold_slider_updates_the_proposed_numbers(served_app, page, demo_db
     before, after = expected_per_month(demo_db, STEPS)
     assert before != after  # the demo rule's points are multiples of 5: +5 moves MQLs
 
-    page.goto(served_app + "/scoring")
-    wait_for_app(page)
+    per_month = open_lab(page, served_app)
     assert_no_exception(page)
     expect(page.get_by_role("heading", name="Scoring lab")).to_be_visible()
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     # the second chart (quadrants) sits below the fold: wait for it, do not count too early
     expect(page.get_by_test_id("stPlotlyChart").nth(1)).to_be_attached()
-
-    per_month = (
-        page.get_by_test_id("stMetric")
-        .filter(has_text="MQLs per month")
-        .get_by_test_id("stMetricValue")
-    )
     expect(per_month).to_have_text(before)
 
     thumb = page.get_by_test_id("stSlider").get_by_role("slider")
@@ -79,13 +86,7 @@ def test_points_typed_into_the_editor_are_replayed(served_app, page, demo_db):
     """Two points typed in a row into the editor (pricing page 0, then demo request 5):
     the proposed MQLs per month become the engine's for both changes, and stay so once the
     page is idle (the editor sends neither edit again, and neither is lost)."""
-    con = store.connect_read_only(demo_db)
-    try:
-        fm = features.build_features(con)
-        current = scoring.load_config(con)
-        reps = whatif.load_reps(con)
-    finally:
-        con.close()
+    fm, current, reps = demo_engine(demo_db)
     offered = list(fm.offered)
     first = current.with_changes({"pricing_page": 0.0})
     both = first.with_changes({"demo_request": 5.0})
@@ -95,13 +96,7 @@ def test_points_typed_into_the_editor_are_replayed(served_app, page, demo_db):
         texts.append(per_month_text(w, w.proposed, fm))
     assert len(set(texts)) == 3  # each edit moves the number
 
-    page.goto(served_app + "/scoring")
-    wait_for_app(page)
-    per_month = (
-        page.get_by_test_id("stMetric")
-        .filter(has_text="MQLs per month")
-        .get_by_test_id("stMetricValue")
-    )
+    per_month = open_lab(page, served_app)
     expect(per_month).to_have_text(texts[0])
     for (feature, value), text in zip(
         [("pricing_page", 0), ("demo_request", 5)], texts[1:], strict=True
@@ -181,13 +176,7 @@ def test_a_decay_change_replays_the_faded_engagement(served_app, page, demo_db):
     before, _ = expected_per_month(demo_db, 0)
     assert expected != before  # fading lowers the engagement points: fewer MQLs
 
-    page.goto(served_app + "/scoring")
-    wait_for_app(page)
-    per_month = (
-        page.get_by_test_id("stMetric")
-        .filter(has_text="MQLs per month")
-        .get_by_test_id("stMetricValue")
-    )
+    per_month = open_lab(page, served_app)
     expect(per_month).to_have_text(before)
     page.get_by_test_id("stSelectbox").filter(has_text="Engagement points fade").click()
     page.get_by_role("option", name="by half every N days").click()
