@@ -65,6 +65,12 @@ NO_RULE_NAME = "no saved rule"
 EDITOR_ROWS = 30
 """The points editor shows at most this many rows at once and scrolls beyond."""
 
+EDITOR_ROW_PX = 35
+"""Height in pixels of a row of the points editor and of its header (Streamlit's own)."""
+
+EDITOR_WIDTHS = {"label": 150, "kind": 100, "current": 60, "proposed": 90, "suggested": 56}
+"""Widths in pixels of the points editor's narrow columns, in display order."""
+
 Properties = tuple[str, ...]
 """Names of imported lead properties chosen as features, sorted (a cache key)."""
 

@@ -83,14 +83,6 @@ def open_page(page: Page, url: str, heading: str, charts: int) -> Locator:
     return located
 
 
-EDITOR_PROPOSED_X = 150 + 100 + 60 + 90 // 2
-"""Pixels from the Scoring lab's points editor's left edge to the middle of its "proposed"
-column (the widths the page gives feature, kind, current and proposed)."""
-
-EDITOR_ROW = 35
-"""Height of a row of a Streamlit data editor (and of its header), in pixels."""
-
-
 def type_points(page: Page, row: int, value: float) -> Locator:
     """Open the Scoring lab's "proposed" cell of the points editor's ``row`` (0 = first
     feature) and type ``value`` into it, not yet committed.
@@ -99,10 +91,14 @@ def type_points(page: Page, row: int, value: float) -> Locator:
     in the page's portal. Returns that input; pressing Enter on it commits the edit, and
     Streamlit's grid sends it 150 ms later (its own debounce).
     """
+    from dashboard.scoring_ui import EDITOR_ROW_PX, EDITOR_WIDTHS
+
     grid = page.get_by_test_id("stDataFrame").first.bounding_box()
     assert grid is not None, "the points editor is not on screen"
-    y = grid["y"] + EDITOR_ROW * (1 + row) + EDITOR_ROW // 2
-    page.mouse.dblclick(grid["x"] + EDITOR_PROPOSED_X, y)
+    # the middle of the "proposed" column, right of feature, kind and current
+    x = sum(EDITOR_WIDTHS[c] for c in ("label", "kind", "current")) + EDITOR_WIDTHS["proposed"] / 2
+    y = EDITOR_ROW_PX * (1 + row) + EDITOR_ROW_PX / 2  # below the header
+    page.mouse.dblclick(grid["x"] + x, grid["y"] + y)
     cell = page.locator("#portal input, #portal textarea").first
     cell.wait_for(timeout=WAIT_MS)
     cell.fill(f"{value:g}")

@@ -215,28 +215,35 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
             num_rows="fixed",
             disabled=[c for c in ui.EDITOR_COLUMNS if c != "proposed"],
             width="stretch",
-            height=(min(max(len(fm.offered), 1), ui.EDITOR_ROWS) + 1) * 35 + 3,
+            height=(min(max(len(fm.offered), 1), ui.EDITOR_ROWS) + 1) * ui.EDITOR_ROW_PX + 3,
             column_config={
-                "label": st.column_config.TextColumn("feature", width=150, pinned=True),
+                "label": st.column_config.TextColumn(
+                    "feature", width=ui.EDITOR_WIDTHS["label"], pinned=True
+                ),
                 "feature": None,
                 "kind": st.column_config.TextColumn(
-                    "kind", width=100, help="fit: who they are; engagement: what they did"
+                    "kind",
+                    width=ui.EDITOR_WIDTHS["kind"],
+                    help="fit: who they are; engagement: what they did",
                 ),
                 "current": st.column_config.NumberColumn(
                     "current",
-                    width=60,
+                    width=ui.EDITOR_WIDTHS["current"],
                     format="%g",
                     help=f"Points of the current rule ({current.name})",
                 ),
                 "proposed": st.column_config.NumberColumn(
                     "proposed ✏️",
-                    width=90,
+                    width=ui.EDITOR_WIDTHS["proposed"],
                     format="%g",
                     step=0.01,
                     help="Your points (per unit for a number): edit to replay",
                 ),
                 "suggested": st.column_config.NumberColumn(
-                    "model", width=56, format="%g", help="Points the fitted model suggests"
+                    "model",
+                    width=ui.EDITOR_WIDTHS["suggested"],
+                    format="%g",
+                    help="Points the fitted model suggests",
                 ),
                 "share": st.column_config.NumberColumn(
                     "leads with it",
