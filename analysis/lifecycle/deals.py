@@ -30,7 +30,7 @@ import pandas as pd
 from analysis import filters as flt
 from analysis import stats
 from analysis.definitions import WON_STAGE, month_start, next_month
-from analysis.lifecycle import funnel
+from analysis.lifecycle import funnel, journey
 
 
 def deals_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
@@ -43,18 +43,12 @@ def deals_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict[s
     cte, params = funnel.entries_cte(filters, by)
     cols = "".join(f'e."{b}", ' for b in by)
     won = f"(e.{WON_STAGE}_reached AND (e.{WON_STAGE}_at IS NULL OR e.{WON_STAGE}_at <= $as_of))"
+    if journey.active():
+        return f"{cte},\n{_journey_deals(cols, won)}", params
     sql = f"""{cte},
     deal_opps AS (
         SELECT lead_id,
-            count(*) FILTER (WHERE outcome = 'won' AND coalesce(closed_at, $as_of) <= $as_of)
-                AS won_opps,
-            max(closed_at) FILTER (WHERE outcome = 'won' AND closed_at <= $as_of) AS won_closed,
-            count(*) FILTER (WHERE outcome = 'lost' AND coalesce(closed_at, $as_of) <= $as_of)
-                AS lost_opps,
-            max(closed_at) FILTER (WHERE outcome = 'lost' AND closed_at <= $as_of) AS lost_closed,
-            count(*) FILTER (WHERE coalesce(outcome, 'open') = 'open'
-                OR closed_at > $as_of) AS open_opps,
-            sum(amount) FILTER (WHERE outcome = 'won') AS won_amount
+            {_OPP_AGGREGATES}
         FROM opportunities
         WHERE created_at IS NULL OR created_at <= $as_of
         GROUP BY lead_id
@@ -76,6 +70,72 @@ def deals_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict[s
         WHERE e.deal_candidate AND ({won} OR o.lead_id IS NOT NULL)
     )"""
     return sql, params
+
+
+_OPP_AGGREGATES = """count(*) FILTER (
+                WHERE outcome = 'won' AND coalesce(closed_at, $as_of) <= $as_of) AS won_opps,
+            max(closed_at) FILTER (WHERE outcome = 'won' AND closed_at <= $as_of) AS won_closed,
+            count(*) FILTER (WHERE outcome = 'lost' AND coalesce(closed_at, $as_of) <= $as_of)
+                AS lost_opps,
+            max(closed_at) FILTER (WHERE outcome = 'lost' AND closed_at <= $as_of) AS lost_closed,
+            count(*) FILTER (WHERE coalesce(outcome, 'open') = 'open'
+                OR closed_at > $as_of) AS open_opps,
+            sum(amount) FILTER (WHERE outcome = 'won') AS won_amount"""
+"""Per lead, its opportunities as known at ``$as_of`` (rows created by then)."""
+
+
+def _journey_deals(cols: str, won: str) -> str:
+    """``deal_opps`` and ``deals`` read from the opportunity facts in ``journey_entries``.
+
+    Query intuition: a lead's opportunity facts are derived over the whole history; they
+    are its facts as of ``$as_of`` when no time of its opportunities is later
+    (``opp_last_at``). Only the leads with a later time (none when ``$as_of`` is the end
+    of the data) are aggregated again from ``opportunities``, so the deals relation
+    needs no join of every candidate on its text key.
+    """
+    late = "e.opp_last_at > $as_of"
+    pick = {
+        c: f"CASE WHEN {late} THEN o.{c} ELSE e.opp_{c.removesuffix('_opps')} END"
+        for c in ("won_opps", "lost_opps", "open_opps")
+    }
+    pick |= {
+        "won_closed": f"CASE WHEN {late} THEN o.won_closed ELSE e.opp_won_closed END",
+        "lost_closed": f"CASE WHEN {late} THEN o.lost_closed ELSE e.opp_lost_closed END",
+        "won_amount": f"CASE WHEN {late} THEN o.won_amount ELSE e.opp_won_amount END",
+        "has_opps": f"CASE WHEN {late} THEN o.lead_id IS NOT NULL ELSE e.opp_rows > 0 END",
+    }
+    chosen = ",\n            ".join(f"{v} AS {k}" for k, v in pick.items())
+    return f"""
+    late_opps AS (
+        SELECT lead_id,
+            {_OPP_AGGREGATES}
+        FROM opportunities
+        WHERE (created_at IS NULL OR created_at <= $as_of)
+          AND lead_id IN (
+              SELECT lead_id FROM opportunities WHERE created_at > $as_of OR closed_at > $as_of)
+        GROUP BY lead_id
+    ),
+    deal_opps AS (
+        SELECT e.*, {chosen}
+        FROM entries e
+        LEFT JOIN late_opps o ON o.lead_id = e.lead_id
+        WHERE e.deal_candidate
+    ),
+    deals AS (
+        SELECT e.lead_id, {cols}
+            CASE WHEN {won} OR coalesce(e.won_opps, 0) > 0 THEN 'won'
+                 WHEN coalesce(e.lost_opps, 0) > 0 AND coalesce(e.open_opps, 0) = 0 THEN 'lost'
+                 WHEN coalesce(e.open_opps, 0) > 0 THEN 'open' END AS outcome,
+            CASE WHEN {won} OR coalesce(e.won_opps, 0) > 0
+                     THEN coalesce(CASE WHEN {won} THEN e.{WON_STAGE}_at END, e.won_closed)
+                 WHEN coalesce(e.lost_opps, 0) > 0 AND coalesce(e.open_opps, 0) = 0
+                     THEN e.lost_closed END AS outcome_at,
+            CASE WHEN {won} OR coalesce(e.won_opps, 0) > 0 THEN e.won_amount END
+                AS won_amount,
+            e.mql_at, e.{WON_STAGE}_at AS customer_at
+        FROM deal_opps e
+        WHERE {won} OR e.has_opps
+    )"""
 
 
 SUMMARY_COLUMNS = ["won", "lost", "open", "won_amount", "won_with_amount"]

@@ -109,15 +109,18 @@ def _journey_entries_cte(where: str, by: Sequence[str]) -> str:
     """``entries`` read from the derived ``journey_entries`` (same columns, same rows).
 
     One row per lead already, carrying the lead columns the filters read: no GROUP BY
-    and no join with ``leads``, only the owner's ``reps`` row.
+    and no join with ``leads``, only the owner's ``reps`` row. It also carries the lead's
+    opportunity facts (:data:`analysis.lifecycle.journey.OPPORTUNITY_COLUMNS`) for the
+    deals relation.
     """
     dims = "".join(f'{flt.dimension_sql(b)} AS "{b}", ' for b in by)
     reach = ", ".join(f"l.{st}_at, l.{st}_reached" for st in STAGES[1:])
+    opps = ", ".join(f"l.{c}" for c in journey.OPPORTUNITY_COLUMNS)
     return f"""
     entries AS (
         SELECT l.lead_id, {dims}
             l.lead_at, TRUE AS lead_reached, {reach}, l.mql_reentries,
-            l.deal_candidate
+            l.deal_candidate, {opps}
         FROM {journey.lead_from_sql(journey.ENTRIES, with_score="score_band" in by)}
         WHERE {where}
     )"""

@@ -18,7 +18,11 @@ there, once, instead of on every page view:
   counts (the recycled one when there is one, else the first); and ``deal_candidate``
   (the lead reached ``customer`` or has an ``opportunities`` row), so the deals relation
   (:func:`analysis.lifecycle.deals.deals_cte`) joins the few leads that can have a deal
-  outcome instead of every lead.
+  outcome instead of every lead; and the lead's opportunity facts over the whole history
+  (:func:`opportunities_sql`: won, lost and open counts, the latest won and lost close,
+  the won amount, and ``opp_last_at``, its latest opportunity time), so the deals
+  relation reads them from the same row and aggregates ``opportunities`` again only for
+  the leads with a time after ``as_of``.
 - ``journey_handoffs``: one row per recorded MQL change with the times its SLA clock
   needs, taken over the *whole* history: the next handoff, the first sales activity at or
   after it (before the next handoff), the first closing event (a later stage, a side
@@ -75,7 +79,7 @@ from analysis.definitions import (
 )
 from analysis.store import STAGES, has_table
 
-VERSION = 6
+VERSION = 7
 """Version of the derivation; a file stamped with another one is read the direct way."""
 
 ENTRIES = "journey_entries"
@@ -171,15 +175,57 @@ def dispositions_sql() -> str:
     FROM dispositions d JOIN leads l ON l.lead_id = d.lead_id"""
 
 
+def opportunities_sql() -> str:
+    """SELECT of the per-lead opportunity facts kept in ``journey_entries``.
+
+    Query intuition: the ``deal_opps`` aggregates of
+    :func:`analysis.lifecycle.deals.deals_cte` with every time bound removed (the end of
+    time as ``as_of``), plus ``opp_last_at``, the latest non-NULL ``created_at`` or
+    ``closed_at`` of the lead's opportunities. A time compares with ``as_of`` only when it
+    is not NULL, so for any ``as_of`` at or after ``opp_last_at`` the bounded aggregates
+    are these; a lead with a later time is aggregated again from ``opportunities``.
+    """
+    return """
+    SELECT lead_id,
+        count(*) AS opp_rows,
+        count(*) FILTER (WHERE outcome = 'won') AS opp_won,
+        max(closed_at) FILTER (WHERE outcome = 'won') AS opp_won_closed,
+        count(*) FILTER (WHERE outcome = 'lost') AS opp_lost,
+        max(closed_at) FILTER (WHERE outcome = 'lost') AS opp_lost_closed,
+        count(*) FILTER (WHERE coalesce(outcome, 'open') = 'open') AS opp_open,
+        sum(amount) FILTER (WHERE outcome = 'won') AS opp_won_amount,
+        max(greatest(created_at, closed_at)) AS opp_last_at
+    FROM opportunities
+    GROUP BY lead_id"""
+
+
+OPPORTUNITY_COLUMNS: tuple[str, ...] = (
+    "opp_rows",
+    "opp_won",
+    "opp_won_closed",
+    "opp_lost",
+    "opp_lost_closed",
+    "opp_open",
+    "opp_won_amount",
+    "opp_last_at",
+)
+"""The opportunity facts of :func:`opportunities_sql` kept in ``journey_entries``."""
+
+
 def entries_table_sql() -> str:
-    """SELECT of ``journey_entries``: :func:`entries_sql` with the :func:`recycle_sql` facts."""
+    """SELECT of ``journey_entries``: :func:`entries_sql` with two sets of facts.
+
+    The :func:`recycle_sql` facts, and the :func:`opportunities_sql` facts (NULL for a
+    lead without opportunities).
+    """
     facts = ", ".join(f"rc.{c}" for c in RECYCLE_COLUMNS)
+    opps = ", ".join(f"op.{c}" for c in OPPORTUNITY_COLUMNS)
     return f"""
     SELECT e.*, rc.lead_id IS NOT NULL AS mql_changed, {facts},
-        e.{WON_STAGE}_reached OR e.lead_id IN (SELECT lead_id FROM opportunities)
-            AS deal_candidate
+        e.{WON_STAGE}_reached OR op.lead_id IS NOT NULL AS deal_candidate, {opps}
     FROM ({entries_sql()}) e
-    LEFT JOIN ({recycle_sql()}) rc ON rc.lead_id = e.lead_id"""
+    LEFT JOIN ({recycle_sql()}) rc ON rc.lead_id = e.lead_id
+    LEFT JOIN ({opportunities_sql()}) op ON op.lead_id = e.lead_id"""
 
 
 RECYCLE_COLUMNS: tuple[str, ...] = (

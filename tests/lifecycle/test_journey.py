@@ -111,6 +111,13 @@ def calls(con: duckdb.DuckDBPyConnection) -> dict[str, Callable[[], Any]]:
                 con, as_of, flt.Filters(sources=sources), max_age_days=30
             ),
             "early cohort_matrix": lambda: funnel.cohort_matrix(con, flt.Filters(), as_of=early),
+            # leads with an opportunity time after it are aggregated again
+            "early deal_summary": lambda: deals.deal_summary(
+                con, flt.Filters(), by="source", as_of=early
+            ),
+            "early closed_deals": lambda: deals.closed_deals(
+                con, date(2000, 1, 1), early.date(), as_of=early
+            ),
             "headline": lambda: metrics.headline(con, None, None),
             "headline by team": lambda: metrics.headline(con, None, None, by="team"),
         }
