@@ -108,6 +108,8 @@ def test_serve_prints_how_long_the_warm_up_took(small_db: Path) -> None:
     assert "warmed caches in " in text
     # The server does not collect garbage after every script run (settle_memory instead).
     assert args[args.index(b"--runner.postScriptGC") + 1] == b"false"
+    # Nor does it watch its sources (a scan of every module at each new browser session).
+    assert args[args.index(b"--server.fileWatcherType") + 1] == b"none"
 
 
 class Cycle:
