@@ -87,7 +87,28 @@ def _init_from_url(options: dict[str, list[str]], first: date, last: date, defau
     for field, param, _label, _main in DIMENSIONS:
         known = set(options.get(field, []))
         st.session_state[f"f_{param}"] = [v for v in qp.get_all(param) if v in known]
+    # "More filters" opens on a link that sets one of them (fixed for the session: the
+    # expander's identity includes it)
+    st.session_state["f_more_open"] = bool(_more_in_use())
     st.session_state["f_initialised"] = True
+
+
+def _more_in_use() -> list[str]:
+    """Labels of the "More filters" that have a value chosen, in sidebar order."""
+    return [
+        label
+        for _field, param, label, main in DIMENSIONS
+        if not main and st.session_state.get(f"f_{param}")
+    ]
+
+
+def _keep(params: list[str]) -> None:
+    """Keep the values of the filter widgets ``f_<param>`` through a run that does not
+    draw them (Streamlit forgets an undrawn widget's value; writing it back keeps it)."""
+    for param in params:
+        key = f"f_{param}"
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def _keep_alive() -> None:
@@ -96,9 +117,7 @@ def _keep_alive() -> None:
     Streamlit forgets a widget's value on a run that does not draw it; writing the value back
     to the session state keeps it for the next page that does.
     """
-    for key in ("f_preset", "f_range", *(f"f_{p}" for _f, p, _l, _m in DIMENSIONS)):
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+    _keep(["preset", "range", *(p for _f, p, _l, _m in DIMENSIONS)])
 
 
 def period_note() -> str | None:
@@ -171,16 +190,29 @@ def global_filters(
                     placeholder="All",
                     format_func=display.label,
                 )
-        with st.expander("More filters"):
-            for field, param, label, main in DIMENSIONS:
-                if not main:
-                    st.multiselect(
-                        label,
-                        options.get(field, []),
-                        key=f"f_{param}",
-                        placeholder="All",
-                        format_func=display.label,
-                    )
+        # Drawn only while open: five multiselects with their options cost the browser
+        # about 0.2 s on every page load, and most visits never open them.
+        more = st.expander(
+            "More filters",
+            expanded=st.session_state.get("f_more_open", False),
+            key="f_more",
+            on_change="rerun",
+        )
+        if more.open:
+            with more:
+                for field, param, label, main in DIMENSIONS:
+                    if not main:
+                        st.multiselect(
+                            label,
+                            options.get(field, []),
+                            key=f"f_{param}",
+                            placeholder="All",
+                            format_func=display.label,
+                        )
+        else:
+            _keep([p for _f, p, _l, main in DIMENSIONS if not main])
+            if in_use := _more_in_use():
+                st.caption(f"Also filtered by {', '.join(in_use).lower()} (More filters).")
         st.button("Clear filters", key="f_clear", on_click=_clear, args=(first, last))
     rng = tuple(st.session_state["f_range"]) or (first, last)
     start, end = rng[0], rng[-1]

@@ -170,3 +170,50 @@ def test_choosing_a_preset_sets_its_dates_and_the_url(app_at, con, preset):
     at.date_input(key="f_range").set_value((date(2026, 2, 1), date(2026, 2, 28))).run()
     assert at.selectbox(key="f_preset").value == "custom"
     assert at.query_params["from"] in ("2026-02-01", ["2026-02-01"])
+
+
+MORE = ["f_campaign", "f_country", "f_industry", "f_size", "f_rep"]
+"""Keys of the filters under "More filters"."""
+
+
+def drawn(at, keys: list[str]) -> list[str]:
+    """Which of the multiselect ``keys`` the run drew."""
+    return [m.key for m in at.sidebar.multiselect if m.key in keys]
+
+
+def test_more_filters_are_drawn_only_while_open(app_at):
+    """A visit without such a link draws the three main filters and not the five under
+    "More filters" (the browser would build them on every page load); opening it draws
+    them, all empty."""
+    at = app_at(PAGE, query=ALL)
+    assert drawn(at, ["f_source", "f_region", "f_team"]) == ["f_source", "f_region", "f_team"]
+    assert drawn(at, MORE) == []
+    assert at.expander[0].label == "More filters"
+    at.session_state["f_more"] = True  # the user opens it
+    at.run()
+    assert drawn(at, MORE) == MORE
+    assert all(at.multiselect(key=k).value == [] for k in MORE)
+
+
+def test_a_closed_more_filters_keeps_its_values_and_says_so(app_at, con, history):
+    """A link with a rep opens "More filters" on that rep; closed, the rep still filters the
+    funnel (the same counts as before) and the sidebar says the funnel is also filtered by
+    rep."""
+    first, last = history
+    (rep,) = con.execute(
+        "SELECT r.name FROM leads l JOIN reps r ON r.rep_id = l.owner_rep_id "
+        "GROUP BY r.name ORDER BY count(*) DESC, r.name LIMIT 1"
+    ).fetchone()
+    at = app_at(PAGE, query={**ALL, "rep": rep})
+    assert drawn(at, MORE) == MORE and at.multiselect(key="f_rep").value == [rep]
+    expected = expected_counts(con, flt.Filters(start=first, end=last, reps=(rep,)))
+    assert shown_counts(at) == expected
+    assert expected != expected_counts(con, flt.Filters(start=first, end=last))
+    at.session_state["f_more"] = False  # the user closes it
+    at.run()
+    assert drawn(at, MORE) == []
+    assert shown_counts(at) == expected
+    assert at.query_params["rep"] == rep  # the link keeps it
+    assert any("Also filtered by rep" in c.value for c in at.sidebar.caption)
+    at.run()  # and on the run after
+    assert shown_counts(at) == expected
