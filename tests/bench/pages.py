@@ -103,6 +103,25 @@ RENDERED_JS = f"""() => {{
 """Whether the page is rendered: idle, nothing stale, charts drawn, tables filled, quiet."""
 
 
+FLOOR_ARGS: list[str] = [
+    "-m",
+    "streamlit",
+    "run",
+    str(Path(__file__).resolve().parent / "floor_app.py"),
+    "--server.headless",
+    "true",
+    "--server.address",
+    "127.0.0.1",
+    "--browser.gatherUsageStats",
+    "false",
+    # served like the dashboard (``handoff serve``): no scan of the loaded modules' paths
+    # at each new browser session
+    "--server.fileWatcherType",
+    "none",
+]
+"""Arguments of ``python`` that serve the floor page (:mod:`tests.bench.floor_app`)."""
+
+
 def _tree(pid: int) -> list[int]:
     """``pid`` and all its descendants (from /proc/<pid>/task/*/children)."""
     out, todo = [], [pid]
@@ -292,9 +311,6 @@ def run(db: Path, paths: list[str] | None = None) -> None:
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
 
     paths = paths or PAGE_PATHS
-    floor_app = Path(__file__).resolve().parent / "floor_app.py"
-    floor_args = ["-m", "streamlit", "run", str(floor_app), "--server.headless", "true"]
-    floor_args += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     serve_args = ["-m", "handoff", "serve", "--db", str(db)]
     rows: dict[str, dict[str, float]] = {}
     with sync_playwright() as pw:
@@ -303,15 +319,15 @@ def run(db: Path, paths: list[str] | None = None) -> None:
         cached = _context(browser)
         cached_port = free_port()
         beside = contextlib.ExitStack()  # a floor server up for the whole run
-        floor_url, _ = beside.enter_context(served(floor_args))
+        floor_url, _ = beside.enter_context(served(FLOOR_ARGS))
         floor_tab = _opened(browser, floor_url)
-        with served(floor_args) as (url, pid):
+        with served(FLOOR_ARGS) as (url, pid):
             rows["floor"] = _measure(browser, url, with_filter=False, floor=floor_tab)
             rows["floor"]["rss"] = peak_rss_mib(pid)
         rows["floor"]["ready"] = served.last_ready  # type: ignore[attr-defined]
-        with served(floor_args, port=cached_port) as (url, _):
+        with served(FLOOR_ARGS, port=cached_port) as (url, _):
             _cached_cold(cached, url)  # loads the static files into the cache
-        with served(floor_args, port=cached_port) as (url, _):
+        with served(FLOOR_ARGS, port=cached_port) as (url, _):
             rows["floor"]["cached"], rows["floor"]["cached_head"] = _cached_cold(cached, url)
         for path in paths:
             # the server warms the page under test only (a real serve warms them all)

@@ -30,7 +30,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.bench.pages import OBSERVER_JS, WAIT_MS, _headline, _measure, _rendered, wait_healthy
+from tests.bench.pages import (
+    FLOOR_ARGS,
+    OBSERVER_JS,
+    WAIT_MS,
+    _headline,
+    _measure,
+    _rendered,
+    wait_healthy,
+)
 
 SETTLED_LINE = "warmed the review of"
 """What the server prints (stderr) when the background month warm-up is done."""
@@ -129,13 +137,10 @@ def run(db: Path, root: Path | None = None) -> None:
     finally:
         con.close()
     picks = [rv.add_months(default, -1), rv.add_months(default, -8), default]
-    floor_app = Path(__file__).resolve().parent / "floor_app.py"
-    floor_args = ["-m", "streamlit", "run", str(floor_app), "--server.headless", "true"]
-    floor_args += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     log = Path(tempfile.mkstemp(prefix="hh-review-bench-", suffix=".log")[1])
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        with served(floor_args) as (url, _):
+        with served(FLOOR_ARGS) as (url, _):
             floor = _measure(browser, url, with_filter=False)["warm"]
         t_start = time.perf_counter()
         with _serve(db, root, log) as (url, ready, _):
