@@ -52,6 +52,18 @@ def page_settings(
     )
 
 
+def thresholds_text(
+    sla_floor: float | None, window: int, shortfall: int, beyond_noise: bool
+) -> str:
+    """The check thresholds in one line, shown while their controls are folded away."""
+    floor = "the month's target" if sla_floor is None else f"{sla_floor:g}%"
+    noise = "beyond noise only" if beyond_noise else "any shortfall"
+    return (
+        f"SLA floor {floor} · conversion window {window} days · too few MQLs below "
+        f"{shortfall}% of target · {noise}"
+    )
+
+
 def month_calls(
     month: date, settings: rv.ReviewSettings, basis: str, mqls: int | None
 ) -> list[tuple[Callable[..., Any], tuple]]:

@@ -15,7 +15,7 @@ import streamlit as st
 
 from analysis import filters as flt
 from analysis.lifecycle import periods
-from dashboard import display, state
+from dashboard import display, state, urlstate
 
 # (Filters field, URL parameter, label, shown outside the "More filters" expander)
 DIMENSIONS: list[tuple[str, str, str, bool]] = [
@@ -102,22 +102,13 @@ def _more_in_use() -> list[str]:
     ]
 
 
-def _keep(params: list[str]) -> None:
-    """Keep the values of the filter widgets ``f_<param>`` through a run that does not
-    draw them (Streamlit forgets an undrawn widget's value; writing it back keeps it)."""
-    for param in params:
-        key = f"f_{param}"
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-
-
 def _keep_alive() -> None:
     """Keep the filters' values while a page that does not draw them is shown.
 
     Streamlit forgets a widget's value on a run that does not draw it; writing the value back
     to the session state keeps it for the next page that does.
     """
-    _keep(["preset", "range", *(p for _f, p, _l, _m in DIMENSIONS)])
+    urlstate.keep(["f_preset", "f_range", *(f"f_{p}" for _f, p, _l, _m in DIMENSIONS)])
 
 
 def period_note() -> str | None:
@@ -210,7 +201,7 @@ def global_filters(
                             format_func=display.label,
                         )
         else:
-            _keep([p for _f, p, _l, main in DIMENSIONS if not main])
+            urlstate.keep([f"f_{p}" for _f, p, _l, main in DIMENSIONS if not main])
             if in_use := _more_in_use():
                 st.caption(f"Also filtered by {', '.join(in_use).lower()} (More filters).")
         st.button("Clear filters", key="f_clear", on_click=_clear, args=(first, last))

@@ -61,3 +61,15 @@ def mirror(key: str, param: str, *, fmt: Callable[[Any], str] = str) -> None:
     )
     if st.query_params.get_all(param) != (text if isinstance(text, list) else [text]):
         st.query_params[param] = text
+
+
+def keep(keys: Collection[str]) -> None:
+    """Keep the values of the widgets ``keys`` through a run that does not draw them.
+
+    Streamlit forgets a widget's value at the end of a run that did not draw it (a section
+    drawn only while open, filters on a page that does not show them); writing the value
+    back to the session state keeps it for the run that draws the widget again.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]

@@ -53,46 +53,63 @@ month: date = c_month.selectbox(
 )
 urlstate.mirror("rv_month", "month", fmt=lambda m: m.strftime("%Y-%m"))
 basis = ui.basis_control("rv_basis", c_basis)
-with c_thresholds.expander("Check thresholds"):
-    t1, t2 = st.columns(2)
-    sla_floor = t1.number_input(
-        "SLA compliance floor (%)",
-        min_value=0.0,
-        max_value=100.0,
-        value=None,
-        step=1.0,
-        placeholder="the month's target",
-        key="rv_sla_floor",
-        help="Empty: the month's pct_contacted_in_sla target, else 80%.",
+urlstate.restore("rv_window", "window", parse=int, options=range(1, 181))
+urlstate.restore("rv_shortfall", "shortfall", parse=int, options=range(50, 101))
+urlstate.restore("rv_noise", "noise", parse=lambda t: t == "on")
+THRESHOLD_PARAMS = {"rv_window": "window", "rv_shortfall": "shortfall", "rv_noise": "noise"}
+if "rv_thresholds_open" not in ss:
+    # open on a link that sets a threshold; fixed for the session (part of its identity)
+    ss["rv_thresholds_open"] = any(p in st.query_params for p in THRESHOLD_PARAMS.values())
+# Its four controls are built only while it is open (most visits never change them).
+thresholds = c_thresholds.expander(
+    "Check thresholds", expanded=ss["rv_thresholds_open"], key="rv_thresholds", on_change="rerun"
+)
+if thresholds.open:
+    with thresholds:
+        t1, t2 = st.columns(2)
+        sla_floor = t1.number_input(
+            "SLA compliance floor (%)",
+            min_value=0.0,
+            max_value=100.0,
+            value=None,
+            step=1.0,
+            placeholder="the month's target",
+            key="rv_sla_floor",
+            help="Empty: the month's pct_contacted_in_sla target, else 80%.",
+        )
+        window = t2.number_input(
+            "Conversion window (days)",
+            min_value=1,
+            max_value=180,
+            value=None if "rv_window" in ss else 30,
+            key="rv_window",
+            help="MQL→SQL and the cohort rates under 'What changed' count conversions within "
+            "this many days; a month is judged once all its MQLs have had that long.",
+        )
+        shortfall = t1.slider(
+            "Not enough MQLs below (% of target)",
+            50,
+            100,
+            None if "rv_shortfall" in ss else 90,
+            key="rv_shortfall",
+        )
+        beyond_noise = t2.toggle(
+            "Flag shortfalls only beyond noise",
+            value=ss.get("rv_noise", True),
+            key="rv_noise",
+            help="On: a rate counts as below its floor only when its whole 95% interval is below.",
+        )
+else:
+    urlstate.keep(["rv_sla_floor", *THRESHOLD_PARAMS])
+    sla_floor = ss.get("rv_sla_floor")
+    window, shortfall = ss.get("rv_window", 30), ss.get("rv_shortfall", 90)
+    beyond_noise = ss.get("rv_noise", True)
+    c_thresholds.caption(
+        sections.thresholds_text(sla_floor, window, shortfall, beyond_noise),
     )
-    urlstate.restore("rv_window", "window", parse=int, options=range(1, 181))
-    window = t2.number_input(
-        "Conversion window (days)",
-        min_value=1,
-        max_value=180,
-        value=None if "rv_window" in ss else 30,
-        key="rv_window",
-        help="MQL→SQL and the cohort rates under 'What changed' count conversions within "
-        "this many days; a month is judged once all its MQLs have had that long.",
-    )
-    urlstate.mirror("rv_window", "window")
-    urlstate.restore("rv_shortfall", "shortfall", parse=int, options=range(50, 101))
-    shortfall = t1.slider(
-        "Not enough MQLs below (% of target)",
-        50,
-        100,
-        None if "rv_shortfall" in ss else 90,
-        key="rv_shortfall",
-    )
-    urlstate.mirror("rv_shortfall", "shortfall")
-    urlstate.restore("rv_noise", "noise", parse=lambda t: t == "on")
-    beyond_noise = t2.toggle(
-        "Flag shortfalls only beyond noise",
-        value=ss.get("rv_noise", True),
-        key="rv_noise",
-        help="On: a rate counts as below its floor only when its whole 95% interval is below.",
-    )
-    urlstate.mirror("rv_noise", "noise", fmt=lambda v: "on" if v else "off")
+urlstate.mirror("rv_window", "window")
+urlstate.mirror("rv_shortfall", "shortfall")
+urlstate.mirror("rv_noise", "noise", fmt=lambda v: "on" if v else "off")
 settings = sections.page_settings(sla_floor, window, shortfall, beyond_noise)
 month_iso = month.strftime("%Y-%m")
 review = sections.head_of(month, basis)

@@ -228,3 +228,27 @@ def test_numbers_have_one_format(app_at, page):
     ]
     assert shares
     assert [s for s in shares if not re.fullmatch(r"\d+\.\d%", s)] == []
+
+
+def test_review_thresholds_are_built_only_while_open_and_keep_their_values(app_at, months):
+    """A plain visit folds the check thresholds away (no controls built) and says which apply;
+    a link that sets one opens them; folded again, the link's values still apply and stay in
+    the URL."""
+    at = app_at(REVIEW)
+    keys = ["rv_sla_floor", "rv_window", "rv_shortfall", "rv_noise"]
+    built = [w.key for w in (*at.number_input, *at.slider, *at.toggle) if w.key in keys]
+    assert built == []
+    line = "conversion window 30 days · too few MQLs below 90% of target · beyond noise only"
+    assert any(line in c.value for c in at.caption)
+
+    at = app_at(REVIEW, query={"window": "45", "noise": "off"})
+    assert at.number_input(key="rv_window").value == 45
+    at.session_state["rv_thresholds"] = False  # folded by the user
+    at.run()
+    assert not at.exception
+    assert [w.key for w in at.number_input if w.key in keys] == []
+    line = "conversion window 45 days · too few MQLs below 90% of target · any shortfall"
+    assert any(line in c.value for c in at.caption)
+    assert param(at, "window") == "45" and param(at, "noise") == "off"
+    at.run()
+    assert param(at, "window") == "45"
