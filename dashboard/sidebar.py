@@ -174,13 +174,7 @@ def global_filters(
             st.warning(note, icon=":material/warning:")  # shown until the period is changed
         for field, param, label, main in DIMENSIONS:
             if main:
-                st.multiselect(
-                    label,
-                    options.get(field, []),
-                    key=f"f_{param}",
-                    placeholder="All",
-                    format_func=display.label,
-                )
+                _filter_box(label, options.get(field, []), param)
         # Drawn only while open: five multiselects with their options cost the browser
         # about 0.2 s on every page load, and most visits never open them.
         more = st.expander(
@@ -193,13 +187,7 @@ def global_filters(
             with more:
                 for field, param, label, main in DIMENSIONS:
                     if not main:
-                        st.multiselect(
-                            label,
-                            options.get(field, []),
-                            key=f"f_{param}",
-                            placeholder="All",
-                            format_func=display.label,
-                        )
+                        _filter_box(label, options.get(field, []), param)
         else:
             urlstate.keep([f"f_{p}" for _f, p, _l, main in DIMENSIONS if not main])
             if in_use := _more_in_use():
@@ -217,6 +205,11 @@ def global_filters(
         elif param in st.query_params:
             del st.query_params[param]
     return flt.Filters(start=start, end=end, **chosen)
+
+
+def _filter_box(label: str, values: list[str], param: str) -> None:
+    """One dimension's multiselect, keyed ``f_<param>`` (empty means all)."""
+    st.multiselect(label, values, key=f"f_{param}", placeholder="All", format_func=display.label)
 
 
 def _apply_preset(first: date, last: date) -> None:

@@ -55,21 +55,32 @@ def deals_cte(filters: flt.Filters, by: Sequence[str] = ()) -> tuple[str, dict[s
     ),
     deals AS (
         SELECT e.lead_id, {cols}
-            CASE WHEN {won} OR coalesce(o.won_opps, 0) > 0 THEN 'won'
-                 WHEN coalesce(o.lost_opps, 0) > 0 AND coalesce(o.open_opps, 0) = 0 THEN 'lost'
-                 WHEN coalesce(o.open_opps, 0) > 0 THEN 'open' END AS outcome,
-            CASE WHEN {won} OR coalesce(o.won_opps, 0) > 0
-                     THEN coalesce(CASE WHEN {won} THEN e.{WON_STAGE}_at END, o.won_closed)
-                 WHEN coalesce(o.lost_opps, 0) > 0 AND coalesce(o.open_opps, 0) = 0
-                     THEN o.lost_closed END AS outcome_at,
-            CASE WHEN {won} OR coalesce(o.won_opps, 0) > 0 THEN o.won_amount END
-                AS won_amount,
-            e.mql_at, e.{WON_STAGE}_at AS customer_at
+            {_outcome_columns(won, "o")}
         FROM entries e
         LEFT JOIN deal_opps o ON o.lead_id = e.lead_id
         WHERE e.deal_candidate AND ({won} OR o.lead_id IS NOT NULL)
     )"""
     return sql, params
+
+
+def _outcome_columns(won: str, opp: str) -> str:
+    """The deals relation's outcome columns, for the direct and the journey path.
+
+    The lead is ``e``; its opportunity facts (``won_opps``, ``lost_opps``, ``open_opps``,
+    ``won_closed``, ``lost_closed``, ``won_amount``) are read from the alias ``opp``;
+    ``won`` is the lead's customer-entry condition.
+    """
+    o = opp
+    return f"""CASE WHEN {won} OR coalesce({o}.won_opps, 0) > 0 THEN 'won'
+                 WHEN coalesce({o}.lost_opps, 0) > 0 AND coalesce({o}.open_opps, 0) = 0 THEN 'lost'
+                 WHEN coalesce({o}.open_opps, 0) > 0 THEN 'open' END AS outcome,
+            CASE WHEN {won} OR coalesce({o}.won_opps, 0) > 0
+                     THEN coalesce(CASE WHEN {won} THEN e.{WON_STAGE}_at END, {o}.won_closed)
+                 WHEN coalesce({o}.lost_opps, 0) > 0 AND coalesce({o}.open_opps, 0) = 0
+                     THEN {o}.lost_closed END AS outcome_at,
+            CASE WHEN {won} OR coalesce({o}.won_opps, 0) > 0 THEN {o}.won_amount END
+                AS won_amount,
+            e.mql_at, e.{WON_STAGE}_at AS customer_at"""
 
 
 _OPP_AGGREGATES = """count(*) FILTER (
@@ -123,16 +134,7 @@ def _journey_deals(cols: str, won: str) -> str:
     ),
     deals AS (
         SELECT e.lead_id, {cols}
-            CASE WHEN {won} OR coalesce(e.won_opps, 0) > 0 THEN 'won'
-                 WHEN coalesce(e.lost_opps, 0) > 0 AND coalesce(e.open_opps, 0) = 0 THEN 'lost'
-                 WHEN coalesce(e.open_opps, 0) > 0 THEN 'open' END AS outcome,
-            CASE WHEN {won} OR coalesce(e.won_opps, 0) > 0
-                     THEN coalesce(CASE WHEN {won} THEN e.{WON_STAGE}_at END, e.won_closed)
-                 WHEN coalesce(e.lost_opps, 0) > 0 AND coalesce(e.open_opps, 0) = 0
-                     THEN e.lost_closed END AS outcome_at,
-            CASE WHEN {won} OR coalesce(e.won_opps, 0) > 0 THEN e.won_amount END
-                AS won_amount,
-            e.mql_at, e.{WON_STAGE}_at AS customer_at
+            {_outcome_columns(won, "e")}
         FROM deal_opps e
         WHERE {won} OR e.has_opps
     )"""
