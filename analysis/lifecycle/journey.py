@@ -42,6 +42,11 @@ there, once, instead of on every page view:
   the current rule's score reads (:func:`analysis.scoring.bands.touch_counts_sql`), so a
   score-band filter or breakdown, and the breach queue's scores, no longer aggregate the
   touchpoints on every query.
+- ``journey_contacts``: per lead with an MQL change, its ``leads`` row, ``last_touch_at``
+  (its latest touchpoint time) and ``last_touchpoints`` (the breach queue's three latest
+  touchpoints, :func:`analysis.lifecycle.sla.last_touchpoints_sql`, over all history), so
+  the queue reads a few rows of one table instead of scanning every lead and touchpoint;
+  a lead touched after ``as_of`` has its lines built again from ``touchpoints``.
 
 ``journey_stamp`` records :data:`VERSION` (the derivation's version), the number of
 ``write_log`` rows when the tables were built, the end of the data
@@ -79,13 +84,14 @@ from analysis.definitions import (
 )
 from analysis.store import STAGES, has_table
 
-VERSION = 7
+VERSION = 8
 """Version of the derivation; a file stamped with another one is read the direct way."""
 
 ENTRIES = "journey_entries"
 HANDOFFS = "journey_handoffs"
 DISPOSITIONS = "journey_dispositions"
 TOUCHES = "journey_touches"
+CONTACTS = "journey_contacts"
 STAMP = "journey_stamp"
 
 LEAD_COLUMNS: tuple[str, ...] = (
@@ -300,6 +306,25 @@ def handoffs_sql() -> str:
     FROM local"""
 
 
+def contacts_sql() -> str:
+    """SELECT of ``journey_contacts``: per lead with an MQL change, its row and latest touches.
+
+    The ``leads`` row, with ``last_touch_at`` and ``last_touchpoints`` of
+    :func:`analysis.lifecycle.sla.last_touchpoints_sql` (NULL when the lead has no dated
+    touchpoint).
+    """
+    from analysis.lifecycle.sla import last_touchpoints_sql  # it reads this module's tables
+
+    return f"""
+    WITH hl AS (SELECT DISTINCT lead_id FROM stage_changes WHERE stage = '{HANDOFF_STAGE}')
+    SELECT l.*, lt.last_touch_at, lt.last_touchpoints
+    FROM leads l
+    SEMI JOIN hl ON hl.lead_id = l.lead_id
+    LEFT JOIN (
+        {last_touchpoints_sql("(SELECT t.* FROM touchpoints t SEMI JOIN hl USING (lead_id))")}
+    ) lt ON lt.lead_id = l.lead_id"""
+
+
 def lead_from_sql(table: str, with_score: bool = False) -> str:
     """FROM clause like :func:`analysis.filters.lead_from_sql` over a journey table.
 
@@ -329,6 +354,7 @@ def build(con: duckdb.DuckDBPyConnection) -> float:
     con.execute(f"CREATE OR REPLACE TABLE {ENTRIES} AS {entries_table_sql()}")
     con.execute(f"CREATE OR REPLACE TABLE {HANDOFFS} AS {handoffs_sql()}")
     con.execute(f"CREATE OR REPLACE TABLE {DISPOSITIONS} AS {dispositions_sql()}")
+    con.execute(f"CREATE OR REPLACE TABLE {CONTACTS} AS {contacts_sql()}")
     from analysis.lifecycle import measurable
     from analysis.scoring.bands import touch_counts_sql
 

@@ -58,6 +58,7 @@ import pandas as pd
 from analysis import filters as flt
 from analysis import stats
 from analysis.definitions import is_complete_month
+from analysis.lifecycle import journey
 from analysis.lifecycle.funnel import by_names, resolve_as_of
 from analysis.lifecycle.handoffs import (
     CLOCKS,
@@ -417,7 +418,8 @@ def breach_queue(
         tier's clock), ``name`` and ``company`` (the lead's, None when the history has
         none), ``source``, ``campaign``, ``owner_rep_id``, ``rep``, ``team``,
         ``last_touchpoints`` (up to three most recent touchpoints at or before ``as_of``,
-        newest first, as ``YYYY-MM-DD HH:MM kind detail`` joined by ``; ``) and ``score``
+        newest first, as ``YYYY-MM-DD HH:MM kind detail`` joined by ``; ``:
+        :func:`last_touchpoints_sql`) and ``score``
         (the current rule's score, :func:`analysis.filters.rule_score_sql`, as of the
         lead's first handoff).
     """
@@ -433,6 +435,28 @@ def breach_queue(
     max_age_minutes = None if max_age_days is None else float(max_age_days) * 1440.0
     # the call order, applied before the touchpoint lookup when only the top rows are wanted
     top = "" if limit is None else f"ORDER BY {QUEUE_ORDER} LIMIT {int(limit)}"
+    if journey.active():
+        # the lines and the lead's fields were derived at write time over all history;
+        # only a lead touched after as_of has its lines built again from touchpoints
+        contacts = f"""ql AS MATERIALIZED (
+        SELECT * FROM {journey.CONTACTS} WHERE lead_id IN (SELECT lead_id FROM q)
+    ),
+    tp AS MATERIALIZED (
+        SELECT * FROM touchpoints
+        WHERE lead_id IN (SELECT lead_id FROM ql WHERE last_touch_at > $as_of)
+          AND occurred_at <= $as_of
+    )"""
+        last = (
+            "CASE WHEN l.last_touch_at > $as_of THEN lines.last_touchpoints "
+            "ELSE l.last_touchpoints END"
+        )
+    else:
+        contacts = """tp AS MATERIALIZED (
+        SELECT * FROM touchpoints
+        WHERE lead_id IN (SELECT lead_id FROM q) AND occurred_at <= $as_of
+    ),
+    ql AS MATERIALIZED (SELECT * FROM leads WHERE lead_id IN (SELECT lead_id FROM q))"""
+        last = "lines.last_touchpoints"
     sql = f"""
     WITH {cte},
     q AS MATERIALIZED (
@@ -441,30 +465,15 @@ def breach_queue(
           AND ($max_age_minutes IS NULL OR wall_minutes <= $max_age_minutes)
         {top}
     ),
-    tp AS MATERIALIZED (
-        SELECT * FROM touchpoints
-        WHERE lead_id IN (SELECT lead_id FROM q) AND occurred_at <= $as_of
-    ),
-    ql AS MATERIALIZED (SELECT * FROM leads WHERE lead_id IN (SELECT lead_id FROM q)),
-    recent AS (
-        SELECT t.lead_id,
-            strftime(t.occurred_at, '%Y-%m-%d %H:%M') || ' ' || t.kind
-                || coalesce(' ' || t.detail, '') AS line,
-            row_number() OVER (PARTITION BY t.lead_id ORDER BY t.occurred_at DESC, t.kind)
-                AS rn
-        FROM tp t
-    ),
-    lines AS (
-        SELECT lead_id, string_agg(line, '; ' ORDER BY rn) AS last_touchpoints
-        FROM recent WHERE rn <= 3 GROUP BY lead_id
-    ),
+    {contacts},
+    lines AS ({last_touchpoints_sql("tp")}),
     scores AS ({flt.rule_score_sql(only="q", touchpoints="tp", leads="ql")})
     SELECT q.lead_id, q.handoff_no, q.handoff_at, q.tier, q.target_minutes, q.business_hours,
         q.wall_minutes AS minutes_waiting, q.business_minutes AS business_minutes_waiting,
         q.policy_minutes - q.target_minutes AS minutes_over_target,
         nullif(trim(l.name), '') AS name, nullif(trim(l.company), '') AS company,
         q.source, q.campaign, q.owner_rep_id, q.rep, q.team,
-        coalesce(lines.last_touchpoints, '') AS last_touchpoints, scores.score
+        coalesce({last}, '') AS last_touchpoints, scores.score
     FROM q
     JOIN ql l ON l.lead_id = q.lead_id
     LEFT JOIN lines ON lines.lead_id = q.lead_id
@@ -473,6 +482,32 @@ def breach_queue(
     """
     df = flt.query_df(con, sql, {**params, "as_of": as_of_dt, "max_age_minutes": max_age_minutes})
     return df[BREACH_COLUMNS]
+
+
+def last_touchpoints_sql(touchpoints: str) -> str:
+    """SQL (a SELECT) of ``lead_id``, ``last_touch_at`` and ``last_touchpoints`` per lead.
+
+    Over the leads and rows of ``touchpoints`` (a CTE of the caller, or the table; rows
+    with a time): ``last_touch_at`` is the lead's latest touchpoint time and
+    ``last_touchpoints`` its three most recent touchpoints, newest first (ties by kind,
+    then detail, both descending), each as ``YYYY-MM-DD HH:MM kind detail``, joined by
+    ``; ``: the breach queue's column. One ``max(..., 3)`` per lead picks the three, so
+    only they are formatted.
+    """
+    lines = ", ".join(
+        f"strftime(top[{i}].at, '%Y-%m-%d %H:%M') || ' ' || top[{i}].kind"
+        f" || coalesce(' ' || top[{i}].detail, '')"
+        for i in (1, 2, 3)
+    )
+    return f"""
+        SELECT lead_id, last_touch_at, concat_ws('; ', {lines}) AS last_touchpoints
+        FROM (
+            SELECT lead_id, max(occurred_at) AS last_touch_at,
+                max({{'at': occurred_at, 'kind': kind, 'detail': detail}}, 3) AS top
+            FROM {touchpoints}
+            WHERE occurred_at IS NOT NULL
+            GROUP BY lead_id
+        )"""
 
 
 QUEUE_ORDER = "target_minutes, policy_minutes - target_minutes DESC, lead_id"

@@ -250,6 +250,46 @@ def test_journey_entries_carry_the_recycle_facts() -> None:
     assert rows["l5"][4:] == (ts("2024-04-01 08:00"),) * 3
 
 
+def test_the_breach_queue_reads_the_stored_lines_and_rebuilds_a_later_touched_lead() -> None:
+    """l3 (hot, handed off 2024-01-20 08:00, never answered) gets three more touchpoints,
+    two of them in the same minute. At the end of the data its line is the stored one: the
+    three latest, newest first, the tie by kind descending. As of 2024-01-25 only its
+    demo request had happened, so its line is built again from that one touchpoint. Both
+    ways give these same lines."""
+    con = edge_journeys()
+    later = [
+        ("2024-02-10 08:00", "webinar", "q1-launch"),
+        ("2024-02-12 09:30", "email_open", "newsletter"),
+        ("2024-02-12 09:30", "page_view", "pricing"),
+    ]
+    add(
+        con,
+        "touchpoints",
+        [
+            {"lead_id": "l3", "occurred_at": at, "kind": kind, "detail": detail, "value": None}
+            for at, kind, detail in later
+        ],
+    )
+    with_journey(con)
+    stored = con.execute(
+        f"SELECT last_touch_at, last_touchpoints FROM {journey.CONTACTS} WHERE lead_id = 'l3'"
+    ).fetchone()
+    assert stored == (
+        datetime(2024, 2, 12, 9, 30),
+        "2024-02-12 09:30 page_view pricing; 2024-02-12 09:30 email_open newsletter; "
+        "2024-02-10 08:00 webinar q1-launch",
+    )
+    expected = {None: stored[1], "2024-01-25 09:00": "2024-01-19 08:00 demo_request"}
+    for as_of, line in expected.items():
+        with journey.direct():
+            direct = sla.breach_queue(con, as_of).set_index("lead_id")
+        with journey.reading(con) as used:
+            assert used
+            derived = sla.breach_queue(con, as_of).set_index("lead_id")
+        assert direct.loc["l3", "last_touchpoints"] == line
+        assert derived.loc["l3", "last_touchpoints"] == line
+
+
 def test_only_leads_with_a_customer_entry_or_an_opportunity_are_deal_candidates() -> None:
     """Of four leads, c reached customer with no opportunity row, o has an open
     opportunity and no customer entry, w has a won one, n has neither: c, o and w are
