@@ -226,7 +226,7 @@ def _journey_head(where: str, dims_sql: str) -> str:
         return f"CASE WHEN l.{col} <= $as_of THEN l.{col} END"
 
     return f"""{REP_CLOCK_CTE},
-    h AS MATERIALIZED (
+    h AS (
         SELECT l.lead_id, l.handoff_no, l.handoff_at, {upto("next_handoff_at")} AS next_handoff_at,
             {_lead_columns(dims_sql)},
             {upto("first_activity_at")} AS x_first_activity_at,
