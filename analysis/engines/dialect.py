@@ -61,6 +61,12 @@ GAPS: dict[str, str] = {
     ),
     "list_position(list, x)": "array_position, with 0 (not found) read back as NULL",
     "list(x) / list(DISTINCT x)": "collect_list / collect_set",
+    "list[i] (1-based)": (
+        "DuckDB gives NULL past the end, Spark (ANSI) an error: try_element_at(list, i)"
+    ),
+    "max(x, n)": (
+        "the n largest values, largest first: slice(sort_array(collect_list(x), false), 1, n)"
+    ),
     "duckdb_tables()": "the adapter's list of registered tables as a VALUES relation",
     "pg_timezone_names()": "a view of the IANA zone names the adapter registers",
     "timezone(tz, timezone('UTC', t))": "from_utc_timestamp(t, tz): UTC to wall time in tz",
@@ -259,8 +265,13 @@ def _rewrite(node: exp.Expression, tables: tuple[str, ...]) -> exp.Expression:
         if isinstance(sl, exp.Slice):  # DuckDB list[a:b], 1-based and inclusive
             length = exp.paren(exp.Sub(this=sl.expression, expression=sl.this)) + 1
             return _fn("slice", node.this, sl.this, length)
+        if isinstance(sl, exp.Literal) and not sl.is_string:  # list[i]: sqlglot holds i - 1
+            return _fn("try_element_at", node.this, exp.Literal.number(int(sl.name) + 1))
     if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
         return _micros(node.expressions[0])
+    if isinstance(node, exp.Max) and node.args.get("count") is not None:  # the n largest
+        largest = _fn("sort_array", _fn("collect_list", node.this), exp.false())
+        return _fn("slice", largest, exp.Literal.number(1), node.args["count"])
     if isinstance(node, exp.ToDays):
         zero = exp.Literal.number(0)
         return _fn("make_dt_interval", node.this, zero, zero, zero)

@@ -87,6 +87,19 @@ CASES = [
         None,
         9,
     ),
+    # max(x, n): the n largest, largest first; of structs, by their first field, then the
+    # next: (3, 'a'), (3, 'b'), (1, 'z') -> (3, 'b') first, (3, 'a') second.
+    ("max n", f"SELECT max(x, 2) {T}", None, [50.0, 40.0]),
+    (
+        "max n of structs",
+        "SELECT max({'at': a, 'kind': k}, 2)[2].kind "
+        "FROM (VALUES (3, 'a'), (3, 'b'), (1, 'z')) t(a, k)",
+        None,
+        "a",
+    ),
+    # list[i] past the end is NULL (Spark would raise): [7][2] -> NULL, [7, 8][2] -> 8.
+    ("list index past the end", "SELECT [7][2]", None, None),
+    ("list index", "SELECT [7, 8][2]", None, 8),
     # Floats stay DOUBLE (Spark types 0.1 as DECIMAL otherwise): 0.1 * 3 as a double.
     ("double param", "SELECT $f * 3", {"f": 0.1}, 0.1 * 3),
 ]
@@ -132,5 +145,7 @@ def test_every_gap_is_documented() -> None:
         "row_number",
         "DATE - DATE",
         "TIME",
+        "max(x, n)",
+        "list[i]",
     ):
         assert construct in text
