@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import filters as flt
-from analysis import stats
+from analysis import stats, store
 from analysis.definitions import (
     CONVERSION_BASIS,
     HANDOFF_STAGE,
@@ -604,11 +604,17 @@ def headline(
     if as_of is None:
         fun = sla_df = reasons = deals_df = cycle = empty
     else:
-        fun = _funnel_numbers(con, f, by, as_of, basis)
-        sla_df = _sla_numbers(con, f, by, as_of) if avail.sla.measurable else empty
-        reasons = _reason_numbers(con, f, by)
-        deals_df = deals.deal_summary(con, f, by=by, as_of=as_of)
-        cycle = _velocity_rows(con, f, by)
+        # five independent queries: side by side, the slowest sets the time
+        fun, sla_df, reasons, deals_df, cycle = store.side_by_side(
+            con,
+            [
+                lambda c: _funnel_numbers(c, f, by, as_of, basis),
+                lambda c: _sla_numbers(c, f, by, as_of) if avail.sla.measurable else empty,
+                lambda c: _reason_numbers(c, f, by),
+                lambda c: deals.deal_summary(c, f, by=by, as_of=as_of),
+                lambda c: _velocity_rows(c, f, by),
+            ],
+        )
 
     def block(group: Any | None) -> dict[str, Any]:
         s = _rows(sla_df, group)

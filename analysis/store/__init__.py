@@ -12,6 +12,7 @@ from analysis.store.connect import (
     file_signature,
     import_batches,
     read_cursor,
+    side_by_side,
     table_summary,
     write_log,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "has_table",
     "import_batches",
     "read_cursor",
+    "side_by_side",
     "schema_version",
     "table_ddl",
     "table_summary",

@@ -6,8 +6,12 @@ write has swapped a new version of the file in.
 
 from __future__ import annotations
 
+import contextvars
 import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -16,6 +20,12 @@ from analysis.store.schema import TABLES, SchemaError, check_schema
 
 ATTACHED = "hh"
 """Name under which :func:`connect_read_only` attaches the database file."""
+
+T = TypeVar("T")
+
+_SIDE_BY_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="handoff-read")
+"""The threads :func:`side_by_side` runs calls on (DuckDB releases the GIL while a query
+runs, so two small queries share the two cores instead of waiting for each other)."""
 
 
 def file_signature(path: Path | str) -> tuple[int, int]:
@@ -119,3 +129,31 @@ def write_log(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
         return con.execute("SELECT * FROM write_log ORDER BY written_at DESC LIMIT ?", [limit]).df()
     except duckdb.CatalogException:
         return pd.DataFrame(columns=WRITE_LOG_COLUMNS)
+
+
+def side_by_side(con: Any, calls: Sequence[Callable[[duckdb.DuckDBPyConnection], T]]) -> list[T]:
+    """Run independent read-only ``calls`` at once, each on its own cursor of ``con``.
+
+    Each call gets a cursor on ``con``'s database set to ``con``'s current catalog and
+    schema (a cursor does not inherit ``USE``), and runs in a copy of the caller's context
+    (so :func:`analysis.lifecycle.journey.reading` holds in it). A cursor reads committed
+    data only, so use it for reads outside a write session. For a few small queries whose
+    parsing, planning and conversion to pandas leave a core idle, the slowest call sets
+    the time instead of their sum. The results come in the order of ``calls``; the first
+    error is raised. A connection that is not DuckDB's (the Spark engine's) runs the calls
+    one after the other on ``con``.
+    """
+    if not isinstance(con, duckdb.DuckDBPyConnection) or len(calls) < 2:
+        return [call(con) for call in calls]
+    (catalog, schema) = con.execute("SELECT current_database(), current_schema()").fetchone()
+
+    def run(call: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        cur = con.cursor()
+        try:
+            cur.execute(f'USE "{catalog}"."{schema}"')
+            return call(cur)
+        finally:
+            cur.close()
+
+    futures = [_SIDE_BY_SIDE.submit(contextvars.copy_context().run, run, call) for call in calls]
+    return [f.result() for f in futures]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
+
 import duckdb
 import pytest
 
@@ -151,3 +154,33 @@ def test_readers_let_duckdb_give_freed_memory_back(tmp_path):
     finally:
         con.close()
     assert on is True
+
+
+def test_side_by_side_runs_each_call_on_a_cursor_of_the_same_file(tmp_path):
+    """Each call reads the attached file (its own cursor, set to the reader's catalog), runs
+    in the caller's context and on another thread; results keep the order of the calls, and
+    a failing call raises its error."""
+    db = tmp_path / "h.duckdb"
+    with store.write_session(db, create=True) as con:
+        con.execute("INSERT INTO reps (rep_id) VALUES ('r1'), ('r2')")
+    con = store.connect_read_only(db)
+    flag: contextvars.ContextVar[str] = contextvars.ContextVar("flag", default="unset")
+    flag.set("caller")
+
+    def reps(c):
+        return c.execute("SELECT count(*) FROM reps").fetchone()[0], flag.get()
+
+    def where(c):
+        return c is not con, threading.current_thread() is not threading.main_thread()
+
+    assert store.side_by_side(con, [reps, where, lambda c: 7]) == [(2, "caller"), (True, True), 7]
+    with pytest.raises(duckdb.CatalogException):
+        store.side_by_side(con, [reps, lambda c: c.execute("SELECT * FROM no_such_table")])
+
+
+def test_side_by_side_runs_in_turn_on_a_connection_that_is_not_duckdb():
+    """A connection of another engine gets the calls one after the other, on itself."""
+    seen = []
+    other = object()
+    assert store.side_by_side(other, [lambda c: seen.append(c) or 1, lambda c: 2]) == [1, 2]
+    assert seen == [other]
