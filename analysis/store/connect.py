@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +24,8 @@ ATTACHED = "hh"
 
 T = TypeVar("T")
 
-_SIDE_BY_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="handoff-read")
+_POOL_PREFIX = "handoff-read"
+_SIDE_BY_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix=_POOL_PREFIX)
 """The threads :func:`side_by_side` runs calls on (DuckDB releases the GIL while a query
 runs, so two small queries share the two cores instead of waiting for each other)."""
 
@@ -141,9 +143,11 @@ def side_by_side(con: Any, calls: Sequence[Callable[[duckdb.DuckDBPyConnection],
     parsing, planning and conversion to pandas leave a core idle, the slowest call sets
     the time instead of their sum. The results come in the order of ``calls``; the first
     error is raised. A connection that is not DuckDB's (the Spark engine's) runs the calls
-    one after the other on ``con``.
+    one after the other on ``con``, and so does a call made from one of the pool's threads
+    (it would otherwise wait for threads that wait for it).
     """
-    if not isinstance(con, duckdb.DuckDBPyConnection) or len(calls) < 2:
+    nested = threading.current_thread().name.startswith(_POOL_PREFIX)
+    if nested or not isinstance(con, duckdb.DuckDBPyConnection) or len(calls) < 2:
         return [call(con) for call in calls]
     (catalog, schema) = con.execute("SELECT current_database(), current_schema()").fetchone()
 

@@ -174,6 +174,9 @@ def test_side_by_side_runs_each_call_on_a_cursor_of_the_same_file(tmp_path):
         return c is not con, threading.current_thread() is not threading.main_thread()
 
     assert store.side_by_side(con, [reps, where, lambda c: 7]) == [(2, "caller"), (True, True), 7]
+    # a call from a pool thread runs its own calls in turn there (no wait on a full pool)
+    nested = [lambda c: store.side_by_side(c, [lambda d: d is c] * 2) for _ in range(6)]
+    assert store.side_by_side(con, nested) == [[True, True]] * 6
     with pytest.raises(duckdb.CatalogException):
         store.side_by_side(con, [reps, lambda c: c.execute("SELECT * FROM no_such_table")])
 
