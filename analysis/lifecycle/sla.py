@@ -166,9 +166,8 @@ def response_times(
         sla_outcome IN ('breached', 'open_in_breach') AS breached,
         sla_outcome, owner_rep_id, rep, team, source, campaign
     FROM handoffs
-    ORDER BY handoff_at, lead_id
     """
-    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt})
+    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt}, sort_by=("handoff_at", "lead_id"))
     return df[RESPONSE_COLUMNS]
 
 

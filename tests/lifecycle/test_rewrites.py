@@ -84,3 +84,25 @@ def test_period_volumes_equal_the_unpivot_query_on_small_histories(fixture):
     for derived in (False, True):
         with journey.reading(con, fresh=derived):
             assert_period_volumes_match(con)
+
+
+def test_query_df_sorts_by_the_named_columns_like_order_by() -> None:
+    """sort_by orders ascending, NULLs last, ties by the next column, as ORDER BY would,
+    on the Arrow path and on the ``.df()`` path taken while a result is still open."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES "
+        "(TIMESTAMP '2024-01-02 10:00', 'b', 1), (NULL, 'a', 2), "
+        "(TIMESTAMP '2024-01-01 09:00', 'z', 3), (TIMESTAMP '2024-01-02 10:00', 'a', 4), "
+        "(TIMESTAMP '2024-01-01 09:00', NULL, 5)) v(ts, id, n)"
+    )
+    sql = "SELECT ts, id, n FROM t WHERE n >= $lo"
+    # worked by hand: 01-01 (z, then NULL id), 01-02 (a, then b), the NULL time last
+    expected = [3, 5, 4, 1, 2]
+    arrow = flt.query_df(con, sql, {"lo": 0, "unused": 1}, sort_by=("ts", "id"))
+    assert arrow["n"].tolist() == expected
+    assert arrow.index.tolist() == list(range(5))
+    con.execute("SELECT * FROM range(3)")  # an unfinished result: query_df falls back
+    fallback = flt.query_df(con, sql, {"lo": 0}, sort_by=("ts", "id"))
+    assert fallback["n"].tolist() == expected
+    assert fallback.index.tolist() == list(range(5))
