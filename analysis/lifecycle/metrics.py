@@ -30,6 +30,7 @@ history cannot support (:mod:`analysis.lifecycle.measurable`) is ``null`` with a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -152,14 +153,43 @@ def _funnel_numbers(
     cte, params = funnel.entries_cte(f, names)
     aggs, date_params = _numbers_aggs(f, basis)
     params.update(date_params)
-    group_col = f'"{by}" AS grp, grouping("{by}") = 0 AS is_group, ' if by else ""
-    sql = f"""
-    WITH {cte}
-    SELECT {group_col} {aggs}
-    FROM entries
-    {f'GROUP BY GROUPING SETS ((), ("{by}"))' if by else _in_range_sql(f)}
-    """
+    where = _in_range_sql(f)
+    if by:
+        sql = _grouped_numbers_sql(cte, aggs, by, where)
+    else:
+        sql = f"WITH {cte} SELECT {aggs} FROM entries {where}"
     return flt.query_df(con, sql, {**params, "as_of": as_of})
+
+
+def _grouped_numbers_sql(cte: str, aggs: str, by: str, where: str) -> str:
+    """The grouped query of :func:`_funnel_numbers`: a total row and one row per value.
+
+    Only the leads with an entry in the range are counted (``where``, see
+    :func:`_in_range_sql`): a lead with none adds nothing to any count. Every value of
+    ``by`` among the filtered leads still gets its row: the values no counted lead has
+    get one of zeros, as when every lead was counted (at 1M, a month by source 95-110 ->
+    45-63 ms).
+    """
+    group_col = f'"{by}" AS grp, grouping("{by}") = 0 AS is_group'
+    counted = (
+        f'SELECT {group_col}, {aggs} FROM entries {where} GROUP BY GROUPING SETS ((), ("{by}"))'
+    )
+    if not where:
+        return f"WITH {cte} {counted}"
+    zeros = ", ".join(f'0 AS "{name}"' for name in _count_names())
+    return f"""
+    WITH {cte}, counted AS ({counted})
+    SELECT * FROM counted
+    UNION ALL
+    SELECT grp, TRUE AS is_group, {zeros}
+    FROM (SELECT "{by}" AS grp FROM entries EXCEPT SELECT grp FROM counted WHERE is_group)
+    """
+
+
+def _count_names() -> list[str]:
+    """The count columns of :func:`_numbers_aggs`, in its order."""
+    names = [n for s in STAGES for n in (f"v_{s}", f"c_{s}")]
+    return names + [f"k{i}" for i in range(len(PAIRS))]
 
 
 def _numbers_aggs(f: flt.Filters, basis: str) -> tuple[str, dict[str, Any]]:
@@ -391,7 +421,7 @@ def _start_reason(start: str) -> str:
     )
 
 
-def _funnel_block(fun: pd.Series | None, avail: measurable.Measurability) -> dict[str, Any]:
+def _funnel_block(fun: Mapping[str, Any] | None, avail: measurable.Measurability) -> dict[str, Any]:
     """Volumes and every pair's cohort conversion from one row of :func:`_funnel_numbers`."""
     start = STAGES.index(avail.funnel_start)
     volumes: dict[str, Any] = {}
@@ -416,7 +446,7 @@ def _funnel_block(fun: pd.Series | None, avail: measurable.Measurability) -> dic
 
 
 def _sla_block(
-    tiers: pd.DataFrame, total: pd.Series | None, avail: measurable.Measurability
+    tiers: list[dict[str, Any]], total: dict[str, Any] | None, avail: measurable.Measurability
 ) -> dict[str, Any]:
     """SLA compliance per tier and response-time percentiles, or null with the reason."""
     out: dict[str, Any] = {}
@@ -433,7 +463,7 @@ def _sla_block(
             "median_minutes": r["median_minutes"],
             "p90_minutes": r["p90_minutes"],
         }
-        for _, r in tiers.sort_values("tier").iterrows()
+        for r in sorted(tiers, key=lambda r: r["tier"])
     ]
     out["response_minutes"] = {
         "responded": int(total["responded"]) if total is not None else 0,
@@ -446,7 +476,9 @@ def _sla_block(
 
 
 def _deals_block(
-    deals: pd.Series | None, cycle: pd.Series | None, avail: measurable.Measurability
+    deals: Mapping[str, Any] | None,
+    cycle: Mapping[str, Any] | None,
+    avail: measurable.Measurability,
 ) -> dict[str, Any]:
     """Won deals, win rate, won amount, open deals and sales cycle (or null + reason)."""
     out: dict[str, Any] = {"won": int(deals["won"]) if deals is not None else 0}
@@ -481,34 +513,45 @@ def _deals_block(
     return out
 
 
-def _reasons_block(reasons: pd.DataFrame, avail: measurable.Measurability) -> dict[str, Any]:
+def _reasons_block(
+    reasons: list[dict[str, Any]], avail: measurable.Measurability
+) -> dict[str, Any]:
     """Top rejection reasons with their shares, or null with the reason."""
     out: dict[str, Any] = {}
     if not avail.rejections.measurable:
         _null(out, "top_rejection_reasons", avail.rejections.reason)
         return out
-    top = reasons.sort_values(["count", "reason"], ascending=[False, True])
-    n = int(top["count"].sum())
+    top = sorted(((r["reason"], r["count"]) for r in reasons), key=lambda rc: (-rc[1], rc[0]))
+    n = sum(c for _, c in top)
     out["top_rejection_reasons"] = [
-        {"reason": r["reason"], "count": int(r["count"]), "share": r["count"] / n}
-        for _, r in top.head(TOP_REASONS).iterrows()
+        {"reason": r, "count": int(c), "share": c / n} for r, c in top[:TOP_REASONS]
     ]
     return out
 
 
-def _rows(df: pd.DataFrame, group: Any | None) -> pd.DataFrame:
-    """Rows of ``df`` for one group (``group`` None: the overall rows)."""
+def _by_group(df: pd.DataFrame) -> Callable[[Any | None], list[dict[str, Any]]]:
+    """The rows of ``df`` for one group (``None``: the overall rows), as records.
+
+    A frame without grouping columns is every group's rows. The frame is turned into
+    records and split once, so a breakdown costs a dictionary look-up per group rather
+    than a pass over the frame (by rep at 1M, 230 groups: 1.4 -> 0.2 s of the headline).
+    """
+    records = df.to_dict("records")
     if df.empty or "is_group" not in df.columns:
-        return df
-    if group is None:
-        return df[~df["is_group"]]
-    return df[df["is_group"] & (df["grp"] == group)]
+        return lambda group: records
+    overall: list[dict[str, Any]] = []
+    parts: dict[Any, list[dict[str, Any]]] = {}
+    for r in records:
+        if r["is_group"]:
+            parts.setdefault(r["grp"], []).append(r)
+        else:
+            overall.append(r)
+    return lambda group: overall if group is None else parts.get(group, [])
 
 
-def _by_rows(df: pd.DataFrame, group: Any | None) -> pd.Series | None:
-    """The single row of ``df`` for one group (None: overall), or None when absent."""
-    rows = _rows(df, group)
-    return rows.iloc[0] if len(rows) else None
+def _first(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first of ``rows``, or None when there is none."""
+    return rows[0] if rows else None
 
 
 def _velocity_rows(con: duckdb.DuckDBPyConnection, f: flt.Filters, by: str | None) -> pd.DataFrame:
@@ -616,15 +659,19 @@ def headline(
             ],
         )
 
+    fun_of, sla_of, reasons_of, deals_of, cycle_of = map(
+        _by_group, (fun, sla_df, reasons, deals_df, cycle)
+    )
+
     def block(group: Any | None) -> dict[str, Any]:
-        s = _rows(sla_df, group)
-        tiers = s[s["is_tier"]] if "is_tier" in s.columns else s
-        totals = s[~s["is_tier"]] if "is_tier" in s.columns else s
+        s = sla_of(group)
+        tiers = [r for r in s if r.get("is_tier", True)]
+        totals = [r for r in s if not r.get("is_tier", True)] if "is_tier" in sla_df else s
         return {
-            **_funnel_block(_by_rows(fun, group), avail),
-            **_deals_block(_by_rows(deals_df, group), _by_rows(cycle, group), avail),
-            **_sla_block(tiers, totals.iloc[0] if len(totals) else None, avail),
-            **_reasons_block(_rows(reasons, group), avail),
+            **_funnel_block(_first(fun_of(group)), avail),
+            **_deals_block(_first(deals_of(group)), _first(cycle_of(group)), avail),
+            **_sla_block(tiers, _first(totals), avail),
+            **_reasons_block(reasons_of(group), avail),
         }
 
     out.update(block(None))

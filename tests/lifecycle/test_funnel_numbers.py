@@ -1,9 +1,9 @@
 """The headline funnel numbers without groups read only the leads with an entry in range.
 
 :func:`analysis.lifecycle.metrics._funnel_numbers` without a breakdown drops the leads
-with no stage entry in the date range before counting; with a breakdown it counts every
-lead (grouping sets keep groups whose counts are all zero). The grand-total row of the
-grouped query is therefore the reference the single-row query must equal.
+with no stage entry in the date range before counting; with a breakdown it does the same
+and adds a row of zeros for each value no counted lead has. The reference is the query
+they replaced: the grouping sets over every lead, which keep such values by themselves.
 """
 
 from __future__ import annotations
@@ -17,12 +17,28 @@ import pytest
 
 from analysis import filters as flt
 from analysis import store
-from analysis.lifecycle import journey, metrics
+from analysis.lifecycle import funnel, journey, metrics
 from tests.journeys import build
 
 
+def _every_lead(con, f: flt.Filters, by: str, as_of: datetime, basis: str) -> pd.DataFrame:
+    """The replaced grouped query: every lead counted, grouping sets over all of them."""
+    cte, params = funnel.entries_cte(f, [by])
+    aggs, date_params = metrics._numbers_aggs(f, basis)
+    sql = f"""
+    WITH {cte}
+    SELECT "{by}" AS grp, grouping("{by}") = 0 AS is_group, {aggs}
+    FROM entries GROUP BY GROUPING SETS ((), ("{by}"))
+    """
+    return flt.query_df(con, sql, {**params, **date_params, "as_of": as_of})
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(["is_group", "grp"]).reset_index(drop=True)
+
+
 def _total_row(con, f: flt.Filters, basis: str, as_of: datetime) -> dict:
-    grouped = metrics._funnel_numbers(con, f, "source", as_of, basis)
+    grouped = _every_lead(con, f, "source", as_of, basis)
     row = grouped[~grouped["is_group"]].drop(columns=["grp", "is_group"]).iloc[0]
     return {k: int(v) for k, v in row.items()}
 
@@ -181,3 +197,56 @@ def test_a_period_without_dates_among_dated_ones_counts_every_lead() -> None:
     alone = [metrics.funnel_counts(con, f, as_of=as_of) for f in (jan, flt.Filters())]
     for got, expected in zip(both, alone, strict=True):
         pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("reading", [False, True])
+def test_grouped_numbers_equal_every_lead_counted_on_the_demo(demo_db: Path, reading: bool):
+    """On the demo, by source, campaign and rep, for a month, a quarter with a source
+    filter, an open-ended range and a range before any lead (every group all zeros), the
+    prefiltered grouped rows equal the grouping sets over every lead, zero rows included."""
+    con = store.connect_read_only(demo_db)
+    try:
+        as_of = flt.data_as_of(con)
+        source = flt.filter_options(con)["sources"][0]
+        cases = [
+            flt.Filters(start=date(2026, 9, 1), end=date(2026, 9, 30)),
+            flt.Filters(start=date(2026, 4, 1), end=date(2026, 6, 30), sources=(source,)),
+            flt.Filters(start=date(2026, 8, 1)),
+            flt.Filters(start=date(2020, 1, 1), end=date(2020, 1, 31)),
+        ]
+        zero_rows = 0
+        with journey.reading(con) if reading else journey.direct():
+            for by in ("source", "campaign", "rep"):
+                for f in cases:
+                    for basis in ("entered", "created"):
+                        got = metrics._funnel_numbers(con, f, by, as_of, basis)
+                        expected = _every_lead(con, f, by, as_of, basis)
+                        pd.testing.assert_frame_equal(_sorted(got), _sorted(expected))
+                        counts = got.drop(columns=["grp", "is_group"])
+                        zero_rows += int((counts.sum(axis=1) == 0).sum())
+        assert zero_rows > 0  # the cases do reach values with nothing in range
+    finally:
+        con.close()
+
+
+def test_a_value_with_nothing_in_range_gets_a_row_of_zeros() -> None:
+    """Three leads: a (web, MQL Jan 5), b (web, created Jan 7), c (event, created and
+    MQL in November). January by source: the total and web count a and b; event has no
+    entry in January and still gets its row, all zeros."""
+    con = build(
+        {"a": [("mql", "2024-01-05 09:00")], "c": [("mql", "2023-11-03 09:00")]},
+        leads={
+            "a": {"created_at": "2023-12-20 09:00", "source": "web"},
+            "b": {"created_at": "2024-01-07 09:00", "source": "web"},
+            "c": {"created_at": "2023-11-02 09:00", "source": "event"},
+        },
+    )
+    f = flt.Filters(start=date(2024, 1, 1), end=date(2024, 1, 31))
+    got = metrics._funnel_numbers(con, f, "source", datetime(2024, 2, 1), "entered")
+    total = got[~got["is_group"]].iloc[0]
+    groups = got[got["is_group"]].set_index("grp")
+    assert len(got) == 3 and sorted(groups.index) == ["event", "web"]
+    assert (total["v_lead"], total["v_mql"]) == (1, 1)  # b created, a MQL
+    assert (groups.loc["web", "v_lead"], groups.loc["web", "v_mql"]) == (1, 1)
+    event = got[got["grp"] == "event"].drop(columns=["grp", "is_group"]).iloc[0]
+    assert event.sum() == 0

@@ -239,11 +239,11 @@ def month_headline(figs: MonthFigures, month: date, basis: str = "entered") -> d
     fun = _funnel_row(figs, month, basis) if figs.as_of is not None else None
     out.update(metrics._funnel_block(fun, avail))
     if avail.sla.measurable and len(figs.sla):
-        s = figs.sla[figs.sla["month"] == pd.Timestamp(month)]
-        tiers, totals = s[s["is_tier"]], s[~s["is_tier"]]
-        out.update(metrics._sla_block(tiers, totals.iloc[0] if len(totals) else None, avail))
+        rows = figs.sla[figs.sla["month"] == pd.Timestamp(month)].to_dict("records")
+        tiers, totals = [r for r in rows if r["is_tier"]], [r for r in rows if not r["is_tier"]]
+        out.update(metrics._sla_block(tiers, totals[0] if totals else None, avail))
     else:
-        out.update(metrics._sla_block(pd.DataFrame(columns=["tier"]), None, avail))
+        out.update(metrics._sla_block([], None, avail))
     return metrics._plain(out)
 
 
