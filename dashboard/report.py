@@ -43,6 +43,7 @@ from dashboard.report_format import (  # noqa: F401  (re-exported for the page)
     fmt_share,
     fmt_value,
     goal_actual_text,
+    health_text,
     not_measurable_notes,
 )
 from dashboard.report_sections import (
@@ -75,8 +76,10 @@ def _summary_html(r: rv.Review) -> str:
     av = r.availability
     won = int(deals["won"]) if deals is not None else 0
     revenue = float(deals["won_revenue"]) if deals is not None else 0.0
+    health, health_note = health_text(r.checks)
+    assessed = any(c.assessed for c in r.checks)
     tiles = [
-        ("Health problems", f"{len(fired)} of {len(r.checks)}", "checks.fired", len(fired)),
+        ("Health problems", health, "checks.fired", len(fired) if assessed else None),
         (
             "MQLs",
             fmt_count(h["volumes"]["mql"]) if h["volumes"]["mql"] is not None else NOT_MEASURABLE,
@@ -105,6 +108,8 @@ def _summary_html(r: rv.Review) -> str:
     fired_list = (
         "<ul>" + "".join(f"<li><b>{_e(c.name)}</b>: {_e(c.finding)}</li>" for c in fired) + "</ul>"
         if fired
+        else f"<p>{_e(health_note)}</p>"
+        if not assessed
         else "<p>No health check fired this month.</p>"
     )
     changed = r.changes[r.changes["significant"]]

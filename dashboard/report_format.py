@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dashboard import display
@@ -56,6 +57,27 @@ def fmt_value(value: Any, unit: str) -> str:
     if unit == "p":
         return fmt_p(value)
     return "–" if _missing(value) else str(value)
+
+
+def health_text(checks: Sequence[Any]) -> tuple[str, str]:
+    """The "Health problems" tile of the page and the report: its value and its note.
+
+    Only the checks this history can assess count: "1 of 3" is one fired of the three
+    assessed, and a month where none can be assessed reads "not measurable", never
+    "0 of 4" (nothing fired only because nothing could be checked).
+    """
+    assessed = [c for c in checks if c.assessed]
+    if not assessed:
+        return NOT_MEASURABLE, (
+            f"None of the {len(checks)} health checks can be assessed on this history: "
+            "each one below says what it lacks."
+        )
+    fired = sum(bool(c.fired) for c in assessed)
+    note = "Health checks that fired this month, of those this history can assess."
+    skipped = [c.name for c in checks if not c.assessed]
+    if skipped:
+        note += " Not assessed (see below): " + "; ".join(skipped) + "."
+    return f"{fired} of {len(assessed)}", note
 
 
 def goal_actual_text(goal: Any) -> str:

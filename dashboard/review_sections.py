@@ -154,12 +154,9 @@ def tiles(review: rv.ReviewHead, currency: str) -> Any:
 
 
 def health_tile(place: Any, checks: tuple[rv.HealthCheck, ...]) -> None:
-    """The "Health problems" tile: checks that fired of all checks."""
-    place.metric(
-        "Health problems",
-        f"{sum(c.fired for c in checks)} of {len(checks)}",
-        help="Health checks that fired this month (details below).",
-    )
+    """The "Health problems" tile: checks that fired of those this history can assess."""
+    value, note = rp.health_text(checks)
+    place.metric("Health problems", value, help=note)
 
 
 def goals_section(review: rv.ReviewHead, basis: str, got: MonthCalls) -> None:

@@ -534,7 +534,7 @@ def _by_group(df: pd.DataFrame) -> Callable[[Any | None], list[dict[str, Any]]]:
 
     A frame without grouping columns is every group's rows. The frame is turned into
     records and split once, so a breakdown costs a dictionary look-up per group rather
-    than a pass over the frame (by rep at 1M, 230 groups: 1.4 -> 0.2 s of the headline).
+    than a pass over the frame (by rep at 1M, 230 groups: the headline 1.2-1.4 -> 0.35 s).
     """
     records = df.to_dict("records")
     if df.empty or "is_group" not in df.columns:

@@ -127,6 +127,8 @@ def test_marketplace_review_counts_deals_and_not_revenue(export_dbs, monkeypatch
     assert values["Won revenue (USD)"] == "not measurable"  # the deals-closed row
     assert values["Win rate"] == "not measurable"
     assert values["MQLs entered this month"] == "2"  # m3 Feb 3, m4 Feb 8 (won time, skip rule)
+    # no activities, floor, target or capacity: no check can be assessed, none counted
+    assert values["Health problems"] == "not measurable"
     assert "no deal amounts" in _text(at)
     # What changed: a rate the export cannot support reads "not measurable" in every cell
     # (the win rate of 2 won and 0 lost deals is not 100%), with the reason under the table.

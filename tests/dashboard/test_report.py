@@ -213,3 +213,45 @@ def test_report_on_a_won_deals_export_says_not_measurable(tmp_path) -> None:
     assert "Not measurable: Win rate of deals closed: this history records no lost deals" in text
     assert "Not measurable: this history has no sales dispositions" in text
     assert "No rejections recorded" not in text  # no empty reasons chart under that note
+
+
+def _check(name: str, fired: bool, assessed: bool):
+    from analysis.lifecycle import review as rv
+
+    return rv.HealthCheck(name, name.title(), fired, assessed, (), None, "rule", "finding")
+
+
+def test_health_tile_counts_only_the_checks_this_history_can_assess() -> None:
+    """One fired of two assessed reads "1 of 2" and names the two left out; none assessed
+    reads "not measurable", never "0 of 4"."""
+    checks = [
+        _check("sla", True, True),
+        _check("too few", False, True),
+        _check("too many", False, False),
+        _check("not ready", False, False),
+    ]
+    value, note = report.health_text(checks)
+    assert value == "1 of 2"
+    assert note.endswith("Not assessed (see below): Too Many; Not Ready.")
+    value, note = report.health_text([_check(k, False, False) for k in "abcd"])
+    assert value == "not measurable" and "None of the 4 health checks" in note
+    assert report.health_text([_check("a", False, True)]) == (
+        "0 of 1",
+        "Health checks that fired this month, of those this history can assess.",
+    )
+
+
+def test_report_on_an_undated_export_does_not_count_unassessed_checks(tmp_path) -> None:
+    """Fixture (b) (no dates, no activities, targets or capacities): none of the four
+    checks can be assessed, so the tile says "not measurable" and the summary says why
+    instead of "No health check fired"."""
+    from tests.lifecycle import exports
+
+    out = tmp_path / "b.html"
+    report.render_report(exports.undated(), "2024-05", out)
+    parser = DataCells()
+    text = out.read_text(encoding="utf-8")
+    parser.feed(text)
+    assert parser.cells["checks.fired"] == ("", "not measurable")
+    assert "None of the 4 health checks can be assessed on this history" in text
+    assert "No health check fired this month" not in text
