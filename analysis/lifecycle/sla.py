@@ -193,11 +193,12 @@ def response_curve(
 
     The same curve as the quantiles of :func:`response_times`' responses computed in
     pandas (``numpy.quantile(values, numpy.linspace(0, 1, min(points, len(values))))``,
-    linear interpolation), aggregated inside DuckDB instead of shipping one row per
-    handoff. Query intuition: per tier, ``quantile_cont`` over ``points`` evenly spaced
-    shares; a tier with fewer answered handoffs than ``points`` takes its sorted
-    responses themselves (``min(x, n)``: the n smallest), which are exactly those
-    quantiles.
+    linear interpolation). Query intuition: one row per tier with its counts and its
+    answered response times sorted (``list(m ORDER BY m)``); ``numpy.quantile`` then
+    takes ``points`` evenly spaced shares of them, and a tier with fewer answered
+    handoffs than ``points`` keeps its sorted responses themselves, which are exactly
+    those quantiles. (DuckDB's ``quantile_cont`` with 300 shares spent ~55 ms of a year
+    at 1M in its aggregate, sorting aside; numpy takes 0.3 ms from the sorted list.)
 
     Parameters
     ----------
@@ -234,19 +235,19 @@ def response_curve(
     d AS (SELECT *, CASE WHEN status = 'responded' THEN {col} END AS m FROM handoffs)
     SELECT tier, any_value(target_minutes) AS target_minutes,
         any_value(business_hours) AS business_hours, count(*) AS handoffs,
-        count(m) AS answered, quantile_cont(m, $probs) AS q, min(m, {int(points)}) AS few
+        count(m) AS answered, list(m ORDER BY m) FILTER (WHERE m IS NOT NULL) AS xs
     FROM d GROUP BY tier ORDER BY target_minutes, tier
     """
-    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt, "probs": probs})
+    df = flt.query_df(con, sql, {**params, "as_of": as_of_dt})
     rows = []
     for r in df.itertuples(index=False):
         n = int(r.answered)
         if n == 0:
             x, share = [math.nan], [math.nan]
         elif n < points:
-            x, share = list(r.few), np.linspace(0, 1, n).tolist()
+            x, share = np.asarray(r.xs, dtype=float).tolist(), np.linspace(0, 1, n).tolist()
         else:
-            x, share = list(r.q), probs
+            x, share = np.quantile(np.asarray(r.xs, dtype=float), probs).tolist(), probs
         head = (r.tier, float(r.target_minutes), bool(r.business_hours), int(r.handoffs), n)
         rows += [(*head, p, float(v)) for p, v in zip(share, x, strict=True)]
     return pd.DataFrame(rows, columns=CURVE_COLUMNS)

@@ -57,6 +57,7 @@ def _pages() -> list[tuple[str, Callable[[Any], Any]]]:
         ),
         ("sla.breach_queue", lambda c: sla.breach_queue(c, None, ALL)),
         ("sla.response_times", lambda c: sla.response_times(c, ALL)),
+        ("sla.response_curve", lambda c: sla.response_curve(c, ALL)),
         ("sla.speed_to_lead", lambda c: sla.speed_to_lead(c, ALL)),
         ("sla.attempts", lambda c: sla.attempts_before_disposition(c, ALL, by="outcome")),
         # rejections page
