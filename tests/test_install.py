@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -70,9 +71,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv holding only the built wheel (dependencies borrowed from this venv)."""
     base = tmp_path_factory.mktemp("install")
     dist = base / "dist"
+    # Built from a copy of what the build reads: setuptools keeps its scratch folders
+    # (build/, *.egg-info) beside the sources, and a checkout's leftovers from an earlier
+    # build once made it fail with "No such file or directory".
+    src = base / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
     built = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
-        cwd=ROOT,
+        cwd=src,
         capture_output=True,
         text=True,
     )
