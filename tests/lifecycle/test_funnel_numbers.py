@@ -37,6 +37,16 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["is_group", "grp"]).reset_index(drop=True)
 
 
+def _demo_ranges(con) -> list[flt.Filters]:
+    """A month, a quarter with a source filter and an open-ended range of the demo."""
+    source = flt.filter_options(con)["sources"][0]
+    return [
+        flt.Filters(start=date(2026, 9, 1), end=date(2026, 9, 30)),
+        flt.Filters(start=date(2026, 4, 1), end=date(2026, 6, 30), sources=(source,)),
+        flt.Filters(start=date(2026, 8, 1)),
+    ]
+
+
 def _total_row(con, f: flt.Filters, basis: str, as_of: datetime) -> dict:
     grouped = _every_lead(con, f, "source", as_of, basis)
     row = grouped[~grouped["is_group"]].drop(columns=["grp", "is_group"]).iloc[0]
@@ -59,13 +69,7 @@ def test_prefiltered_numbers_equal_the_grouped_total_on_the_demo(
     con = store.connect_read_only(demo_db)
     try:
         as_of = flt.data_as_of(con)
-        source = flt.filter_options(con)["sources"][0]
-        cases = [
-            flt.Filters(start=date(2026, 9, 1), end=date(2026, 9, 30)),
-            flt.Filters(start=date(2026, 4, 1), end=date(2026, 6, 30), sources=(source,)),
-            flt.Filters(start=date(2026, 8, 1)),
-            flt.Filters(end=date(2026, 3, 31)),
-        ]
+        cases = [*_demo_ranges(con), flt.Filters(end=date(2026, 3, 31))]
         ctx = journey.reading(con) if reading else journey.direct()
         with ctx:
             for f in cases:
@@ -207,13 +211,7 @@ def test_grouped_numbers_equal_every_lead_counted_on_the_demo(demo_db: Path, rea
     con = store.connect_read_only(demo_db)
     try:
         as_of = flt.data_as_of(con)
-        source = flt.filter_options(con)["sources"][0]
-        cases = [
-            flt.Filters(start=date(2026, 9, 1), end=date(2026, 9, 30)),
-            flt.Filters(start=date(2026, 4, 1), end=date(2026, 6, 30), sources=(source,)),
-            flt.Filters(start=date(2026, 8, 1)),
-            flt.Filters(start=date(2020, 1, 1), end=date(2020, 1, 31)),
-        ]
+        cases = [*_demo_ranges(con), flt.Filters(start=date(2020, 1, 1), end=date(2020, 1, 31))]
         zero_rows = 0
         with journey.reading(con) if reading else journey.direct():
             for by in ("source", "campaign", "rep"):
