@@ -445,15 +445,19 @@ def _funnel_block(fun: Mapping[str, Any] | None, avail: measurable.Measurability
     return {"volumes": volumes, "stage_counts": counts, "conversions": conversions}
 
 
-def _sla_block(
-    tiers: list[dict[str, Any]], total: dict[str, Any] | None, avail: measurable.Measurability
-) -> dict[str, Any]:
-    """SLA compliance per tier and response-time percentiles, or null with the reason."""
+def _sla_block(rows: list[dict[str, Any]], avail: measurable.Measurability) -> dict[str, Any]:
+    """SLA compliance per tier and response-time percentiles, or null with the reason.
+
+    ``rows`` are one group's records of an SLA grouping (:func:`_sla_numbers`, or the
+    review's per-month figures): a row per tier (``is_tier``) and the row over all tiers.
+    """
     out: dict[str, Any] = {}
     if not avail.sla.measurable:
         _null(out, "sla", avail.sla.reason)
         _null(out, "response_minutes", avail.sla.reason)
         return out
+    tiers = [r for r in rows if r["is_tier"]]
+    total = next((r for r in rows if not r["is_tier"]), None)
     out["sla"] = [
         {
             "tier": r["tier"],
@@ -664,13 +668,10 @@ def headline(
     )
 
     def block(group: Any | None) -> dict[str, Any]:
-        s = sla_of(group)
-        tiers = [r for r in s if r.get("is_tier", True)]
-        totals = [r for r in s if not r.get("is_tier", True)] if "is_tier" in sla_df else s
         return {
             **_funnel_block(_first(fun_of(group)), avail),
             **_deals_block(_first(deals_of(group)), _first(cycle_of(group)), avail),
-            **_sla_block(tiers, _first(totals), avail),
+            **_sla_block(sla_of(group), avail),
             **_reasons_block(reasons_of(group), avail),
         }
 

@@ -240,10 +240,9 @@ def month_headline(figs: MonthFigures, month: date, basis: str = "entered") -> d
     out.update(metrics._funnel_block(fun, avail))
     if avail.sla.measurable and len(figs.sla):
         rows = figs.sla[figs.sla["month"] == pd.Timestamp(month)].to_dict("records")
-        tiers, totals = [r for r in rows if r["is_tier"]], [r for r in rows if not r["is_tier"]]
-        out.update(metrics._sla_block(tiers, totals[0] if totals else None, avail))
+        out.update(metrics._sla_block(rows, avail))
     else:
-        out.update(metrics._sla_block([], None, avail))
+        out.update(metrics._sla_block([], avail))
     return metrics._plain(out)
 
 
