@@ -105,13 +105,13 @@ def _summary_html(r: rv.Review) -> str:
         f'<div class="value" data-key="{_e(key)}" data-value="{_e(_raw(v))}">{_e(text)}</div></div>'
         for label, text, key, v in tiles
     )
-    fired_list = (
-        "<ul>" + "".join(f"<li><b>{_e(c.name)}</b>: {_e(c.finding)}</li>" for c in fired) + "</ul>"
-        if fired
-        else f"<p>{_e(health_note)}</p>"
-        if not assessed
-        else "<p>No health check fired this month.</p>"
-    )
+    if fired:
+        items = "".join(f"<li><b>{_e(c.name)}</b>: {_e(c.finding)}</li>" for c in fired)
+        fired_list = f"<ul>{items}</ul>"
+    elif assessed:
+        fired_list = "<p>No health check fired this month.</p>"
+    else:  # nothing could be checked: say why rather than "nothing fired"
+        fired_list = f"<p>{_e(health_note)}</p>"
     changed = r.changes[r.changes["significant"]]
     changed_text = (
         "Changed beyond noise since last month: "
