@@ -22,6 +22,9 @@ NOT_SET = "(not set)"
 MISSING = "–"
 """What a missing number shows."""
 
+NOT_MEASURABLE = "not measurable"
+"""What a number the history cannot support shows instead of 0 (pages and report alike)."""
+
 LABELS: dict[str, str] = {
     # stages
     "lead": "Lead",
@@ -186,6 +189,15 @@ def is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     return isinstance(value, float) and math.isnan(value)
+
+
+def card_value(text: str) -> str:
+    """A metric card's value as markdown: "not measurable" in body-size type.
+
+    At a card's number size the words need ~260 px and a quarter of the main area is
+    ~200 px at 1400 px, so Streamlit cut them to "not measura…"; a number is left as is.
+    """
+    return f":small[{text}]" if text == NOT_MEASURABLE else text
 
 
 def fmt_count(value: Any) -> str:

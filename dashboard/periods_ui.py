@@ -24,6 +24,7 @@ VERDICT_WORDS = {
     "down": "▼ down, beyond noise",
     "within noise": "within noise",
     "no data": "nothing to compare",
+    "not measurable": "not measurable",
 }
 """A comparison's verdict in words (the arrow is there for readers who cannot see colour)."""
 
@@ -82,8 +83,10 @@ def maturity_text(period: Period) -> tuple[str, bool]:
     )
 
 
-def _count_delta(row: pd.Series, previous: str) -> tuple[str, str]:
+def count_delta(row: pd.Series, previous: str) -> tuple[str | None, str]:
     """The delta text and colour of a count card (its verdict goes in the caption)."""
+    if row["verdict"] == "not measurable":
+        return None, "off"
     if pd.isna(row["change"]):
         return f"{display.fmt_count(row['prev_value'])} in {previous}", "off"
     text = f"{row['change']:+.1%} vs {previous}"
@@ -95,11 +98,42 @@ def short_label(period: Period) -> str:
     return f"{period.start:%b %Y}" if period.months == 1 else period.label
 
 
+def against(row: pd.Series, previous: str, prefix: str = "") -> str:
+    """A count's comparison in words: ``within noise (p 0.345) · 1,019 in Oct 2026``, or
+    ``not measurable vs Oct 2026`` when the history does not cover that period (no count
+    shown: it would be a zero that means "not recorded"). ``prefix`` picks the comparison
+    (``""`` the previous period, ``"year_"`` last year)."""
+    verdict = row[f"{prefix}verdict"]
+    if verdict == "not measurable":
+        return f"not measurable vs {previous}"
+    value = row[f"{'year_' if prefix else 'prev_'}value"]
+    return (
+        f"{VERDICT_WORDS[verdict]} (p {display.fmt_p(row[f'{prefix}p_value'])}) · "
+        f"{display.fmt_count(value)} in {previous}"
+    )
+
+
+def coverage_notes(compare: pd.DataFrame, previous: str, last_year: str) -> list[str]:
+    """One sentence per reason a comparison is not measurable, naming the periods it hits:
+    ``Not measurable: the comparisons with Oct 2026 and Nov 2025: the history starts …``."""
+    periods_of: dict[str, list[str]] = {}
+    for name, column in ((previous, "prev_reason"), (last_year, "year_reason")):
+        for reason in compare[column].dropna().unique():
+            periods_of.setdefault(str(reason).rstrip("."), []).append(name)
+    return [
+        f"Not measurable: the comparison{'s' if len(names) > 1 else ''} with "
+        f"{' and '.join(names)}: {reason}."
+        for reason, names in periods_of.items()
+    ]
+
+
 def comparison_cards(
     compare: pd.DataFrame, period: Period, basis: str, stages: list[str] | None = None
 ) -> None:
     """A card per stage: its count, the change against the previous period at the same age,
     and under it the step rate to the next stage with its change and the one against last year.
+    A comparison with a period the history does not cover reads "not measurable", and why
+    is said once under the cards.
 
     ``compare`` is :func:`analysis.lifecycle.periods.compare_funnel`.
     """
@@ -110,24 +144,30 @@ def comparison_cards(
     cols = st.columns(len(stages))
     for col, stage in zip(cols, stages, strict=True):
         row = counts.loc[stage]
-        delta, color = _count_delta(row, previous)
+        delta, color = count_delta(row, previous)
         col.metric(
             STAGE_PLURAL[stage],
             display.fmt_count(row["value"]),
             delta=delta,
             delta_color=color,
-            help=f"{metrics.BASIS_NAMES[basis]}. {previous} and {last_year} at the same age: "
-            f"{display.fmt_count(row['prev_value'])} and {display.fmt_count(row['year_value'])}"
-            f" ({VERDICT_WORDS[row['year_verdict']]} against {last_year}, p = "
-            f"{display.fmt_p(row['year_p_value'])}).",
+            help=f"{metrics.BASIS_NAMES[basis]}. Against {previous} and {last_year} at the "
+            f"same age: {against(row, previous)}; {against(row, last_year, 'year_')}.",
         )
-        col.caption(
-            f"{VERDICT_WORDS[row['verdict']]} (p {display.fmt_p(row['p_value'])}) · "
-            f"{display.fmt_count(row['prev_value'])} in {previous}"
-        )
+        col.caption(against(row, previous))
         if stage in rates.index:
             r = rates.loc[stage]
             col.caption(rate_line(r, stage, previous, last_year))
+    for note in coverage_notes(compare, previous, last_year):
+        st.caption(note)
+
+
+def _rate_against(r: pd.Series, previous: str, prefix: str) -> str:
+    """``+2.9 pts vs Oct 2026: within noise (p 0.345)``; ``vs Oct 2026: not measurable``."""
+    verdict = r[f"{prefix}verdict"]
+    if verdict == "not measurable":
+        return f"vs {previous}: not measurable"
+    text = f"{display.fmt_points(r[f'{prefix}change'])} vs {previous}: {VERDICT_WORDS[verdict]}"
+    return text + ("" if prefix else f" (p {display.fmt_p(r['p_value'])})")
 
 
 def rate_line(r: pd.Series, stage: str, previous: str, last_year: str) -> str:
@@ -138,9 +178,7 @@ def rate_line(r: pd.Series, stage: str, previous: str, last_year: str) -> str:
     return (
         f"**→ {display.label(nxt)} {display.fmt_share(r['value'])}** "
         f"({display.fmt_count(r['k'])} of {display.fmt_count(r['n'])})  \n"
-        f"{display.fmt_points(r['change'])} vs {previous}: {VERDICT_WORDS[r['verdict']]} "
-        f"(p {display.fmt_p(r['p_value'])})  \n{display.fmt_points(r['year_change'])} vs "
-        f"{last_year}: {VERDICT_WORDS[r['year_verdict']]}"
+        f"{_rate_against(r, previous, '')}  \n{_rate_against(r, last_year, 'year_')}"
     )
 
 

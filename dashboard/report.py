@@ -44,6 +44,7 @@ from dashboard.report_format import (  # noqa: F401  (re-exported for the page)
     fmt_value,
     goal_actual_text,
     health_text,
+    month_caveat,
     not_measurable_notes,
 )
 from dashboard.report_sections import (
@@ -175,11 +176,8 @@ def render_html(r: rv.Review, generated_at: datetime | None = None) -> str:
     """
     fig = _Figures()
     generated_at = generated_at or datetime.now(UTC).replace(tzinfo=None)
-    month_note = (
-        ""
-        if r.complete
-        else f" The month is still in progress: the data covers {r.elapsed:.0%} of it."
-    )
+    caveat = month_caveat(r)
+    month_note = "" if caveat is None else " " + caveat[1].replace("**", "")
     h = r.headline
     rates_html, needed_html = _plan_section(r.plan)
     p = r.plan

@@ -20,8 +20,7 @@ STAGE_LABELS = {
     "opportunity": "Opportunities",
     "customer": "Customers (won)",
 }
-NOT_MEASURABLE = "not measurable"
-"""What a number the history cannot support shows instead of 0 (page and report alike)."""
+NOT_MEASURABLE = display.NOT_MEASURABLE
 VERDICT_TEXT = {
     "up": "▲ up, beyond noise",
     "down": "▼ down, beyond noise",
@@ -78,6 +77,33 @@ def health_text(checks: Sequence[Any]) -> tuple[str, str]:
     if skipped:
         note += " Not assessed (see below): " + "; ".join(skipped) + "."
     return f"{fired} of {len(assessed)}", note
+
+
+def month_caveat(review: Any) -> tuple[str, str] | None:
+    """What a reader must know about the month before its numbers, for the page and the report.
+
+    ``review`` is a review or its head (``availability``, ``label``, ``complete``,
+    ``elapsed``, ``as_of``). Returns ``("undated", text)`` when the history has no dates
+    (an export without them puts every lead and stage entry on one day, so the month holds
+    the whole history; saying the month "covers 0%" would be wrong), ``("running", text)``
+    while the month is still in progress, and None for a complete month of a dated history.
+    The text is markdown.
+    """
+    if not review.availability.dates.measurable:
+        return "undated", (
+            f"**This history has no dates**: every lead and stage entry sits on "
+            f"{review.as_of:%d %b %Y}, so {review.label} holds all of it. The numbers below "
+            "count the whole history and none is compared with an earlier month. Map a "
+            "created date or stage dates when importing to review months."
+        )
+    if not review.complete:
+        return "running", (
+            f"**{review.label} is still in progress (immature)**: the data covers "
+            f"{review.elapsed:.0%} of it (up to {review.as_of:%Y-%m-%d %H:%M} UTC). Volume "
+            "targets are pro-rated in the checks, and the comparison below is made at the "
+            "same age."
+        )
+    return None
 
 
 def goal_actual_text(goal: Any) -> str:

@@ -119,7 +119,7 @@ def tiles(review: rv.ReviewHead, currency: str) -> Any:
         "MQLs entered this month",
         rp.fmt_count(goals.loc["mqls", "actual"])
         if goals.loc["mqls", "measurable"]
-        else rp.NOT_MEASURABLE,
+        else display.card_value(rp.NOT_MEASURABLE),
         delta=None
         if np.isnan(mql_target)
         else f"{goals.loc['mqls', 'pct_of_target']:.0%} of target",
@@ -131,7 +131,9 @@ def tiles(review: rv.ReviewHead, currency: str) -> Any:
     )
     cols[2].metric(
         "Contacted within SLA",
-        rp.fmt_share(sla_goal["actual"]) if avail.sla.measurable else rp.NOT_MEASURABLE,
+        rp.fmt_share(sla_goal["actual"])
+        if avail.sla.measurable
+        else display.card_value(rp.NOT_MEASURABLE),
         help=f"{rp.fmt_k_of_n(sla_goal['k'], sla_goal['n'])} decided handoffs answered within "
         "their tier's target."
         if avail.sla.measurable
@@ -156,7 +158,7 @@ def tiles(review: rv.ReviewHead, currency: str) -> Any:
 def health_tile(place: Any, checks: tuple[rv.HealthCheck, ...]) -> None:
     """The "Health problems" tile: checks that fired of those this history can assess."""
     value, note = rp.health_text(checks)
-    place.metric("Health problems", value, help=note)
+    place.metric("Health problems", display.card_value(value), help=note)
 
 
 def goals_section(review: rv.ReviewHead, basis: str, got: MonthCalls) -> None:
@@ -205,7 +207,8 @@ def goals_section(review: rv.ReviewHead, basis: str, got: MonthCalls) -> None:
     st.markdown(ui.definition_caption(basis))
     month_period, compare = got[periods.period_of], got[periods.compare_funnel]
     if month_period is not None:
-        st.caption(ui.maturity_text(month_period)[0])
+        if avail.dates.measurable:  # else the page's first banner says the month is all of it
+            st.caption(ui.maturity_text(month_period)[0])
         shown = [
             s for s in rv.STAGE_LABELS if review.funnel.set_index("stage").loc[s, "measurable"]
         ]
@@ -343,27 +346,29 @@ def outcomes_section(
             st.plotly_chart(charts.status_chart(status), key="rv_status_chart")
     st.subheader("Deals closed this month")
     d = st.columns(5)
+    nm = display.card_value(rp.NOT_MEASURABLE)
     d[0].metric("Won", rp.fmt_count(deals["won"]))
     d[1].metric(
         f"Won revenue ({currency})" if currency else "Won revenue",
-        rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+        rp.fmt_money(deals["won_revenue"]) if avail.revenue.measurable else nm,
         help=None if avail.revenue.measurable else avail.revenue.reason,
     )
     d[2].metric(
         "Lost",
-        rp.fmt_count(deals["lost"]) if avail.win_rate.measurable else rp.NOT_MEASURABLE,
+        rp.fmt_count(deals["lost"]) if avail.win_rate.measurable else nm,
         help=None if avail.win_rate.measurable else avail.win_rate.reason,
     )
     d[3].metric(
         "Win rate",
-        rp.fmt_share(deals["win_rate"]) if avail.win_rate.measurable else rp.NOT_MEASURABLE,
+        rp.fmt_share(deals["win_rate"]) if avail.win_rate.measurable else nm,
         help=f"95% interval {rp.fmt_share(deals['win_low'])} – {rp.fmt_share(deals['win_high'])}"
         if avail.win_rate.measurable
         else avail.win_rate.reason,
     )
     d[4].metric(
         f"Average won amount ({currency})" if currency else "Average won amount",
-        rp.fmt_money(deals["avg_won_amount"]) if avail.revenue.measurable else rp.NOT_MEASURABLE,
+        rp.fmt_money(deals["avg_won_amount"]) if avail.revenue.measurable else nm,
+        help=None if avail.revenue.measurable else avail.revenue.reason,
     )
     st.subheader("Why sales turned MQLs down")
     if not avail.rejections.measurable:  # the reason, not an empty table and chart

@@ -45,6 +45,21 @@ def assert_no_exception(page: Page) -> None:
     assert boxes.count() == 0, boxes.first.inner_text()
 
 
+def cut_metric_values(page: Page) -> list[str]:
+    """The metric cards on screen whose value the card cuts short (drawn as "not measura…").
+
+    A value is cut when its text, or an element inside it, is wider than the box that
+    clips it (Streamlit ends such text with an ellipsis).
+    """
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
+            .filter(v => v.checkVisibility())
+            .filter(v => [v, ...v.querySelectorAll('*')]
+                .some(e => e.scrollWidth > e.clientWidth + 1))
+            .map(v => v.innerText)"""
+    )
+
+
 def screenshot(page: Page, name: str) -> Path:
     """Save a screenshot of the whole page under artifacts/ and return its path.
 

@@ -21,6 +21,12 @@ Counts are compared with a test of two Poisson counts over equal time
 (:func:`analysis.stats.count_change_test`), rates with the pooled two-proportion z-test
 (:func:`analysis.stats.two_proportion_test`); a change is called up or down only when
 ``p < alpha``.
+
+An earlier period is compared only when the history covers all of it: it must start on or
+after the history's first day (the earliest lead's), and the history must be dated at all
+(an export without dates puts everything on one day). Otherwise its counts would be zeros
+that mean "not recorded", and any month with leads would read "up, beyond noise" against
+them; such a comparison is *not measurable*, with the reason, and is not counted.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import pandas as pd
 from analysis import filters as flt
 from analysis import stats
 from analysis.definitions import data_as_of, month_start, next_month
-from analysis.lifecycle import metrics
+from analysis.lifecycle import measurable, metrics
 
 PRESETS: dict[str, str] = {
     "last_month": "Last month",
@@ -204,11 +210,16 @@ COMPARE_COLUMNS = [
     "change",
     "p_value",
     "verdict",
+    "prev_reason",
     "year_value",
     "year_change",
     "year_p_value",
     "year_verdict",
+    "year_reason",
 ]
+
+NOT_MEASURABLE = "not measurable"
+"""The verdict of a comparison with a period the history does not cover."""
 
 
 def _verdict(change: float, p: float, alpha: float) -> str:
@@ -217,6 +228,47 @@ def _verdict(change: float, p: float, alpha: float) -> str:
     if p < alpha:
         return "up" if change > 0 else "down"
     return "within noise"
+
+
+def coverage_gap(
+    earlier: Period, first_day: date | None, dates: measurable.Availability
+) -> str | None:
+    """Why ``earlier`` cannot be compared with, or None when the history covers all of it.
+
+    ``first_day`` is the history's first day (the earliest lead's), ``dates`` the
+    history's :attr:`~analysis.lifecycle.measurable.Measurability.dates`. Not covered: a
+    history without dates (its reason), or a period that starts before the first day
+    ("the history starts on 06 May 2024, after the start of April 2024").
+    """
+    if not dates.measurable:
+        return dates.reason
+    if first_day is None or earlier.start < first_day:
+        return (
+            "the history starts on "
+            + (f"{first_day:%d %b %Y}" if first_day else "no recorded day")
+            + f", after the start of {earlier.label}"
+        )
+    return None
+
+
+def _not_compared(now: pd.DataFrame, reason: str) -> tuple[list[dict], list[dict]]:
+    """:func:`_compare_rows` for an earlier period the history does not cover."""
+    counts, rates = [], []
+    for cur in now.to_dict("records"):
+        counts.append({"value": cur["count"], "verdict": NOT_MEASURABLE, "reason": reason})
+        if pd.isna(cur["next_stage"]):
+            rates.append({})
+            continue
+        rates.append(
+            {
+                "value": cur["rate"],
+                "k": cur["k"],
+                "n": cur["n"],
+                "verdict": NOT_MEASURABLE,
+                "reason": reason,
+            }
+        )
+    return counts, rates
 
 
 def _compare_rows(
@@ -276,20 +328,35 @@ def compare_funnel(
         the next stage: ``value`` = share, ``k`` of ``n``, ``change`` in share points as a
         fraction; absent for the last stage). ``prev_*`` is the previous period,
         ``year_*`` the same period a year earlier; ``p_value``, ``verdict`` (``up``, ``down``,
-        ``within noise``, ``no data``). Empty when the database has no data.
+        ``within noise``, ``no data``, or ``not measurable`` when the history does not cover
+        that period: its values are then NaN and ``prev_reason`` / ``year_reason`` say why,
+        see :func:`coverage_gap`). Empty when the database has no data.
     """
     period = period_of(con, filters)
     if period is None:
         return pd.DataFrame(columns=COMPARE_COLUMNS)
-    compared = {"now": period, "prev": period.previous(), "year": period.last_year()}
+    first_day = flt.filter_options(con)["first_date"]
+    dates = measurable.availability(con).dates
+    earlier = {"prev": period.previous(), "year": period.last_year()}
+    gaps = {name: coverage_gap(p, first_day, dates) for name, p in earlier.items()}
+    compared = {"now": period} | {n: p for n, p in earlier.items() if gaps[n] is None}
     counted = metrics.funnel_counts_many(
         con, [(filters.with_dates(p.start, p.end), p.as_of) for p in compared.values()], basis
     )
     frames = dict(zip(compared, counted, strict=True))
-    c_prev, r_prev = _compare_rows(frames["now"], frames["prev"], alpha)
-    c_year, r_year = _compare_rows(frames["now"], frames["year"], alpha)
+    now = frames["now"]
+    c_prev, r_prev = (
+        _compare_rows(now, frames["prev"], alpha)
+        if "prev" in frames
+        else _not_compared(now, gaps["prev"])
+    )
+    c_year, r_year = (
+        _compare_rows(now, frames["year"], alpha)
+        if "year" in frames
+        else _not_compared(now, gaps["year"])
+    )
     rows = []
-    for i, stage in enumerate(frames["now"]["stage"]):
+    for i, stage in enumerate(now["stage"]):
         for measure, prev, year in (
             ("count", c_prev[i], c_year[i]),
             ("rate", r_prev[i], r_year[i]),
@@ -300,13 +367,30 @@ def compare_funnel(
                 {
                     "stage": stage,
                     "measure": measure,
-                    **prev,
-                    "year_value": year["prev_value"],
-                    "year_change": year["change"],
-                    "year_p_value": year["p_value"],
+                    **{k: v for k, v in prev.items() if k != "reason"},
+                    "prev_reason": prev.get("reason"),
+                    "year_value": year.get("prev_value"),
+                    "year_change": year.get("change"),
+                    "year_p_value": year.get("p_value"),
                     "year_verdict": year["verdict"],
+                    "year_reason": year.get("reason"),
                 }
             )
     return pd.DataFrame(rows, columns=COMPARE_COLUMNS).astype(
-        {c: "float64" for c in ("value", "k", "n", "prev_value", "prev_k", "prev_n", "change")}
+        {
+            c: "float64"
+            for c in (
+                "value",
+                "k",
+                "n",
+                "prev_value",
+                "prev_k",
+                "prev_n",
+                "change",
+                "p_value",
+                "year_value",
+                "year_change",
+                "year_p_value",
+            )
+        }  # fmt: skip
     )

@@ -84,7 +84,7 @@ def goal_card(col: st.delta_generator.DeltaGenerator, metric: str) -> None:
     """One headline number: the value, the change vs last month, the share of target."""
     g = goals.loc[metric]
     if not g["measurable"]:
-        col.metric(g["label"], "not measurable", help=g["reason"])
+        col.metric(g["label"], display.card_value(display.NOT_MEASURABLE), help=g["reason"])
         return
     # money: the currency goes in the label so the amount fits the card
     value = display.fmt_money(g["actual"]) if g["unit"] == "money" else None
@@ -94,9 +94,12 @@ def goal_card(col: st.delta_generator.DeltaGenerator, metric: str) -> None:
     stage = STAGE_GOALS.get(metric)
     if stage is not None and stage in counts.index:
         row = counts.loc[stage]
-        delta = f"{row['change']:+.1%} vs {short_previous}"
-        color = "normal" if row["verdict"] in ("up", "down") else "off"
-        verdict = f"{ui.VERDICT_WORDS[row['verdict']]} (p {display.fmt_p(row['p_value'])})"
+        delta, color = ui.count_delta(row, short_previous)
+        verdict = (
+            f"not measurable vs {short_previous}"
+            if row["verdict"] == "not measurable"
+            else f"{ui.VERDICT_WORDS[row['verdict']]} (p {display.fmt_p(row['p_value'])})"
+        )
     elif g["unit"] == "share" and not pd.isna(g["previous_month"]):
         delta = f"{display.fmt_points(g['actual'] - g['previous_month'])} vs {short_previous}"
         color, verdict = "off", "change not tested"
@@ -127,10 +130,11 @@ if not goals.loc["won_revenue", "measurable"]:
 for col, metric in zip(st.columns(len(cards)), cards, strict=True):
     goal_card(col, metric)
 mql = compare[(compare["stage"] == "mql") & (compare["measure"] == "rate")]
+short_last_year = f"{rv.add_months(month, -12):%b %Y}"
 if len(mql):
-    st.caption(
-        ui.rate_line(mql.iloc[0], "mql", short_previous, f"{rv.add_months(month, -12):%b %Y}")
-    )
+    st.caption(ui.rate_line(mql.iloc[0], "mql", short_previous, short_last_year))
+for note in ui.coverage_notes(compare, short_previous, short_last_year):
+    st.caption(note)
 st.page_link(
     REVIEW_PAGE,
     label=f"Why? Open the monthly review of {review.label}",

@@ -114,13 +114,13 @@ settings = sections.page_settings(sla_floor, window, shortfall, beyond_noise)
 month_iso = month.strftime("%Y-%m")
 review = sections.head_of(month, basis)
 
-if not review.complete:
-    st.warning(
-        f"**{review.label} is still in progress (immature)**: the data covers "
-        f"{review.elapsed:.0%} of it (up to {review.as_of:%Y-%m-%d %H:%M} UTC). Volume targets "
-        "are pro-rated in the checks, and the comparison below is made at the same age.",
-        icon=":material/hourglass_top:",
-    )
+caveat = rp.month_caveat(review)
+if caveat is not None:
+    kind, text = caveat
+    if kind == "undated":
+        st.info(text, icon=":material/event_busy:")
+    else:
+        st.warning(text, icon=":material/hourglass_top:")
 
 # --- headline: tiles, goals vs actuals, the month's funnel and SLA ------------------------
 health_place = sections.tiles(review, currency)

@@ -10,6 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from tests.paths import APP
 
+# A card the history cannot support: the words in body-size type (at the number size a
+# quarter-width card cuts them to "not measura…").
+NOT_MEASURABLE_CARD = ":small[not measurable]"
+
 
 def test_home_shows_last_months_headline_against_target_and_the_month_before(app_at, demo_db):
     """Home opens on the last complete month: its lead and MQL entries (the engine's
@@ -123,12 +127,12 @@ def test_marketplace_review_counts_deals_and_not_revenue(export_dbs, monkeypatch
     assert at.selectbox(key="rv_month").value == date(2024, 2, 1)
     values = {m.label: m.value for m in at.metric}
     assert values["Deals won"] == "2"
-    assert values["Contacted within SLA"] == "not measurable"
-    assert values["Won revenue (USD)"] == "not measurable"  # the deals-closed row
-    assert values["Win rate"] == "not measurable"
+    assert values["Contacted within SLA"] == NOT_MEASURABLE_CARD
+    assert values["Won revenue (USD)"] == NOT_MEASURABLE_CARD  # the deals-closed row
+    assert values["Win rate"] == NOT_MEASURABLE_CARD
     assert values["MQLs entered this month"] == "2"  # m3 Feb 3, m4 Feb 8 (won time, skip rule)
     # no activities, floor, target or capacity: no check can be assessed, none counted
-    assert values["Health problems"] == "not measurable"
+    assert values["Health problems"] == NOT_MEASURABLE_CARD
     assert "no deal amounts" in _text(at)
     # What changed: a rate the export cannot support reads "not measurable" in every cell
     # (the win rate of 2 won and 0 lost deals is not 100%), with the reason under the table.
@@ -159,13 +163,37 @@ def test_undated_funnel_says_trends_are_not_measurable(export_dbs, monkeypatch) 
     assert len(at.get("plotly_chart")) == 2  # the funnel and the breakdown only
 
 
+def test_undated_review_says_the_month_holds_the_whole_history(export_dbs, monkeypatch) -> None:
+    """(b) Every entry sits on 2024-05-01 00:00, so May 2024 is not "in progress, 0%
+    covered": the page says the history has no dates and that May holds all of it, and the
+    cards it cannot fill say so in words that fit (10 MQLs, 4 won: the whole history).
+    """
+    at = _render(export_dbs["undated"], "app_pages/review.py", monkeypatch)
+    (info,) = [x.value for x in at.info if "no dates" in x.value]
+    assert "every lead and stage entry sits on 01 May 2024" in info
+    assert "May 2024 holds all of it" in info
+    assert not [w for w in at.warning if "in progress" in w.value]
+    values = {m.label: m.value for m in at.metric}
+    assert values["MQLs entered this month"] == "10" and values["Deals won"] == "4"
+    assert values["Contacted within SLA"] == NOT_MEASURABLE_CARD
+    assert values["Health problems"] == NOT_MEASURABLE_CARD
+    # April 2024 and May 2023 are not months of zeros: no "up, beyond noise" against them
+    text = _text(at)
+    assert "up, beyond noise" not in text
+    assert "not measurable vs Apr 2024" in text
+    assert (
+        "Not measurable: the comparisons with Apr 2024 and May 2023: this history has no dates"
+    ) in text
+    assert "still running" not in text
+
+
 def test_pipeline_review_and_home(export_dbs, monkeypatch) -> None:
     """(c) The review of February 2024 shows o1 won and o2 lost (win rate 50.0%), MQLs as
     not measurable, and no MQL status table; Home says the funnel starts at opportunity.
     """
     at = _render(export_dbs["pipeline"], "app_pages/review.py", monkeypatch)
     values = {m.label: m.value for m in at.metric}
-    assert values["MQLs entered this month"] == "not measurable"
+    assert values["MQLs entered this month"] == NOT_MEASURABLE_CARD
     assert "MQLs" not in values  # the month's funnel starts at the opportunity stage
     assert values["Won"] == "1" and values["Lost"] == "1" and values["Win rate"] == "50.0%"
     assert values["Won revenue (USD)"] == "1,000"  # the company's currency in the label

@@ -241,6 +241,32 @@ def test_health_tile_counts_only_the_checks_this_history_can_assess() -> None:
     )
 
 
+def test_month_caveat_names_a_running_month_or_a_history_without_dates() -> None:
+    """A complete month of a dated history needs no caveat; a running one says how much
+    of it the data covers (10 of 31 days = 32%); an undated history says the month holds
+    all of it, whether or not the month is complete."""
+    from datetime import date, datetime
+    from types import SimpleNamespace
+
+    def head(dated: bool, complete: bool, as_of: datetime) -> SimpleNamespace:
+        avail = SimpleNamespace(dates=SimpleNamespace(measurable=dated))
+        elapsed = (as_of - datetime(2024, 5, 1)) / (datetime(2024, 6, 1) - datetime(2024, 5, 1))
+        return SimpleNamespace(
+            availability=avail, label="May 2024", month=date(2024, 5, 1),
+            complete=complete, elapsed=min(elapsed, 1.0), as_of=as_of,
+        )  # fmt: skip
+
+    assert report.month_caveat(head(True, True, datetime(2024, 6, 3))) is None
+    kind, text = report.month_caveat(head(True, False, datetime(2024, 5, 11)))
+    assert kind == "running"
+    assert text.startswith("**May 2024 is still in progress (immature)**: the data covers 32%")
+    assert "(up to 2024-05-11 00:00 UTC)" in text
+    for complete, as_of in ((False, datetime(2024, 5, 1)), (True, datetime(2024, 6, 2))):
+        kind, text = report.month_caveat(head(False, complete, as_of))
+        assert kind == "undated" and "in progress" not in text
+        assert f"sits on {as_of:%d %b %Y}, so May 2024 holds all of it" in text
+
+
 def test_report_on_an_undated_export_does_not_count_unassessed_checks(tmp_path) -> None:
     """Fixture (b) (no dates, no activities, targets or capacities): none of the four
     checks can be assessed, so the tile says "not measurable" and the summary says why
@@ -255,3 +281,6 @@ def test_report_on_an_undated_export_does_not_count_unassessed_checks(tmp_path) 
     assert parser.cells["checks.fired"] == ("", "not measurable")
     assert "None of the 4 health checks can be assessed on this history" in text
     assert "No health check fired this month" not in text
+    # every entry sits on 2024-05-01 00:00: no dates, not "in progress, 0% covered"
+    assert "This history has no dates: every lead and stage entry sits on 01 May 2024" in text
+    assert "still in progress" not in text

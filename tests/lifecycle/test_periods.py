@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 
 from analysis import filters as flt
@@ -133,8 +134,52 @@ def test_november_is_compared_with_october_at_the_same_age(con):
     assert mql_count["verdict"] == "within noise"
     assert (mql_rate["k"], mql_rate["n"], mql_rate["prev_k"], mql_rate["prev_n"]) == (1, 3, 2, 2)
     assert mql_rate["change"] == pytest.approx(1 / 3 - 1)
-    # nothing in November 2025: last year has no data to compare
-    assert cmp.loc[("mql", "count"), "year_value"] == 0
+    # October starts on the history's first day (o1, 1 Oct 08:00): covered, compared
+    assert cmp["prev_reason"].isna().all()
+    # November 2025 is before the history starts: not a zero, not measurable, not counted
+    for measure in ("count", "rate"):
+        row = cmp.loc[("mql", measure)]
+        assert row["year_verdict"] == "not measurable"
+        assert (
+            row["year_reason"]
+            == "the history starts on 01 Oct 2026, after the start of November 2025"
+        )
+        assert pd.isna(row["year_value"]) and pd.isna(row["year_change"])
+
+
+def test_a_period_the_history_covers_only_partly_is_not_compared(con):
+    """The history starts on 1 Oct 2026 08:00. A custom range 15 Oct - 14 Nov (31 days) has
+    as its previous period 14 Sep - 14 Oct, which starts before that: not measurable (its
+    zeros before 1 Oct are not recorded, so 3 MQLs would read as "up" against them). The
+    period's own numbers stay: MQLs entered 15 Oct - 14 Nov are n1 and n2 = 2."""
+    cmp = periods.compare_funnel(
+        con, flt.Filters(start=date(2026, 10, 15), end=date(2026, 11, 14)), "entered"
+    ).set_index(["stage", "measure"])
+    row = cmp.loc[("mql", "count")]
+    assert row["value"] == 2
+    assert (row["verdict"], row["year_verdict"]) == ("not measurable", "not measurable")
+    assert row["prev_reason"] == (
+        "the history starts on 01 Oct 2026, after the start of 14 Sep 2026 – 14 Oct 2026"
+    )
+    assert pd.isna(row["prev_value"]) and pd.isna(row["p_value"])
+    assert cmp.loc[("mql", "rate"), ["k", "n"]].tolist() == [1, 2]  # n1 reached SQL
+
+
+def test_an_undated_history_compares_no_period():
+    """Every entry on one day (an export without dates): May 2024 holds the whole history
+    and April 2024 is not a month of zeros; both comparisons give the dates reason."""
+    from tests.lifecycle import exports
+
+    c = exports.undated()
+    try:
+        may = flt.Filters(start=date(2024, 5, 1), end=date(2024, 5, 31))
+        cmp = periods.compare_funnel(c, may, "entered").set_index(["stage", "measure"])
+    finally:
+        c.close()
+    assert cmp.loc[("mql", "count"), "value"] == 10
+    assert set(cmp["verdict"]) == set(cmp["year_verdict"]) == {"not measurable"}
+    assert cmp["prev_reason"].str.startswith("this history has no dates").all()
+    assert cmp["prev_value"].isna().all() and cmp["year_value"].isna().all()
 
 
 def test_the_same_age_cuts_conversions_known_later():
