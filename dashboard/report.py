@@ -30,6 +30,7 @@ from analysis.lifecycle import metrics
 from analysis.lifecycle import review as rv
 from dashboard.charts import review as charts
 from dashboard.report_format import (  # noqa: F401  (re-exported for the page)
+    NONE_COMPARABLE,
     NOT_MEASURABLE,
     STAGE_LABELS,
     STEP_LABELS,
@@ -45,6 +46,7 @@ from dashboard.report_format import (  # noqa: F401  (re-exported for the page)
     goal_actual_text,
     health_text,
     month_caveat,
+    none_comparable,
     not_measurable_notes,
 )
 from dashboard.report_sections import (
@@ -122,6 +124,8 @@ def _summary_html(r: rv.Review) -> str:
         )
         + "."
         if len(changed)
+        else NONE_COMPARABLE
+        if none_comparable(r.changes)
         else "No rate moved beyond noise since last month."
     )
     return f'<div class="summary">{tiles_html}</div>\n{fired_list}\n<p>{_e(changed_text)}</p>'

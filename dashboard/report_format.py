@@ -146,6 +146,18 @@ def not_measurable_notes(changes: Any) -> list[str]:
     ]
 
 
+NONE_COMPARABLE = (
+    "No rate can be compared with the month before on this history: each one's reason is "
+    "given above."
+)
+"""What "What changed" says when every rate is not measurable (rather than "no rate moved")."""
+
+
+def none_comparable(changes: Any) -> bool:
+    """True when ``changes`` has rows and every one is not measurable."""
+    return len(changes) > 0 and bool((changes["verdict"] == "not measurable").all())
+
+
 def fmt_k_of_n(k: Any, n: Any) -> str:
     """``77 of 96``."""
     if _missing(k) or _missing(n):

@@ -275,9 +275,11 @@ def _status_section(r: rv.Review, fig: _Figures) -> str:
     if not r.availability.handoffs.measurable:
         reason = r.availability.handoffs.reason
         return f'<p class="note not-measurable">Not measurable: {_e(reason)}</p>'
+    status, notes = rv.recorded_statuses(r.status, r.availability)
     return (
-        f'<div class="two"><div>{_status_table(r.status)}</div>'
-        f"<div>{fig(charts.status_chart(r.status), 'status')}</div></div>"
+        f'<div class="two"><div>{_status_table(status)}</div>'
+        f"<div>{fig(charts.status_chart(status), 'status')}</div></div>"
+        + "".join(f'<p class="note not-measurable">{_e(n)}</p>' for n in notes)
     )
 
 

@@ -311,6 +311,8 @@ def changes_section(ch: pd.DataFrame, settings: rv.ReviewSettings, month_iso: st
                 for c in significant.itertuples(index=False)
             )
         )
+    elif rp.none_comparable(ch):
+        st.caption(rp.NONE_COMPARABLE)
     else:
         st.caption(
             "No rate moved beyond noise (pooled two-proportion test, p < "
@@ -330,6 +332,7 @@ def outcomes_section(
     if not avail.handoffs.measurable:
         st.info(f"Not measurable: {avail.handoffs.reason}")
     else:
+        status, notes = rv.recorded_statuses(status, avail)
         o1, o2 = st.columns([4, 5])
         with o1:
             show_table(
@@ -344,6 +347,8 @@ def outcomes_section(
             )
         with o2:
             st.plotly_chart(charts.status_chart(status), key="rv_status_chart")
+        for note in notes:
+            st.caption(note)
     st.subheader("Deals closed this month")
     d = st.columns(5)
     nm = display.card_value(rp.NOT_MEASURABLE)
@@ -366,9 +371,14 @@ def outcomes_section(
         else avail.win_rate.reason,
     )
     d[4].metric(
-        f"Average won amount ({currency})" if currency else "Average won amount",
+        # short enough for a fifth of the page with its help icon ("Average won amount (USD)"
+        # was cut to "Average won amount (U…" at 1400 px)
+        f"Avg won deal ({currency})" if currency else "Avg won deal",
         rp.fmt_money(deals["avg_won_amount"]) if avail.revenue.measurable else nm,
-        help=None if avail.revenue.measurable else avail.revenue.reason,
+        help="Average amount of the deals won this month that have an amount (won revenue ÷ "
+        "those deals)."
+        if avail.revenue.measurable
+        else avail.revenue.reason,
     )
     st.subheader("Why sales turned MQLs down")
     if not avail.rejections.measurable:  # the reason, not an empty table and chart

@@ -185,6 +185,13 @@ def test_undated_review_says_the_month_holds_the_whole_history(export_dbs, monke
         "Not measurable: the comparisons with Apr 2024 and May 2023: this history has no dates"
     ) in text
     assert "still running" not in text
+    # where the MQLs are now: no lost, rejected or nurture row of zeros, the reason instead
+    (status,) = [d.value for d in at.dataframe if {"leads", "share"} <= set(d.value.columns)]
+    assert status["label"].tolist() == ["still MQL", "SQL", "open opportunity", "won"]
+    assert status["leads"].tolist() == [6, 0, 0, 4]
+    assert "Not measurable: lost: this history records no lost deals" in text
+    assert "No rate can be compared with the month before on this history" in text
+    assert "No rate moved beyond noise" not in text
 
 
 def test_pipeline_review_and_home(export_dbs, monkeypatch) -> None:

@@ -284,3 +284,9 @@ def test_report_on_an_undated_export_does_not_count_unassessed_checks(tmp_path) 
     # every entry sits on 2024-05-01 00:00: no dates, not "in progress, 0% covered"
     assert "This history has no dates: every lead and stage entry sits on 01 May 2024" in text
     assert "still in progress" not in text
+    # no lost deals or dispositions recorded: those statuses are left out, not 0
+    assert parser.cells["status.won"][1] == "4" and "status.lost" not in parser.cells
+    assert "Not measurable: rejected and nurture: this history has no sales dispositions" in text
+    # every rate of "What changed" is not measurable: not "no rate moved beyond noise"
+    assert "No rate can be compared with the month before on this history" in text
+    assert "No rate moved beyond noise" not in text

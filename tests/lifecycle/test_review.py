@@ -471,6 +471,47 @@ def test_pipeline_status_of_the_months_mqls() -> None:
     assert sum(got.values()) == head["volumes"]["mql"] == 9
 
 
+def test_statuses_the_history_cannot_record_are_left_out_not_zero() -> None:
+    """The undated export (10 May MQLs, 4 won) records no lost deals and no dispositions:
+    lost, rejected and nurture would read 0 only because nothing records them, so they are
+    left out with their reasons; still MQL 6 and won 4 stay, and so do SQL and open
+    opportunity (0, but this history records stages). Where every kind is recorded
+    (status_con), nothing is left out.
+    """
+    from analysis.lifecycle import measurable
+    from tests.lifecycle import exports
+
+    con = exports.undated()
+    avail = measurable.availability(con)
+    shown, notes = review.recorded_statuses(review.pipeline_status(con, "2024-05"), avail)
+    assert shown.set_index("status")["leads"].to_dict() == {
+        "mql": 6,
+        "sql": 0,
+        "opportunity": 0,
+        "won": 4,
+    }
+    assert notes == [
+        f"Not measurable: lost: {avail.win_rate.reason}",
+        f"Not measurable: rejected and nurture: {avail.rejections.reason}",
+    ]
+    # a disqualified stage change records a rejection without any disposition: it stays
+    con = build(
+        {
+            "a": [("lead", "2024-01-02 08:00"), ("mql", "2024-01-03 09:00")],
+            "b": [("mql", "2024-01-03 09:00"), ("disqualified", "2024-01-04 09:00")],
+        }
+    )
+    avail = measurable.availability(con)
+    assert not avail.rejections.measurable
+    shown, notes = review.recorded_statuses(review.pipeline_status(con, "2024-01"), avail)
+    assert shown.set_index("status")["leads"].to_dict()["rejected"] == 1
+    assert "nurture" not in set(shown["status"]) and "nurture" in notes[-1]
+    con = status_con()
+    status = review.pipeline_status(con, "2024-01")
+    shown, notes = review.recorded_statuses(status, measurable.availability(con))
+    assert shown.equals(status) and notes == []
+
+
 def test_closed_deals_per_month() -> None:
     """February 2024: 2 won (10k + 30k), 2 lost (one without an amount); win rate 50%."""
     deals = review.closed_deals(plan_con(), date(2024, 1, 1), date(2024, 2, 1))

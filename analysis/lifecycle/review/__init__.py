@@ -94,6 +94,7 @@ from analysis.lifecycle.review.outcomes import (
     funnel_table,
     pipeline_status,
     reason_changes,
+    recorded_statuses,
 )
 from analysis.lifecycle.review.planner import (
     PLAN_STAGES,
@@ -162,6 +163,7 @@ __all__ = [
     "pct",
     "pending_target_changes",
     "pipeline_status",
+    "recorded_statuses",
     "plan",
     "planner_window",
     "review_head",

@@ -13,7 +13,7 @@ import pandas as pd
 from analysis import filters as flt
 from analysis import stats
 from analysis.definitions import conversion_label
-from analysis.lifecycle import funnel, rejections
+from analysis.lifecycle import funnel, measurable, rejections
 from analysis.lifecycle.review.common import STATUSES, add_months, month_filters, parse_month
 from analysis.store import STAGES
 
@@ -118,6 +118,44 @@ def pipeline_status(
             "share": leads / total if total else np.nan,
         }
     )
+
+
+STATUS_NEEDS: dict[str, str] = {
+    "lost": "win_rate",
+    "rejected": "rejections",
+    "nurture": "rejections",
+}
+"""The statuses a history can lack the records of, and the availability that records them
+(:class:`analysis.lifecycle.measurable.Measurability` fields): ``lost`` needs lost deals,
+``rejected`` and ``nurture`` sales dispositions (or such stage changes)."""
+
+
+def recorded_statuses(
+    status: pd.DataFrame, avail: measurable.Measurability
+) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of :func:`pipeline_status` this history can record, and why any is left out.
+
+    A status with no lead whose records the history lacks (no lost deals: no lead can be
+    ``lost``; no dispositions and no such stage change: none ``rejected`` or ``nurture``)
+    would read 0 where nothing was recorded: it is left out, and one sentence per reason
+    names it (``Not measurable: lost: this history records no lost deals, …``). A status
+    with leads stays, whatever the history lacks (they were recorded another way).
+    ``avail`` is the history's :class:`~analysis.lifecycle.measurable.Measurability`.
+    """
+    missing = {
+        key: getattr(avail, need)
+        for key, need in STATUS_NEEDS.items()
+        if not getattr(avail, need).measurable
+    }
+    left_out = status["status"].isin(list(missing)) & (status["leads"] == 0)
+    labels_by_reason: dict[str, list[str]] = {}
+    for row in status[left_out].itertuples(index=False):
+        labels_by_reason.setdefault(missing[row.status].reason, []).append(row.label)
+    notes = [
+        f"Not measurable: {' and '.join(labels)}: {reason}"
+        for reason, labels in labels_by_reason.items()
+    ]
+    return status[~left_out].reset_index(drop=True), notes
 
 
 # --------------------------------------------------------------------------------------
