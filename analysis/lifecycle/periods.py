@@ -218,6 +218,12 @@ COMPARE_COLUMNS = [
     "year_reason",
 ]
 
+_NUMBERS = [
+    c
+    for c in COMPARE_COLUMNS
+    if c not in ("stage", "measure") and "_reason" not in c and "verdict" not in c
+]
+
 NOT_MEASURABLE = "not measurable"
 """The verdict of a comparison with a period the history does not cover."""
 
@@ -376,21 +382,4 @@ def compare_funnel(
                     "year_reason": year.get("reason"),
                 }
             )
-    return pd.DataFrame(rows, columns=COMPARE_COLUMNS).astype(
-        {
-            c: "float64"
-            for c in (
-                "value",
-                "k",
-                "n",
-                "prev_value",
-                "prev_k",
-                "prev_n",
-                "change",
-                "p_value",
-                "year_value",
-                "year_change",
-                "year_p_value",
-            )
-        }  # fmt: skip
-    )
+    return pd.DataFrame(rows, columns=COMPARE_COLUMNS).astype(dict.fromkeys(_NUMBERS, "float64"))
