@@ -80,6 +80,20 @@ goals = review.goals.set_index("metric")
 counts = compare[compare["measure"] == "count"].set_index("stage")
 
 
+def home_cards(goals: pd.DataFrame) -> list[str]:
+    """The goals Home shows as cards: the first three volumes this history can measure
+    (leads, MQLs, SQLs on a full funnel; opportunities and deals won on an opportunity-only
+    export, not three "not measurable" cards), won revenue (deals won when it has no
+    amounts and deals won is not a card yet) and the SLA share."""
+    volumes = ["leads", "mqls", "sqls", "opportunities", "deals_won"]
+    cards = [m for m in volumes if goals.loc[m, "measurable"]][:3] or volumes[:3]
+    if goals.loc["won_revenue", "measurable"]:
+        cards.append("won_revenue")
+    elif "deals_won" not in cards:
+        cards.append("deals_won")
+    return [*cards, "pct_contacted_in_sla"]
+
+
 def goal_card(col: st.delta_generator.DeltaGenerator, metric: str) -> None:
     """One headline number: the value, the change vs last month, the share of target."""
     g = goals.loc[metric]
@@ -124,14 +138,12 @@ def goal_card(col: st.delta_generator.DeltaGenerator, metric: str) -> None:
         )
 
 
-cards = ["leads", "mqls", "sqls", "won_revenue", "pct_contacted_in_sla"]
-if not goals.loc["won_revenue", "measurable"]:
-    cards[3] = "deals_won"
+cards = home_cards(goals)
 for col, metric in zip(st.columns(len(cards)), cards, strict=True):
     goal_card(col, metric)
 mql = compare[(compare["stage"] == "mql") & (compare["measure"] == "rate")]
 short_last_year = f"{rv.add_months(month, -12):%b %Y}"
-if len(mql):
+if len(mql) and avail.handoffs.measurable:  # no MQL -> SQL line when the funnel starts later
     st.caption(ui.rate_line(mql.iloc[0], "mql", short_previous, short_last_year))
 for note in ui.coverage_notes(compare, short_previous, short_last_year):
     st.caption(note)

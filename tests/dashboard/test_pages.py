@@ -207,3 +207,13 @@ def test_pipeline_review_and_home(export_dbs, monkeypatch) -> None:
     assert "starts at the opportunity stage" in _text(at)
     home = _render(export_dbs["pipeline"], None, monkeypatch)
     assert "The funnel starts at the **opportunity** stage" in _text(home)
+    # February 2024: o3 and o4 created, o1 won (1,000); no lead, MQL or SQL card, no MQL
+    # rate line (the history records no MQL)
+    cards = {m.label: m.value for m in home.metric}
+    assert cards == {
+        "Opportunities created": "2",
+        "Deals won": "1",
+        "Won revenue (USD)": "1,000",
+        "MQLs contacted within SLA": NOT_MEASURABLE_CARD,
+    }
+    assert "→ SQL" not in _text(home)
