@@ -85,10 +85,10 @@ def maturity_text(period: Period) -> tuple[str, bool]:
 
 def count_delta(row: pd.Series, previous: str) -> tuple[str | None, str]:
     """The delta text and colour of a count card (its verdict goes in the caption)."""
-    if row["verdict"] == "not measurable":
+    if row["verdict"] == "not measurable" or pd.isna(row["change"]):
+        # no change to show (none in the previous period): no delta, whose arrow would
+        # read as a rise; the caption says what the previous period held
         return None, "off"
-    if pd.isna(row["change"]):
-        return f"{display.fmt_count(row['prev_value'])} in {previous}", "off"
     text = f"{row['change']:+.1%} vs {previous}"
     return text, "normal" if row["verdict"] in ("up", "down") else "off"
 

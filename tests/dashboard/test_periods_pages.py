@@ -252,3 +252,27 @@ def test_review_thresholds_are_built_only_while_open_and_keep_their_values(app_a
     assert param(at, "window") == "45" and param(at, "noise") == "off"
     at.run()
     assert param(at, "window") == "45"
+
+
+def test_a_count_card_shows_no_delta_without_a_change_to_show():
+    """A delta string is drawn with an up arrow unless it starts with a minus: "0 in Sep
+    2017" under 0 customers read as a rise. Against a period with none (no relative change)
+    or one the history does not cover, the card has no delta; a real change keeps it."""
+    import pandas as pd
+
+    from dashboard import periods_ui
+
+    def row(change: float, prev: float, verdict: str) -> pd.Series:
+        return pd.Series({"change": change, "prev_value": prev, "verdict": verdict})
+
+    nan = float("nan")
+    assert periods_ui.count_delta(row(nan, 0.0, "up"), "Sep 2017") == (None, "off")
+    assert periods_ui.count_delta(row(nan, nan, "not measurable"), "Sep 2017") == (None, "off")
+    assert periods_ui.count_delta(row(-0.25, 4.0, "within noise"), "Sep 2017") == (
+        "-25.0% vs Sep 2017",
+        "off",
+    )
+    assert periods_ui.count_delta(row(0.5, 40.0, "up"), "Sep 2017") == (
+        "+50.0% vs Sep 2017",
+        "normal",
+    )
