@@ -299,7 +299,7 @@ def review_head(
         "last_year": month_headline(figs, last_year),
     }
     deals = month_deals(figs, last_year, month)
-    goals = goals_table(headlines, deals, targets, month, figs.availability)
+    goals = goals_table(headlines, deals, targets, month, figs.availability, figs.first_day)
     return ReviewHead(
         month=month,
         first=month,

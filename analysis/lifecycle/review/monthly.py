@@ -70,6 +70,9 @@ class MonthFigures:
         row per month with a closed deal; :func:`month_deals` frames any months).
     availability : Measurability
         What this history can measure.
+    first_day : date or None
+        The history's first day (the earliest lead's): a month that starts before it is
+        only partly recorded, so it is not quoted beside another (None: not known).
     """
 
     as_of: datetime | None
@@ -80,6 +83,7 @@ class MonthFigures:
     sla: pd.DataFrame
     deals: pd.DataFrame
     availability: measurable.Measurability
+    first_day: date | None = None
 
 
 def _reached(stage: str) -> str:
@@ -168,7 +172,8 @@ def month_figures(con: duckdb.DuckDBPyConnection) -> MonthFigures:
     first = min(months) if months else as_of.date().replace(day=1)
     last = max([*months, as_of.date().replace(day=1)])
     closed = deals.monthly_deal_counts(con, None, None, as_of)
-    return MonthFigures(as_of, first, last, entered, created, sla_df, closed, avail)
+    first_day = flt.filter_options(con)["first_date"]
+    return MonthFigures(as_of, first, last, entered, created, sla_df, closed, avail, first_day)
 
 
 def month_volumes(con: duckdb.DuckDBPyConnection, month: date) -> dict[str, Any]:

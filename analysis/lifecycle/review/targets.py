@@ -236,13 +236,16 @@ def goals_table(
     targets: pd.DataFrame,
     month: date,
     avail: measurable.Measurability | None = None,
+    first_day: date | None = None,
 ) -> pd.DataFrame:
     """Goals vs actuals from precomputed headline blocks, closed deals and targets.
 
     ``headlines`` maps ``"month"``, ``"previous"`` and ``"last_year"`` to
     :func:`analysis.metrics.headline` results of the month, the month before and the same
     month a year earlier; ``deals`` is :func:`closed_deals` covering those months;
-    ``avail`` is what the history can measure (default: everything).
+    ``avail`` is what the history can measure (default: everything); ``first_day`` the
+    history's first day: the month before or a year before that starts earlier is only
+    partly recorded and is not quoted (NaN, as for a month without data).
 
     Returns
     -------
@@ -267,8 +270,11 @@ def goals_table(
         actual[key] = _actuals(headlines[key], row)
     has_data = {
         key: key == "month"
-        or sum(v or 0 for v in headlines[key]["volumes"].values() if not isinstance(v, str)) > 0
-        for key in months
+        or (
+            sum(v or 0 for v in headlines[key]["volumes"].values() if not isinstance(v, str)) > 0
+            and (first_day is None or m >= first_day)
+        )
+        for key, m in months.items()
     }
     tmap = {(pd.Timestamp(r.month), r.metric): r.value for r in targets.itertuples(index=False)}
     k, n = _sla_total(headlines["month"])
