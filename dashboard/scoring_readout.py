@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.lifecycle.measurable import Measurability
 from analysis.scoring import decay, whatif
 from analysis.scoring.configs import ScoringConfig
 from analysis.scoring.matrix import FeatureMatrix
 from analysis.scoring.model import ModelReport
+from dashboard import display
 
 
 def _pct(value: float) -> str:
@@ -230,25 +232,46 @@ def _metric(
     }
 
 
-def headline(w: whatif.WhatIf, outcome_label: str) -> list[dict]:
+def headline(
+    w: whatif.WhatIf, outcome_label: str, avail: Measurability | None = None
+) -> list[dict]:
     """Keyword arguments of ``st.metric`` for the proposed rule's headline numbers.
 
     Each value is the proposed rule's; each delta says how it differs from the current one.
+    ``avail`` (what the history can measure; default: everything) turns the per-month
+    cards honest on exports that lack their data: a history without dates shows the
+    would-be MQLs of the whole history instead of a per-month mean, and reps over capacity
+    reads "not measurable" without dates or recorded capacities (never a 0 that only means
+    no capacity was recorded).
     """
     c, p = w.current, w.proposed
-    cur_pm, prop_pm = w.mqls_per_month(c), w.mqls_per_month(p)
-    out = [
-        _metric(
-            "MQLs per month",
-            "–" if not np.isfinite(prop_pm) else f"{prop_pm:,.1f}",
-            prop_pm - cur_pm,
-            f"{prop_pm - cur_pm:+,.1f}",
-            f"{cur_pm:,.1f}",
-            "none",
-            "Mean would-be MQLs per complete month of the decision point "
-            f"({p.mqls:,} MQLs in the whole history, current rule {c.mqls:,}).",
-        )
-    ]
+    if avail is not None and not avail.dates.measurable:
+        out = [
+            _metric(
+                "MQLs in the history",
+                f"{p.mqls:,}",
+                p.mqls - c.mqls,
+                f"{p.mqls - c.mqls:+,}",
+                f"{c.mqls:,}",
+                "none",
+                f"Would-be MQLs of the whole history. MQLs per month is not measurable: "
+                f"{avail.dates.reason}",
+            )
+        ]
+    else:
+        cur_pm, prop_pm = w.mqls_per_month(c), w.mqls_per_month(p)
+        out = [
+            _metric(
+                "MQLs per month",
+                "–" if not np.isfinite(prop_pm) else f"{prop_pm:,.1f}",
+                prop_pm - cur_pm,
+                f"{prop_pm - cur_pm:+,.1f}",
+                f"{cur_pm:,.1f}",
+                "none",
+                "Mean would-be MQLs per complete month of the decision point "
+                f"({p.mqls:,} MQLs in the whole history, current rule {c.mqls:,}).",
+            )
+        ]
     for name, prop, cur, what in (
         ("Precision", p.precision, c.precision, "share of MQLs with a known outcome that"),
         ("Recall", p.recall, c.recall, "share of all leads with a known outcome that"),
@@ -266,6 +289,11 @@ def headline(w: whatif.WhatIf, outcome_label: str) -> list[dict]:
             )
         )
     over = p.reps_over_capacity - c.reps_over_capacity
+    gap = (
+        next((a.reason for a in (avail.capacity, avail.dates) if not a.measurable), None)
+        if avail is not None
+        else None
+    )
     out.append(
         _metric(
             "Reps over capacity",
@@ -276,6 +304,12 @@ def headline(w: whatif.WhatIf, outcome_label: str) -> list[dict]:
             "down",
             "Reps whose would-be MQLs exceed their capacity in at least one complete month.",
         )
+        if gap is None
+        else {
+            "label": "Reps over capacity",
+            "value": display.card_value(display.NOT_MEASURABLE),
+            "help": f"Not measurable: {gap}",
+        }
     )
     moved = w.changed_in + w.changed_out
     out.append(

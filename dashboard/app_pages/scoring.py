@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.lifecycle import measurable
 from analysis.scoring import configs as scoring
 from analysis.scoring import leakage, properties, whatif
 from analysis.scoring.configs import ScoringConfig
@@ -317,11 +318,18 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
         if w.n_decided == 0:
             st.info("No lead has reached its decision point yet, so there is nothing to replay.")
             st.stop()
-        metrics = readout.headline(w, outcome_label)
+        metrics = readout.headline(w, outcome_label, state.call(measurable.availability))
         for row in (metrics[0:2], metrics[2:4], metrics[4:6]):
             for col, metric in zip(st.columns(2), row, strict=True):
                 col.metric(**metric)
-        st.warning(readout.unobserved_note(w, outcome_label), icon="⚠️")
+        if w.proposed.mqls == 0:
+            st.info(
+                "The proposed rule makes no MQL in this history: give features points, or "
+                "lower the threshold, to see what it would do.",
+                icon=":material/info:",
+            )
+        elif w.proposed.n_unobserved or w.current.n_unobserved:
+            st.warning(readout.unobserved_note(w, outcome_label), icon="⚠️")
         if fade.kind != "none":
             st.caption(readout.decay_note(base, fm, proposed, fade))
         for note in w.notes[1:]:

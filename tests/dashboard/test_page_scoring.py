@@ -109,8 +109,10 @@ def test_page_starts_from_the_current_rule(app_at, engine) -> None:
     assert at.slider(key="sl_threshold").value == engine["current"].threshold
     charts = at.get("plotly_chart")
     assert len(charts) == 2
-    # The unobserved warning counts the would-be MQLs never handed to sales.
-    assert f"{same.proposed.n_unobserved:,} of the proposed rule's" in at.warning[0].value
+    # Every would-be MQL of the demo's current rule was handed to sales: no warning that
+    # would read "0 of the proposed rule's ... MQLs were never handed to sales".
+    assert same.proposed.n_unobserved == same.current.n_unobserved == 0
+    assert not [w for w in at.warning if "never handed to sales" in w.value]
     open_tab(at, "Rep load")
     charts += at.get("plotly_chart")
     assert len(charts) == 3
@@ -122,6 +124,23 @@ def test_page_starts_from_the_current_rule(app_at, engine) -> None:
     assert over > 0 and shown["Reps over capacity"] == f"{over:,}"
     assert any(f"**{over} reps would be over capacity**" in m.value for m in at.markdown)
     assert len(at.dataframe[-1].value) == over
+
+
+def test_a_lower_threshold_warns_of_mqls_nobody_handed_to_sales(app_at, engine) -> None:
+    """Twenty points lower, the proposed rule makes MQLs of leads the current rule left
+    with marketing (never handed to sales, so their outcome is unknown): the warning counts
+    them as the engine does, against the current rule's."""
+    at = app_at(PAGE)
+    lowered = engine["current"].threshold - 20
+    at.slider(key="sl_threshold").set_value(lowered).run()
+    assert not at.exception
+    w = replay(engine, engine["current"].with_changes(threshold=lowered))
+    assert w.proposed.n_unobserved > 0
+    (warning,) = [x.value for x in at.warning if "never handed to sales" in x.value]
+    assert warning.startswith(
+        f"**{w.proposed.n_unobserved:,} of the proposed rule's {w.proposed.mqls:,} MQLs"
+    )
+    assert f"The current rule: {w.current.n_unobserved:,} of {w.current.mqls:,}." in warning
 
 
 def test_raising_the_threshold_lowers_the_proposed_mqls_as_the_engine_says(app_at, engine) -> None:

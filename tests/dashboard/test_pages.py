@@ -194,6 +194,20 @@ def test_undated_review_says_the_month_holds_the_whole_history(export_dbs, monke
     assert "No rate moved beyond noise" not in text
 
 
+def test_undated_scoring_lab_counts_the_history_not_months(export_dbs, monkeypatch) -> None:
+    """(b) No dates: the lab shows the would-be MQLs of the whole history (no per-month
+    mean of one import day), and reps over capacity as not measurable (no capacity is
+    recorded), never 0."""
+    at = _render(export_dbs["undated"], "app_pages/scoring.py", monkeypatch)
+    values = {m.label: m.value for m in at.metric}
+    assert "MQLs per month" not in values
+    assert values["MQLs in the history"] == "0"  # no rule saved: the rule with no points
+    assert values["Reps over capacity"] == NOT_MEASURABLE_CARD
+    text = _text(at)
+    assert "The proposed rule makes no MQL in this history" in text
+    assert "never handed to sales" not in text  # not "0 of the proposed rule's 0 MQLs"
+
+
 def test_pipeline_review_and_home(export_dbs, monkeypatch) -> None:
     """(c) The review of February 2024 shows o1 won and o2 lost (win rate 50.0%), MQLs as
     not measurable, and no MQL status table; Home says the funnel starts at opportunity.
