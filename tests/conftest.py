@@ -59,6 +59,24 @@ SERVED_PIDS: dict[str, int] = {}
 `handoff serve` replaces itself with it)."""
 
 
+STOP_WAIT_SECONDS = 90
+"""Ceiling of the wait for a server a test started to exit after SIGTERM (then SIGKILL).
+
+A ceiling, not a wait: a server exits within a second on a quiet machine, but with other
+jobs on the cores its shutdown took over 20 s once and failed a test whose assertions had
+all passed."""
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Stop a process a test started: SIGTERM, then SIGKILL past :data:`STOP_WAIT_SECONDS`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=STOP_WAIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=STOP_WAIT_SECONDS)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:
@@ -106,11 +124,7 @@ def serve_dashboard(
         try:
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 from tests.paths import ROOT
 
 IMPORT_NAMES = {"sklearn": "scikit-learn", "yaml": "pyyaml"}
@@ -175,6 +175,5 @@ def test_the_installed_demo_command_serves_the_dashboard(installed: Path, tmp_pa
         assert healthy, (tmp_path / "demo.log").read_text()
         assert (tmp_path / "x.duckdb").exists()
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop_process(proc)
         log.close()

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from tests.browser import assert_no_exception, wait_for_app
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 from tests.paths import APP, ROOT
 
 SECRET = "correct horse battery staple"
@@ -98,5 +98,4 @@ def test_sign_in_in_a_real_browser(demo_db: Path, tmp_path: Path, page) -> None:
             wait_for_app(page)
             assert_no_exception(page)
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            stop_process(proc)
