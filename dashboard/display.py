@@ -16,13 +16,15 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.lifecycle import measurable
+
 NOT_SET = "(not set)"
 """What a missing label shows: never merged with a real value such as the literal ``unknown``."""
 
 MISSING = "–"
 """What a missing number shows."""
 
-NOT_MEASURABLE = "not measurable"
+NOT_MEASURABLE = measurable.NOT_MEASURABLE
 """What a number the history cannot support shows instead of 0 (pages and report alike)."""
 
 LABELS: dict[str, str] = {

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.lifecycle import metrics
+from analysis.lifecycle.measurable import NOT_MEASURABLE
 from analysis.lifecycle.periods import Period
 from dashboard import display, urlstate
 from dashboard.charts.common import STAGE_PLURAL
@@ -24,7 +25,7 @@ VERDICT_WORDS = {
     "down": "▼ down, beyond noise",
     "within noise": "within noise",
     "no data": "nothing to compare",
-    "not measurable": "not measurable",
+    NOT_MEASURABLE: NOT_MEASURABLE,
 }
 """A comparison's verdict in words (the arrow is there for readers who cannot see colour)."""
 
@@ -85,7 +86,7 @@ def maturity_text(period: Period) -> tuple[str, bool]:
 
 def count_delta(row: pd.Series, previous: str) -> tuple[str | None, str]:
     """The delta text and colour of a count card (its verdict goes in the caption)."""
-    if row["verdict"] == "not measurable" or pd.isna(row["change"]):
+    if row["verdict"] == NOT_MEASURABLE or pd.isna(row["change"]):
         # no change to show (none in the previous period): no delta, whose arrow would
         # read as a rise; the caption says what the previous period held
         return None, "off"
@@ -103,14 +104,20 @@ def against(row: pd.Series, previous: str, prefix: str = "") -> str:
     ``not measurable vs Oct 2026`` when the history does not cover that period (no count
     shown: it would be a zero that means "not recorded"). ``prefix`` picks the comparison
     (``""`` the previous period, ``"year_"`` last year)."""
-    verdict = row[f"{prefix}verdict"]
-    if verdict == "not measurable":
-        return f"not measurable vs {previous}"
+    verdict = count_verdict(row, previous, prefix)
+    if row[f"{prefix}verdict"] == NOT_MEASURABLE:
+        return verdict
     value = row[f"{'year_' if prefix else 'prev_'}value"]
-    return (
-        f"{VERDICT_WORDS[verdict]} (p {display.fmt_p(row[f'{prefix}p_value'])}) · "
-        f"{display.fmt_count(value)} in {previous}"
-    )
+    return f"{verdict} · {display.fmt_count(value)} in {previous}"
+
+
+def count_verdict(row: pd.Series, previous: str, prefix: str = "") -> str:
+    """A count's verdict against an earlier period: ``within noise (p 0.345)``, or
+    ``not measurable vs Oct 2026`` when the history does not cover that period."""
+    verdict = row[f"{prefix}verdict"]
+    if verdict == NOT_MEASURABLE:
+        return f"{NOT_MEASURABLE} vs {previous}"
+    return f"{VERDICT_WORDS[verdict]} (p {display.fmt_p(row[f'{prefix}p_value'])})"
 
 
 def coverage_notes(compare: pd.DataFrame, previous: str, last_year: str) -> list[str]:
@@ -164,8 +171,8 @@ def comparison_cards(
 def _rate_against(r: pd.Series, previous: str, prefix: str) -> str:
     """``+2.9 pts vs Oct 2026: within noise (p 0.345)``; ``vs Oct 2026: not measurable``."""
     verdict = r[f"{prefix}verdict"]
-    if verdict == "not measurable":
-        return f"vs {previous}: not measurable"
+    if verdict == NOT_MEASURABLE:
+        return f"vs {previous}: {NOT_MEASURABLE}"
     text = f"{display.fmt_points(r[f'{prefix}change'])} vs {previous}: {VERDICT_WORDS[verdict]}"
     return text + ("" if prefix else f" (p {display.fmt_p(r['p_value'])})")
 

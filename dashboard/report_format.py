@@ -28,7 +28,7 @@ VERDICT_TEXT = {
     "unchanged": "unchanged",
     "not comparable yet": "too early to compare",
     "no data": "no data",
-    "not measurable": NOT_MEASURABLE,
+    NOT_MEASURABLE: NOT_MEASURABLE,
 }
 
 
@@ -123,7 +123,7 @@ def change_cells(change: Any) -> dict[str, str]:
     ``not measurable``, e.g. a win rate from an export that records no lost deals) reads
     "not measurable" in every cell: its counts would show a share of the wrong leads.
     """
-    if change.verdict == "not measurable":
+    if change.verdict == NOT_MEASURABLE:
         return dict.fromkeys(["previous", "this_month", "verdict"], NOT_MEASURABLE) | {
             "change": "–",
             "p_value": "–",
@@ -142,7 +142,7 @@ def not_measurable_notes(changes: Any) -> list[str]:
     return [
         f"{c.label}: {c.reason}"
         for c in changes.itertuples(index=False)
-        if c.verdict == "not measurable"
+        if c.verdict == NOT_MEASURABLE
     ]
 
 
@@ -155,7 +155,7 @@ NONE_COMPARABLE = (
 
 def none_comparable(changes: Any) -> bool:
     """True when ``changes`` has rows and every one is not measurable."""
-    return len(changes) > 0 and bool((changes["verdict"] == "not measurable").all())
+    return len(changes) > 0 and bool((changes["verdict"] == NOT_MEASURABLE).all())
 
 
 def fmt_k_of_n(k: Any, n: Any) -> str:

@@ -31,6 +31,10 @@ from analysis.definitions import HANDOFF_STAGE
 from analysis.lifecycle import journey
 from analysis.store import STAGES
 
+NOT_MEASURABLE = "not measurable"
+"""The verdict of a comparison or figure the history cannot support (a period it does not
+cover, an outcome it does not record): shown with its reason, never as a zero."""
+
 
 @dataclass(frozen=True)
 class Availability:

@@ -224,7 +224,7 @@ _NUMBERS = [
     if c not in ("stage", "measure") and "_reason" not in c and "verdict" not in c
 ]
 
-NOT_MEASURABLE = "not measurable"
+NOT_MEASURABLE = measurable.NOT_MEASURABLE
 """The verdict of a comparison with a period the history does not cover."""
 
 

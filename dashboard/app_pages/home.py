@@ -109,11 +109,7 @@ def goal_card(col: st.delta_generator.DeltaGenerator, metric: str) -> None:
     if stage is not None and stage in counts.index:
         row = counts.loc[stage]
         delta, color = ui.count_delta(row, short_previous)
-        verdict = (
-            f"not measurable vs {short_previous}"
-            if row["verdict"] == "not measurable"
-            else f"{ui.VERDICT_WORDS[row['verdict']]} (p {display.fmt_p(row['p_value'])})"
-        )
+        verdict = ui.count_verdict(row, short_previous)
     elif g["unit"] == "share" and not pd.isna(g["previous_month"]):
         delta = f"{display.fmt_points(g['actual'] - g['previous_month'])} vs {short_previous}"
         color, verdict = "off", "change not tested"

@@ -60,7 +60,7 @@ def _change_row(
     low, high = stats.wilson_interval(now[0], now[1])
     significant = bool(comparable and rc.significant)
     if avail is not None and not avail.measurable:
-        verdict = "not measurable"
+        verdict = measurable.NOT_MEASURABLE
     elif now[1] == 0 or before[1] == 0:
         verdict = "no data"
     elif not comparable:
