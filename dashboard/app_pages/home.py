@@ -164,10 +164,13 @@ with left:
 with right:
     st.subheader("What moved beyond noise")
     moved = review.changes[review.changes["significant"]]
+    reasons = review.reasons[review.reasons["significant"]]
     if moved.empty:
+        # a rejection reason's share can move while no funnel rate does: say which is which
         st.markdown(
-            f"No rate moved beyond noise between {previous} and {review.label} "
-            "(pooled two-proportion test, p < 0.05)."
+            f"No {'funnel ' if len(reasons) else ''}rate moved beyond noise between {previous} "
+            f"and {review.label} (pooled two-proportion test, p < 0.05)"
+            + ("; these reasons' shares of rejections did:" if len(reasons) else ".")
         )
     for c in moved.itertuples(index=False):
         arrow = "▲ up" if c.change > 0 else "▼ down"
@@ -175,11 +178,11 @@ with right:
             f"- **{c.label}** {arrow}: {display.fmt_share(c.prev_rate)} → "
             f"{display.fmt_share(c.rate)} (p {display.fmt_p(c.p_value)})"
         )
-    reasons = review.reasons[review.reasons["significant"]]
     for x in reasons.itertuples(index=False):
         st.markdown(
             f"- Rejections for **{display.label(x.reason).lower()}**: "
-            f"{display.fmt_share(x.prev_share)} → {display.fmt_share(x.share)} of rejections"
+            f"{display.fmt_share(x.prev_share)} → {display.fmt_share(x.share)} of rejections "
+            f"(p {display.fmt_p(x.p_value)})"
         )
     st.page_link(
         REVIEW_PAGE,

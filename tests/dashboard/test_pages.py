@@ -42,6 +42,16 @@ def test_home_shows_last_months_headline_against_target_and_the_month_before(app
     assert f"Why? Open the monthly review of {rv.month_label(month)}" in links
     assert "Touchpoints" not in cards  # the inventory moved under Data
     assert not at.dataframe
+    # "What moved beyond noise": a rejection reason listed under "no rate moved" would
+    # contradict itself; the sentence names funnel rates when only reasons moved
+    md = [m.value for m in at.markdown]
+    rates = [m for m in md if m.startswith("- **")]
+    reasons = [m for m in md if m.startswith("- Rejections for")]
+    quiet = [m for m in md if m.startswith(("No rate moved", "No funnel rate moved"))]
+    assert bool(quiet) == (not rates)
+    if quiet:
+        assert quiet[0].startswith("No funnel rate moved" if reasons else "No rate moved")
+    assert all("(p " in m for m in rates + reasons)
 
 
 def test_home_explains_a_missing_database(tmp_path, monkeypatch):
