@@ -246,32 +246,29 @@ def headline(
     """
     c, p = w.current, w.proposed
     if avail is not None and not avail.dates.measurable:
-        out = [
-            _metric(
-                "MQLs in the history",
-                f"{p.mqls:,}",
-                p.mqls - c.mqls,
-                f"{p.mqls - c.mqls:+,}",
-                f"{c.mqls:,}",
-                "none",
-                f"Would-be MQLs of the whole history. MQLs per month is not measurable: "
-                f"{avail.dates.reason}",
-            )
-        ]
+        label, spec, prop_n, cur_n = "MQLs in the history", ",", p.mqls, c.mqls
+        about = (
+            "Would-be MQLs of the whole history. MQLs per month is not measurable: "
+            f"{avail.dates.reason}"
+        )
     else:
-        cur_pm, prop_pm = w.mqls_per_month(c), w.mqls_per_month(p)
-        out = [
-            _metric(
-                "MQLs per month",
-                "–" if not np.isfinite(prop_pm) else f"{prop_pm:,.1f}",
-                prop_pm - cur_pm,
-                f"{prop_pm - cur_pm:+,.1f}",
-                f"{cur_pm:,.1f}",
-                "none",
-                "Mean would-be MQLs per complete month of the decision point "
-                f"({p.mqls:,} MQLs in the whole history, current rule {c.mqls:,}).",
-            )
-        ]
+        label, spec = "MQLs per month", ",.1f"
+        prop_n, cur_n = w.mqls_per_month(p), w.mqls_per_month(c)
+        about = (
+            "Mean would-be MQLs per complete month of the decision point "
+            f"({p.mqls:,} MQLs in the whole history, current rule {c.mqls:,})."
+        )
+    out = [
+        _metric(
+            label,
+            "–" if not np.isfinite(prop_n) else f"{prop_n:{spec}}",
+            prop_n - cur_n,
+            f"{prop_n - cur_n:+{spec}}",
+            f"{cur_n:{spec}}",
+            "none",
+            about,
+        )
+    ]
     for name, prop, cur, what in (
         ("Precision", p.precision, c.precision, "share of MQLs with a known outcome that"),
         ("Recall", p.recall, c.recall, "share of all leads with a known outcome that"),

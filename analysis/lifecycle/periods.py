@@ -224,9 +224,6 @@ _NUMBERS = [
     if c not in ("stage", "measure") and "_reason" not in c and "verdict" not in c
 ]
 
-NOT_MEASURABLE = measurable.NOT_MEASURABLE
-"""The verdict of a comparison with a period the history does not cover."""
-
 
 def _verdict(change: float, p: float, alpha: float) -> str:
     if pd.isna(p):
@@ -261,7 +258,9 @@ def _not_compared(now: pd.DataFrame, reason: str) -> tuple[list[dict], list[dict
     """:func:`_compare_rows` for an earlier period the history does not cover."""
     counts, rates = [], []
     for cur in now.to_dict("records"):
-        counts.append({"value": cur["count"], "verdict": NOT_MEASURABLE, "reason": reason})
+        counts.append(
+            {"value": cur["count"], "verdict": measurable.NOT_MEASURABLE, "reason": reason}
+        )
         if pd.isna(cur["next_stage"]):
             rates.append({})
             continue
@@ -270,7 +269,7 @@ def _not_compared(now: pd.DataFrame, reason: str) -> tuple[list[dict], list[dict
                 "value": cur["rate"],
                 "k": cur["k"],
                 "n": cur["n"],
-                "verdict": NOT_MEASURABLE,
+                "verdict": measurable.NOT_MEASURABLE,
                 "reason": reason,
             }
         )
