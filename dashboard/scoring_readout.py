@@ -33,20 +33,37 @@ def _interval(low: float, high: float) -> str:
     return f"{low:.1%} – {high:.1%}"
 
 
+def _capacity_gap(avail: Measurability | None) -> str | None:
+    """Why reps over capacity cannot be counted on this history (no recorded capacity, or
+    no dates to make months of), or None when it can (``avail`` None: assume it can)."""
+    if avail is None:
+        return None
+    return next((a.reason for a in (avail.capacity, avail.dates) if not a.measurable), None)
+
+
+def monthly_gap(avail: Measurability | None) -> str | None:
+    """Why MQLs per month cannot be computed on this history (it has no dates), or None."""
+    return None if avail is None or avail.dates.measurable else avail.dates.reason
+
+
 def comparison_table(
-    w: whatif.WhatIf, labels: tuple[str, str] = ("current rule", "proposed rule")
+    w: whatif.WhatIf,
+    labels: tuple[str, str] = ("current rule", "proposed rule"),
+    avail: Measurability | None = None,
 ) -> pd.DataFrame:
     """Current vs proposed, one row per headline number, as display text.
 
-    Columns ``measure`` and one per rule, named by ``labels``.
+    Columns ``measure`` and one per rule, named by ``labels``. ``avail`` (what the history
+    can measure; default: everything) makes MQLs per month and reps over capacity read
+    "not measurable" where the history has no dates or no recorded capacities, as the
+    headline cards do, never a 0 that only means the data is missing.
     """
     c, p = w.current, w.proposed
+    nm = (display.NOT_MEASURABLE, display.NOT_MEASURABLE)
+    per_month = (f"{w.mqls_per_month(c):,.1f}", f"{w.mqls_per_month(p):,.1f}")
+    over = (f"{c.reps_over_capacity:,}", f"{p.reps_over_capacity:,}")
     rows: list[tuple[str, str, str]] = [
-        (
-            "MQLs per month (complete months)",
-            f"{w.mqls_per_month(c):,.1f}",
-            f"{w.mqls_per_month(p):,.1f}",
-        ),
+        ("MQLs per month (complete months)", *(nm if monthly_gap(avail) else per_month)),
         ("MQLs in the whole history", f"{c.mqls:,}", f"{p.mqls:,}"),
         (
             "Precision: MQLs that reached the outcome",
@@ -73,11 +90,7 @@ def comparison_table(
             f"{c.n_unobserved:,}",
             f"{p.n_unobserved:,}",
         ),
-        (
-            "Reps over capacity in a complete month",
-            f"{c.reps_over_capacity:,}",
-            f"{p.reps_over_capacity:,}",
-        ),
+        ("Reps over capacity in a complete month", *(nm if _capacity_gap(avail) else over)),
         ("Threshold (points)", f"{c.config.threshold:g}", f"{p.config.threshold:g}"),
     ]
     return pd.DataFrame(rows, columns=["measure", *labels])
@@ -245,12 +258,10 @@ def headline(
     no capacity was recorded).
     """
     c, p = w.current, w.proposed
-    if avail is not None and not avail.dates.measurable:
+    undated = monthly_gap(avail)
+    if undated:
         label, spec, prop_n, cur_n = "MQLs in the history", ",", p.mqls, c.mqls
-        about = (
-            "Would-be MQLs of the whole history. MQLs per month is not measurable: "
-            f"{avail.dates.reason}"
-        )
+        about = f"Would-be MQLs of the whole history. MQLs per month is not measurable: {undated}"
     else:
         label, spec = "MQLs per month", ",.1f"
         prop_n, cur_n = w.mqls_per_month(p), w.mqls_per_month(c)
@@ -286,11 +297,7 @@ def headline(
             )
         )
     over = p.reps_over_capacity - c.reps_over_capacity
-    gap = (
-        next((a.reason for a in (avail.capacity, avail.dates) if not a.measurable), None)
-        if avail is not None
-        else None
-    )
+    gap = _capacity_gap(avail)
     out.append(
         _metric(
             "Reps over capacity",

@@ -189,6 +189,21 @@ if why_no_model == ui.FITTING:  # a large history: the numbers first, the model 
     ui.wait_for_model(key, outcome, window, chosen, fade)
 
 
+def monthly_chart(
+    w: whatif.WhatIf,
+    names: tuple[str, str] = ("current rule", "proposed rule"),
+    *,
+    key: str,
+    avail: measurable.Measurability,
+) -> None:
+    """Two rules' would-be MQLs per month, or why a history without dates has no months."""
+    gap = readout.monthly_gap(avail)
+    if gap:
+        st.caption(f"Not measurable: {gap}")
+    else:
+        st.plotly_chart(charts.monthly_mqls(w.monthly(), names), key=key)
+
+
 # The lab below is one fragment: a threshold, a point or a grade cut changes only what it
 # affects (numbers, then the open tab), not the outcome choice and properties above. It is
 # one long function because the tabs share its locals (the what-if, the rules, the model).
@@ -318,7 +333,8 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
         if w.n_decided == 0:
             st.info("No lead has reached its decision point yet, so there is nothing to replay.")
             st.stop()
-        metrics = readout.headline(w, outcome_label, state.call(measurable.availability))
+        avail = state.call(measurable.availability)
+        metrics = readout.headline(w, outcome_label, avail)
         for row in (metrics[0:2], metrics[2:4], metrics[4:6]):
             for col, metric in zip(st.columns(2), row, strict=True):
                 col.metric(**metric)
@@ -353,10 +369,10 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
             a, b = st.columns(2, gap="large")
             with a:
                 st.markdown("**Side by side**")
-                st.table(readout.comparison_table(w).set_index("measure"))
+                st.table(readout.comparison_table(w, avail=avail).set_index("measure"))
             with b:
                 st.markdown("**MQLs per month**")
-                st.plotly_chart(charts.monthly_mqls(w.monthly()), key="sl_chart_monthly")
+                monthly_chart(w, key="sl_chart_monthly", avail=avail)
             st.markdown(
                 "**Fit × engagement quadrants**: good fit = fit points at least half the "
                 "threshold, sales-ready = engagement points at least half the threshold"
@@ -630,11 +646,11 @@ def lab() -> None:  # noqa: C901, PLR0912, PLR0915
                     st.error(f"These configurations cannot be replayed on these features: {exc}")
                 else:
                     names = (f"first: {cfg_a.name}", f"second: {cfg_b.name}")
-                    st.table(readout.comparison_table(pair, names).set_index("measure"))
+                    st.table(readout.comparison_table(pair, names, avail).set_index("measure"))
                     st.warning(
                         readout.unobserved_note(pair, outcome_label, ("first", "second")), icon="⚠️"
                     )
-                    st.plotly_chart(charts.monthly_mqls(pair.monthly(), names), key="sl_chart_pair")
+                    monthly_chart(pair, names, key="sl_chart_pair", avail=avail)
             elif not configs.empty:
                 st.caption("Save a second configuration to compare two saved ones.")
 

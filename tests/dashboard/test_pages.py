@@ -216,6 +216,16 @@ def test_undated_scoring_lab_counts_the_history_not_months(export_dbs, monkeypat
     text = _text(at)
     assert "The proposed rule makes no MQL in this history" in text
     assert "never handed to sales" not in text  # not "0 of the proposed rule's 0 MQLs"
+    # the side-by-side table below says the same as the cards: no 0.0 per month, no 0 reps
+    (side,) = [t.value for t in at.table if "current rule" in t.value.columns]
+    for measure in ("MQLs per month (complete months)", "Reps over capacity in a complete month"):
+        assert side.loc[measure].tolist() == ["not measurable", "not measurable"]
+    assert side.loc["MQLs in the whole history"].tolist() == ["0", "0"]
+    # and no chart of months a history without dates does not have
+    charts = [c.proto.id for c in at.get("plotly_chart")]
+    assert any(c.endswith("sl_chart_quadrants") for c in charts)  # the tab is open
+    assert not [c for c in charts if c.endswith("sl_chart_monthly")]
+    assert "Not measurable: this history has no dates" in text
 
 
 def test_pipeline_review_and_home(export_dbs, monkeypatch) -> None:
